@@ -1,0 +1,238 @@
+//! The toy experiment of Appendix B.2: one init, a space of datasets, a set of pruning methods,
+//! and the engine that runs every method on every dataset and tallies the masks.
+//!
+//! For a deterministic method the mask is a function of (init, dataset), so
+//!
+//! ```text
+//! I(m; D | init) = H(m | init) − H(m | D, init) = H(m | init)
+//! ```
+//!
+//! Datasets are processed in lockstep batches of [`LANES`] (one SIMD lane each) and chunks of
+//! batches in parallel with rayon; tallies are integer sums, so the result does not depend on
+//! the thread count or on how datasets are split. Data-free deterministic methods (SynFlow) are
+//! evaluated once; random pruning is tallied only when sampling (its exact entropy is
+//! `log2 C(p, k)` in closed form).
+
+use rayon::prelude::*;
+
+use crate::data::DataSpace;
+use crate::info::tally::MaskTally;
+use crate::mask::Cut;
+use crate::model::lanes::{ToyBatch, TrainParams};
+use crate::model::toy::ToyShape;
+use crate::prune::{Method, PruneSettings, Pruner};
+
+/// Datasets trained together in SIMD lockstep.
+pub const LANES: usize = 8;
+/// Datasets per parallel task.
+const CHUNK: usize = 256;
+/// Datasets held in memory at once.
+const WINDOW: usize = 1 << 16;
+
+/// One dataset of a run: its key (enumeration or sample index), sorted ids and weight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dataset {
+    /// Enumeration index (exact) or sample index (sampled); keys per-dataset random streams.
+    pub key: u64,
+    /// Sorted point ids.
+    pub ids: Vec<u32>,
+    /// Multinomial weight `n!/Π c_j!` (exact) or 1 (sampled).
+    pub weight: u128,
+}
+
+/// A fully specified toy experiment.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ToyExperiment {
+    /// Preset name (`regression`, `classification`).
+    pub task: String,
+    /// Architecture and loss.
+    pub shape: ToyShape,
+    /// Dataset space.
+    pub space: DataSpace,
+    /// Gradient-descent settings.
+    pub train: TrainParams,
+    /// Pruning-method settings.
+    pub prune: PruneSettings,
+    /// Methods, in table order.
+    pub methods: Vec<Method>,
+    /// Requested kept counts (IMP reports its schedule down to the smallest).
+    pub requested_k: Vec<usize>,
+    /// Initial parameters `θ0`.
+    pub init: Vec<f64>,
+    /// The seed `θ0` was drawn from, or `None` when it came from an init file.
+    pub init_seed: Option<u64>,
+}
+
+/// One (method, k) row of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowKey {
+    /// Pruning method.
+    pub method: Method,
+    /// Kept parameters.
+    pub k: usize,
+}
+
+impl ToyExperiment {
+    /// Number of parameters `p`.
+    pub fn num_params(&self) -> usize {
+        self.shape.num_params()
+    }
+
+    /// The (method, k) rows in table order.
+    pub fn rows(&self) -> Vec<RowKey> {
+        self.methods
+            .iter()
+            .flat_map(|&method| {
+                let pruner = method.pruner(&self.prune);
+                pruner
+                    .kept_counts(self.num_params(), &self.requested_k)
+                    .into_iter()
+                    .map(move |k| RowKey { method, k })
+            })
+            .collect()
+    }
+
+    /// Whether a method's masks are tallied over datasets (`false`: random pruning when
+    /// enumerating, whose entropy is known in closed form).
+    pub fn is_tallied(&self, method: Method, sampled: bool) -> bool {
+        sampled || method.pruner(&self.prune).is_deterministic()
+    }
+
+    /// Runs every method on every dataset and tallies masks per row of [`ToyExperiment::rows`].
+    /// `on_progress` is called with the number of datasets finished so far.
+    pub fn tally(
+        &self,
+        datasets: impl Iterator<Item = Dataset>,
+        sampled: bool,
+        on_progress: &(dyn Fn(u64) + Sync),
+    ) -> Vec<MaskTally> {
+        let rows = self.rows();
+        let plan = self.plan(sampled, &rows);
+        let mut totals = vec![MaskTally::default(); rows.len()];
+        let mut datasets = datasets.peekable();
+        while datasets.peek().is_some() {
+            let window: Vec<Dataset> = datasets.by_ref().take(WINDOW).collect();
+            let partial = window
+                .par_chunks(CHUNK)
+                .map(|chunk| {
+                    let t = self.tally_chunk(chunk, &plan, rows.len());
+                    on_progress(chunk.len() as u64);
+                    t
+                })
+                .reduce(
+                    || vec![MaskTally::default(); rows.len()],
+                    |mut a, b| {
+                        merge_into(&mut a, &b);
+                        a
+                    },
+                );
+            merge_into(&mut totals, &partial);
+        }
+        totals
+    }
+
+    /// How each method is evaluated: per batch, once (data-free), or not at all.
+    fn plan(&self, sampled: bool, rows: &[RowKey]) -> Vec<Planned> {
+        let p = self.num_params();
+        let mut planned = Vec::new();
+        for &method in &self.methods {
+            if !self.is_tallied(method, sampled) {
+                continue;
+            }
+            let pruner = method.pruner(&self.prune);
+            let ks = pruner.kept_counts(p, &self.requested_k);
+            let first_row = rows
+                .iter()
+                .position(|r| r.method == method)
+                .expect("every method has rows");
+            let fixed = if !pruner.uses_data() && pruner.is_deterministic() {
+                // Data-free: evaluate on a batch of one arbitrary dataset, once.
+                let probe = ToyBatch::<1>::new(
+                    self.shape,
+                    self.space,
+                    self.train,
+                    &self.init,
+                    &[(0, vec![0; self.space.n])],
+                );
+                Some(
+                    pruner
+                        .prune(&probe, &ks)
+                        .into_iter()
+                        .map(|p| p.lanes[0].clone())
+                        .collect(),
+                )
+            } else {
+                None
+            };
+            planned.push(Planned {
+                pruner,
+                ks,
+                first_row,
+                fixed,
+            });
+        }
+        planned
+    }
+
+    fn tally_chunk(&self, chunk: &[Dataset], plan: &[Planned], num_rows: usize) -> Vec<MaskTally> {
+        let mut tallies = vec![MaskTally::default(); num_rows];
+        for batch in chunk.chunks(LANES) {
+            let lanes: Vec<(u64, Vec<u32>)> = batch.iter().map(|d| (d.key, d.ids.clone())).collect();
+            let nets = ToyBatch::<LANES>::new(self.shape, self.space, self.train, &self.init, &lanes);
+            for step in plan {
+                match &step.fixed {
+                    Some(cuts) => {
+                        for (offset, cut) in cuts.iter().enumerate() {
+                            for d in batch {
+                                tallies[step.first_row + offset].add(cut.as_ref(), d.weight);
+                            }
+                        }
+                    }
+                    None => {
+                        let pruned = step.pruner.prune(&nets, &step.ks);
+                        for (offset, pr) in pruned.iter().enumerate() {
+                            for (d, cut) in batch.iter().zip(&pr.lanes) {
+                                tallies[step.first_row + offset].add(cut.as_ref(), d.weight);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        tallies
+    }
+}
+
+struct Planned {
+    pruner: Box<dyn Pruner>,
+    ks: Vec<usize>,
+    first_row: usize,
+    fixed: Option<Vec<Option<Cut>>>,
+}
+
+fn merge_into(into: &mut [MaskTally], from: &[MaskTally]) {
+    for (a, b) in into.iter_mut().zip(from) {
+        a.merge(b);
+    }
+}
+
+/// Every multiset of the space with its multinomial weight, keyed by enumeration index.
+pub fn enumerate_datasets(space: DataSpace) -> impl Iterator<Item = Dataset> {
+    space
+        .multisets()
+        .enumerate()
+        .map(|(key, ids)| Dataset {
+            key: key as u64,
+            weight: crate::data::multinomial_weight(&ids),
+            ids,
+        })
+}
+
+/// Sampled datasets `0..count` (each from its own stream keyed by `(seed, index)`), weight 1.
+pub fn sample_datasets(space: DataSpace, seed: u64, indices: std::ops::Range<u64>) -> impl Iterator<Item = Dataset> {
+    indices.map(move |key| Dataset {
+        key,
+        ids: space.sample(seed, key),
+        weight: 1,
+    })
+}

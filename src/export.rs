@@ -1,0 +1,133 @@
+//! Output: tables on stdout and result files under `--out`, written atomically (SPEC §8).
+//!
+//! Rows are any `Serialize` record; CSV uses the record's field names as the header, JSON an
+//! array of objects with the same keys, and the table aligns the CSV cells. Result files are
+//! written to a temporary name in the target directory, synced, then renamed into place, so an
+//! interrupted run never leaves a half-written file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Serialize;
+
+/// How rows are printed on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Aligned columns for reading.
+    Table,
+    /// Comma-separated values with a header line.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+}
+
+/// Rows as CSV text with a header line.
+pub fn to_csv<R: Serialize>(rows: &[R]) -> anyhow::Result<String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.serialize(row)?;
+    }
+    Ok(String::from_utf8(writer.into_inner()?)?)
+}
+
+/// Rows as a pretty JSON array.
+pub fn to_json<R: Serialize>(rows: &[R]) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(rows)? + "\n")
+}
+
+/// Rows as an aligned text table (floats to 6 decimals).
+pub fn to_table<R: Serialize>(rows: &[R]) -> anyhow::Result<String> {
+    let csv_text = to_csv(rows)?;
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(csv_text.as_bytes());
+    let cells: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.map(|r| r.iter().map(short_cell).collect()))
+        .collect::<Result<_, _>>()?;
+    let columns = cells.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| cells.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &cells {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, &w)| format!("{cell:>w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+fn short_cell(cell: &str) -> String {
+    match cell.parse::<f64>() {
+        Ok(v) if cell.contains('.') || cell.contains('e') => format!("{v:.6}"),
+        _ => cell.to_string(),
+    }
+}
+
+/// Rows rendered in `format`.
+pub fn render<R: Serialize>(rows: &[R], format: Format) -> anyhow::Result<String> {
+    match format {
+        Format::Table => to_table(rows),
+        Format::Csv => to_csv(rows),
+        Format::Json => to_json(rows),
+    }
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same directory, fsync,
+/// rename.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating directory '{}'", dir.display()))?;
+    let name = path.file_name().context("output path has no file name")?;
+    let tmp: PathBuf = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing '{}'", path.display()))
+}
+
+/// Checks before any work that `dir` can hold result files (creating it if needed).
+pub fn check_out_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("`--out`: cannot create directory '{}'", dir.display()))?;
+    let probe = dir.join(format!(".peff-write-probe{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(|| format!("`--out`: directory '{}' is not writable", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// The git commit peff was built from, when known at build time.
+pub fn git_commit() -> Option<&'static str> {
+    option_env!("PEFF_GIT_COMMIT").filter(|s| !s.is_empty())
+}
+
+/// The JSON result file: metadata plus rows (SPEC §8).
+#[derive(Serialize)]
+pub struct RunRecord<'a, C: Serialize, R: Serialize> {
+    /// peff's version.
+    pub peff_version: &'static str,
+    /// Git commit of the build, if known.
+    pub git_commit: Option<&'static str>,
+    /// Subcommand that produced the file.
+    pub command: &'static str,
+    /// The full configuration, seeds included.
+    pub config: &'a C,
+    /// Worker threads used.
+    pub threads: usize,
+    /// Wall time of the computation, seconds.
+    pub wall_seconds: f64,
+    /// SHA-256 of the mask pmf (hex), independent of thread count and sharding.
+    pub pmf_sha256: Option<String>,
+    /// The result rows.
+    pub rows: &'a [R],
+}

@@ -1,0 +1,424 @@
+//! The toy trainer in SIMD lockstep: `L` networks (one per dataset) advance together, each
+//! parameter stored as a lane vector `[f64; L]` (structure-of-arrays), ReLU as a lane-wise
+//! select. `L = 1` is the scalar path; every lane performs the same operations in the same
+//! order, so results are bit-identical for any `L`.
+//!
+//! Full-batch gradient descent (SPEC §2), `θ ← θ − η (m ⊙ ∇L(θ))`, with hand-written backprop
+//! for `L(θ) = (1/n) Σ_i ℓ(f(x_i)/T, y_i)`:
+//!
+//! ```text
+//! z = W1 x + b1,  a = relu(z),  f = W2 a + b2,  δ = ∂ℓ/∂f · (1/n)
+//! ∇W2 += δ aᵀ,  ∇b2 += δ,  dz = (W2ᵀ δ) ⊙ 1[z > 0],  ∇W1 += dz xᵀ,  ∇b1 += dz
+//! ```
+//!
+//! and the exact Hessian-vector product by Pearlmutter's R-operator (forward `R{z}, R{a}, R{f}`,
+//! then `R{δ} = ∇²ℓ · R{f}` and the backward pass differentiated once more; ReLU's second
+//! derivative vanishes almost everywhere, so the only second-order terms of `f` are the cross
+//! terms between a hidden unit's input weights/bias and its output weights).
+//! Products use fused multiply-add (`f64::mul_add`, exactly rounded on every target).
+
+use std::cell::OnceCell;
+
+use super::toy::{Loss, ToyShape};
+use super::Networks;
+use crate::data::DataSpace;
+
+/// One parameter (or activation) across the `L` lanes.
+pub type Lane<const L: usize> = [f64; L];
+
+/// Full-batch gradient descent settings.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct TrainParams {
+    /// Number of gradient steps `T`.
+    pub steps: usize,
+    /// Learning rate `η`.
+    pub lr: f64,
+}
+
+/// `L` toy networks sharing architecture and `θ0`, each with its own dataset.
+pub struct ToyBatch<const L: usize> {
+    shape: ToyShape,
+    n: usize,
+    train: TrainParams,
+    init: Vec<f64>,
+    keys: Vec<u64>,
+    /// Inputs, point-major: `x[i·d + t]`.
+    x: Vec<Lane<L>>,
+    /// Targets: `y ∈ {±1}` for MSE, the class `(y + 1)/2` for cross-entropy.
+    y: Vec<Lane<L>>,
+    dense: OnceCell<(Vec<f64>, Vec<bool>)>,
+}
+
+/// Per-point activations and their R-operator counterparts.
+struct Workspace<const L: usize> {
+    z: Vec<Lane<L>>,
+    a: Vec<Lane<L>>,
+    f: Vec<Lane<L>>,
+    delta: Vec<Lane<L>>,
+}
+
+impl<const L: usize> Workspace<L> {
+    fn new(shape: &ToyShape) -> Self {
+        Workspace {
+            z: vec![[0.0; L]; shape.hidden],
+            a: vec![[0.0; L]; shape.hidden],
+            f: vec![[0.0; L]; shape.outputs],
+            delta: vec![[0.0; L]; shape.outputs],
+        }
+    }
+}
+
+impl<const L: usize> ToyBatch<L> {
+    /// Builds a batch from up to `L` canonical datasets (sorted point ids); missing lanes repeat
+    /// the last dataset and should be ignored by the caller.
+    pub fn new(
+        shape: ToyShape,
+        space: DataSpace,
+        train: TrainParams,
+        init: &[f64],
+        datasets: &[(u64, Vec<u32>)],
+    ) -> Self {
+        assert!(!datasets.is_empty() && datasets.len() <= L);
+        let (d, n) = (shape.input_dim, space.n);
+        let mut x = vec![[0.0; L]; n * d];
+        let mut y = vec![[0.0; L]; n];
+        let mut keys = Vec::with_capacity(L);
+        for l in 0..L {
+            let (key, ids) = &datasets[l.min(datasets.len() - 1)];
+            keys.push(*key);
+            for (i, &id) in ids.iter().enumerate() {
+                for t in 0..d {
+                    x[i * d + t][l] = space.input(id, t);
+                }
+                let label = space.label(id);
+                y[i][l] = match shape.loss {
+                    Loss::Mse => label,
+                    Loss::CrossEntropy => (label + 1.0) / 2.0,
+                };
+            }
+        }
+        ToyBatch {
+            shape,
+            n,
+            train,
+            init: init.to_vec(),
+            keys,
+            x,
+            y,
+            dense: OnceCell::new(),
+        }
+    }
+
+    fn broadcast(values: &[f64]) -> Vec<Lane<L>> {
+        values.iter().map(|&v| [v; L]).collect()
+    }
+
+    /// `∂ℓ/∂f · scale` for one point, `u = f · inv_t`; written into `ws.delta`.
+    #[inline(always)]
+    fn output_delta(&self, ws: &mut Workspace<L>, y: &Lane<L>, inv_t: f64, scale: f64) {
+        match self.shape.loss {
+            Loss::Mse => {
+                for (f, delta) in ws.f.iter().zip(ws.delta.iter_mut()) {
+                    for l in 0..L {
+                        delta[l] = f[l].mul_add(inv_t, -y[l]) * scale;
+                    }
+                }
+            }
+            Loss::CrossEntropy => {
+                for l in 0..L {
+                    let max = ws.f.iter().fold(f64::NEG_INFINITY, |m, f| m.max(f[l] * inv_t));
+                    let mut sum = 0.0;
+                    for (f, delta) in ws.f.iter().zip(ws.delta.iter_mut()) {
+                        delta[l] = (f[l] * inv_t - max).exp();
+                        sum += delta[l];
+                    }
+                    for (o, delta) in ws.delta.iter_mut().enumerate() {
+                        let target = if y[l] == o as f64 { 1.0 } else { 0.0 };
+                        delta[l] = (delta[l] / sum - target) * scale;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forward pass of point `i`: fills `ws.z`, `ws.a`, `ws.f`.
+    #[inline(always)]
+    fn forward(&self, theta: &[Lane<L>], i: usize, ws: &mut Workspace<L>) {
+        let s = &self.shape;
+        let x = &self.x[i * s.input_dim..(i + 1) * s.input_dim];
+        for j in 0..s.hidden {
+            let mut z = theta[s.b1(j)];
+            for (t, xt) in x.iter().enumerate() {
+                let w = &theta[s.w1(j, t)];
+                for l in 0..L {
+                    z[l] = w[l].mul_add(xt[l], z[l]);
+                }
+            }
+            ws.z[j] = z;
+            for l in 0..L {
+                ws.a[j][l] = if z[l] > 0.0 { z[l] } else { 0.0 };
+            }
+        }
+        for o in 0..s.outputs {
+            let mut f = theta[s.b2(o)];
+            for j in 0..s.hidden {
+                let w = &theta[s.w2(o, j)];
+                for l in 0..L {
+                    f[l] = w[l].mul_add(ws.a[j][l], f[l]);
+                }
+            }
+            ws.f[o] = f;
+        }
+    }
+
+    /// Gradient of the loss (outputs divided by `1/inv_t`) at `theta`, into `grad`.
+    fn gradient(&self, theta: &[Lane<L>], grad: &mut [Lane<L>], ws: &mut Workspace<L>, inv_t: f64) {
+        let s = &self.shape;
+        let scale = inv_t / self.n as f64;
+        grad.fill([0.0; L]);
+        for i in 0..self.n {
+            self.forward(theta, i, ws);
+            self.output_delta(ws, &self.y[i], inv_t, scale);
+            let x = &self.x[i * s.input_dim..(i + 1) * s.input_dim];
+            for o in 0..s.outputs {
+                let delta = ws.delta[o];
+                for l in 0..L {
+                    grad[s.b2(o)][l] += delta[l];
+                }
+                for j in 0..s.hidden {
+                    for l in 0..L {
+                        grad[s.w2(o, j)][l] = delta[l].mul_add(ws.a[j][l], grad[s.w2(o, j)][l]);
+                    }
+                }
+            }
+            for j in 0..s.hidden {
+                let mut dz = [0.0; L];
+                for o in 0..s.outputs {
+                    let w = &theta[s.w2(o, j)];
+                    for l in 0..L {
+                        dz[l] = w[l].mul_add(ws.delta[o][l], dz[l]);
+                    }
+                }
+                for l in 0..L {
+                    if ws.z[j][l] <= 0.0 {
+                        dz[l] = 0.0;
+                    }
+                    grad[s.b1(j)][l] += dz[l];
+                }
+                for (t, xt) in x.iter().enumerate() {
+                    let g = &mut grad[s.w1(j, t)];
+                    for l in 0..L {
+                        g[l] = dz[l].mul_add(xt[l], g[l]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Training loss per lane at `theta` (temperature 1).
+    fn loss(&self, theta: &[Lane<L>], ws: &mut Workspace<L>) -> Lane<L> {
+        let mut total = [0.0; L];
+        for i in 0..self.n {
+            self.forward(theta, i, ws);
+            let y = &self.y[i];
+            for l in 0..L {
+                total[l] += match self.shape.loss {
+                    Loss::Mse => ws.f.iter().map(|f| 0.5 * (f[l] - y[l]).powi(2)).sum::<f64>(),
+                    Loss::CrossEntropy => {
+                        let max = ws.f.iter().fold(f64::NEG_INFINITY, |m, f| m.max(f[l]));
+                        let lse = max + ws.f.iter().map(|f| (f[l] - max).exp()).sum::<f64>().ln();
+                        lse - ws.f[y[l] as usize][l]
+                    }
+                };
+            }
+        }
+        total.map(|t| t / self.n as f64)
+    }
+
+    /// Hessian-vector product at `theta` by the R-operator (see the module docs).
+    fn hvp(&self, theta: &[Lane<L>], v: &[Lane<L>], out: &mut [Lane<L>], inv_t: f64) {
+        let s = &self.shape;
+        let (h, o_dim) = (s.hidden, s.outputs);
+        let mut ws = Workspace::new(s);
+        let scale = inv_t / self.n as f64;
+        let (mut rz, mut ra) = (vec![[0.0; L]; h], vec![[0.0; L]; h]);
+        let (mut rf, mut rdelta) = (vec![[0.0; L]; o_dim], vec![[0.0; L]; o_dim]);
+        out.fill([0.0; L]);
+        for i in 0..self.n {
+            self.forward(theta, i, &mut ws);
+            self.output_delta(&mut ws, &self.y[i], inv_t, scale);
+            let x = &self.x[i * s.input_dim..(i + 1) * s.input_dim];
+            for j in 0..h {
+                for l in 0..L {
+                    let mut acc = v[s.b1(j)][l];
+                    for (t, xt) in x.iter().enumerate() {
+                        acc += v[s.w1(j, t)][l] * xt[l];
+                    }
+                    rz[j][l] = acc;
+                    ra[j][l] = if ws.z[j][l] > 0.0 { acc } else { 0.0 };
+                }
+            }
+            for o in 0..o_dim {
+                for l in 0..L {
+                    let mut acc = v[s.b2(o)][l];
+                    for j in 0..h {
+                        acc += v[s.w2(o, j)][l] * ws.a[j][l] + theta[s.w2(o, j)][l] * ra[j][l];
+                    }
+                    rf[o][l] = acc;
+                }
+            }
+            // R{δ} = ∇²ℓ(u) R{f} · inv_t² / n.
+            let curvature = inv_t * scale;
+            for l in 0..L {
+                match s.loss {
+                    Loss::Mse => {
+                        for o in 0..o_dim {
+                            rdelta[o][l] = rf[o][l] * curvature;
+                        }
+                    }
+                    Loss::CrossEntropy => {
+                        let max = ws.f.iter().fold(f64::NEG_INFINITY, |m, f| m.max(f[l] * inv_t));
+                        let e: Vec<f64> = ws.f.iter().map(|f| (f[l] * inv_t - max).exp()).collect();
+                        let sum: f64 = e.iter().sum();
+                        let sm: Vec<f64> = e.iter().map(|e| e / sum).collect();
+                        let mean: f64 = (0..o_dim).map(|o| sm[o] * rf[o][l]).sum();
+                        for o in 0..o_dim {
+                            rdelta[o][l] = sm[o] * (rf[o][l] - mean) * curvature;
+                        }
+                    }
+                }
+            }
+            for o in 0..o_dim {
+                for l in 0..L {
+                    out[s.b2(o)][l] += rdelta[o][l];
+                    for j in 0..h {
+                        out[s.w2(o, j)][l] += rdelta[o][l] * ws.a[j][l] + ws.delta[o][l] * ra[j][l];
+                    }
+                }
+            }
+            for j in 0..h {
+                for l in 0..L {
+                    let mut rda = 0.0;
+                    for o in 0..o_dim {
+                        rda += v[s.w2(o, j)][l] * ws.delta[o][l] + theta[s.w2(o, j)][l] * rdelta[o][l];
+                    }
+                    let rdz = if ws.z[j][l] > 0.0 { rda } else { 0.0 };
+                    out[s.b1(j)][l] += rdz;
+                    for (t, xt) in x.iter().enumerate() {
+                        out[s.w1(j, t)][l] += rdz * xt[l];
+                    }
+                }
+            }
+        }
+    }
+
+    /// Trains from `θ0 ⊙ m` for `steps` steps; returns the final parameters and divergence flags.
+    fn train_lanes(&self, mask: &[Lane<L>]) -> (Vec<Lane<L>>, [bool; L]) {
+        let mut theta: Vec<Lane<L>> = self
+            .init
+            .iter()
+            .zip(mask)
+            .map(|(&w, m)| m.map(|m| w * m))
+            .collect();
+        let mut grad = vec![[0.0; L]; theta.len()];
+        let mut ws = Workspace::new(&self.shape);
+        let neg_lr = -self.train.lr;
+        for _ in 0..self.train.steps {
+            self.gradient(&theta, &mut grad, &mut ws, 1.0);
+            for ((w, g), m) in theta.iter_mut().zip(&grad).zip(mask) {
+                for l in 0..L {
+                    w[l] = neg_lr.mul_add(g[l] * m[l], w[l]);
+                }
+            }
+        }
+        let loss = self.loss(&theta, &mut ws);
+        let mut diverged = [false; L];
+        for l in 0..L {
+            diverged[l] = !loss[l].is_finite() || theta.iter().any(|w| !w[l].is_finite());
+        }
+        (theta, diverged)
+    }
+
+    /// Training loss of each lane at `params` (structure-of-arrays), e.g. for checks and tests.
+    pub fn loss_at(&self, params: &[f64]) -> Vec<f64> {
+        let theta: Vec<Lane<L>> = params.as_chunks::<L>().0.to_vec();
+        self.loss(&theta, &mut Workspace::new(&self.shape)).to_vec()
+    }
+
+    /// Gradient at arbitrary per-lane parameters (structure-of-arrays), outputs divided by
+    /// `temperature`.
+    pub fn gradient_at(&self, params: &[f64], temperature: f64, out: &mut [f64]) {
+        let theta: Vec<Lane<L>> = params.as_chunks::<L>().0.to_vec();
+        let grad = out.as_chunks_mut::<L>().0;
+        self.gradient(&theta, grad, &mut Workspace::new(&self.shape), 1.0 / temperature);
+    }
+
+    /// Hessian-vector product at arbitrary per-lane parameters (structure-of-arrays).
+    pub fn hvp_at(&self, params: &[f64], temperature: f64, v: &[f64], out: &mut [f64]) {
+        let theta: Vec<Lane<L>> = params.as_chunks::<L>().0.to_vec();
+        let v = v.as_chunks::<L>().0;
+        self.hvp(&theta, v, out.as_chunks_mut::<L>().0, 1.0 / temperature);
+    }
+
+    /// Loss of each lane with outputs divided by `temperature` (for finite-difference checks).
+    pub fn tempered_loss_at(&self, params: &[f64], temperature: f64) -> Vec<f64> {
+        // Dividing the outputs by T is dividing the last layer's weights and biases by T.
+        let mut scaled = params.to_vec();
+        let s = &self.shape;
+        let last_layer = (0..s.outputs).flat_map(|o| (0..s.hidden).map(move |j| s.w2(o, j)).chain([s.b2(o)]));
+        for i in last_layer {
+            for v in &mut scaled[i * L..(i + 1) * L] {
+                *v /= temperature;
+            }
+        }
+        self.loss_at(&scaled)
+    }
+}
+
+impl<const L: usize> Networks for ToyBatch<L> {
+    fn num_params(&self) -> usize {
+        self.shape.num_params()
+    }
+
+    fn lanes(&self) -> usize {
+        L
+    }
+
+    fn lane_keys(&self) -> &[u64] {
+        &self.keys
+    }
+
+    fn init(&self) -> &[f64] {
+        &self.init
+    }
+
+    fn gradient_at_init(&self, temperature: f64, out: &mut [f64]) {
+        let theta = Self::broadcast(&self.init);
+        let mut ws = Workspace::new(&self.shape);
+        self.gradient(&theta, out.as_chunks_mut::<L>().0, &mut ws, 1.0 / temperature);
+    }
+
+    fn hvp_at_init(&self, temperature: f64, v: &[f64], out: &mut [f64]) {
+        let theta = Self::broadcast(&self.init);
+        self.hvp(&theta, v.as_chunks::<L>().0, out.as_chunks_mut::<L>().0, 1.0 / temperature);
+    }
+
+    fn train(&self, mask: &[f64], params: &mut [f64], diverged: &mut [bool]) {
+        let (theta, div) = self.train_lanes(mask.as_chunks::<L>().0);
+        params.copy_from_slice(theta.as_flattened());
+        diverged.copy_from_slice(&div);
+    }
+
+    fn dense_trained(&self) -> (&[f64], &[bool]) {
+        let (params, diverged) = self.dense.get_or_init(|| {
+            let ones = vec![[1.0; L]; self.init.len()];
+            let (theta, div) = self.train_lanes(&ones);
+            (theta.as_flattened().to_vec(), div.to_vec())
+        });
+        (params, diverged)
+    }
+
+    fn synflow_gradient(&self, params: &[f64], out: &mut [f64]) {
+        self.shape.synflow_gradient(params, out);
+    }
+}

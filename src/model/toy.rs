@@ -1,0 +1,153 @@
+//! The toy model of Appendix B.2 (SPEC §2): a one-hidden-layer ReLU MLP
+//!
+//! ```text
+//! f(x) = W2 · relu(W1 x + b1) + b2,   W1: h×d, b1: h, W2: o×h, b2: o
+//! p = h·d + h + o·h + o
+//! ```
+//!
+//! with parameters in the index order `W1` (row-major), `b1`, `W2` (row-major), `b2`, and its
+//! losses on a point `(x, y)` with outputs `u = f(x)/T` (temperature `T`, 1 unless GraSP):
+//!
+//! ```text
+//! MSE:            ℓ = ½ Σ_o (u_o − y)²                    (every output regresses y ∈ {±1})
+//! cross-entropy:  ℓ = logsumexp(u) − u_c,  c = (y + 1)/2   (o = 2 classes)
+//! L(θ) = (1/n) Σ_i ℓ(x_i, y_i)
+//! ```
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The training loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// Mean squared error `½ (f(x) − y)²` per output.
+    Mse,
+    /// Softmax cross-entropy with class `(y + 1)/2`.
+    CrossEntropy,
+}
+
+/// Architecture of the toy MLP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ToyShape {
+    /// Input dimension `d`.
+    pub input_dim: usize,
+    /// Hidden width `h`.
+    pub hidden: usize,
+    /// Number of outputs `o`.
+    pub outputs: usize,
+    /// Training loss.
+    pub loss: Loss,
+}
+
+impl ToyShape {
+    /// Number of parameters `p = h·d + h + o·h + o`.
+    pub fn num_params(&self) -> usize {
+        self.hidden * self.input_dim + self.hidden + self.outputs * self.hidden + self.outputs
+    }
+
+    /// Index of `W1[j, t]`.
+    pub fn w1(&self, j: usize, t: usize) -> usize {
+        j * self.input_dim + t
+    }
+
+    /// Index of `b1[j]`.
+    pub fn b1(&self, j: usize) -> usize {
+        self.hidden * self.input_dim + j
+    }
+
+    /// Index of `W2[o, j]`.
+    pub fn w2(&self, o: usize, j: usize) -> usize {
+        self.hidden * (self.input_dim + 1) + o * self.hidden + j
+    }
+
+    /// Index of `b2[o]`.
+    pub fn b2(&self, o: usize) -> usize {
+        self.hidden * (self.input_dim + 1) + self.outputs * self.hidden + o
+    }
+
+    /// PyTorch's `nn.Linear` default init: every weight and bias of a layer drawn from
+    /// `U(−1/√fan_in, 1/√fan_in)`, from `ChaCha8Rng::seed_from_u64(seed)` in index order.
+    pub fn init_params(&self, seed: u64) -> Vec<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let bound1 = 1.0 / (self.input_dim as f64).sqrt();
+        let bound2 = 1.0 / (self.hidden as f64).sqrt();
+        let first = self.hidden * (self.input_dim + 1);
+        (0..self.num_params())
+            .map(|i| {
+                let b = if i < first { bound1 } else { bound2 };
+                rng.random_range(-b..b)
+            })
+            .collect()
+    }
+
+    /// Gradient of SynFlow's objective `S = Σ_o f_o(1)` (all-ones input) at `params`.
+    ///
+    /// ReLU derivatives use `relu'(z) = 1[z > 0]`, as everywhere in peff.
+    pub fn synflow_gradient(&self, params: &[f64], out: &mut [f64]) {
+        let (d, h, o) = (self.input_dim, self.hidden, self.outputs);
+        out.fill(0.0);
+        for j in 0..h {
+            let z = (0..d).fold(params[self.b1(j)], |acc, t| acc + params[self.w1(j, t)]);
+            let a = z.max(0.0);
+            let mut da = 0.0;
+            for k in 0..o {
+                out[self.w2(k, j)] = a;
+                da += params[self.w2(k, j)];
+            }
+            if z > 0.0 {
+                out[self.b1(j)] = da;
+                for t in 0..d {
+                    out[self.w1(j, t)] = da;
+                }
+            }
+        }
+        for k in 0..o {
+            out[self.b2(k)] = 1.0;
+        }
+    }
+
+    /// Layer shapes `(out, in)` of the two linear layers, input to output.
+    pub fn layers(&self) -> [(usize, usize); 2] {
+        [(self.hidden, self.input_dim), (self.outputs, self.hidden)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_have_documented_parameter_counts() {
+        let reg = ToyShape {
+            input_dim: 3,
+            hidden: 4,
+            outputs: 1,
+            loss: Loss::Mse,
+        };
+        assert_eq!(reg.num_params(), 21);
+        assert_eq!(reg.b2(0), 20);
+        assert_eq!(reg.w2(0, 0), 16);
+        let cls = ToyShape {
+            input_dim: 3,
+            hidden: 3,
+            outputs: 2,
+            loss: Loss::CrossEntropy,
+        };
+        assert_eq!(cls.num_params(), 20);
+    }
+
+    #[test]
+    fn init_respects_fan_in_bounds() {
+        let s = ToyShape {
+            input_dim: 3,
+            hidden: 4,
+            outputs: 1,
+            loss: Loss::Mse,
+        };
+        let p = s.init_params(0);
+        assert_eq!(p, s.init_params(0));
+        assert!(p[..16].iter().all(|v| v.abs() < 1.0 / 3f64.sqrt()));
+        assert!(p[16..].iter().all(|v| v.abs() < 0.5));
+    }
+}

@@ -1,0 +1,107 @@
+//! Iterative magnitude pruning with rewinding to init (OpenLTH's rule).
+//!
+//! ```text
+//! level 0: train dense from θ0 for T steps
+//! level j: R = |m|;  m ← top max(R − ⌈r·R⌉, k_target) of the kept, by trained |θ|
+//!          record m;  rewind survivors to θ0 (pruned fixed at 0);  retrain T steps
+//! ```
+//!
+//! `⌈r·R⌉` is evaluated as `⌈r·R − 1e-9⌉` so that `r = 0.2` gives `⌈1.0⌉ = 1` whatever the
+//! rounding of the product. On `p = 21`, `r = 0.2` the schedule visits
+//! `k = 16, 12, 9, 7, 5, 4, 3, 2, 1`; the target is the smallest requested `k`, and the
+//! reported kept counts are those the schedule visits. The last recorded mask needs no
+//! retraining. A lane whose training diverges at some level has no mask from then on.
+//!
+//! ## References
+//! Frankle & Carbin 2018, "The lottery ticket hypothesis"; Frankle et al. 2019 (rewinding).
+
+use super::{Pruned, Pruner};
+use crate::mask::keep_top_k;
+use crate::model::Networks;
+
+/// IMP with per-level pruning rate `rate`.
+pub struct Imp {
+    /// Fraction `r` of the kept parameters pruned per level.
+    pub rate: f64,
+}
+
+impl Imp {
+    /// The kept counts visited from `p` down to `target`.
+    pub fn schedule(&self, p: usize, target: usize) -> Vec<usize> {
+        let mut visited = Vec::new();
+        let mut kept = p;
+        while kept > target {
+            let pruned = (self.rate * kept as f64 - 1e-9).ceil().max(1.0) as usize;
+            kept = kept.saturating_sub(pruned).max(target);
+            visited.push(kept);
+        }
+        visited
+    }
+}
+
+impl Pruner for Imp {
+    fn name(&self) -> &'static str {
+        "imp"
+    }
+
+    fn uses_data(&self) -> bool {
+        true
+    }
+
+    fn kept_counts(&self, p: usize, requested: &[usize]) -> Vec<usize> {
+        let target = requested.iter().copied().min().unwrap_or(1);
+        self.schedule(p, target)
+    }
+
+    fn prune(&self, nets: &dyn Networks, ks: &[usize]) -> Vec<Pruned> {
+        let (p, lanes) = (nets.num_params(), nets.lanes());
+        let (dense, dense_diverged) = nets.dense_trained();
+        let mut trained = dense.to_vec();
+        let mut alive: Vec<bool> = dense_diverged.iter().map(|d| !d).collect();
+        let mut masks: Vec<Vec<usize>> = vec![(0..p).collect(); lanes];
+        let mut mask_lanes = vec![0.0; p * lanes];
+        let mut diverged = vec![false; lanes];
+        let mut out = Vec::with_capacity(ks.len());
+        for (level, &k) in ks.iter().enumerate() {
+            let lanes_out = (0..lanes)
+                .map(|l| {
+                    if !alive[l] {
+                        return None;
+                    }
+                    let scores: Vec<f64> = (0..p).map(|i| trained[i * lanes + l].abs()).collect();
+                    let cut = keep_top_k(&scores, masks[l].iter().copied(), k);
+                    masks[l] = cut.mask.kept().collect();
+                    Some(cut)
+                })
+                .collect::<Vec<_>>();
+            out.push(Pruned { k, lanes: lanes_out });
+            if level + 1 == ks.len() {
+                break;
+            }
+            mask_lanes.fill(0.0);
+            for (l, kept) in masks.iter().enumerate() {
+                for &i in kept {
+                    mask_lanes[i * lanes + l] = 1.0;
+                }
+            }
+            nets.train(&mask_lanes, &mut trained, &mut diverged);
+            for (a, d) in alive.iter_mut().zip(&diverged) {
+                *a &= !d;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_on_21_parameters() {
+        let imp = Imp { rate: 0.2 };
+        assert_eq!(imp.schedule(21, 1), vec![16, 12, 9, 7, 5, 4, 3, 2, 1]);
+        assert_eq!(imp.schedule(21, 5), vec![16, 12, 9, 7, 5]);
+        assert_eq!(imp.schedule(21, 10), vec![16, 12, 10]);
+    }
+}

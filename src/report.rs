@@ -1,0 +1,158 @@
+//! Result rows (SPEC §8): one serialisable record per (method, k), the single source of truth
+//! for tables, JSON files and plots.
+//!
+//! ```text
+//! sparsity = 1 − k/p,  ceiling = log2 C(p, k),  p_eff = I(m; D | init) + k
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{binomial, log2_binomial};
+use crate::experiment::{RowKey, ToyExperiment};
+use crate::info::tally::MaskTally;
+
+/// One row of `peff exact`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExactRow {
+    /// Task preset name.
+    pub task: String,
+    /// Pruning method.
+    pub method: String,
+    /// Kept parameters `k`.
+    pub k: usize,
+    /// `1 − k/p`.
+    pub sparsity: f64,
+    /// `H(m | init)` in bits.
+    pub entropy_bits: f64,
+    /// `I(m; D | init)` in bits (equals the entropy for deterministic methods, 0 for random).
+    pub mi_bits: f64,
+    /// `log2 C(p, k)` in bits, the largest possible entropy at `k`.
+    pub ceiling_bits: f64,
+    /// `I(m; D | init) + k`.
+    pub p_eff: f64,
+    /// Number of distinct masks (for random: the support size `C(p, k)`).
+    pub distinct_masks: u64,
+    /// Number of datasets whose training diverged (excluded from the pmf).
+    pub diverged: u64,
+    /// Probability of the datasets whose top-k cut fell inside a tie.
+    pub tie_mass: f64,
+}
+
+impl ExactRow {
+    /// The row for `key`, from its tally (`None`: random pruning, in closed form).
+    pub fn new(exp: &ToyExperiment, key: RowKey, tally: Option<&MaskTally>) -> Self {
+        let p = exp.num_params();
+        let ceiling = log2_binomial(p, key.k);
+        let deterministic = exp.is_tallied(key.method, false);
+        let (entropy, distinct, diverged, tie_mass) = match tally {
+            Some(t) => (t.entropy_bits(), t.distinct() as u64, t.diverged_datasets, t.tie_mass()),
+            None => (
+                ceiling,
+                binomial(p as u128, key.k as u128).map_or(u64::MAX, |c| c.min(u64::MAX as u128) as u64),
+                0,
+                0.0,
+            ),
+        };
+        let mi = if deterministic { entropy } else { 0.0 };
+        ExactRow {
+            task: exp.task.clone(),
+            method: key.method.name().to_string(),
+            k: key.k,
+            sparsity: 1.0 - key.k as f64 / p as f64,
+            entropy_bits: entropy,
+            mi_bits: mi,
+            ceiling_bits: ceiling,
+            p_eff: mi + key.k as f64,
+            distinct_masks: distinct,
+            diverged,
+            tie_mass,
+        }
+    }
+}
+
+/// Rows of an exact run from its tallies (one per row of `exp.rows()`).
+pub fn exact_rows(exp: &ToyExperiment, tallies: &[MaskTally]) -> Vec<ExactRow> {
+    exp.rows()
+        .into_iter()
+        .zip(tallies)
+        .map(|(key, t)| {
+            let tallied = exp.is_tallied(key.method, false);
+            ExactRow::new(exp, key, tallied.then_some(t))
+        })
+        .collect()
+}
+
+/// One row of a multi-init run (`--inits K`): per-init rows carry their seed, mean rows carry
+/// `init_seed = "mean"` and standard errors over inits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InitRow {
+    /// The init seed, or `mean`.
+    pub init_seed: String,
+    /// The row (means over inits for mean rows).
+    #[serde(flatten)]
+    pub row: ExactRow,
+    /// Standard error of `entropy_bits` over inits (mean rows only).
+    pub entropy_bits_se: Option<f64>,
+    /// Standard error of `mi_bits` over inits (mean rows only).
+    pub mi_bits_se: Option<f64>,
+    /// Standard error of `p_eff` over inits (mean rows only).
+    pub p_eff_se: Option<f64>,
+}
+
+/// Per-init rows followed by mean ± standard-error rows (standard error `s/√K`).
+pub fn multi_init_rows(per_init: &[(u64, Vec<ExactRow>)]) -> Vec<InitRow> {
+    let mut out: Vec<InitRow> = per_init
+        .iter()
+        .flat_map(|(seed, rows)| {
+            rows.iter().map(move |r| InitRow {
+                init_seed: seed.to_string(),
+                row: r.clone(),
+                entropy_bits_se: None,
+                mi_bits_se: None,
+                p_eff_se: None,
+            })
+        })
+        .collect();
+    let Some((_, first)) = per_init.first() else {
+        return out;
+    };
+    for (idx, template) in first.iter().enumerate() {
+        let column = |f: fn(&ExactRow) -> f64| -> (f64, f64) {
+            let v: Vec<f64> = per_init.iter().map(|(_, rows)| f(&rows[idx])).collect();
+            mean_se(&v)
+        };
+        let (entropy, entropy_se) = column(|r| r.entropy_bits);
+        let (mi, mi_se) = column(|r| r.mi_bits);
+        let (p_eff, p_eff_se) = column(|r| r.p_eff);
+        let (distinct, _) = column(|r| r.distinct_masks as f64);
+        let (tie_mass, _) = column(|r| r.tie_mass);
+        let diverged = per_init.iter().map(|(_, rows)| rows[idx].diverged).sum();
+        out.push(InitRow {
+            init_seed: "mean".to_string(),
+            row: ExactRow {
+                entropy_bits: entropy,
+                mi_bits: mi,
+                p_eff,
+                distinct_masks: distinct.round() as u64,
+                diverged,
+                tie_mass,
+                ..template.clone()
+            },
+            entropy_bits_se: Some(entropy_se),
+            mi_bits_se: Some(mi_se),
+            p_eff_se: Some(p_eff_se),
+        });
+    }
+    out
+}
+
+/// Mean and standard error of the mean (`s/√K`, `s` with `K − 1` denominator; 0 for `K = 1`).
+pub fn mean_se(values: &[f64]) -> (f64, f64) {
+    let k = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / k;
+    if values.len() < 2 {
+        return (mean, 0.0);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (k - 1.0);
+    (mean, (var / k).sqrt())
+}
