@@ -18,6 +18,7 @@ pub mod export;
 pub mod info;
 pub mod mask;
 pub mod model;
+pub mod plot;
 pub mod prune;
 pub mod report;
 

@@ -19,12 +19,36 @@
 
 use std::cell::OnceCell;
 
-use super::toy::{Loss, ToyShape};
+use super::toy::{Dims, Fixed, Loss, ToyShape};
 use super::Networks;
 use crate::data::DataSpace;
 
 /// One parameter (or activation) across the `L` lanes.
 pub type Lane<const L: usize> = [f64; L];
+
+/// Lane-wise `a · b + c`, one rounding (fused multiply-add).
+#[inline(always)]
+fn fma<const L: usize>(a: Lane<L>, b: Lane<L>, c: Lane<L>) -> Lane<L> {
+    std::array::from_fn(|l| a[l].mul_add(b[l], c[l]))
+}
+
+/// Lane-wise `a + b`.
+#[inline(always)]
+fn add<const L: usize>(a: Lane<L>, b: Lane<L>) -> Lane<L> {
+    std::array::from_fn(|l| a[l] + b[l])
+}
+
+/// Lane-wise `a · b`.
+#[inline(always)]
+fn mul<const L: usize>(a: Lane<L>, b: Lane<L>) -> Lane<L> {
+    std::array::from_fn(|l| a[l] * b[l])
+}
+
+/// Lane-wise ReLU gate: `v` where `z > 0`, else 0 (`gate(z, z) = relu(z)`; `relu'(0) = 0`).
+#[inline(always)]
+fn gate<const L: usize>(z: Lane<L>, v: Lane<L>) -> Lane<L> {
+    std::array::from_fn(|l| if z[l] > 0.0 { v[l] } else { 0.0 })
+}
 
 /// Full-batch gradient descent settings.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -143,73 +167,52 @@ impl<const L: usize> ToyBatch<L> {
 
     /// Forward pass of point `i`: fills `ws.z`, `ws.a`, `ws.f`.
     #[inline(always)]
-    fn forward(&self, theta: &[Lane<L>], i: usize, ws: &mut Workspace<L>) {
-        let s = &self.shape;
-        let x = &self.x[i * s.input_dim..(i + 1) * s.input_dim];
-        for j in 0..s.hidden {
+    fn forward<S: Dims>(&self, s: S, theta: &[Lane<L>], i: usize, ws: &mut Workspace<L>) {
+        let x = &self.x[i * s.d()..(i + 1) * s.d()];
+        for j in 0..s.h() {
             let mut z = theta[s.b1(j)];
             for (t, xt) in x.iter().enumerate() {
-                let w = &theta[s.w1(j, t)];
-                for l in 0..L {
-                    z[l] = w[l].mul_add(xt[l], z[l]);
-                }
+                z = fma(theta[s.w1(j, t)], *xt, z);
             }
             ws.z[j] = z;
-            for l in 0..L {
-                ws.a[j][l] = if z[l] > 0.0 { z[l] } else { 0.0 };
-            }
+            ws.a[j] = gate(z, z);
         }
-        for o in 0..s.outputs {
+        for o in 0..s.o() {
             let mut f = theta[s.b2(o)];
-            for j in 0..s.hidden {
-                let w = &theta[s.w2(o, j)];
-                for l in 0..L {
-                    f[l] = w[l].mul_add(ws.a[j][l], f[l]);
-                }
+            for j in 0..s.h() {
+                f = fma(theta[s.w2(o, j)], ws.a[j], f);
             }
             ws.f[o] = f;
         }
     }
 
-    /// Gradient of the loss (outputs divided by `1/inv_t`) at `theta`, into `grad`.
-    fn gradient(&self, theta: &[Lane<L>], grad: &mut [Lane<L>], ws: &mut Workspace<L>, inv_t: f64) {
-        let s = &self.shape;
+    /// Gradient of the loss (outputs multiplied by `inv_t`) at `theta`, into `grad`.
+    #[inline(always)]
+    fn gradient<S: Dims>(&self, s: S, theta: &[Lane<L>], grad: &mut [Lane<L>], ws: &mut Workspace<L>, inv_t: f64) {
+        let p = s.b2(s.o() - 1) + 1;
+        let (theta, grad) = (&theta[..p], &mut grad[..p]);
         let scale = inv_t / self.n as f64;
         grad.fill([0.0; L]);
         for i in 0..self.n {
-            self.forward(theta, i, ws);
+            self.forward(s, theta, i, ws);
             self.output_delta(ws, &self.y[i], inv_t, scale);
-            let x = &self.x[i * s.input_dim..(i + 1) * s.input_dim];
-            for o in 0..s.outputs {
+            let x = &self.x[i * s.d()..(i + 1) * s.d()];
+            for o in 0..s.o() {
                 let delta = ws.delta[o];
-                for l in 0..L {
-                    grad[s.b2(o)][l] += delta[l];
-                }
-                for j in 0..s.hidden {
-                    for l in 0..L {
-                        grad[s.w2(o, j)][l] = delta[l].mul_add(ws.a[j][l], grad[s.w2(o, j)][l]);
-                    }
+                grad[s.b2(o)] = add(grad[s.b2(o)], delta);
+                for j in 0..s.h() {
+                    grad[s.w2(o, j)] = fma(delta, ws.a[j], grad[s.w2(o, j)]);
                 }
             }
-            for j in 0..s.hidden {
-                let mut dz = [0.0; L];
-                for o in 0..s.outputs {
-                    let w = &theta[s.w2(o, j)];
-                    for l in 0..L {
-                        dz[l] = w[l].mul_add(ws.delta[o][l], dz[l]);
-                    }
+            for j in 0..s.h() {
+                let mut da = [0.0; L];
+                for o in 0..s.o() {
+                    da = fma(theta[s.w2(o, j)], ws.delta[o], da);
                 }
-                for l in 0..L {
-                    if ws.z[j][l] <= 0.0 {
-                        dz[l] = 0.0;
-                    }
-                    grad[s.b1(j)][l] += dz[l];
-                }
+                let dz = gate(ws.z[j], da);
+                grad[s.b1(j)] = add(grad[s.b1(j)], dz);
                 for (t, xt) in x.iter().enumerate() {
-                    let g = &mut grad[s.w1(j, t)];
-                    for l in 0..L {
-                        g[l] = dz[l].mul_add(xt[l], g[l]);
-                    }
+                    grad[s.w1(j, t)] = fma(dz, *xt, grad[s.w1(j, t)]);
                 }
             }
         }
@@ -219,7 +222,7 @@ impl<const L: usize> ToyBatch<L> {
     fn loss(&self, theta: &[Lane<L>], ws: &mut Workspace<L>) -> Lane<L> {
         let mut total = [0.0; L];
         for i in 0..self.n {
-            self.forward(theta, i, ws);
+            self.forward(self.shape, theta, i, ws);
             let y = &self.y[i];
             for l in 0..L {
                 total[l] += match self.shape.loss {
@@ -245,7 +248,7 @@ impl<const L: usize> ToyBatch<L> {
         let (mut rf, mut rdelta) = (vec![[0.0; L]; o_dim], vec![[0.0; L]; o_dim]);
         out.fill([0.0; L]);
         for i in 0..self.n {
-            self.forward(theta, i, &mut ws);
+            self.forward(self.shape, theta, i, &mut ws);
             self.output_delta(&mut ws, &self.y[i], inv_t, scale);
             let x = &self.x[i * s.input_dim..(i + 1) * s.input_dim];
             for j in 0..h {
@@ -313,7 +316,25 @@ impl<const L: usize> ToyBatch<L> {
     }
 
     /// Trains from `θ0 ⊙ m` for `steps` steps; returns the final parameters and divergence flags.
+    /// The preset shapes run a copy of the loop specialised to constant dimensions (fully
+    /// unrolled); it performs the same operations in the same order as the general one.
     fn train_lanes(&self, mask: &[Lane<L>]) -> (Vec<Lane<L>>, [bool; L]) {
+        let s = self.shape;
+        let theta = match (s.input_dim, s.hidden, s.outputs) {
+            (3, 4, 1) => self.descend(Fixed::<3, 4, 1>, mask),
+            (3, 3, 2) => self.descend(Fixed::<3, 3, 2>, mask),
+            _ => self.descend(s, mask),
+        };
+        let loss = self.loss(&theta, &mut Workspace::new(&self.shape));
+        let mut diverged = [false; L];
+        for l in 0..L {
+            diverged[l] = !loss[l].is_finite() || theta.iter().any(|w| !w[l].is_finite());
+        }
+        (theta, diverged)
+    }
+
+    /// The gradient-descent loop: `θ ← θ − η (m ⊙ ∇L(θ))` for `steps` steps from `θ0 ⊙ m`.
+    fn descend<S: Dims>(&self, s: S, mask: &[Lane<L>]) -> Vec<Lane<L>> {
         let mut theta: Vec<Lane<L>> = self
             .init
             .iter()
@@ -324,19 +345,12 @@ impl<const L: usize> ToyBatch<L> {
         let mut ws = Workspace::new(&self.shape);
         let neg_lr = -self.train.lr;
         for _ in 0..self.train.steps {
-            self.gradient(&theta, &mut grad, &mut ws, 1.0);
+            self.gradient(s, &theta, &mut grad, &mut ws, 1.0);
             for ((w, g), m) in theta.iter_mut().zip(&grad).zip(mask) {
-                for l in 0..L {
-                    w[l] = neg_lr.mul_add(g[l] * m[l], w[l]);
-                }
+                *w = fma([neg_lr; L], mul(*g, *m), *w);
             }
         }
-        let loss = self.loss(&theta, &mut ws);
-        let mut diverged = [false; L];
-        for l in 0..L {
-            diverged[l] = !loss[l].is_finite() || theta.iter().any(|w| !w[l].is_finite());
-        }
-        (theta, diverged)
+        theta
     }
 
     /// Training loss of each lane at `params` (structure-of-arrays), e.g. for checks and tests.
@@ -350,7 +364,7 @@ impl<const L: usize> ToyBatch<L> {
     pub fn gradient_at(&self, params: &[f64], temperature: f64, out: &mut [f64]) {
         let theta: Vec<Lane<L>> = params.as_chunks::<L>().0.to_vec();
         let grad = out.as_chunks_mut::<L>().0;
-        self.gradient(&theta, grad, &mut Workspace::new(&self.shape), 1.0 / temperature);
+        self.gradient(self.shape, &theta, grad, &mut Workspace::new(&self.shape), 1.0 / temperature);
     }
 
     /// Hessian-vector product at arbitrary per-lane parameters (structure-of-arrays).
@@ -395,7 +409,7 @@ impl<const L: usize> Networks for ToyBatch<L> {
     fn gradient_at_init(&self, temperature: f64, out: &mut [f64]) {
         let theta = Self::broadcast(&self.init);
         let mut ws = Workspace::new(&self.shape);
-        self.gradient(&theta, out.as_chunks_mut::<L>().0, &mut ws, 1.0 / temperature);
+        self.gradient(self.shape, &theta, out.as_chunks_mut::<L>().0, &mut ws, 1.0 / temperature);
     }
 
     fn hvp_at_init(&self, temperature: f64, v: &[f64], out: &mut [f64]) {

@@ -15,6 +15,7 @@
 //! ```
 
 use rand::{Rng, SeedableRng};
+
 use rand_chacha::ChaCha8Rng;
 
 /// The training loss.
@@ -46,25 +47,9 @@ impl ToyShape {
         self.hidden * self.input_dim + self.hidden + self.outputs * self.hidden + self.outputs
     }
 
-    /// Index of `W1[j, t]`.
-    pub fn w1(&self, j: usize, t: usize) -> usize {
-        j * self.input_dim + t
-    }
 
-    /// Index of `b1[j]`.
-    pub fn b1(&self, j: usize) -> usize {
-        self.hidden * self.input_dim + j
-    }
 
-    /// Index of `W2[o, j]`.
-    pub fn w2(&self, o: usize, j: usize) -> usize {
-        self.hidden * (self.input_dim + 1) + o * self.hidden + j
-    }
 
-    /// Index of `b2[o]`.
-    pub fn b2(&self, o: usize) -> usize {
-        self.hidden * (self.input_dim + 1) + self.outputs * self.hidden + o
-    }
 
     /// PyTorch's `nn.Linear` default init: every weight and bias of a layer drawn from
     /// `U(−1/√fan_in, 1/√fan_in)`, from `ChaCha8Rng::seed_from_u64(seed)` in index order.
@@ -110,6 +95,68 @@ impl ToyShape {
     /// Layer shapes `(out, in)` of the two linear layers, input to output.
     pub fn layers(&self) -> [(usize, usize); 2] {
         [(self.hidden, self.input_dim), (self.outputs, self.hidden)]
+    }
+}
+
+/// Layer sizes `(d, h, o)` and the parameter index map of SPEC §2, either known at run time
+/// ([`ToyShape`]) or at compile time ([`Fixed`], so that the trainer's loops unroll).
+pub trait Dims: Copy {
+    /// Input dimension `d`.
+    fn d(self) -> usize;
+    /// Hidden width `h`.
+    fn h(self) -> usize;
+    /// Outputs `o`.
+    fn o(self) -> usize;
+    /// Index of `W1[j, t]`.
+    #[inline(always)]
+    fn w1(self, j: usize, t: usize) -> usize {
+        j * self.d() + t
+    }
+    /// Index of `b1[j]`.
+    #[inline(always)]
+    fn b1(self, j: usize) -> usize {
+        self.h() * self.d() + j
+    }
+    /// Index of `W2[o, j]`.
+    #[inline(always)]
+    fn w2(self, o: usize, j: usize) -> usize {
+        self.h() * (self.d() + 1) + o * self.h() + j
+    }
+    /// Index of `b2[o]`.
+    #[inline(always)]
+    fn b2(self, o: usize) -> usize {
+        self.h() * (self.d() + 1) + self.o() * self.h() + o
+    }
+}
+
+impl Dims for ToyShape {
+    fn d(self) -> usize {
+        self.input_dim
+    }
+    fn h(self) -> usize {
+        self.hidden
+    }
+    fn o(self) -> usize {
+        self.outputs
+    }
+}
+
+/// Dimensions fixed at compile time.
+#[derive(Clone, Copy, Debug)]
+pub struct Fixed<const D: usize, const H: usize, const O: usize>;
+
+impl<const D: usize, const H: usize, const O: usize> Dims for Fixed<D, H, O> {
+    #[inline(always)]
+    fn d(self) -> usize {
+        D
+    }
+    #[inline(always)]
+    fn h(self) -> usize {
+        H
+    }
+    #[inline(always)]
+    fn o(self) -> usize {
+        O
     }
 }
 
