@@ -9,6 +9,7 @@
 // Float comparisons must be deliberate (snapped scores, exact zeros); see `mask::snap`.
 #![deny(clippy::float_cmp)]
 
+pub mod bench;
 pub mod bound;
 pub mod cli;
 pub mod commands;

@@ -339,7 +339,7 @@ impl<const L: usize> ToyBatch<L> {
             .init
             .iter()
             .zip(mask)
-            .map(|(&w, m)| m.map(|m| w * m))
+            .map(|(&w, m)| gate(*m, [w; L]))
             .collect();
         let mut grad = vec![[0.0; L]; theta.len()];
         let mut ws = Workspace::new(&self.shape);
