@@ -65,7 +65,13 @@ impl BoundArgs {
         };
         in_unit("--epsilon", self.epsilon)?;
         in_unit("--delta", self.delta)?;
-        for (flag, v) in [("--n", self.n), ("--d", self.d), ("--c", self.c), ("--w", self.w), ("--j", self.j)] {
+        for (flag, v) in [
+            ("--n", self.n),
+            ("--d", self.d),
+            ("--c", self.c),
+            ("--w", self.w),
+            ("--j", self.j),
+        ] {
             if !(v.is_finite() && v > 0.0) {
                 bail!("`{flag}` must be a finite number > 0, got {v}");
             }
@@ -88,6 +94,7 @@ impl BoundArgs {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // Exact values are what these tests pin.
 mod tests {
     use super::*;
 
@@ -99,18 +106,46 @@ mod tests {
         // √(1000·50·0.5 / 10.668863237274595) = √2343.2684… = 48.40731…
         // prefactor = 0.5 / (96 · √72 · √2) = 0.5 / (96 · 12) = 4.340277…e-4
         // bound = 48.40731 · 4.340277e-4 = 0.0210101…
-        let b = BoundArgs { n: 1000.0, d: 50.0, epsilon: 0.5, delta: 0.5, c: 1.0, w: 1.0, j: 1.0, mi: 3.0, k: 1.0 }
-            .evaluate()
-            .unwrap();
+        let b = BoundArgs {
+            n: 1000.0,
+            d: 50.0,
+            epsilon: 0.5,
+            delta: 0.5,
+            c: 1.0,
+            w: 1.0,
+            j: 1.0,
+            mi: 3.0,
+            k: 1.0,
+        }
+        .evaluate()
+        .unwrap();
         assert!((b.p_eff - 9.918_863_237_274_595).abs() < 1e-12);
         let expected = (1000.0 * 50.0 * 0.5 / 10.668_863_237_274_595f64).sqrt() * 0.5 / 1152.0;
         assert!((b.lipschitz_lower_bound - expected).abs() < 1e-15);
-        assert!((b.lipschitz_lower_bound - 0.021_010).abs() < 1e-5, "{}", b.lipschitz_lower_bound);
+        assert!(
+            (b.lipschitz_lower_bound - 0.021_010).abs() < 1e-5,
+            "{}",
+            b.lipschitz_lower_bound
+        );
     }
 
     #[test]
     fn rejects_out_of_range() {
-        let args = BoundArgs { n: 10.0, d: 1.0, epsilon: 1.5, delta: 0.1, c: 1.0, w: 1.0, j: 1.0, mi: 0.0, k: 1.0 };
-        assert!(args.evaluate().unwrap_err().to_string().contains("--epsilon"));
+        let args = BoundArgs {
+            n: 10.0,
+            d: 1.0,
+            epsilon: 1.5,
+            delta: 0.1,
+            c: 1.0,
+            w: 1.0,
+            j: 1.0,
+            mi: 0.0,
+            k: 1.0,
+        };
+        assert!(args
+            .evaluate()
+            .unwrap_err()
+            .to_string()
+            .contains("--epsilon"));
     }
 }

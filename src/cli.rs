@@ -212,7 +212,10 @@ impl ToyArgs {
         let requested_k = self.kept_counts(p)?;
         let inits = positive("--inits", self.inits, 10_000)?;
         if self.threads < 0 || self.threads > 1024 {
-            bail!("`--threads` must be in [0, 1024] (0: all cores), got {}", self.threads);
+            bail!(
+                "`--threads` must be in [0, 1024] (0: all cores), got {}",
+                self.threads
+            );
         }
         let threads = if self.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -258,7 +261,9 @@ impl ToyArgs {
             (Some(list), _) => split_list("--k", list)?
                 .into_iter()
                 .map(|s| {
-                    let k: i64 = s.parse().map_err(|_| anyhow::anyhow!("`--k`: not an integer: '{s}'"))?;
+                    let k: i64 = s
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("`--k`: not an integer: '{s}'"))?;
                     if k < 1 || k > p as i64 {
                         bail!("`--k` must be in [1, {p}] (p = {p}), got {k}");
                     }
@@ -268,13 +273,18 @@ impl ToyArgs {
             (None, Some(list)) => split_list("--sparsity", list)?
                 .into_iter()
                 .map(|s| {
-                    let sp: f64 = s.parse().map_err(|_| anyhow::anyhow!("`--sparsity`: not a number: '{s}'"))?;
+                    let sp: f64 = s
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("`--sparsity`: not a number: '{s}'"))?;
                     if !(0.0..1.0).contains(&sp) {
                         bail!("`--sparsity` must be in [0, 1), got {s}");
                     }
                     let k = ((1.0 - sp) * p as f64).round() as usize;
                     if k < 1 {
-                        bail!("`--sparsity` {s} keeps no parameter of p = {p}; use a sparsity ≤ {}", 1.0 - 1.0 / p as f64);
+                        bail!(
+                            "`--sparsity` {s} keeps no parameter of p = {p}; use a sparsity ≤ {}",
+                            1.0 - 1.0 / p as f64
+                        );
                     }
                     Ok(k)
                 })
@@ -288,7 +298,11 @@ impl ToyArgs {
 }
 
 fn split_list<'a>(flag: &str, list: &'a str) -> anyhow::Result<Vec<&'a str>> {
-    let items: Vec<&str> = list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let items: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     if items.is_empty() {
         bail!("`{flag}` needs at least one value");
     }

@@ -36,9 +36,11 @@ fn progress_bar(total: u64) -> ProgressBar {
     };
     let bar = ProgressBar::with_draw_target(Some(total), target);
     bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} datasets ({eta} left)")
-            .expect("static template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} datasets ({eta} left)",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
     );
     bar
 }
@@ -68,35 +70,47 @@ fn dump_init(args: &ToyArgs, exp: &ToyExperiment) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Result files and stdout for a finished run.
-fn emit<C: Serialize, R: Serialize>(
-    out: &Path,
-    stem: &str,
+/// Where and how a run's results go.
+struct Destination<'a> {
+    out: &'a Path,
+    stem: String,
+    format: export::Format,
+}
+
+impl Destination<'_> {
+    /// Writes `<stem>.csv` and `<stem>.json` atomically and prints the rows on stdout.
+    fn emit<C: Serialize, R: Serialize>(&self, record: &RunRecord<'_, C, R>) -> anyhow::Result<()> {
+        write_atomic(
+            &self.out.join(format!("{}.csv", self.stem)),
+            export::to_csv(record.rows)?.as_bytes(),
+        )?;
+        write_atomic(
+            &self.out.join(format!("{}.json", self.stem)),
+            (serde_json::to_string_pretty(record)? + "\n").as_bytes(),
+        )?;
+        print!("{}", render(record.rows, self.format)?);
+        Ok(())
+    }
+}
+
+fn record<'a, C: Serialize, R: Serialize>(
     command: &'static str,
-    config: &C,
+    config: &'a C,
     threads: usize,
     started: Instant,
-    pmf_sha256: Option<String>,
-    rows: &[R],
-    format: export::Format,
-) -> anyhow::Result<()> {
-    let record = RunRecord {
+    pmf_sha256: String,
+    rows: &'a [R],
+) -> RunRecord<'a, C, R> {
+    RunRecord {
         peff_version: env!("CARGO_PKG_VERSION"),
         git_commit: export::git_commit(),
         command,
         config,
         threads,
         wall_seconds: started.elapsed().as_secs_f64(),
-        pmf_sha256,
+        pmf_sha256: Some(pmf_sha256),
         rows,
-    };
-    write_atomic(&out.join(format!("{stem}.csv")), export::to_csv(rows)?.as_bytes())?;
-    write_atomic(
-        &out.join(format!("{stem}.json")),
-        (serde_json::to_string_pretty(&record)? + "\n").as_bytes(),
-    )?;
-    print!("{}", render(rows, format)?);
-    Ok(())
+    }
 }
 
 /// SHA-256 over every row's mask pmf (rows in order, masks sorted), in hex.
@@ -104,7 +118,13 @@ pub fn pmf_sha256(exp: &ToyExperiment, tallies: &[MaskTally]) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     for (key, tally) in exp.rows().iter().zip(tallies) {
-        hasher.update(format!("{} {} {} {}\n", key.method.name(), key.k, tally.total_weight, tally.diverged_weight));
+        hasher.update(format!(
+            "{} {} {} {}\n",
+            key.method.name(),
+            key.k,
+            tally.total_weight,
+            tally.diverged_weight
+        ));
         for (mask, weight) in tally.sorted() {
             hasher.update(format!("{} {weight}\n", mask.to_bit_string()));
         }
@@ -124,9 +144,13 @@ struct RecordedConfig<'a> {
 fn exact(args: &ToyArgs) -> anyhow::Result<()> {
     let run = args.validate()?;
     let space = run.experiment.space;
-    let count = space.num_multisets().filter(|&c| c <= args.max_datasets as u128);
+    let count = space
+        .num_multisets()
+        .filter(|&c| c <= args.max_datasets as u128);
     let Some(count) = count else {
-        let total = space.num_multisets().map_or("more than 2^128".to_string(), |c| c.to_string());
+        let total = space
+            .num_multisets()
+            .map_or("more than 2^128".to_string(), |c| c.to_string());
         bail!(
             "enumeration has {total} datasets (multisets), more than `--max-datasets` {}; use `peff sample`, or raise `--max-datasets`",
             args.max_datasets
@@ -146,20 +170,28 @@ fn exact(args: &ToyArgs) -> anyhow::Result<()> {
         per_init.push((seed, exact_rows(&exp, &tallies)));
     }
     bar.finish_and_clear();
-    let stem = args.name.clone().unwrap_or_else(|| format!("exact-{}", run.experiment.task));
+    let stem = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("exact-{}", run.experiment.task));
     let config = RecordedConfig {
         experiment: &run.experiment,
         init_seeds: &run.init_seeds,
         samples: None,
         sample_seed: None,
     };
-    let hash = Some(hashes.join(","));
+    let hash = hashes.join(",");
+    let dest = Destination {
+        out: &args.out,
+        stem,
+        format: args.format,
+    };
     if per_init.len() == 1 {
         let rows: Vec<ExactRow> = per_init.remove(0).1;
-        emit(&args.out, &stem, "exact", &config, run.threads, started, hash, &rows, args.format)
+        dest.emit(&record("exact", &config, run.threads, started, hash, &rows))
     } else {
         let rows = multi_init_rows(&per_init);
-        emit(&args.out, &stem, "exact", &config, run.threads, started, hash, &rows, args.format)
+        dest.emit(&record("exact", &config, run.threads, started, hash, &rows))
     }
 }
 
@@ -214,10 +246,15 @@ pub fn sample_rows(exp: &ToyExperiment, tallies: &[MaskTally], samples: u64) -> 
 fn sample(args: &SampleArgs) -> anyhow::Result<()> {
     let run = args.toy.validate()?;
     if args.samples < 1 || args.samples > 1_000_000_000 {
-        bail!("`--samples` must be in [1, 1000000000], got {}", args.samples);
+        bail!(
+            "`--samples` must be in [1, 1000000000], got {}",
+            args.samples
+        );
     }
     if run.init_seeds.len() > 1 {
-        bail!("`--inits` is supported by `peff exact` only; run `peff sample` once per `--init-seed`");
+        bail!(
+            "`--inits` is supported by `peff exact` only; run `peff sample` once per `--init-seed`"
+        );
     }
     let samples = args.samples as u64;
     export::check_out_dir(&args.toy.out)?;
@@ -230,13 +267,29 @@ fn sample(args: &SampleArgs) -> anyhow::Result<()> {
     let tallies = pool.install(|| exp.tally(datasets, true, &|n| bar.inc(n)));
     bar.finish_and_clear();
     let rows = sample_rows(&exp, &tallies, samples);
-    let stem = args.toy.name.clone().unwrap_or_else(|| format!("sample-{}", exp.task));
+    let stem = args
+        .toy
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("sample-{}", exp.task));
     let config = RecordedConfig {
         experiment: &exp,
         init_seeds: &run.init_seeds,
         samples: Some(samples),
         sample_seed: Some(args.seed),
     };
-    let hash = Some(pmf_sha256(&exp, &tallies));
-    emit(&args.toy.out, &stem, "sample", &config, run.threads, started, hash, &rows, args.toy.format)
+    let hash = pmf_sha256(&exp, &tallies);
+    let dest = Destination {
+        out: &args.toy.out,
+        stem,
+        format: args.toy.format,
+    };
+    dest.emit(&record(
+        "sample",
+        &config,
+        run.threads,
+        started,
+        hash,
+        &rows,
+    ))
 }

@@ -51,7 +51,10 @@ impl DataSpace {
 
     /// Number of multisets `C(n + V − 1, n)`, or `None` when it overflows `u128`.
     pub fn num_multisets(&self) -> Option<u128> {
-        binomial(self.n as u128 + self.num_points() as u128 - 1, self.n as u128)
+        binomial(
+            self.n as u128 + self.num_points() as u128 - 1,
+            self.n as u128,
+        )
     }
 
     /// Total weight of all ordered datasets, `V^n`, or `None` on overflow.
@@ -85,7 +88,11 @@ pub fn multinomial_weight(sorted_ids: &[u32]) -> u128 {
     let mut weight: u128 = 1;
     let mut run = 0u128;
     for (i, id) in sorted_ids.iter().enumerate() {
-        run = if i > 0 && sorted_ids[i - 1] == *id { run + 1 } else { 1 };
+        run = if i > 0 && sorted_ids[i - 1] == *id {
+            run + 1
+        } else {
+            1
+        };
         // Multiply by (i+1)/run incrementally: the partial product is always an integer
         // (a multinomial coefficient of the prefix).
         weight = weight * (i as u128 + 1) / run;
@@ -151,6 +158,7 @@ impl Iterator for Multisets {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // Exact values are what these tests pin.
 mod tests {
     use super::*;
 
@@ -174,7 +182,10 @@ mod tests {
     fn point_encoding() {
         let s = DataSpace { input_dim: 3, n: 1 };
         assert_eq!(s.num_points(), 16);
-        assert_eq!((0..3).map(|t| s.input(0b0101, t)).collect::<Vec<_>>(), vec![1.0, -1.0, 1.0]);
+        assert_eq!(
+            (0..3).map(|t| s.input(0b0101, t)).collect::<Vec<_>>(),
+            vec![1.0, -1.0, 1.0]
+        );
         assert_eq!(s.label(0b0101), -1.0);
         assert_eq!(s.label(0b1000), 1.0);
     }

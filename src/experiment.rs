@@ -177,8 +177,10 @@ impl ToyExperiment {
     fn tally_chunk(&self, chunk: &[Dataset], plan: &[Planned], num_rows: usize) -> Vec<MaskTally> {
         let mut tallies = vec![MaskTally::default(); num_rows];
         for batch in chunk.chunks(LANES) {
-            let lanes: Vec<(u64, Vec<u32>)> = batch.iter().map(|d| (d.key, d.ids.clone())).collect();
-            let nets = ToyBatch::<LANES>::new(self.shape, self.space, self.train, &self.init, &lanes);
+            let lanes: Vec<(u64, Vec<u32>)> =
+                batch.iter().map(|d| (d.key, d.ids.clone())).collect();
+            let nets =
+                ToyBatch::<LANES>::new(self.shape, self.space, self.train, &self.init, &lanes);
             for step in plan {
                 match &step.fixed {
                     Some(cuts) => {
@@ -218,18 +220,19 @@ fn merge_into(into: &mut [MaskTally], from: &[MaskTally]) {
 
 /// Every multiset of the space with its multinomial weight, keyed by enumeration index.
 pub fn enumerate_datasets(space: DataSpace) -> impl Iterator<Item = Dataset> {
-    space
-        .multisets()
-        .enumerate()
-        .map(|(key, ids)| Dataset {
-            key: key as u64,
-            weight: crate::data::multinomial_weight(&ids),
-            ids,
-        })
+    space.multisets().enumerate().map(|(key, ids)| Dataset {
+        key: key as u64,
+        weight: crate::data::multinomial_weight(&ids),
+        ids,
+    })
 }
 
 /// Sampled datasets `0..count` (each from its own stream keyed by `(seed, index)`), weight 1.
-pub fn sample_datasets(space: DataSpace, seed: u64, indices: std::ops::Range<u64>) -> impl Iterator<Item = Dataset> {
+pub fn sample_datasets(
+    space: DataSpace,
+    seed: u64,
+    indices: std::ops::Range<u64>,
+) -> impl Iterator<Item = Dataset> {
     indices.map(move |key| Dataset {
         key,
         ids: space.sample(seed, key),

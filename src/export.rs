@@ -40,7 +40,9 @@ pub fn to_json<R: Serialize>(rows: &[R]) -> anyhow::Result<String> {
 /// Rows as an aligned text table (floats to 6 decimals).
 pub fn to_table<R: Serialize>(rows: &[R]) -> anyhow::Result<String> {
     let csv_text = to_csv(rows)?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(csv_text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv_text.as_bytes());
     let cells: Vec<Vec<String>> = reader
         .records()
         .map(|r| r.map(|r| r.iter().map(short_cell).collect()))
@@ -81,10 +83,18 @@ pub fn render<R: Serialize>(rows: &[R], format: Format) -> anyhow::Result<String
 /// Writes `contents` to `path` atomically: a temporary file in the same directory, fsync,
 /// rename.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating directory '{}'", dir.display()))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating directory '{}'", dir.display()))?;
     let name = path.file_name().context("output path has no file name")?;
-    let tmp: PathBuf = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let tmp: PathBuf = dir.join(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(contents)?;
@@ -99,9 +109,11 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
 
 /// Checks before any work that `dir` can hold result files (creating it if needed).
 pub fn check_out_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("`--out`: cannot create directory '{}'", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("`--out`: cannot create directory '{}'", dir.display()))?;
     let probe = dir.join(format!(".peff-write-probe{}", std::process::id()));
-    std::fs::write(&probe, b"").with_context(|| format!("`--out`: directory '{}' is not writable", dir.display()))?;
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("`--out`: directory '{}' is not writable", dir.display()))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }

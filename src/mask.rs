@@ -148,7 +148,10 @@ fn rank_order(a: (usize, f64), b: (usize, f64)) -> Ordering {
 /// Returns `(index, snapped score)` pairs in rank order; `candidates` restricts the ranking to
 /// a subset (e.g. the currently kept parameters of iterative methods).
 pub fn rank(scores: &[f64], candidates: impl IntoIterator<Item = usize>) -> Vec<(usize, f64)> {
-    let mut ranked: Vec<(usize, f64)> = candidates.into_iter().map(|i| (i, snap(scores[i]))).collect();
+    let mut ranked: Vec<(usize, f64)> = candidates
+        .into_iter()
+        .map(|i| (i, snap(scores[i])))
+        .collect();
     ranked.sort_by(|&a, &b| rank_order(a, b));
     ranked
 }
@@ -172,7 +175,7 @@ pub fn keep_top_k(scores: &[f64], candidates: impl IntoIterator<Item = usize>, k
 /// Cuts an already ranked candidate list at `k`.
 pub fn cut_ranked(len: usize, ranked: &[(usize, f64)], k: usize) -> Cut {
     let k = k.min(ranked.len());
-    let tie = k > 0 && k < ranked.len() && ranked[k - 1].1 == ranked[k].1;
+    let tie = k > 0 && k < ranked.len() && ranked[k - 1].1.to_bits() == ranked[k].1.to_bits();
     Cut {
         mask: Mask::from_indices(len, ranked[..k].iter().map(|&(i, _)| i)),
         tie,
@@ -180,6 +183,7 @@ pub fn cut_ranked(len: usize, ranked: &[(usize, f64)], k: usize) -> Cut {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // Exact values are what these tests pin.
 mod tests {
     use super::*;
 

@@ -45,10 +45,16 @@ impl ExactRow {
         let ceiling = log2_binomial(p, key.k);
         let deterministic = exp.is_tallied(key.method, false);
         let (entropy, distinct, diverged, tie_mass) = match tally {
-            Some(t) => (t.entropy_bits(), t.distinct() as u64, t.diverged_datasets, t.tie_mass()),
+            Some(t) => (
+                t.entropy_bits(),
+                t.distinct() as u64,
+                t.diverged_datasets,
+                t.tie_mass(),
+            ),
             None => (
                 ceiling,
-                binomial(p as u128, key.k as u128).map_or(u64::MAX, |c| c.min(u64::MAX as u128) as u64),
+                binomial(p as u128, key.k as u128)
+                    .map_or(u64::MAX, |c| c.min(u64::MAX as u128) as u64),
                 0,
                 0.0,
             ),

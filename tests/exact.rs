@@ -41,9 +41,15 @@ fn all_ordered(space: DataSpace) -> Vec<Dataset> {
     let total = v.pow(space.n as u32);
     (0..total)
         .map(|code| {
-            let mut ids: Vec<u32> = (0..space.n).map(|i| (code / v.pow(i as u32) % v) as u32).collect();
+            let mut ids: Vec<u32> = (0..space.n)
+                .map(|i| (code / v.pow(i as u32) % v) as u32)
+                .collect();
             ids.sort_unstable();
-            Dataset { key: code, ids, weight: 1 }
+            Dataset {
+                key: code,
+                ids,
+                weight: 1,
+            }
         })
         .collect()
 }
@@ -53,7 +59,11 @@ fn all_ordered(space: DataSpace) -> Vec<Dataset> {
 /// enumeration or canonicalisation were wrong.
 #[test]
 fn multisets_match_brute_force_over_ordered_datasets() {
-    for (loss, d, n) in [(Loss::Mse, 1, 3), (Loss::Mse, 2, 3), (Loss::CrossEntropy, 1, 3)] {
+    for (loss, d, n) in [
+        (Loss::Mse, 1, 3),
+        (Loss::Mse, 2, 3),
+        (Loss::CrossEntropy, 1, 3),
+    ] {
         let exp = tiny(loss, d, n, 200);
         let exact = exp.tally(enumerate_datasets(exp.space), false, &|_| {});
         let brute = exp.tally(all_ordered(exp.space).into_iter(), false, &|_| {});
@@ -110,10 +120,19 @@ fn imp_visits_its_schedule_with_nested_masks() {
     let pruner = Method::Imp.pruner(&exp.prune);
     let ks = pruner.kept_counts(21, &(1..21).collect::<Vec<_>>());
     assert_eq!(ks, vec![16, 12, 9, 7, 5, 4, 3, 2, 1]);
-    let batch = ToyBatch::<1>::new(exp.shape, exp.space, exp.train, &exp.init, &[(0, exp.space.sample(0, 0))]);
+    let batch = ToyBatch::<1>::new(
+        exp.shape,
+        exp.space,
+        exp.train,
+        &exp.init,
+        &[(0, exp.space.sample(0, 0))],
+    );
     let pruned = pruner.prune(&batch, &ks);
     for pair in pruned.windows(2) {
-        let (outer, inner) = (pair[0].lanes[0].as_ref().unwrap(), pair[1].lanes[0].as_ref().unwrap());
+        let (outer, inner) = (
+            pair[0].lanes[0].as_ref().unwrap(),
+            pair[1].lanes[0].as_ref().unwrap(),
+        );
         assert!(inner.mask.kept().all(|i| outer.mask.is_kept(i)));
     }
 }
@@ -150,10 +169,21 @@ fn synflow_entropy_is_exactly_zero_and_random_is_closed_form() {
 /// −0.01936) → top-2 {W1, W2}, top-3 adds b1, top-1 {W2}.
 #[test]
 fn snip_and_grasp_match_hand_computation() {
-    let shape = ToyShape { input_dim: 1, hidden: 1, outputs: 1, loss: Loss::Mse };
+    let shape = ToyShape {
+        input_dim: 1,
+        hidden: 1,
+        outputs: 1,
+        loss: Loss::Mse,
+    };
     let space = DataSpace { input_dim: 1, n: 2 };
     let init = [0.5, 0.1, -0.4, 0.2];
-    let batch = ToyBatch::<1>::new(shape, space, TrainParams { steps: 1, lr: 0.1 }, &init, &[(0, vec![0, 3])]);
+    let batch = ToyBatch::<1>::new(
+        shape,
+        space,
+        TrainParams { steps: 1, lr: 0.1 },
+        &init,
+        &[(0, vec![0, 3])],
+    );
     let mut g = vec![0.0; 4];
     batch.gradient_at_init(1.0, &mut g);
     for (a, b) in g.iter().zip([0.208, 0.208, -0.312, 0.08]) {
@@ -164,9 +194,19 @@ fn snip_and_grasp_match_hand_computation() {
     for (a, b) in hg.iter().zip([0.21696, 0.21696, -0.2984, -0.0968]) {
         assert!((a - b).abs() < 1e-12, "{hg:?}");
     }
-    let settings = PruneSettings { random_seed: 0, synflow_rounds: 100, imp_rate: 0.2, grasp_temperature: 1.0 };
+    let settings = PruneSettings {
+        random_seed: 0,
+        synflow_rounds: 100,
+        imp_rate: 0.2,
+        grasp_temperature: 1.0,
+    };
     let kept = |method: Method, k: usize| -> Vec<usize> {
-        method.pruner(&settings).prune(&batch, &[k])[0].lanes[0].as_ref().unwrap().mask.kept().collect()
+        method.pruner(&settings).prune(&batch, &[k])[0].lanes[0]
+            .as_ref()
+            .unwrap()
+            .mask
+            .kept()
+            .collect()
     };
     assert_eq!(kept(Method::Snip, 2), vec![0, 2]);
     assert_eq!(kept(Method::Snip, 1), vec![2]);
@@ -180,7 +220,10 @@ fn snip_and_grasp_match_hand_computation() {
 fn exact_csv_is_identical_for_any_thread_count() {
     let exp = tiny(Loss::Mse, 2, 4, 100);
     let csv_with = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         let tallies = pool.install(|| exp.tally(enumerate_datasets(exp.space), false, &|_| {}));
         to_csv(&exact_rows(&exp, &tallies)).unwrap()
     };
@@ -202,6 +245,13 @@ fn sampled_plugin_agrees_with_exact() {
         }
         let bias = (s.distinct() as f64 - 1.0) / (2.0 * n as f64 * std::f64::consts::LN_2);
         let diff = e.entropy_bits() - s.entropy_bits();
-        assert!(diff > -0.03 && diff < bias + 0.03, "{:?} k={} exact {} sampled {}", key.method, key.k, e.entropy_bits(), s.entropy_bits());
+        assert!(
+            diff > -0.03 && diff < bias + 0.03,
+            "{:?} k={} exact {} sampled {}",
+            key.method,
+            key.k,
+            e.entropy_bits(),
+            s.entropy_bits()
+        );
     }
 }

@@ -11,7 +11,12 @@ const TRAIN: TrainParams = TrainParams { steps: 50, lr: 0.1 };
 
 fn shape(loss: Loss, d: usize, h: usize) -> ToyShape {
     let outputs = if loss == Loss::Mse { 1 } else { 2 };
-    ToyShape { input_dim: d, hidden: h, outputs, loss }
+    ToyShape {
+        input_dim: d,
+        hidden: h,
+        outputs,
+        loss,
+    }
 }
 
 /// Smallest |pre-activation| over points: finite differences are only valid away from kinks.
@@ -19,7 +24,9 @@ fn kink_distance(s: &ToyShape, space: &DataSpace, ids: &[u32], params: &[f64]) -
     let mut min = f64::INFINITY;
     for &id in ids {
         for j in 0..s.hidden {
-            let z = (0..s.input_dim).fold(params[s.b1(j)], |acc, t| acc + params[s.w1(j, t)] * space.input(id, t));
+            let z = (0..s.input_dim).fold(params[s.b1(j)], |acc, t| {
+                acc + params[s.w1(j, t)] * space.input(id, t)
+            });
             min = min.min(z.abs());
         }
     }
@@ -104,14 +111,28 @@ proptest! {
 /// vectorised code reorders floating-point operations.
 #[test]
 fn lockstep_lanes_equal_scalar_path_bit_for_bit() {
-    for (loss, d, h) in [(Loss::Mse, 3, 4), (Loss::CrossEntropy, 3, 3), (Loss::Mse, 2, 5)] {
+    for (loss, d, h) in [
+        (Loss::Mse, 3, 4),
+        (Loss::CrossEntropy, 3, 3),
+        (Loss::Mse, 2, 5),
+    ] {
         let s = shape(loss, d, h);
         let p = s.num_params();
         let space = DataSpace { input_dim: d, n: 6 };
         let init = s.init_params(11);
         let datasets: Vec<(u64, Vec<u32>)> = (0..8).map(|i| (i, space.sample(5, i))).collect();
         let masks: Vec<Vec<f64>> = (0..8u64)
-            .map(|l| (0..p).map(|i| if (i as u64 * 7 + l * 3) % 5 == 0 { 0.0 } else { 1.0 }).collect())
+            .map(|l| {
+                (0..p)
+                    .map(|i| {
+                        if (i as u64 * 7 + l * 3).is_multiple_of(5) {
+                            0.0
+                        } else {
+                            1.0
+                        }
+                    })
+                    .collect()
+            })
             .collect();
         let batch = ToyBatch::<8>::new(s, space, TRAIN, &init, &datasets);
         let mask_soa: Vec<f64> = (0..p * 8).map(|idx| masks[idx % 8][idx / 8]).collect();
@@ -124,7 +145,11 @@ fn lockstep_lanes_equal_scalar_path_bit_for_bit() {
             let mut d1 = vec![false];
             single.train(&masks[l], &mut p1, &mut d1);
             for i in 0..p {
-                assert_eq!(params[i * 8 + l].to_bits(), p1[i].to_bits(), "{loss:?} lane {l} param {i}");
+                assert_eq!(
+                    params[i * 8 + l].to_bits(),
+                    p1[i].to_bits(),
+                    "{loss:?} lane {l} param {i}"
+                );
                 if masks[l][i] == 0.0 {
                     assert_eq!(p1[i].to_bits(), 0u64, "masked parameters stay exactly 0");
                 }
@@ -140,8 +165,17 @@ fn lockstep_lanes_equal_scalar_path_bit_for_bit() {
 fn divergence_is_flagged() {
     let s = shape(Loss::Mse, 3, 4);
     let space = DataSpace { input_dim: 3, n: 6 };
-    let train = TrainParams { steps: 500, lr: 50.0 };
-    let batch = ToyBatch::<1>::new(s, space, train, &s.init_params(0), &[(0, space.sample(0, 0))]);
+    let train = TrainParams {
+        steps: 500,
+        lr: 50.0,
+    };
+    let batch = ToyBatch::<1>::new(
+        s,
+        space,
+        train,
+        &s.init_params(0),
+        &[(0, space.sample(0, 0))],
+    );
     let (_, diverged) = batch.dense_trained();
     assert!(diverged[0]);
 }
@@ -153,7 +187,16 @@ fn training_reduces_the_loss() {
     let s = shape(Loss::Mse, 3, 4);
     let space = DataSpace { input_dim: 3, n: 6 };
     let init = s.init_params(0);
-    let batch = ToyBatch::<1>::new(s, space, TrainParams { steps: 2000, lr: 0.1 }, &init, &[(0, space.sample(1, 0))]);
+    let batch = ToyBatch::<1>::new(
+        s,
+        space,
+        TrainParams {
+            steps: 2000,
+            lr: 0.1,
+        },
+        &init,
+        &[(0, space.sample(1, 0))],
+    );
     let before = batch.loss_at(&init)[0];
     let (trained, diverged) = batch.dense_trained();
     assert!(!diverged[0]);

@@ -127,6 +127,7 @@ impl InitFile {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // Exact values are what these tests pin.
 mod tests {
     use super::*;
 
@@ -139,7 +140,10 @@ mod tests {
         let parsed = InitFile::parse(&file.to_json()).unwrap();
         assert_eq!(parsed.to_params(&layers).unwrap(), params);
         let err = parsed.to_params(&[(3, 3), (1, 3)]).unwrap_err();
-        assert!(err.to_string().contains("layer 0: weight has shape 2x3"), "{err}");
+        assert!(
+            err.to_string().contains("layer 0: weight has shape 2x3"),
+            "{err}"
+        );
         assert!(InitFile::parse("{\"layers\": [").is_err());
     }
 }

@@ -150,14 +150,16 @@ impl<const L: usize> ToyBatch<L> {
             }
             Loss::CrossEntropy => {
                 for l in 0..L {
-                    let max = ws.f.iter().fold(f64::NEG_INFINITY, |m, f| m.max(f[l] * inv_t));
+                    let max =
+                        ws.f.iter()
+                            .fold(f64::NEG_INFINITY, |m, f| m.max(f[l] * inv_t));
                     let mut sum = 0.0;
                     for (f, delta) in ws.f.iter().zip(ws.delta.iter_mut()) {
                         delta[l] = (f[l] * inv_t - max).exp();
                         sum += delta[l];
                     }
                     for (o, delta) in ws.delta.iter_mut().enumerate() {
-                        let target = if y[l] == o as f64 { 1.0 } else { 0.0 };
+                        let target = if y[l] as usize == o { 1.0 } else { 0.0 };
                         delta[l] = (delta[l] / sum - target) * scale;
                     }
                 }
@@ -188,7 +190,14 @@ impl<const L: usize> ToyBatch<L> {
 
     /// Gradient of the loss (outputs multiplied by `inv_t`) at `theta`, into `grad`.
     #[inline(always)]
-    fn gradient<S: Dims>(&self, s: S, theta: &[Lane<L>], grad: &mut [Lane<L>], ws: &mut Workspace<L>, inv_t: f64) {
+    fn gradient<S: Dims>(
+        &self,
+        s: S,
+        theta: &[Lane<L>],
+        grad: &mut [Lane<L>],
+        ws: &mut Workspace<L>,
+        inv_t: f64,
+    ) {
         let p = s.b2(s.o() - 1) + 1;
         let (theta, grad) = (&theta[..p], &mut grad[..p]);
         let scale = inv_t / self.n as f64;
@@ -226,7 +235,11 @@ impl<const L: usize> ToyBatch<L> {
             let y = &self.y[i];
             for l in 0..L {
                 total[l] += match self.shape.loss {
-                    Loss::Mse => ws.f.iter().map(|f| 0.5 * (f[l] - y[l]).powi(2)).sum::<f64>(),
+                    Loss::Mse => {
+                        ws.f.iter()
+                            .map(|f| 0.5 * (f[l] - y[l]).powi(2))
+                            .sum::<f64>()
+                    }
                     Loss::CrossEntropy => {
                         let max = ws.f.iter().fold(f64::NEG_INFINITY, |m, f| m.max(f[l]));
                         let lse = max + ws.f.iter().map(|f| (f[l] - max).exp()).sum::<f64>().ln();
@@ -280,7 +293,9 @@ impl<const L: usize> ToyBatch<L> {
                         }
                     }
                     Loss::CrossEntropy => {
-                        let max = ws.f.iter().fold(f64::NEG_INFINITY, |m, f| m.max(f[l] * inv_t));
+                        let max =
+                            ws.f.iter()
+                                .fold(f64::NEG_INFINITY, |m, f| m.max(f[l] * inv_t));
                         let e: Vec<f64> = ws.f.iter().map(|f| (f[l] * inv_t - max).exp()).collect();
                         let sum: f64 = e.iter().sum();
                         let sm: Vec<f64> = e.iter().map(|e| e / sum).collect();
@@ -303,7 +318,8 @@ impl<const L: usize> ToyBatch<L> {
                 for l in 0..L {
                     let mut rda = 0.0;
                     for o in 0..o_dim {
-                        rda += v[s.w2(o, j)][l] * ws.delta[o][l] + theta[s.w2(o, j)][l] * rdelta[o][l];
+                        rda +=
+                            v[s.w2(o, j)][l] * ws.delta[o][l] + theta[s.w2(o, j)][l] * rdelta[o][l];
                     }
                     let rdz = if ws.z[j][l] > 0.0 { rda } else { 0.0 };
                     out[s.b1(j)][l] += rdz;
@@ -364,7 +380,13 @@ impl<const L: usize> ToyBatch<L> {
     pub fn gradient_at(&self, params: &[f64], temperature: f64, out: &mut [f64]) {
         let theta: Vec<Lane<L>> = params.as_chunks::<L>().0.to_vec();
         let grad = out.as_chunks_mut::<L>().0;
-        self.gradient(self.shape, &theta, grad, &mut Workspace::new(&self.shape), 1.0 / temperature);
+        self.gradient(
+            self.shape,
+            &theta,
+            grad,
+            &mut Workspace::new(&self.shape),
+            1.0 / temperature,
+        );
     }
 
     /// Hessian-vector product at arbitrary per-lane parameters (structure-of-arrays).
@@ -379,7 +401,8 @@ impl<const L: usize> ToyBatch<L> {
         // Dividing the outputs by T is dividing the last layer's weights and biases by T.
         let mut scaled = params.to_vec();
         let s = &self.shape;
-        let last_layer = (0..s.outputs).flat_map(|o| (0..s.hidden).map(move |j| s.w2(o, j)).chain([s.b2(o)]));
+        let last_layer =
+            (0..s.outputs).flat_map(|o| (0..s.hidden).map(move |j| s.w2(o, j)).chain([s.b2(o)]));
         for i in last_layer {
             for v in &mut scaled[i * L..(i + 1) * L] {
                 *v /= temperature;
@@ -409,12 +432,23 @@ impl<const L: usize> Networks for ToyBatch<L> {
     fn gradient_at_init(&self, temperature: f64, out: &mut [f64]) {
         let theta = Self::broadcast(&self.init);
         let mut ws = Workspace::new(&self.shape);
-        self.gradient(self.shape, &theta, out.as_chunks_mut::<L>().0, &mut ws, 1.0 / temperature);
+        self.gradient(
+            self.shape,
+            &theta,
+            out.as_chunks_mut::<L>().0,
+            &mut ws,
+            1.0 / temperature,
+        );
     }
 
     fn hvp_at_init(&self, temperature: f64, v: &[f64], out: &mut [f64]) {
         let theta = Self::broadcast(&self.init);
-        self.hvp(&theta, v.as_chunks::<L>().0, out.as_chunks_mut::<L>().0, 1.0 / temperature);
+        self.hvp(
+            &theta,
+            v.as_chunks::<L>().0,
+            out.as_chunks_mut::<L>().0,
+            1.0 / temperature,
+        );
     }
 
     fn train(&self, mask: &[f64], params: &mut [f64], diverged: &mut [bool]) {

@@ -47,10 +47,6 @@ impl ToyShape {
         self.hidden * self.input_dim + self.hidden + self.outputs * self.hidden + self.outputs
     }
 
-
-
-
-
     /// PyTorch's `nn.Linear` default init: every weight and bias of a layer drawn from
     /// `U(−1/√fan_in, 1/√fan_in)`, from `ChaCha8Rng::seed_from_u64(seed)` in index order.
     pub fn init_params(&self, seed: u64) -> Vec<f64> {
@@ -161,6 +157,7 @@ impl<const D: usize, const H: usize, const O: usize> Dims for Fixed<D, H, O> {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // Exact values are what these tests pin.
 mod tests {
     use super::*;
 

@@ -74,7 +74,10 @@ impl Pruner for Imp {
                     Some(cut)
                 })
                 .collect::<Vec<_>>();
-            out.push(Pruned { k, lanes: lanes_out });
+            out.push(Pruned {
+                k,
+                lanes: lanes_out,
+            });
             if level + 1 == ks.len() {
                 break;
             }
@@ -94,6 +97,7 @@ impl Pruner for Imp {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // Exact values are what these tests pin.
 mod tests {
     use super::*;
 

@@ -56,7 +56,9 @@ pub trait Pruner: Send + Sync {
 }
 
 /// The pruning methods peff implements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Uniformly random k-subset, independent of the data.

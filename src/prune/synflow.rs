@@ -43,7 +43,11 @@ impl Synflow {
                 p - ((1.0 - d_e) * p as f64 + 1e-9).floor() as usize
             };
             for (i, v) in linear.iter_mut().enumerate() {
-                *v = if cut.mask.is_kept(i) { abs_init[i] } else { 0.0 };
+                *v = if cut.mask.is_kept(i) {
+                    abs_init[i]
+                } else {
+                    0.0
+                };
             }
             nets.synflow_gradient(&linear, &mut grad);
             let scores: Vec<f64> = linear.iter().zip(&grad).map(|(w, g)| w * g).collect();
