@@ -49,6 +49,14 @@ pub enum Command {
     ///   peff bound --n 1000 --d 50 --epsilon 0.1 --delta 0.05 --c 1 --w 10 --j 1 --mi 20 --k 100
     #[command(verbatim_doc_comment)]
     Bound(crate::bound::BoundArgs),
+    /// Toy-trainer throughput (network-steps/s, 1 thread and all threads) and its fraction of the FMA peak.
+    ///
+    /// Examples:
+    ///   peff bench
+    ///   peff bench --seconds 10 --format json
+    ///   peff bench --exact
+    #[command(verbatim_doc_comment)]
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Flags shared by `exact` and `sample` (SPEC §6).

@@ -20,6 +20,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Exact(args) => exact(&args),
         Command::Sample(args) => sample(&args),
+        Command::Bench(args) => {
+            let report = crate::bench::run(&args)?;
+            print!("{}", crate::bench::render(&report, args.format)?);
+            Ok(())
+        }
         Command::Bound(args) => {
             let bound = args.evaluate()?;
             println!("{}", serde_json::to_string_pretty(&bound)?);

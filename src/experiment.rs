@@ -23,7 +23,7 @@ use crate::model::toy::ToyShape;
 use crate::prune::{Method, PruneSettings, Pruner};
 
 /// Datasets trained together in SIMD lockstep.
-pub const LANES: usize = 8;
+pub const LANES: usize = 16;
 /// Datasets per parallel task.
 const CHUNK: usize = 256;
 /// Datasets held in memory at once.

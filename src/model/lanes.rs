@@ -23,6 +23,9 @@ use super::toy::{Dims, Fixed, Loss, ToyShape};
 use super::Networks;
 use crate::data::DataSpace;
 
+/// Largest input dimension the trainer supports (`--input-dim` is validated against it).
+pub const MAX_INPUT_DIM: usize = 16;
+
 /// One parameter (or activation) across the `L` lanes.
 pub type Lane<const L: usize> = [f64; L];
 
@@ -74,20 +77,20 @@ pub struct ToyBatch<const L: usize> {
 }
 
 /// Per-point activations and their R-operator counterparts.
+/// Activations `a[i·h + j]` and output deltas `δ[i·o + k]` of every point, and the outputs `f`
+/// of the current point. (`relu'(z) = 1[z > 0] = 1[a > 0]`, so pre-activations need no storage.)
 struct Workspace<const L: usize> {
-    z: Vec<Lane<L>>,
     a: Vec<Lane<L>>,
     f: Vec<Lane<L>>,
     delta: Vec<Lane<L>>,
 }
 
 impl<const L: usize> Workspace<L> {
-    fn new(shape: &ToyShape) -> Self {
+    fn new(shape: &ToyShape, n: usize) -> Self {
         Workspace {
-            z: vec![[0.0; L]; shape.hidden],
-            a: vec![[0.0; L]; shape.hidden],
+            a: vec![[0.0; L]; n * shape.hidden],
             f: vec![[0.0; L]; shape.outputs],
-            delta: vec![[0.0; L]; shape.outputs],
+            delta: vec![[0.0; L]; n * shape.outputs],
         }
     }
 }
@@ -137,15 +140,16 @@ impl<const L: usize> ToyBatch<L> {
         values.iter().map(|&v| [v; L]).collect()
     }
 
-    /// `∂ℓ/∂f · scale` for one point, `u = f · inv_t`; written into `ws.delta`.
+    /// `∂ℓ/∂f · scale` for point `i` from `ws.f`, with `u = f · inv_t`; into `ws.delta`.
     #[inline(always)]
-    fn output_delta(&self, ws: &mut Workspace<L>, y: &Lane<L>, inv_t: f64, scale: f64) {
+    fn output_delta(&self, ws: &mut Workspace<L>, i: usize, inv_t: f64, scale: f64) {
+        let y = &self.y[i];
+        let o_dim = ws.f.len();
+        let delta = &mut ws.delta[i * o_dim..(i + 1) * o_dim];
         match self.shape.loss {
             Loss::Mse => {
-                for (f, delta) in ws.f.iter().zip(ws.delta.iter_mut()) {
-                    for l in 0..L {
-                        delta[l] = f[l].mul_add(inv_t, -y[l]) * scale;
-                    }
+                for (f, delta) in ws.f.iter().zip(delta.iter_mut()) {
+                    *delta = std::array::from_fn(|l| f[l].mul_add(inv_t, -y[l]) * scale);
                 }
             }
             Loss::CrossEntropy => {
@@ -154,11 +158,11 @@ impl<const L: usize> ToyBatch<L> {
                         ws.f.iter()
                             .fold(f64::NEG_INFINITY, |m, f| m.max(f[l] * inv_t));
                     let mut sum = 0.0;
-                    for (f, delta) in ws.f.iter().zip(ws.delta.iter_mut()) {
+                    for (f, delta) in ws.f.iter().zip(delta.iter_mut()) {
                         delta[l] = (f[l] * inv_t - max).exp();
                         sum += delta[l];
                     }
-                    for (o, delta) in ws.delta.iter_mut().enumerate() {
+                    for (o, delta) in delta.iter_mut().enumerate() {
                         let target = if y[l] as usize == o { 1.0 } else { 0.0 };
                         delta[l] = (delta[l] / sum - target) * scale;
                     }
@@ -167,28 +171,32 @@ impl<const L: usize> ToyBatch<L> {
         }
     }
 
-    /// Forward pass of point `i`: fills `ws.z`, `ws.a`, `ws.f`.
+    /// Forward pass of point `i`: fills `ws.a` (of point `i`) and `ws.f`.
     #[inline(always)]
     fn forward<S: Dims>(&self, s: S, theta: &[Lane<L>], i: usize, ws: &mut Workspace<L>) {
         let x = &self.x[i * s.d()..(i + 1) * s.d()];
+        let a_i = &mut ws.a[i * s.h()..(i + 1) * s.h()];
         for j in 0..s.h() {
             let mut z = theta[s.b1(j)];
             for (t, xt) in x.iter().enumerate() {
                 z = fma(theta[s.w1(j, t)], *xt, z);
             }
-            ws.z[j] = z;
-            ws.a[j] = gate(z, z);
+            a_i[j] = gate(z, z);
         }
         for o in 0..s.o() {
             let mut f = theta[s.b2(o)];
             for j in 0..s.h() {
-                f = fma(theta[s.w2(o, j)], ws.a[j], f);
+                f = fma(theta[s.w2(o, j)], a_i[j], f);
             }
             ws.f[o] = f;
         }
     }
 
     /// Gradient of the loss (outputs multiplied by `inv_t`) at `theta`, into `grad`.
+    ///
+    /// Forward passes of all points first, then the backward pass one parameter group at a
+    /// time with its accumulator in registers; every gradient entry is summed over points in
+    /// ascending order starting from 0.
     #[inline(always)]
     fn gradient<S: Dims>(
         &self,
@@ -198,31 +206,43 @@ impl<const L: usize> ToyBatch<L> {
         ws: &mut Workspace<L>,
         inv_t: f64,
     ) {
-        let p = s.b2(s.o() - 1) + 1;
-        let (theta, grad) = (&theta[..p], &mut grad[..p]);
-        let scale = inv_t / self.n as f64;
-        grad.fill([0.0; L]);
-        for i in 0..self.n {
+        let (n, h, o_dim, d) = (s.n().unwrap_or(self.n), s.h(), s.o(), s.d());
+        let scale = inv_t / n as f64;
+        for i in 0..n {
             self.forward(s, theta, i, ws);
-            self.output_delta(ws, &self.y[i], inv_t, scale);
-            let x = &self.x[i * s.d()..(i + 1) * s.d()];
-            for o in 0..s.o() {
-                let delta = ws.delta[o];
-                grad[s.b2(o)] = add(grad[s.b2(o)], delta);
-                for j in 0..s.h() {
-                    grad[s.w2(o, j)] = fma(delta, ws.a[j], grad[s.w2(o, j)]);
+            self.output_delta(ws, i, inv_t, scale);
+        }
+        for o in 0..o_dim {
+            let mut gb = [0.0; L];
+            for i in 0..n {
+                gb = add(gb, ws.delta[i * o_dim + o]);
+            }
+            grad[s.b2(o)] = gb;
+            for j in 0..h {
+                let mut gw = [0.0; L];
+                for i in 0..n {
+                    gw = fma(ws.delta[i * o_dim + o], ws.a[i * h + j], gw);
+                }
+                grad[s.w2(o, j)] = gw;
+            }
+        }
+        for j in 0..h {
+            let mut gb = [0.0; L];
+            let mut gw = [[0.0; L]; MAX_INPUT_DIM];
+            for i in 0..n {
+                let mut da = [0.0; L];
+                for o in 0..o_dim {
+                    da = fma(theta[s.w2(o, j)], ws.delta[i * o_dim + o], da);
+                }
+                let dz = gate(ws.a[i * h + j], da);
+                gb = add(gb, dz);
+                for (t, g) in gw.iter_mut().enumerate().take(d) {
+                    *g = fma(dz, self.x[i * d + t], *g);
                 }
             }
-            for j in 0..s.h() {
-                let mut da = [0.0; L];
-                for o in 0..s.o() {
-                    da = fma(theta[s.w2(o, j)], ws.delta[o], da);
-                }
-                let dz = gate(ws.z[j], da);
-                grad[s.b1(j)] = add(grad[s.b1(j)], dz);
-                for (t, xt) in x.iter().enumerate() {
-                    grad[s.w1(j, t)] = fma(dz, *xt, grad[s.w1(j, t)]);
-                }
+            grad[s.b1(j)] = gb;
+            for (t, g) in gw.iter().enumerate().take(d) {
+                grad[s.w1(j, t)] = *g;
             }
         }
     }
@@ -255,14 +275,14 @@ impl<const L: usize> ToyBatch<L> {
     fn hvp(&self, theta: &[Lane<L>], v: &[Lane<L>], out: &mut [Lane<L>], inv_t: f64) {
         let s = &self.shape;
         let (h, o_dim) = (s.hidden, s.outputs);
-        let mut ws = Workspace::new(s);
+        let mut ws = Workspace::new(s, self.n);
         let scale = inv_t / self.n as f64;
         let (mut rz, mut ra) = (vec![[0.0; L]; h], vec![[0.0; L]; h]);
         let (mut rf, mut rdelta) = (vec![[0.0; L]; o_dim], vec![[0.0; L]; o_dim]);
         out.fill([0.0; L]);
         for i in 0..self.n {
             self.forward(self.shape, theta, i, &mut ws);
-            self.output_delta(&mut ws, &self.y[i], inv_t, scale);
+            self.output_delta(&mut ws, i, inv_t, scale);
             let x = &self.x[i * s.input_dim..(i + 1) * s.input_dim];
             for j in 0..h {
                 for l in 0..L {
@@ -271,14 +291,15 @@ impl<const L: usize> ToyBatch<L> {
                         acc += v[s.w1(j, t)][l] * xt[l];
                     }
                     rz[j][l] = acc;
-                    ra[j][l] = if ws.z[j][l] > 0.0 { acc } else { 0.0 };
+                    ra[j][l] = if ws.a[i * h + j][l] > 0.0 { acc } else { 0.0 };
                 }
             }
             for o in 0..o_dim {
                 for l in 0..L {
                     let mut acc = v[s.b2(o)][l];
                     for j in 0..h {
-                        acc += v[s.w2(o, j)][l] * ws.a[j][l] + theta[s.w2(o, j)][l] * ra[j][l];
+                        acc +=
+                            v[s.w2(o, j)][l] * ws.a[i * h + j][l] + theta[s.w2(o, j)][l] * ra[j][l];
                     }
                     rf[o][l] = acc;
                 }
@@ -310,7 +331,8 @@ impl<const L: usize> ToyBatch<L> {
                 for l in 0..L {
                     out[s.b2(o)][l] += rdelta[o][l];
                     for j in 0..h {
-                        out[s.w2(o, j)][l] += rdelta[o][l] * ws.a[j][l] + ws.delta[o][l] * ra[j][l];
+                        out[s.w2(o, j)][l] += rdelta[o][l] * ws.a[i * h + j][l]
+                            + ws.delta[i * o_dim + o][l] * ra[j][l];
                     }
                 }
             }
@@ -318,10 +340,10 @@ impl<const L: usize> ToyBatch<L> {
                 for l in 0..L {
                     let mut rda = 0.0;
                     for o in 0..o_dim {
-                        rda +=
-                            v[s.w2(o, j)][l] * ws.delta[o][l] + theta[s.w2(o, j)][l] * rdelta[o][l];
+                        rda += v[s.w2(o, j)][l] * ws.delta[i * o_dim + o][l]
+                            + theta[s.w2(o, j)][l] * rdelta[o][l];
                     }
-                    let rdz = if ws.z[j][l] > 0.0 { rda } else { 0.0 };
+                    let rdz = if ws.a[i * h + j][l] > 0.0 { rda } else { 0.0 };
                     out[s.b1(j)][l] += rdz;
                     for (t, xt) in x.iter().enumerate() {
                         out[s.w1(j, t)][l] += rdz * xt[l];
@@ -337,11 +359,13 @@ impl<const L: usize> ToyBatch<L> {
     fn train_lanes(&self, mask: &[Lane<L>]) -> (Vec<Lane<L>>, [bool; L]) {
         let s = self.shape;
         let theta = match (s.input_dim, s.hidden, s.outputs) {
-            (3, 4, 1) => self.descend(Fixed::<3, 4, 1>, mask),
-            (3, 3, 2) => self.descend(Fixed::<3, 3, 2>, mask),
+            (3, 4, 1) if self.n == 6 => self.descend(Fixed::<3, 4, 1, 6>, mask),
+            (3, 4, 1) => self.descend(Fixed::<3, 4, 1, 0>, mask),
+            (3, 3, 2) if self.n == 6 => self.descend(Fixed::<3, 3, 2, 6>, mask),
+            (3, 3, 2) => self.descend(Fixed::<3, 3, 2, 0>, mask),
             _ => self.descend(s, mask),
         };
-        let loss = self.loss(&theta, &mut Workspace::new(&self.shape));
+        let loss = self.loss(&theta, &mut Workspace::new(&self.shape, self.n));
         let mut diverged = [false; L];
         for l in 0..L {
             diverged[l] = !loss[l].is_finite() || theta.iter().any(|w| !w[l].is_finite());
@@ -358,7 +382,7 @@ impl<const L: usize> ToyBatch<L> {
             .map(|(&w, m)| gate(*m, [w; L]))
             .collect();
         let mut grad = vec![[0.0; L]; theta.len()];
-        let mut ws = Workspace::new(&self.shape);
+        let mut ws = Workspace::new(&self.shape, self.n);
         let neg_lr = -self.train.lr;
         for _ in 0..self.train.steps {
             self.gradient(s, &theta, &mut grad, &mut ws, 1.0);
@@ -372,7 +396,8 @@ impl<const L: usize> ToyBatch<L> {
     /// Training loss of each lane at `params` (structure-of-arrays), e.g. for checks and tests.
     pub fn loss_at(&self, params: &[f64]) -> Vec<f64> {
         let theta: Vec<Lane<L>> = params.as_chunks::<L>().0.to_vec();
-        self.loss(&theta, &mut Workspace::new(&self.shape)).to_vec()
+        self.loss(&theta, &mut Workspace::new(&self.shape, self.n))
+            .to_vec()
     }
 
     /// Gradient at arbitrary per-lane parameters (structure-of-arrays), outputs divided by
@@ -384,7 +409,7 @@ impl<const L: usize> ToyBatch<L> {
             self.shape,
             &theta,
             grad,
-            &mut Workspace::new(&self.shape),
+            &mut Workspace::new(&self.shape, self.n),
             1.0 / temperature,
         );
     }
@@ -431,7 +456,7 @@ impl<const L: usize> Networks for ToyBatch<L> {
 
     fn gradient_at_init(&self, temperature: f64, out: &mut [f64]) {
         let theta = Self::broadcast(&self.init);
-        let mut ws = Workspace::new(&self.shape);
+        let mut ws = Workspace::new(&self.shape, self.n);
         self.gradient(
             self.shape,
             &theta,

@@ -103,6 +103,10 @@ pub trait Dims: Copy {
     fn h(self) -> usize;
     /// Outputs `o`.
     fn o(self) -> usize;
+    /// Points per dataset, when fixed at compile time.
+    fn n(self) -> Option<usize> {
+        None
+    }
     /// Index of `W1[j, t]`.
     #[inline(always)]
     fn w1(self, j: usize, t: usize) -> usize {
@@ -137,11 +141,15 @@ impl Dims for ToyShape {
     }
 }
 
-/// Dimensions fixed at compile time.
+/// Dimensions fixed at compile time (`N = 0`: points per dataset known only at run time).
 #[derive(Clone, Copy, Debug)]
-pub struct Fixed<const D: usize, const H: usize, const O: usize>;
+pub struct Fixed<const D: usize, const H: usize, const O: usize, const N: usize>;
 
-impl<const D: usize, const H: usize, const O: usize> Dims for Fixed<D, H, O> {
+impl<const D: usize, const H: usize, const O: usize, const N: usize> Dims for Fixed<D, H, O, N> {
+    #[inline(always)]
+    fn n(self) -> Option<usize> {
+        (N > 0).then_some(N)
+    }
     #[inline(always)]
     fn d(self) -> usize {
         D
