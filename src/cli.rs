@@ -43,6 +43,19 @@ pub enum Command {
     ///   peff sample --n 8 --samples 10000 --seed 7
     #[command(verbatim_doc_comment)]
     Sample(SampleArgs),
+    /// Merges the partial results of `--shard` runs into the table of the unsharded run.
+    ///
+    /// Examples:
+    ///   peff merge results/exact-regression.shard-*-of-7.json
+    ///   peff merge shards/*.json --format csv --out results
+    #[command(verbatim_doc_comment)]
+    Merge(MergeArgs),
+    /// Reruns the configuration recorded in a JSON result and checks its mask-pmf hash.
+    ///
+    /// Example:
+    ///   peff verify results/exact-regression.json
+    #[command(verbatim_doc_comment)]
+    Verify(VerifyArgs),
     /// Theorem 5.6 of the paper as a calculator: a lower bound on the Lipschitz constant.
     ///
     /// Example:
@@ -125,9 +138,45 @@ pub struct ToyArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Refuse to enumerate more datasets than this.
+    /// Refuse to enumerate more datasets than this (per shard).
     #[arg(long, default_value_t = 100_000_000)]
     pub max_datasets: u64,
+    /// Compute only shard i of N (e.g. 0/7) and write a partial-result file for `peff merge`.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Save progress to this file and resume from it when rerun with the same flags.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Seconds between checkpoint saves.
+    #[arg(long, default_value_t = 30.0)]
+    pub checkpoint_interval: f64,
+}
+
+/// Flags of `peff merge`.
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// Partial-result files written by `--shard` runs.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Directory for result files.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Result file name stem (default: `<command>-<task>`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Flags of `peff verify`.
+#[derive(Debug, Args, Clone)]
+pub struct VerifyArgs {
+    /// A JSON result written by `peff exact` or `peff sample`.
+    pub file: PathBuf,
+    /// Worker threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 /// Flags of `peff sample`.
@@ -216,6 +265,12 @@ impl ToyArgs {
             bail!("`--grasp-temperature` must be a finite number > 0, got {grasp_temperature}");
         }
         let synflow_rounds = positive("--synflow-rounds", self.synflow_rounds, 100_000)?;
+        if !(self.checkpoint_interval.is_finite() && self.checkpoint_interval >= 0.0) {
+            bail!(
+                "`--checkpoint-interval` must be a finite number ≥ 0, got {}",
+                self.checkpoint_interval
+            );
+        }
         let methods = parse_methods(&self.methods)?;
         let requested_k = self.kept_counts(p)?;
         let inits = positive("--inits", self.inits, 10_000)?;

@@ -26,8 +26,8 @@ use crate::prune::{Method, PruneSettings, Pruner};
 pub const LANES: usize = 16;
 /// Datasets per parallel task.
 const CHUNK: usize = 256;
-/// Datasets held in memory at once.
-const WINDOW: usize = 1 << 16;
+/// Datasets held in memory at once; checkpoints and interruptions happen between windows.
+pub const WINDOW: usize = 1 << 13;
 
 /// One dataset of a run: its key (enumeration or sample index), sorted ids and weight.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub struct Dataset {
 }
 
 /// A fully specified toy experiment.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ToyExperiment {
     /// Preset name (`regression`, `classification`).
     pub task: String,
@@ -106,10 +106,26 @@ impl ToyExperiment {
         sampled: bool,
         on_progress: &(dyn Fn(u64) + Sync),
     ) -> Vec<MaskTally> {
+        let empty = vec![MaskTally::default(); self.rows().len()];
+        self.tally_from(datasets, sampled, empty, on_progress, &mut |_, _| true)
+            .0
+    }
+
+    /// Like [`ToyExperiment::tally`], adding to `totals` (e.g. from a checkpoint), in windows of
+    /// [`WINDOW`] datasets: after each window `after_window(datasets consumed, totals)` may stop
+    /// the run by returning `false`. Returns the totals and whether every dataset was consumed.
+    pub fn tally_from(
+        &self,
+        datasets: impl Iterator<Item = Dataset>,
+        sampled: bool,
+        mut totals: Vec<MaskTally>,
+        on_progress: &(dyn Fn(u64) + Sync),
+        after_window: &mut dyn FnMut(u64, &[MaskTally]) -> bool,
+    ) -> (Vec<MaskTally>, bool) {
         let rows = self.rows();
         let plan = self.plan(sampled, &rows);
-        let mut totals = vec![MaskTally::default(); rows.len()];
         let mut datasets = datasets.peekable();
+        let mut consumed = 0u64;
         while datasets.peek().is_some() {
             let window: Vec<Dataset> = datasets.by_ref().take(WINDOW).collect();
             let partial = window
@@ -127,8 +143,13 @@ impl ToyExperiment {
                     },
                 );
             merge_into(&mut totals, &partial);
+            consumed += window.len() as u64;
+            if !after_window(consumed, &totals) {
+                let finished = datasets.peek().is_none();
+                return (totals, finished);
+            }
         }
-        totals
+        (totals, true)
     }
 
     /// How each method is evaluated: per batch, once (data-free), or not at all.
@@ -238,4 +259,14 @@ pub fn sample_datasets(
         ids: space.sample(seed, key),
         weight: 1,
     })
+}
+
+/// Multisets with enumeration indices in `range` (a shard, or the rest of a checkpointed run).
+pub fn enumerate_range(
+    space: DataSpace,
+    range: std::ops::Range<u64>,
+) -> impl Iterator<Item = Dataset> {
+    enumerate_datasets(space)
+        .skip(range.start as usize)
+        .take((range.end - range.start) as usize)
 }

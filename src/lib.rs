@@ -19,6 +19,7 @@ pub mod export;
 pub mod info;
 pub mod mask;
 pub mod model;
+pub mod partial;
 pub mod plot;
 pub mod prune;
 pub mod report;

@@ -162,3 +162,51 @@ pub fn mean_se(values: &[f64]) -> (f64, f64) {
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (k - 1.0);
     (mean, (var / k).sqrt())
 }
+
+/// One row of `peff sample`: the exact-table columns plus one estimator's estimate.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct SampleRow {
+    /// The table columns, with `entropy_bits`/`mi_bits`/`p_eff` from this row's estimator.
+    #[serde(flatten)]
+    pub row: ExactRow,
+    /// Number of sampled datasets N.
+    pub samples: u64,
+    /// Estimator name.
+    pub estimator: String,
+    /// Estimate of `H(m | init)`, bits.
+    pub estimate_bits: f64,
+    /// Lower end of the 95 % bootstrap basic interval, bits.
+    pub ci_low_bits: f64,
+    /// Upper end of the 95 % bootstrap basic interval, bits.
+    pub ci_high_bits: f64,
+}
+
+/// Sample rows for one experiment from its tallies.
+pub fn sample_rows(exp: &ToyExperiment, tallies: &[MaskTally], samples: u64) -> Vec<SampleRow> {
+    exp.rows()
+        .into_iter()
+        .zip(tallies)
+        .flat_map(|(key, tally)| {
+            let base = ExactRow::new(exp, key, Some(tally));
+            let deterministic = exp.is_tallied(key.method, false);
+            crate::info::estimate_rows(tally, exp.num_params(), key.k)
+                .into_iter()
+                .map(move |e| {
+                    let mi = if deterministic { e.estimate_bits } else { 0.0 };
+                    SampleRow {
+                        row: ExactRow {
+                            entropy_bits: e.estimate_bits,
+                            mi_bits: mi,
+                            p_eff: mi + key.k as f64,
+                            ..base.clone()
+                        },
+                        samples,
+                        estimator: e.estimator,
+                        estimate_bits: e.estimate_bits,
+                        ci_low_bits: e.ci_low_bits,
+                        ci_high_bits: e.ci_high_bits,
+                    }
+                })
+        })
+        .collect()
+}

@@ -54,7 +54,7 @@ fn gate<const L: usize>(z: Lane<L>, v: Lane<L>) -> Lane<L> {
 }
 
 /// Full-batch gradient descent settings.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainParams {
     /// Number of gradient steps `T`.
     pub steps: usize,

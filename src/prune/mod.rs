@@ -57,7 +57,17 @@ pub trait Pruner: Send + Sync {
 
 /// The pruning methods peff implements.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, serde::Serialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
@@ -76,7 +86,7 @@ pub enum Method {
 }
 
 /// Settings shared by the methods.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PruneSettings {
     /// Seed of the random method's streams.
     pub random_seed: u64,

@@ -1,0 +1,313 @@
+//! Partial results: the exact integer mask tallies of a slice of datasets, with the full
+//! configuration and a checksum. One format serves shards (`--shard i/N`, merged by
+//! `peff merge`) and checkpoints (`--checkpoint FILE`, resumed by rerunning the command).
+//!
+//! ```text
+//! shard i of N covers dataset indices [⌊i·M/N⌋, ⌊(i+1)·M/N⌋),  M = number of datasets
+//! checksum = SHA-256 of the file's JSON with an empty checksum field
+//! ```
+//!
+//! Weights are written as decimal strings: they are `u128` and must survive any JSON reader.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::ToyExperiment;
+use crate::info::tally::MaskTally;
+use crate::mask::Mask;
+
+/// Format tag of partial-result files.
+pub const FORMAT: &str = "peff-partial-1";
+
+/// Which slice of the datasets a run computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// 0-based shard index `i`.
+    pub index: u64,
+    /// Number of shards `N`.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole run as one shard.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses `i/N` with `0 ≤ i < N`.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let bad = || {
+            anyhow::anyhow!("`--shard` must look like i/N with 0 ≤ i < N (e.g. 0/7), got '{text}'")
+        };
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u64, u64) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The dataset indices of this shard out of `total`.
+    pub fn range(self, total: u64) -> std::ops::Range<u64> {
+        let at = |i: u64| (i as u128 * total as u128 / self.count as u128) as u64;
+        at(self.index)..at(self.index + 1)
+    }
+}
+
+/// What was run: everything that must agree for partial results to be merged or resumed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunIdentity {
+    /// `exact` or `sample`.
+    pub command: String,
+    /// The full experiment, init included.
+    pub experiment: ToyExperiment,
+    /// Sampled datasets `N` (sample runs).
+    pub samples: Option<u64>,
+    /// Seed of the dataset streams (sample runs).
+    pub sample_seed: Option<u64>,
+}
+
+/// One row's tally, serialised.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartialRow {
+    /// Method name.
+    pub method: String,
+    /// Kept parameters.
+    pub k: usize,
+    /// Weight of every dataset seen.
+    pub total_weight: String,
+    /// Datasets whose training diverged.
+    pub diverged_datasets: u64,
+    /// Their weight.
+    pub diverged_weight: String,
+    /// Weight of datasets whose cut fell inside a tie.
+    pub tie_weight: String,
+    /// `(mask as 0/1 string, weight)`, ascending by mask.
+    pub masks: Vec<(String, String)>,
+}
+
+/// A partial-result file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partial {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// peff version that wrote it.
+    pub peff_version: String,
+    /// The run it belongs to.
+    pub identity: RunIdentity,
+    /// The shard it belongs to.
+    pub shard: Shard,
+    /// Dataset indices of the shard.
+    pub start: u64,
+    /// End (exclusive) of the shard's indices.
+    pub end: u64,
+    /// Datasets of the shard already tallied (`start + done == end` when complete).
+    pub done: u64,
+    /// Tallies, one per row of the experiment.
+    pub rows: Vec<PartialRow>,
+    /// SHA-256 (hex) of this file with `checksum` empty.
+    pub checksum: String,
+}
+
+fn parse_weight(what: &str, text: &str) -> anyhow::Result<u128> {
+    text.parse()
+        .with_context(|| format!("{what}: not a non-negative integer weight: '{text}'"))
+}
+
+impl Partial {
+    /// A partial result from tallies.
+    pub fn new(
+        identity: RunIdentity,
+        shard: Shard,
+        range: std::ops::Range<u64>,
+        done: u64,
+        tallies: &[MaskTally],
+    ) -> Self {
+        let rows = identity
+            .experiment
+            .rows()
+            .iter()
+            .zip(tallies)
+            .map(|(key, t)| PartialRow {
+                method: key.method.name().to_string(),
+                k: key.k,
+                total_weight: t.total_weight.to_string(),
+                diverged_datasets: t.diverged_datasets,
+                diverged_weight: t.diverged_weight.to_string(),
+                tie_weight: t.tie_weight.to_string(),
+                masks: t
+                    .sorted()
+                    .iter()
+                    .map(|(m, w)| (m.to_bit_string(), w.to_string()))
+                    .collect(),
+            })
+            .collect();
+        let mut partial = Partial {
+            format: FORMAT.to_string(),
+            peff_version: env!("CARGO_PKG_VERSION").to_string(),
+            identity,
+            shard,
+            start: range.start,
+            end: range.end,
+            done,
+            rows,
+            checksum: String::new(),
+        };
+        partial.checksum = partial.compute_checksum();
+        partial
+    }
+
+    fn compute_checksum(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut unsigned = self.clone();
+        unsigned.checksum.clear();
+        let text = serde_json::to_string(&unsigned).expect("partial results always serialise");
+        format!("{:x}", Sha256::digest(text.as_bytes()))
+    }
+
+    /// Whether every dataset of the shard was tallied.
+    pub fn is_complete(&self) -> bool {
+        self.start + self.done == self.end
+    }
+
+    /// Parses and checks a partial-result file's text (format, checksum, row layout, weights).
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let partial: Partial =
+            serde_json::from_str(text).context("not a peff partial-result file")?;
+        if partial.format != FORMAT {
+            bail!(
+                "unsupported partial-result format '{}' (expected {FORMAT})",
+                partial.format
+            );
+        }
+        if partial.compute_checksum() != partial.checksum {
+            bail!("checksum mismatch: the file was modified or truncated");
+        }
+        if partial.shard.count == 0 || partial.shard.index >= partial.shard.count {
+            bail!(
+                "invalid shard {}/{}",
+                partial.shard.index,
+                partial.shard.count
+            );
+        }
+        if partial.start > partial.end || partial.done > partial.end - partial.start {
+            bail!("invalid dataset range");
+        }
+        let keys = partial.identity.experiment.rows();
+        if keys.len() != partial.rows.len()
+            || keys
+                .iter()
+                .zip(&partial.rows)
+                .any(|(k, r)| k.method.name() != r.method || k.k != r.k)
+        {
+            bail!("rows do not match the recorded configuration");
+        }
+        partial.tallies()?;
+        Ok(partial)
+    }
+
+    /// Reads and checks a partial-result file.
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading '{}'", path.display()))?;
+        Self::parse(&text).with_context(|| format!("'{}'", path.display()))
+    }
+
+    /// The tallies, one per row.
+    pub fn tallies(&self) -> anyhow::Result<Vec<MaskTally>> {
+        let p = self.identity.experiment.num_params();
+        self.rows
+            .iter()
+            .map(|row| {
+                let what = format!("row {} k={}", row.method, row.k);
+                let mut tally = MaskTally::default();
+                tally.total_weight = parse_weight(&what, &row.total_weight)?;
+                tally.diverged_datasets = row.diverged_datasets;
+                tally.diverged_weight = parse_weight(&what, &row.diverged_weight)?;
+                tally.tie_weight = parse_weight(&what, &row.tie_weight)?;
+                let mut sum = tally.diverged_weight;
+                for (bits, weight) in &row.masks {
+                    let mask = Mask::from_bit_string(bits)
+                        .filter(|m| m.len() == p && m.count() == row.k)
+                        .with_context(|| format!("{what}: invalid mask '{bits}'"))?;
+                    let w = parse_weight(&what, weight)?;
+                    sum = sum.checked_add(w).context("weights overflow")?;
+                    tally.add_mask_weight(mask, w);
+                }
+                if sum != tally.total_weight || tally.tie_weight > tally.total_weight {
+                    bail!("{what}: weights do not add up to the total");
+                }
+                Ok(tally)
+            })
+            .collect()
+    }
+}
+
+/// Merges complete shards of one run: same identity and shard count, each shard exactly once.
+pub fn merge(parts: &[Partial]) -> anyhow::Result<(RunIdentity, Vec<MaskTally>)> {
+    let first = parts.first().context("no partial-result files given")?;
+    let count = first.shard.count;
+    let mut seen = vec![false; count as usize];
+    let mut totals = vec![MaskTally::default(); first.rows.len()];
+    for part in parts {
+        if part.identity != first.identity {
+            bail!(
+                "shard {}/{} belongs to a different configuration than shard {}/{}",
+                part.shard.index,
+                part.shard.count,
+                first.shard.index,
+                first.shard.count
+            );
+        }
+        if part.shard.count != count {
+            bail!("shard counts differ: {} and {count}", part.shard.count);
+        }
+        if !part.is_complete() {
+            bail!(
+                "shard {}/{count} is an unfinished checkpoint",
+                part.shard.index
+            );
+        }
+        if std::mem::replace(&mut seen[part.shard.index as usize], true) {
+            bail!("shard {}/{count} is given twice", part.shard.index);
+        }
+        for (total, tally) in totals.iter_mut().zip(part.tallies()?) {
+            total.merge(&tally);
+        }
+    }
+    let missing: Vec<String> = (0..count)
+        .filter(|&i| !seen[i as usize])
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        bail!("missing shards: {}", missing.join(", "));
+    }
+    Ok((first.identity.clone(), totals))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_ranges_partition_the_datasets() {
+        for total in [0u64, 1, 7, 54_264, 1_000_003] {
+            for count in [1u64, 2, 7, 13] {
+                let mut next = 0;
+                for index in 0..count {
+                    let r = Shard { index, count }.range(total);
+                    assert_eq!(r.start, next);
+                    next = r.end;
+                }
+                assert_eq!(next, total);
+            }
+        }
+        assert!(Shard::parse("7/7").is_err());
+        assert!(Shard::parse("a/3").is_err());
+        assert_eq!(Shard::parse("2/7").unwrap(), Shard { index: 2, count: 7 });
+    }
+}
