@@ -43,6 +43,30 @@ pub enum Command {
     ///   peff sample --n 8 --samples 10000 --seed 7
     #[command(verbatim_doc_comment)]
     Sample(SampleArgs),
+    /// Every entropy estimator, with bootstrap intervals, on a counts file.
+    ///
+    /// Input: one count per line, or CSV `mask,count` (optional header); `-` reads stdin.
+    /// Examples:
+    ///   peff entropy counts.txt
+    ///   peff entropy masks.csv --alphabet 352716 --format csv
+    ///   printf '10\n5\n3\n1\n1\n' | peff entropy -
+    #[command(verbatim_doc_comment)]
+    Entropy(EntropyArgs),
+    /// Estimator convergence to the exact entropy as the number of sampled datasets grows.
+    ///
+    /// Examples:
+    ///   peff converge
+    ///   peff converge --samples 500,2000,8000 --k 12,9 --methods imp,magnitude
+    #[command(verbatim_doc_comment)]
+    Converge(crate::convergence::ConvergeArgs),
+    /// SVG figures from result files: figure3 (MI vs sparsity) or convergence.
+    ///
+    /// Examples:
+    ///   peff plot figure3
+    ///   peff plot figure3 results/exact-regression.csv --out fig.svg
+    ///   peff plot convergence
+    #[command(verbatim_doc_comment)]
+    Plot(crate::figures::PlotArgs),
     /// Merges the partial results of `--shard` runs into the table of the unsharded run.
     ///
     /// Examples:
@@ -165,6 +189,29 @@ pub struct MergeArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Flags of `peff entropy`.
+#[derive(Debug, Args, Clone)]
+pub struct EntropyArgs {
+    /// Counts file (one count per line, or CSV `mask,count`), or `-` for stdin.
+    pub file: PathBuf,
+    /// Alphabet size A (number of possible symbols) for shrink and NSB (default: the number of
+    /// observed symbols m).
+    #[arg(long)]
+    pub alphabet: Option<f64>,
+    /// Bootstrap resamples.
+    #[arg(long, default_value_t = 1000)]
+    pub resamples: usize,
+    /// Confidence level of the intervals, in (0, 1).
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }

@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{Cli, Command, MergeArgs, ToyArgs, ToyRun, VerifyArgs};
+use crate::cli::{Cli, Command, EntropyArgs, MergeArgs, ToyArgs, ToyRun, VerifyArgs};
 use crate::experiment::{enumerate_range, sample_datasets, Dataset, ToyExperiment};
 use crate::export::{self, render, write_atomic, Format, RunRecord};
 use crate::info::tally::MaskTally;
@@ -38,6 +38,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             toy(&args.toy, Some((args.samples as u64, args.seed)))
         }
         Command::Merge(args) => merge_command(&args),
+        Command::Entropy(args) => entropy(&args),
+        Command::Converge(args) => crate::convergence::converge(&args),
+        Command::Plot(args) => {
+            let path = crate::figures::plot(&args)?;
+            println!("{}", path.display());
+            Ok(())
+        }
         Command::Verify(args) => verify(&args),
         Command::Bench(args) => {
             let report = crate::bench::run(&args)?;
@@ -372,7 +379,7 @@ fn finish(
     };
     let hash = hashes.join(",");
     if let Some(samples) = first.samples {
-        let rows = sample_rows(&first.experiment, &per_init[0].1, samples);
+        let rows = sample_rows(&first.experiment, &per_init[0].1, samples)?;
         return dest.emit(&record(command, &config, threads, started, hash, &rows));
     }
     let mut tables: Vec<(u64, Vec<ExactRow>)> = per_init
@@ -484,5 +491,77 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
         "verified: {} reproduces pmf hash {expected}",
         args.file.display()
     );
+    Ok(())
+}
+
+/// One row of `peff entropy` (SPEC §8).
+#[derive(Serialize)]
+struct EntropyRow {
+    estimator: String,
+    estimate_bits: f64,
+    ci_low_bits: f64,
+    ci_high_bits: f64,
+    samples: u64,
+    distinct: usize,
+}
+
+/// `peff entropy`: every estimator on a counts file.
+fn entropy(args: &EntropyArgs) -> anyhow::Result<()> {
+    use crate::info::counts::parse_counts;
+    use crate::info::estimators::{estimate_all, BootstrapConfig};
+    use std::io::Read;
+    let bytes = if args.file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("reading stdin")?;
+        buf
+    } else {
+        std::fs::read(&args.file).with_context(|| format!("reading '{}'", args.file.display()))?
+    };
+    let name = if args.file.as_os_str() == "-" {
+        "stdin".to_string()
+    } else {
+        args.file.display().to_string()
+    };
+    let file = parse_counts(&bytes).with_context(|| format!("'{name}'"))?;
+    if !(args.confidence > 0.0 && args.confidence < 1.0) {
+        bail!("`--confidence` must be in (0, 1), got {}", args.confidence);
+    }
+    if args.resamples < 1 || args.resamples > 1_000_000 {
+        bail!(
+            "`--resamples` must be in [1, 1000000], got {}",
+            args.resamples
+        );
+    }
+    let observed = file.counts.iter().filter(|&&c| c > 0).count();
+    let alphabet = match args.alphabet {
+        Some(a) if !(a.is_finite() && a >= observed as f64) => {
+            bail!("`--alphabet` must be a finite number ≥ the {observed} observed symbols, got {a}")
+        }
+        Some(a) => a,
+        None => {
+            eprintln!("note: alphabet size A defaults to the {observed} observed symbols (set `--alphabet`)");
+            observed as f64
+        }
+    };
+    let cfg = BootstrapConfig {
+        resamples: args.resamples,
+        confidence: args.confidence,
+        seed: args.seed,
+    };
+    let samples: u64 = file.counts.iter().sum();
+    let rows: Vec<EntropyRow> = estimate_all(&file.counts, alphabet, &cfg)?
+        .into_iter()
+        .map(|e| EntropyRow {
+            estimator: e.estimator.name().to_string(),
+            estimate_bits: e.estimate_bits,
+            ci_low_bits: e.ci_low_bits,
+            ci_high_bits: e.ci_high_bits,
+            samples,
+            distinct: observed,
+        })
+        .collect();
+    print!("{}", render(&rows, args.format)?);
     Ok(())
 }

@@ -23,11 +23,29 @@ pub enum Format {
     Json,
 }
 
-/// Rows as CSV text with a header line.
+/// Rows as CSV text with a header line: the record's keys in declaration order (flattened
+/// fields included), numbers in shortest round-trip form, `None` as an empty cell.
 pub fn to_csv<R: Serialize>(rows: &[R]) -> anyhow::Result<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header: Option<Vec<String>> = None;
     for row in rows {
-        writer.serialize(row)?;
+        let serde_json::Value::Object(fields) = serde_json::to_value(row)? else {
+            anyhow::bail!("CSV rows must be records");
+        };
+        let keys: Vec<String> = fields.keys().cloned().collect();
+        match &header {
+            None => {
+                writer.write_record(&keys)?;
+                header = Some(keys);
+            }
+            Some(h) if *h != keys => anyhow::bail!("CSV rows have different columns"),
+            Some(_) => {}
+        }
+        writer.write_record(fields.values().map(|v| match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }))?;
     }
     Ok(String::from_utf8(writer.into_inner()?)?)
 }

@@ -181,32 +181,72 @@ pub struct SampleRow {
     pub ci_high_bits: f64,
 }
 
-/// Sample rows for one experiment from its tallies.
-pub fn sample_rows(exp: &ToyExperiment, tallies: &[MaskTally], samples: u64) -> Vec<SampleRow> {
-    exp.rows()
-        .into_iter()
-        .zip(tallies)
-        .flat_map(|(key, tally)| {
-            let base = ExactRow::new(exp, key, Some(tally));
-            let deterministic = exp.is_tallied(key.method, false);
-            crate::info::estimate_rows(tally, exp.num_params(), key.k)
-                .into_iter()
-                .map(move |e| {
-                    let mi = if deterministic { e.estimate_bits } else { 0.0 };
-                    SampleRow {
-                        row: ExactRow {
-                            entropy_bits: e.estimate_bits,
-                            mi_bits: mi,
-                            p_eff: mi + key.k as f64,
-                            ..base.clone()
-                        },
-                        samples,
-                        estimator: e.estimator,
-                        estimate_bits: e.estimate_bits,
-                        ci_low_bits: e.ci_low_bits,
-                        ci_high_bits: e.ci_high_bits,
-                    }
-                })
-        })
-        .collect()
+/// Sample rows for one experiment from its tallies: one per estimator for each (method, k).
+/// A row whose every run diverged has no estimate: it gets a single row with estimator `none`,
+/// zero entropy and `diverged = samples`.
+pub fn sample_rows(
+    exp: &ToyExperiment,
+    tallies: &[MaskTally],
+    samples: u64,
+) -> Result<Vec<SampleRow>, crate::info::estimators::EstimateError> {
+    let mut out = Vec::new();
+    for (key, tally) in exp.rows().into_iter().zip(tallies) {
+        let base = ExactRow::new(exp, key, Some(tally));
+        let deterministic = exp.is_tallied(key.method, false);
+        let estimates = if tally.valid_weight() == 0 {
+            vec![crate::info::EstimateRow {
+                estimator: "none".to_string(),
+                estimate_bits: 0.0,
+                ci_low_bits: 0.0,
+                ci_high_bits: 0.0,
+            }]
+        } else {
+            crate::info::estimate_rows(tally, exp.num_params(), key.k)?
+        };
+        for e in estimates {
+            let mi = if deterministic { e.estimate_bits } else { 0.0 };
+            out.push(SampleRow {
+                row: ExactRow {
+                    entropy_bits: e.estimate_bits,
+                    mi_bits: mi,
+                    p_eff: mi + key.k as f64,
+                    ..base.clone()
+                },
+                samples,
+                estimator: e.estimator,
+                estimate_bits: e.estimate_bits,
+                ci_low_bits: e.ci_low_bits,
+                ci_high_bits: e.ci_high_bits,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One row of `peff converge`: an estimator's estimate from the first `samples` sampled
+/// datasets, beside the exact value from enumeration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConvergenceRow {
+    /// Task preset name.
+    pub task: String,
+    /// Pruning method.
+    pub method: String,
+    /// Kept parameters.
+    pub k: usize,
+    /// Number of sampled datasets N.
+    pub samples: u64,
+    /// Estimator name.
+    pub estimator: String,
+    /// Estimate of `H(m | init)`, bits.
+    pub estimate_bits: f64,
+    /// Lower end of the 95 % bootstrap basic interval, bits.
+    pub ci_low_bits: f64,
+    /// Upper end of the 95 % bootstrap basic interval, bits.
+    pub ci_high_bits: f64,
+    /// Exact `H(m | init)` from enumeration, bits.
+    pub exact_bits: f64,
+    /// `estimate − exact`, bits.
+    pub error_bits: f64,
+    /// Whether the interval contains the exact value.
+    pub covered: bool,
 }

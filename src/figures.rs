@@ -1,0 +1,105 @@
+//! `peff plot`: SVG figures drawn from result files only (never from live training state).
+//!
+//! - `figure3`: mask entropy = `I(m; D | init)` vs sparsity per method, with the ceiling
+//!   `log2 C(p, k)`, one panel per exact-result CSV (the paper's Figure 3).
+//! - `convergence`: each estimator's estimate ± bootstrap interval vs the number of sampled
+//!   datasets `N`, against the exact value (from `peff converge`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde::de::DeserializeOwned;
+
+use crate::export::write_atomic;
+use crate::plot::{convergence_svg, figure3_svg, ConvergencePoint, MiPanel, MiPoint};
+use crate::report::{ConvergenceRow, ExactRow};
+
+/// Flags of `peff plot`.
+#[derive(Debug, Args, Clone)]
+pub struct PlotArgs {
+    /// Which figure.
+    #[command(subcommand)]
+    pub figure: Figure,
+}
+
+/// The figures `peff plot` draws.
+#[derive(Debug, Subcommand, Clone)]
+pub enum Figure {
+    /// Figure 3: MI vs sparsity per method with the log2 C(p, k) ceiling, one panel per CSV.
+    Figure3 {
+        /// Exact-result CSVs (`peff exact`), one panel each, in order.
+        #[arg(default_values = ["results/exact-regression.csv", "results/exact-classification.csv"])]
+        inputs: Vec<PathBuf>,
+        /// Output SVG.
+        #[arg(long, default_value = "results/figure3.svg")]
+        out: PathBuf,
+    },
+    /// Estimator convergence to the exact value vs the number of samples.
+    Convergence {
+        /// Convergence CSV (`peff converge`).
+        #[arg(default_value = "results/convergence.csv")]
+        input: PathBuf,
+        /// Output SVG.
+        #[arg(long, default_value = "results/convergence.svg")]
+        out: PathBuf,
+    },
+}
+
+fn read_rows<R: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<R>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading '{}'", path.display()))?;
+    reader
+        .deserialize()
+        .enumerate()
+        .map(|(i, r)| r.with_context(|| format!("'{}' line {}", path.display(), i + 2)))
+        .collect()
+}
+
+/// Draws the requested figure and writes it atomically.
+pub fn plot(args: &PlotArgs) -> anyhow::Result<PathBuf> {
+    let (svg, out) = match &args.figure {
+        Figure::Figure3 { inputs, out } => {
+            let panels = inputs
+                .iter()
+                .map(|path| {
+                    let rows: Vec<ExactRow> = read_rows(path)?;
+                    let title = rows
+                        .first()
+                        .map_or_else(|| path.display().to_string(), |r| r.task.clone());
+                    let points = rows
+                        .iter()
+                        .map(|r| MiPoint {
+                            method: r.method.clone(),
+                            k: r.k,
+                            p: (r.k as f64 / (1.0 - r.sparsity)).round() as usize,
+                            mi_bits: r.mi_bits,
+                            ceiling_bits: r.ceiling_bits,
+                        })
+                        .collect();
+                    Ok(MiPanel { title, points })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            (figure3_svg(&panels)?, out)
+        }
+        Figure::Convergence { input, out } => {
+            let rows: Vec<ConvergenceRow> = read_rows(input)?;
+            let points: Vec<ConvergencePoint> = rows
+                .into_iter()
+                .map(|r| ConvergencePoint {
+                    method: r.method,
+                    k: r.k,
+                    estimator: r.estimator,
+                    samples: r.samples,
+                    estimate_bits: r.estimate_bits,
+                    ci_low_bits: r.ci_low_bits,
+                    ci_high_bits: r.ci_high_bits,
+                    exact_bits: r.exact_bits,
+                })
+                .collect();
+            (convergence_svg(&points)?, out)
+        }
+    };
+    write_atomic(out, svg.as_bytes())?;
+    Ok(out.clone())
+}
