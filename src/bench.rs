@@ -71,7 +71,7 @@ pub const FALLBACK_CLOCK_GHZ: f64 = 2.6;
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// Seconds per measurement (single-threaded, then all threads), after a short warm-up.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 3.0)]
     pub seconds: f64,
     /// Worker threads of the multi-threaded measurement (0: all logical CPUs).
     #[arg(long, default_value_t = 0)]
@@ -83,10 +83,10 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Core clock in GHz for the peak (default: the largest `cpu MHz` in /proc/cpuinfo, else 2.6).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub clock_ghz: Option<f64>,
     /// Float64 flops per cycle per core (16: two 256-bit FMA units; 32 for two 512-bit units).
-    #[arg(long, default_value_t = DEFAULT_FLOPS_PER_CYCLE)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_FLOPS_PER_CYCLE)]
     pub flops_per_cycle: f64,
     /// Physical cores, whose FMA units bound the peak (0: detect from /proc/cpuinfo).
     #[arg(long, default_value_t = 0)]

@@ -17,31 +17,31 @@ use serde::Serialize;
 #[derive(Debug, Clone, clap::Args)]
 pub struct BoundArgs {
     /// Number of samples n.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub n: f64,
     /// Input dimension d.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub d: f64,
     /// Excess fit ε in (0, 1).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub epsilon: f64,
     /// Failure probability δ in (0, 1).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub delta: f64,
     /// Isoperimetry constant c > 0.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1.0)]
     pub c: f64,
     /// Diameter W > 0 of the parameter set.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub w: f64,
     /// Lipschitz constant J > 0 of parameters to functions.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub j: f64,
     /// Mutual information I(m; D) ≥ 0 in bits.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub mi: f64,
     /// Kept parameters k ≥ 0.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub k: f64,
 }
 

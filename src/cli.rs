@@ -100,79 +100,79 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct ToyArgs {
     /// Preset: regression (d=3, h=4, o=1, MSE, p=21) or classification (d=3, h=3, o=2, cross-entropy, p=20).
-    #[arg(long, value_enum, default_value_t = Task::Regression)]
+    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Task::Regression)]
     pub task: Task,
     /// Points per dataset.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 6)]
     pub n: i64,
     /// Input dimension d (overrides the preset).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub input_dim: Option<i64>,
     /// Hidden width h (overrides the preset).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub hidden: Option<i64>,
     /// Gradient-descent steps T.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 2000)]
     pub steps: i64,
     /// Learning rate η.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.1)]
     pub lr: f64,
     /// IMP pruning rate per level.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.2)]
     pub imp_rate: f64,
     /// GraSP output temperature (default: 200 for cross-entropy, 1 for MSE).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub grasp_temperature: Option<f64>,
     /// SynFlow rounds.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 100)]
     pub synflow_rounds: i64,
     /// Comma-separated methods, or `all`: random, synflow, magnitude, imp, snip, grasp.
-    #[arg(long, default_value = "all")]
+    #[arg(long, allow_hyphen_values = true, default_value = "all")]
     pub methods: String,
     /// Comma-separated kept counts k (default: every k from 1 to p − 1).
-    #[arg(long, conflicts_with = "sparsity")]
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "sparsity")]
     pub k: Option<String>,
     /// Comma-separated sparsities in [0, 1), converted to k = round((1 − s)·p).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub sparsity: Option<String>,
     /// Seed of the PyTorch-style init.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pub init_seed: u64,
     /// Init file (JSON, SPEC §9) instead of a seeded init.
-    #[arg(long, conflicts_with = "inits")]
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "inits")]
     pub init: Option<PathBuf>,
     /// Write the init used to this file (JSON, SPEC §9).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub dump_init: Option<PathBuf>,
     /// Repeat for K init seeds (init-seed, init-seed+1, …) and report mean ± standard error.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1)]
     pub inits: i64,
     /// Seed of random pruning's streams.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pub random_seed: u64,
     /// Worker threads (0: all cores).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pub threads: i64,
     /// Directory for result files.
-    #[arg(long, default_value = "results")]
+    #[arg(long, allow_hyphen_values = true, default_value = "results")]
     pub out: PathBuf,
     /// Result file name stem (default: `<command>-<task>`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub name: Option<String>,
     /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Refuse to enumerate more datasets than this (per shard).
-    #[arg(long, default_value_t = 100_000_000)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 100_000_000)]
     pub max_datasets: u64,
     /// Compute only shard i of N (e.g. 0/7) and write a partial-result file for `peff merge`.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub shard: Option<String>,
     /// Save progress to this file and resume from it when rerun with the same flags.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub checkpoint: Option<PathBuf>,
     /// Seconds between checkpoint saves.
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 30.0)]
     pub checkpoint_interval: f64,
 }
 
@@ -183,13 +183,13 @@ pub struct MergeArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Directory for result files.
-    #[arg(long, default_value = "results")]
+    #[arg(long, allow_hyphen_values = true, default_value = "results")]
     pub out: PathBuf,
     /// Result file name stem (default: `<command>-<task>`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub name: Option<String>,
     /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
@@ -200,19 +200,19 @@ pub struct EntropyArgs {
     pub file: PathBuf,
     /// Alphabet size A (number of possible symbols) for shrink and NSB (default: the number of
     /// observed symbols m).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub alphabet: Option<f64>,
     /// Bootstrap resamples.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1000)]
     pub resamples: usize,
     /// Confidence level of the intervals, in (0, 1).
-    #[arg(long, default_value_t = 0.95)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0.95)]
     pub confidence: f64,
     /// Seed of the bootstrap.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pub seed: u64,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
@@ -222,7 +222,7 @@ pub struct VerifyArgs {
     /// A JSON result written by `peff exact` or `peff sample`.
     pub file: PathBuf,
     /// Worker threads (0: all cores).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pub threads: usize,
 }
 
@@ -233,10 +233,10 @@ pub struct SampleArgs {
     #[command(flatten)]
     pub toy: ToyArgs,
     /// Number of sampled datasets N.
-    #[arg(long, default_value_t = 32_000)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 32_000)]
     pub samples: i64,
     /// Seed of the dataset streams.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pub seed: u64,
 }
 
@@ -359,6 +359,7 @@ impl ToyArgs {
             init,
             init_seed,
         };
+        experiment.validate()?;
         Ok(ToyRun {
             experiment,
             init_seeds: (0..inits as u64).map(|i| self.init_seed + i).collect(),

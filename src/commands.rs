@@ -462,6 +462,16 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
     };
     let pool = thread_pool(threads)?;
     let config = recorded.config;
+    config
+        .experiment
+        .validate()
+        .with_context(|| format!("'{}': recorded configuration", args.file.display()))?;
+    if !matches!(recorded.command.as_str(), "exact" | "sample") || config.init_seeds.is_empty() {
+        bail!(
+            "'{}' is not a peff exact/sample result",
+            args.file.display()
+        );
+    }
     let mut hashes = Vec::new();
     for &seed in &config.init_seeds {
         let mut exp = config.experiment.clone();
@@ -475,7 +485,11 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
             samples: config.samples,
             sample_seed: config.sample_seed,
         };
-        let total = dataset_count(&identity).context("recorded configuration is too large")? as u64;
+        let total = dataset_count(&identity)
+            .filter(|&t| t <= 1_000_000_000)
+            .context(
+                "recorded configuration has more than 10^9 datasets; verify its shards instead",
+            )? as u64;
         let bar = progress_bar(total);
         let tallies = pool
             .install(|| compute(&identity, Shard::WHOLE, 0..total, None, &bar))?
@@ -528,7 +542,7 @@ fn entropy(args: &EntropyArgs) -> anyhow::Result<()> {
     if !(args.confidence > 0.0 && args.confidence < 1.0) {
         bail!("`--confidence` must be in (0, 1), got {}", args.confidence);
     }
-    if args.resamples < 1 || args.resamples > 1_000_000 {
+    if args.resamples < 2 || args.resamples > 1_000_000 {
         bail!(
             "`--resamples` must be in [1, 1000000], got {}",
             args.resamples

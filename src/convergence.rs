@@ -28,10 +28,14 @@ pub struct ConvergeArgs {
     #[command(flatten)]
     pub toy: ToyArgs,
     /// Comma-separated sample sizes N, ascending.
-    #[arg(long, default_value = "250,500,1000,2000,4000,8000,16000,32000")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        default_value = "250,500,1000,2000,4000,8000,16000,32000"
+    )]
     pub samples: String,
     /// Seed of the dataset streams.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pub seed: u64,
 }
 

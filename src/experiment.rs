@@ -73,6 +73,83 @@ pub struct RowKey {
 }
 
 impl ToyExperiment {
+    /// Checks a configuration that did not come from the command line (a result or
+    /// partial-result file): every size in range, the init of the right length and finite.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use crate::model::lanes::MAX_INPUT_DIM;
+        use crate::model::toy::Loss;
+        use anyhow::ensure;
+        let (s, space) = (&self.shape, &self.space);
+        ensure!(
+            (1..=MAX_INPUT_DIM).contains(&s.input_dim),
+            "input_dim must be in [1, {MAX_INPUT_DIM}], got {}",
+            s.input_dim
+        );
+        ensure!(
+            space.input_dim == s.input_dim,
+            "data input_dim {} differs from the model's {}",
+            space.input_dim,
+            s.input_dim
+        );
+        ensure!(
+            (1..=64).contains(&s.hidden),
+            "hidden must be in [1, 64], got {}",
+            s.hidden
+        );
+        let outputs_ok = match s.loss {
+            Loss::Mse => (1..=8).contains(&s.outputs),
+            Loss::CrossEntropy => (2..=8).contains(&s.outputs),
+        };
+        ensure!(
+            outputs_ok,
+            "outputs {} do not suit the {:?} loss",
+            s.outputs,
+            s.loss
+        );
+        let p = s.num_params();
+        ensure!(
+            p <= 64,
+            "p = {p} parameters; the toy pipeline supports p ≤ 64"
+        );
+        ensure!(
+            (1..=30).contains(&space.n),
+            "n must be in [1, 30], got {}",
+            space.n
+        );
+        ensure!(self.train.steps >= 1, "steps must be ≥ 1");
+        ensure!(
+            self.train.lr.is_finite() && self.train.lr > 0.0,
+            "lr must be finite and > 0"
+        );
+        ensure!(
+            self.prune.imp_rate > 0.0 && self.prune.imp_rate < 1.0,
+            "imp_rate must be in (0, 1)"
+        );
+        ensure!(
+            self.prune.grasp_temperature.is_finite() && self.prune.grasp_temperature > 0.0,
+            "grasp_temperature must be finite and > 0"
+        );
+        ensure!(
+            (1..=100_000).contains(&self.prune.synflow_rounds),
+            "synflow_rounds must be in [1, 100000]"
+        );
+        ensure!(!self.methods.is_empty(), "no methods");
+        ensure!(
+            !self.requested_k.is_empty() && self.requested_k.iter().all(|k| (1..=p).contains(k)),
+            "requested k must be in [1, {p}]"
+        );
+        ensure!(
+            self.init.len() == p,
+            "init has {} values, the model has p = {p}",
+            self.init.len()
+        );
+        ensure!(
+            self.init.iter().all(|w| w.is_finite()),
+            "init has non-finite values"
+        );
+        Ok(())
+    }
+
     /// Number of parameters `p`.
     pub fn num_params(&self) -> usize {
         self.shape.num_params()

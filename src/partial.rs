@@ -18,6 +18,9 @@ use crate::experiment::ToyExperiment;
 use crate::info::tally::MaskTally;
 use crate::mask::Mask;
 
+/// Largest shard count accepted.
+pub const MAX_SHARDS: u64 = 1_000_000;
+
 /// Format tag of partial-result files.
 pub const FORMAT: &str = "peff-partial-1";
 
@@ -44,7 +47,7 @@ impl Shard {
             i.trim().parse().map_err(|_| bad())?,
             n.trim().parse().map_err(|_| bad())?,
         );
-        if count == 0 || index >= count {
+        if count == 0 || index >= count || count > MAX_SHARDS {
             return Err(bad());
         }
         Ok(Shard { index, count })
@@ -187,7 +190,15 @@ impl Partial {
         if partial.compute_checksum() != partial.checksum {
             bail!("checksum mismatch: the file was modified or truncated");
         }
-        if partial.shard.count == 0 || partial.shard.index >= partial.shard.count {
+        partial
+            .identity
+            .experiment
+            .validate()
+            .context("recorded configuration")?;
+        if partial.shard.count == 0
+            || partial.shard.index >= partial.shard.count
+            || partial.shard.count > MAX_SHARDS
+        {
             bail!(
                 "invalid shard {}/{}",
                 partial.shard.index,

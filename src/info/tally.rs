@@ -93,7 +93,8 @@ impl MaskTally {
                     -q * q.log2()
                 }
             })
-            .sum()
+            // Not `.sum()`: the empty f64 sum is −0.0, and an empty pmf has entropy +0.
+            .fold(0.0, |acc, h| acc + h)
     }
 
     /// Fraction of the total weight whose cut fell inside a tie.

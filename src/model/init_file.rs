@@ -28,7 +28,7 @@ pub struct InitFile {
 pub enum InitFileError {
     /// Not valid JSON of the expected structure.
     #[error("malformed init file: {0}")]
-    Malformed(#[from] serde_json::Error),
+    Malformed(serde_json::Error),
     /// The number of layers differs from the model's.
     #[error("init file has {found} layers, the model has {expected}")]
     LayerCount {
@@ -80,7 +80,7 @@ impl InitFile {
 
     /// Parses an init file's text.
     pub fn parse(text: &str) -> Result<Self, InitFileError> {
-        Ok(serde_json::from_str(text)?)
+        serde_json::from_str(text).map_err(InitFileError::Malformed)
     }
 
     /// Flattens into parameters after checking every shape against `(out, in)` per layer.
