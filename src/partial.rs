@@ -40,7 +40,7 @@ impl Shard {
     /// Parses `i/N` with `0 ≤ i < N`.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let bad = || {
-            anyhow::anyhow!("`--shard` must look like i/N with 0 ≤ i < N (e.g. 0/7), got '{text}'")
+            anyhow::anyhow!("`--shard` must look like i/N with 0 ≤ i < N ≤ {MAX_SHARDS} (e.g. 0/7), got '{text}'")
         };
         let (i, n) = text.split_once('/').ok_or_else(bad)?;
         let (index, count): (u64, u64) = (
@@ -287,12 +287,20 @@ pub fn merge(parts: &[Partial]) -> anyhow::Result<(RunIdentity, Vec<MaskTally>)>
             bail!("shard {}/{count} is given twice", part.shard.index);
         }
         for (total, tally) in totals.iter_mut().zip(part.tallies()?) {
+            // Every mask weight is at most its row's total, so checking totals rules out overflow.
+            total
+                .total_weight
+                .checked_add(tally.total_weight)
+                .context("weights overflow when merging")?;
             total.merge(&tally);
         }
     }
+    let missing_count = seen.iter().filter(|s| !**s).count();
     let missing: Vec<String> = (0..count)
         .filter(|&i| !seen[i as usize])
+        .take(10)
         .map(|i| format!("{i}/{count}"))
+        .chain((missing_count > 10).then(|| format!("… ({missing_count} in all)")))
         .collect();
     if !missing.is_empty() {
         bail!("missing shards: {}", missing.join(", "));
