@@ -21,8 +21,9 @@
 //! ```
 //!
 //! Uncertainty: [`estimate_all`] attaches a bootstrap **basic** interval
-//! `(2Ĥ − q_{1−α/2}, 2Ĥ − q_{α/2})` to every estimator, from seeded multinomial resamples of `N`
-//! drawn from `p̂`; NSB also reports its posterior standard deviation.
+//! `(Ĥ − (q_{1−α/2} − H(p̂)), Ĥ − (q_{α/2} − H(p̂)))` to every estimator (for the plug-in,
+//! `Ĥ = H(p̂)` and this is `(2Ĥ − q_{1−α/2}, 2Ĥ − q_{α/2})`), from seeded multinomial resamples
+//! of `N` drawn from `p̂`; NSB also reports its posterior standard deviation.
 //!
 //! Conventions shared by all estimators:
 //! - zero counts are ignored, and every result depends only on the multiset of non-zero counts
@@ -1147,9 +1148,9 @@ pub struct EstimateWithInterval {
     pub estimator: Estimator,
     /// Point estimate on the observed counts, in bits.
     pub estimate_bits: f64,
-    /// Lower end of the bootstrap basic interval `2Ĥ − q_{1−α/2}`, in bits (may be below 0).
+    /// Lower end of the bootstrap basic interval `Ĥ − (q_{1−α/2} − H(p̂))`, in bits (may be below 0).
     pub ci_low_bits: f64,
-    /// Upper end of the bootstrap basic interval `2Ĥ − q_{α/2}`, in bits.
+    /// Upper end of the bootstrap basic interval `Ĥ − (q_{α/2} − H(p̂))`, in bits.
     pub ci_high_bits: f64,
     /// NSB only: posterior standard deviation, in bits.
     pub posterior_sd_bits: Option<f64>,
@@ -1268,12 +1269,18 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 ///
 /// ```text
 /// resample b = 1..B:  n*_b ~ Multinomial(N, p̂),  Ĥ*_b = estimator(n*_b)
-/// q_x = type-7 quantile of {Ĥ*_b},  α = 1 − confidence
-/// interval = (2Ĥ − q_{1−α/2}, 2Ĥ − q_{α/2})
+/// q_x = type-7 quantile of {Ĥ*_b},  α = 1 − confidence,  H(p̂) = plug-in estimate
+/// interval = (Ĥ − (q_{1−α/2} − H(p̂)),  Ĥ − (q_{α/2} − H(p̂)))
 /// ```
-/// The basic (not percentile) interval is used because the percentile interval of the plug-in,
-/// whose bootstrap replicates are biased low like the estimate itself, is known to miss the
-/// truth (Davison & Hinkley 1997, §5.2). Resamples are drawn from the observed non-zero counts
+/// This is the basic interval with the pivot `Ĥ − H`: the bootstrap world's true entropy is
+/// `H(p̂)`, so the law of `Ĥ* − H(p̂)` stands in for that of `Ĥ − H(p)`. For the plug-in
+/// (`Ĥ = H(p̂)`) it is exactly `(2Ĥ − q_{1−α/2}, 2Ĥ − q_{α/2})` of SPEC §5; for a
+/// bias-corrected estimator, whose replicates centre near `H(p̂)` rather than near `Ĥ`, the
+/// literal `2Ĥ − q` would add the bias correction a second time, and its interval would often
+/// exclude the estimate itself (seen in `peff converge` against exact values). The basic (not
+/// percentile) interval is used because the percentile interval of the plug-in, whose bootstrap
+/// replicates are biased low like the estimate itself, is known to miss the truth (Davison &
+/// Hinkley 1997, §5.2). Resamples are drawn from the observed non-zero counts
 /// in sorted order by `ChaCha8Rng::seed_from_u64(cfg.seed)`, so the result is deterministic and,
 /// like every estimator here, independent of the order of the counts and of zero entries.
 /// NSB also reports its posterior s.d. and `bounded` flag, shrink its `λ`. Cost: O(B·(K + D))
@@ -1343,6 +1350,8 @@ pub fn estimate_all(
     }
 
     let alpha = 1.0 - cfg.confidence;
+    // The entropy of the bootstrap world p̂: the pivot `Ĥ* − H(p̂)` stands in for `Ĥ − H(p)`.
+    let bootstrap_truth = point[0];
     let rows = Estimator::ALL
         .iter()
         .zip(point.iter().zip(replicates.iter_mut()))
@@ -1353,8 +1362,8 @@ pub fn estimate_all(
             EstimateWithInterval {
                 estimator: e,
                 estimate_bits: h / LN_2,
-                ci_low_bits: (2.0 * h - q_high) / LN_2,
-                ci_high_bits: (2.0 * h - q_low) / LN_2,
+                ci_low_bits: (h - (q_high - bootstrap_truth)) / LN_2,
+                ci_high_bits: (h - (q_low - bootstrap_truth)) / LN_2,
                 posterior_sd_bits: (e == Estimator::Nsb).then_some(nsb_point.sd / LN_2),
                 bounded: (e == Estimator::Nsb).then_some(nsb_point.bounded),
                 shrinkage_lambda: (e == Estimator::Shrink).then_some(lambda),
