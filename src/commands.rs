@@ -379,7 +379,8 @@ fn finish(
     };
     let hash = hashes.join(",");
     if let Some(samples) = first.samples {
-        let rows = sample_rows(&first.experiment, &per_init[0].1, samples)?;
+        let rows = thread_pool(threads)?
+            .install(|| sample_rows(&first.experiment, &per_init[0].1, samples))?;
         return dest.emit(&record(command, &config, threads, started, hash, &rows));
     }
     let mut tables: Vec<(u64, Vec<ExactRow>)> = per_init
@@ -439,7 +440,14 @@ fn merge_command(args: &MergeArgs) -> anyhow::Result<()> {
         format: args.format,
     };
     let seeds = vec![identity.experiment.init_seed.unwrap_or(0)];
-    finish(&dest, vec![(identity, tallies)], &seeds, 0, Instant::now())
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    finish(
+        &dest,
+        vec![(identity, tallies)],
+        &seeds,
+        threads,
+        Instant::now(),
+    )
 }
 
 /// `peff verify`: reruns a JSON result's configuration and compares the pmf hash.

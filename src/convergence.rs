@@ -132,8 +132,20 @@ pub fn converge(args: &ConvergeArgs) -> anyhow::Result<()> {
             })
             .0;
         previous = n;
-        for ((key, tally), &exact) in exp.rows().iter().zip(&running).zip(&exact_bits) {
-            for e in estimate_rows(tally, exp.num_params(), key.k)? {
+        let keys = exp.rows();
+        let estimates = pool.install(|| {
+            use rayon::prelude::*;
+            keys.par_iter()
+                .zip(&running)
+                // A row whose every sampled run diverged has nothing to estimate.
+                .map(|(key, tally)| match tally.valid_weight() {
+                    0 => Ok(Vec::new()),
+                    _ => estimate_rows(tally, exp.num_params(), key.k),
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        for ((key, row_estimates), &exact) in keys.iter().zip(estimates).zip(&exact_bits) {
+            for e in row_estimates {
                 rows.push(ConvergenceRow {
                     task: exp.task.clone(),
                     method: key.method.name().to_string(),

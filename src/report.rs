@@ -189,20 +189,29 @@ pub fn sample_rows(
     tallies: &[MaskTally],
     samples: u64,
 ) -> Result<Vec<SampleRow>, crate::info::estimators::EstimateError> {
+    use rayon::prelude::*;
+    let keys = exp.rows();
+    // Rows are independent (each bootstrap has its own seeded stream): estimate them in parallel,
+    // collected in row order.
+    let per_row = keys
+        .par_iter()
+        .zip(tallies)
+        .map(|(&key, tally)| {
+            if tally.valid_weight() == 0 {
+                return Ok(vec![crate::info::EstimateRow {
+                    estimator: "none".to_string(),
+                    estimate_bits: 0.0,
+                    ci_low_bits: 0.0,
+                    ci_high_bits: 0.0,
+                }]);
+            }
+            crate::info::estimate_rows(tally, exp.num_params(), key.k)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::new();
-    for (key, tally) in exp.rows().into_iter().zip(tallies) {
+    for ((key, tally), estimates) in keys.into_iter().zip(tallies).zip(per_row) {
         let base = ExactRow::new(exp, key, Some(tally));
         let deterministic = exp.is_tallied(key.method, false);
-        let estimates = if tally.valid_weight() == 0 {
-            vec![crate::info::EstimateRow {
-                estimator: "none".to_string(),
-                estimate_bits: 0.0,
-                ci_low_bits: 0.0,
-                ci_high_bits: 0.0,
-            }]
-        } else {
-            crate::info::estimate_rows(tally, exp.num_params(), key.k)?
-        };
         for e in estimates {
             let mi = if deterministic { e.estimate_bits } else { 0.0 };
             out.push(SampleRow {
