@@ -519,10 +519,8 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
 /// One row of `peff entropy` (SPEC §8).
 #[derive(Serialize)]
 struct EntropyRow {
-    estimator: String,
-    estimate_bits: f64,
-    ci_low_bits: f64,
-    ci_high_bits: f64,
+    #[serde(flatten)]
+    estimate: crate::info::EstimateRow,
     samples: u64,
     distinct: usize,
 }
@@ -576,10 +574,7 @@ fn entropy(args: &EntropyArgs) -> anyhow::Result<()> {
     let rows: Vec<EntropyRow> = estimate_all(&file.counts, alphabet, &cfg)?
         .into_iter()
         .map(|e| EntropyRow {
-            estimator: e.estimator.name().to_string(),
-            estimate_bits: e.estimate_bits,
-            ci_low_bits: e.ci_low_bits,
-            ci_high_bits: e.ci_high_bits,
+            estimate: e.into(),
             samples,
             distinct: observed,
         })

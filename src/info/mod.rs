@@ -11,7 +11,7 @@ use tally::MaskTally;
 use crate::data::log2_binomial;
 
 /// One estimator's estimate of a tally's entropy, with its interval (bits).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct EstimateRow {
     /// Estimator name.
     pub estimator: String,
@@ -21,6 +21,17 @@ pub struct EstimateRow {
     pub ci_low_bits: f64,
     /// Upper end of the interval, bits.
     pub ci_high_bits: f64,
+}
+
+impl From<estimators::EstimateWithInterval> for EstimateRow {
+    fn from(e: estimators::EstimateWithInterval) -> Self {
+        EstimateRow {
+            estimator: e.estimator.name().to_string(),
+            estimate_bits: e.estimate_bits,
+            ci_low_bits: e.ci_low_bits,
+            ci_high_bits: e.ci_high_bits,
+        }
+    }
 }
 
 /// Every estimator's estimate of a sampled tally of masks with `k` of `p` kept (alphabet
@@ -34,13 +45,5 @@ pub fn estimate_rows(
     let counts = tally.counts();
     let alphabet = log2_binomial(p, k).exp2().round().max(counts.len() as f64);
     let estimates = estimate_all(&counts, alphabet, &BootstrapConfig::default())?;
-    Ok(estimates
-        .into_iter()
-        .map(|e| EstimateRow {
-            estimator: e.estimator.name().to_string(),
-            estimate_bits: e.estimate_bits,
-            ci_low_bits: e.ci_low_bits,
-            ci_high_bits: e.ci_high_bits,
-        })
-        .collect())
+    Ok(estimates.into_iter().map(EstimateRow::from).collect())
 }
