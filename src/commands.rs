@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{Cli, Command, EntropyArgs, MergeArgs, ToyArgs, ToyRun, VerifyArgs};
+use crate::cli::{Cli, Command, EntropyArgs, MergeArgs, ToyArgs, VerifyArgs};
 use crate::experiment::{enumerate_range, sample_datasets, Dataset, ToyExperiment};
 use crate::export::{self, render, write_atomic, Format, RunRecord};
 use crate::info::tally::MaskTally;
@@ -81,16 +81,6 @@ fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
         .num_threads(threads)
         .build()
         .context("starting the thread pool")
-}
-
-/// The experiment for one init seed (or the init file's init, when given).
-fn with_init(run: &ToyRun, seed: u64) -> ToyExperiment {
-    let mut exp = run.experiment.clone();
-    if exp.init_seed.is_some() {
-        exp.init = exp.shape.init_params(seed);
-        exp.init_seed = Some(seed);
-    }
-    exp
 }
 
 /// SHA-256 over every row's mask pmf (rows in order, masks sorted), in hex.
@@ -261,7 +251,7 @@ fn toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::Result<()> {
     }
     let identity_for = |seed: u64| RunIdentity {
         command: command.to_string(),
-        experiment: with_init(&run, seed),
+        experiment: run.experiment.with_init_seed(seed),
         samples: sampling.map(|s| s.0),
         sample_seed: sampling.map(|s| s.1),
     };
@@ -482,14 +472,9 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
     }
     let mut hashes = Vec::new();
     for &seed in &config.init_seeds {
-        let mut exp = config.experiment.clone();
-        if exp.init_seed.is_some() {
-            exp.init = exp.shape.init_params(seed);
-            exp.init_seed = Some(seed);
-        }
         let identity = RunIdentity {
             command: recorded.command.clone(),
-            experiment: exp,
+            experiment: config.experiment.with_init_seed(seed),
             samples: config.samples,
             sample_seed: config.sample_seed,
         };

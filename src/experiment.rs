@@ -150,6 +150,17 @@ impl ToyExperiment {
         Ok(())
     }
 
+    /// The same experiment with its init drawn from `seed`; an experiment whose init came from
+    /// a file (`init_seed = None`) keeps it.
+    pub fn with_init_seed(&self, seed: u64) -> ToyExperiment {
+        let mut exp = self.clone();
+        if exp.init_seed.is_some() {
+            exp.init = exp.shape.init_params(seed);
+            exp.init_seed = Some(seed);
+        }
+        exp
+    }
+
     /// Number of parameters `p`.
     pub fn num_params(&self) -> usize {
         self.shape.num_params()
