@@ -19,7 +19,7 @@ pub use random::RandomPrune;
 pub use snip::Snip;
 pub use synflow::Synflow;
 
-use crate::mask::{keep_top_k, Cut};
+use crate::mask::{cut_ranked, rank, Cut};
 use crate::model::Networks;
 
 /// The masks a method produced at one kept count `k`, one per lane.
@@ -156,18 +156,19 @@ pub(crate) fn prune_by_scores(
     ks: &[usize],
 ) -> Vec<Pruned> {
     let p = scores.len() / lanes;
-    let per_lane: Vec<Option<Vec<f64>>> = (0..lanes)
+    // Rank each lane once; every k is a cut of the same ranking.
+    let ranked: Vec<Option<Vec<(usize, f64)>>> = (0..lanes)
         .map(|l| {
             let s: Vec<f64> = (0..p).map(|i| scores[i * lanes + l]).collect();
-            (!diverged[l] && s.iter().all(|v| v.is_finite())).then_some(s)
+            (!diverged[l] && s.iter().all(|v| v.is_finite())).then(|| rank(&s, 0..p))
         })
         .collect();
     ks.iter()
         .map(|&k| Pruned {
             k,
-            lanes: per_lane
+            lanes: ranked
                 .iter()
-                .map(|s| s.as_ref().map(|s| keep_top_k(s, 0..p, k)))
+                .map(|r| r.as_ref().map(|r| cut_ranked(p, r, k)))
                 .collect::<Vec<Option<Cut>>>(),
         })
         .collect()
