@@ -370,6 +370,34 @@ impl<R: Ranged<ValueType = f64>> Ranged for TickedAxis<R> {
     }
 }
 
+/// Draws a panel's grid, tick labels and axis titles in the house style (one place for all
+/// figures).
+fn draw_mesh<X: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<
+        '_,
+        SVGBackend<'_>,
+        Cartesian2d<TickedAxis<X>, TickedAxis<RangedCoordf64>>,
+    >,
+    x_desc: &str,
+    y_desc: &str,
+    x_label: &dyn Fn(&f64) -> String,
+    y_label: &dyn Fn(&f64) -> String,
+) -> Result<(), PlotError> {
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style((FONT, AXIS_DESC_SIZE))
+        .label_style((FONT, TICK_SIZE))
+        .x_label_formatter(x_label)
+        .y_label_formatter(y_label)
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(AXIS)
+        .draw()
+        .map_err(backend_err)
+}
+
 fn linear_axis(lo: f64, hi: f64, ticks: &Ticks) -> TickedAxis<RangedCoordf64> {
     TickedAxis {
         inner: (lo..hi).into(),
@@ -710,19 +738,13 @@ fn draw_mi_panel(
         .y_label_area_size(62)
         .build_cartesian_2d(linear_axis(0.0, 1.0, &xt), linear_axis(y0, y1, &yt))
         .map_err(backend_err)?;
-    chart
-        .configure_mesh()
-        .x_desc("sparsity (1 − k/p)")
-        .y_desc("I(m; D | init) (bits)")
-        .axis_desc_style((FONT, AXIS_DESC_SIZE))
-        .label_style((FONT, TICK_SIZE))
-        .x_label_formatter(&|v| xt.label(*v))
-        .y_label_formatter(&|v| yt.label(*v))
-        .bold_line_style(GRID)
-        .light_line_style(TRANSPARENT)
-        .axis_style(AXIS)
-        .draw()
-        .map_err(backend_err)?;
+    draw_mesh(
+        &mut chart,
+        "sparsity (1 − k/p)",
+        "I(m; D | init) (bits)",
+        &|v| xt.label(*v),
+        &|v| yt.label(*v),
+    )?;
     chart
         .draw_series(DashedLineSeries::new(
             panel.ceiling.clone(),
@@ -973,23 +995,17 @@ fn draw_conv_panel(
             linear_axis(y0, y1, &yt),
         )
         .map_err(backend_err)?;
-    chart
-        .configure_mesh()
-        .x_desc(if labels.x { "samples N" } else { "" })
-        .y_desc(if labels.y {
+    draw_mesh(
+        &mut chart,
+        if labels.x { "samples N" } else { "" },
+        if labels.y {
             "entropy estimate (bits)"
         } else {
             ""
-        })
-        .axis_desc_style((FONT, AXIS_DESC_SIZE))
-        .label_style((FONT, TICK_SIZE))
-        .x_label_formatter(&|v| fmt_count(*v))
-        .y_label_formatter(&|v| yt.label(*v))
-        .bold_line_style(GRID)
-        .light_line_style(TRANSPARENT)
-        .axis_style(AXIS)
-        .draw()
-        .map_err(backend_err)?;
+        },
+        &|v| fmt_count(*v),
+        &|v| yt.label(*v),
+    )?;
     chart
         .draw_series(LineSeries::new(
             [(x_range.start, panel.exact), (x_range.end, panel.exact)],
@@ -1182,19 +1198,9 @@ pub fn curves_svg(
             .y_label_area_size(70)
             .build_cartesian_2d(linear_axis(x0, x1, &xt), linear_axis(y0, y1, &yt))
             .map_err(backend_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .axis_desc_style((FONT, AXIS_DESC_SIZE))
-            .label_style((FONT, TICK_SIZE))
-            .x_label_formatter(&|v| xt.label(*v))
-            .y_label_formatter(&|v| yt.label(*v))
-            .bold_line_style(GRID)
-            .light_line_style(TRANSPARENT)
-            .axis_style(AXIS)
-            .draw()
-            .map_err(backend_err)?;
+        draw_mesh(&mut chart, x_label, y_label, &|v| xt.label(*v), &|v| {
+            yt.label(*v)
+        })?;
         // All bands first, so that no band hides another series' line.
         for (i, pts) in data.iter().enumerate() {
             let band: Vec<(f64, f64)> = pts
