@@ -49,24 +49,10 @@ impl Mask {
         mask
     }
 
-    /// Rebuilds a mask of `len ≤ 64` parameters from its bits.
-    pub fn from_u64(len: usize, bits: u64) -> Self {
-        debug_assert!(len <= 64);
-        Mask {
-            words: vec![bits],
-            len,
-        }
-    }
-
     /// Marks parameter `i` as kept.
     pub fn keep(&mut self, i: usize) {
         debug_assert!(i < self.len);
         self.words[i / 64] |= 1 << (i % 64);
-    }
-
-    /// Marks parameter `i` as pruned.
-    pub fn prune(&mut self, i: usize) {
-        self.words[i / 64] &= !(1 << (i % 64));
     }
 
     /// Whether parameter `i` is kept.
@@ -92,11 +78,6 @@ impl Mask {
     /// The kept indices in ascending order.
     pub fn kept(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.len).filter(|&i| self.is_kept(i))
-    }
-
-    /// The bitset words, least significant parameter first.
-    pub fn words(&self) -> &[u64] {
-        &self.words
     }
 
     /// The mask as a string of `0`/`1`, parameter 0 first (the label used in counts files).
