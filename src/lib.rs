@@ -12,12 +12,9 @@
 pub mod bench;
 pub mod bound;
 pub mod cli;
-pub mod commands;
-pub mod convergence;
 pub mod data;
-pub mod experiment;
+pub mod experiments;
 pub mod export;
-pub mod figures;
 pub mod info;
 pub mod mask;
 pub mod model;
@@ -25,5 +22,3 @@ pub mod partial;
 pub mod plot;
 pub mod prune;
 pub mod report;
-
-pub use commands::run;

@@ -144,7 +144,7 @@ pub enum PlotError {
 
 /// The font family written into the SVG and registered with plotters' `ab_glyph` backend.
 const FONT: &str = "sans-serif";
-static DEJAVU_SANS: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 /// Font sizes in plotters units; plotters-svg writes `font-size = size / 1.24`, so 15 → 12.1 px.
 const TITLE_SIZE: f64 = 20.0;
