@@ -13,7 +13,8 @@ use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 
 use crate::export::write_atomic;
-use crate::plot::{convergence_svg, figure3_svg, ConvergencePoint, MiPanel, MiPoint};
+use crate::plot::convergence::{convergence_svg, ConvergencePoint};
+use crate::plot::figure3::{figure3_svg, MiPanel, MiPoint};
 use crate::report::{ConvergenceRow, ExactRow};
 
 /// Flags of `peff plot`.
