@@ -190,7 +190,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// with D distinct count values, dominated by NSB; about 0.3–0.4 s for N = 32,000 over 5,000–7,000
 /// observed bins with B = 1,000 (release build, one core).
 ///
-/// Errors: as [`shrink`]/[`nsb`] for the counts and `alphabet`;
+/// Errors: as [`shrink`](super::shrink())/[`nsb`](super::nsb()) for the counts and `alphabet`;
 /// [`EstimateError::TooFewResamples`] for fewer than 2 resamples;
 /// [`EstimateError::InvalidConfidence`] unless `0 < confidence < 1`.
 ///

@@ -55,7 +55,7 @@ pub struct NsbEstimate {
 /// D. R. Wolf (1995). Agrees with independent quadratures (mpmath, scipy) to < 1e-9 bits, and
 /// with the published outputs of the python package `ndd` to < 1e-5 nats.
 ///
-/// Edge cases: `alphabet` as for [`shrink`]; `A = 1` gives 0 with s.d. 0; with no coincidences
+/// Edge cases: `alphabet` as for [`shrink`](super::shrink()); `A = 1` gives 0 with s.d. 0; with no coincidences
 /// (`N = m`, e.g. all singletons) the posterior is prior-dominated: a number is still returned
 /// but `bounded = false`; a single symbol gives a small positive value for `A > 1`; empty input
 /// is [`EstimateError::EmptyInput`].
