@@ -9,11 +9,12 @@
 //!
 //! The library knows no command line: [`cli`] holds every clap type and one driver per
 //! subcommand, turns flags into validated configurations, calls the library and writes what it
-//! returns. Imports run one way:
+//! returns. Imports run one way (no module imports one above it, none imports `cli`):
 //!
 //! ```text
-//! cli  →  experiments, plot, partial, report, export, bench, bound
-//!      →  prune, info, data  →  model, mask
+//! cli → experiments::{run, convergence}, bench → partial, report → experiments::toy
+//!     → prune, info, data → model, mask
+//! plot, export, bound: leaves that cli calls (plot takes plain structs, not result types)
 //! ```
 //!
 //! - [`model`]: the networks (the [`model::Networks`] trait pruning methods see, the toy MLP,
