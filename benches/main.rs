@@ -113,7 +113,7 @@ mod train {
 
 mod prune {
     use criterion::{black_box, BatchSize, BenchmarkId, Throughput};
-    use peff::experiment::LANES;
+    use peff::experiments::toy::LANES;
     use peff::prune::{Method, PruneSettings};
 
     use super::*;

@@ -37,15 +37,15 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use clap::Parser;
 use serde::Serialize;
 
 use crate::data::DataSpace;
-use crate::experiment::{enumerate_datasets, LANES};
+use crate::experiments::toy::{enumerate_datasets, ToyExperiment, LANES};
 use crate::export::Format;
 use crate::model::lanes::{ToyBatch, TrainParams};
 use crate::model::toy::{Loss, ToyShape};
 use crate::model::Networks;
+use crate::prune::{Method, PruneSettings};
 
 /// The benchmarked architecture: the default regression preset (SPEC §2).
 pub const BENCH_SHAPE: ToyShape = ToyShape {
@@ -67,39 +67,30 @@ pub const DEFAULT_FLOPS_PER_CYCLE: f64 = 16.0;
 /// Clock assumed when `/proc/cpuinfo` gives none, GHz.
 pub const FALLBACK_CLOCK_GHZ: f64 = 2.6;
 
-/// Flags of `peff bench`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
+/// What `peff bench` measures and the peak it assumes (the flags of `peff bench`, of the same
+/// names, less `--format`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchConfig {
     /// Seconds per measurement (single-threaded, then all threads), after a short warm-up.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 3.0)]
     pub seconds: f64,
     /// Worker threads of the multi-threaded measurement (0: all logical CPUs).
-    #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Also time the default `peff exact` run (regression, n = 6, T = 2000, all six methods).
-    #[arg(long)]
     pub exact: bool,
-    /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Core clock in GHz for the peak (default: the largest `cpu MHz` in /proc/cpuinfo, else 2.6).
-    #[arg(long, allow_hyphen_values = true)]
+    /// Core clock in GHz for the peak (`None`: the largest `cpu MHz` in /proc/cpuinfo, else 2.6).
     pub clock_ghz: Option<f64>,
     /// Float64 flops per cycle per core (16: two 256-bit FMA units; 32 for two 512-bit units).
-    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_FLOPS_PER_CYCLE)]
     pub flops_per_cycle: f64,
     /// Physical cores, whose FMA units bound the peak (0: detect from /proc/cpuinfo).
-    #[arg(long, default_value_t = 0)]
     pub physical_cores: usize,
 }
 
-impl Default for BenchArgs {
+impl Default for BenchConfig {
     fn default() -> Self {
-        BenchArgs {
+        BenchConfig {
             seconds: 3.0,
             threads: 0,
             exact: false,
-            format: Format::Table,
             clock_ghz: None,
             flops_per_cycle: DEFAULT_FLOPS_PER_CYCLE,
             physical_cores: 0,
@@ -464,18 +455,39 @@ fn physical_cores(flag: usize, info: &CpuInfo, logical: usize) -> (usize, String
     }
 }
 
-/// Wrapper to build the default `peff exact` configuration from an argv.
-#[derive(Parser)]
-struct ExactArgv {
-    #[command(flatten)]
-    toy: crate::cli::ToyArgs,
+/// The default `peff exact` experiment: regression preset, `n = 6`, `T = 2000`, `η = 0.1`,
+/// all six methods at every `k` from `p − 1` down to 1, default pruning settings, init seed 0.
+pub fn default_exact_experiment() -> ToyExperiment {
+    let shape = BENCH_SHAPE;
+    let p = shape.num_params();
+    ToyExperiment {
+        task: "regression".to_string(),
+        shape,
+        space: DataSpace {
+            input_dim: shape.input_dim,
+            n: BENCH_N,
+        },
+        train: TrainParams {
+            steps: BENCH_STEPS,
+            lr: BENCH_LR,
+        },
+        prune: PruneSettings {
+            random_seed: 0,
+            synflow_rounds: 100,
+            imp_rate: 0.2,
+            grasp_temperature: 1.0,
+        },
+        methods: Method::ALL.to_vec(),
+        requested_k: (1..p).rev().collect(),
+        init: shape.init_params(BENCH_SEED),
+        init_seed: Some(BENCH_SEED),
+    }
 }
 
 /// Wall time of the default `peff exact` run on `threads` threads, and its dataset count.
 fn time_exact(threads: usize) -> anyhow::Result<(f64, u64)> {
-    let argv = ["peff-exact", "--threads", &threads.to_string()];
-    let run = ExactArgv::try_parse_from(argv)?.toy.validate()?;
-    let exp = run.experiment;
+    let exp = default_exact_experiment();
+    exp.validate()?;
     let pool = pool(threads)?;
     let started = Instant::now();
     let tallies = pool.install(|| exp.tally(enumerate_datasets(exp.space), false, &|_| {}));
@@ -486,7 +498,7 @@ fn time_exact(threads: usize) -> anyhow::Result<(f64, u64)> {
 }
 
 /// Runs the benchmark of the module docs.
-pub fn run(args: &BenchArgs) -> anyhow::Result<BenchReport> {
+pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
     if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 3600.0) {
         bail!("`--seconds` must be in (0, 3600], got {}", args.seconds);
     }
@@ -756,10 +768,10 @@ mod tests {
 
     #[test]
     fn json_report_has_spec_keys() {
-        let args = BenchArgs {
+        let args = BenchConfig {
             seconds: 0.05,
             threads: 2,
-            ..BenchArgs::default()
+            ..BenchConfig::default()
         };
         let report = run(&args).unwrap();
         let json: serde_json::Value =
@@ -789,9 +801,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_flags() {
-        let err = run(&BenchArgs {
+        let err = run(&BenchConfig {
             seconds: -1.0,
-            ..BenchArgs::default()
+            ..BenchConfig::default()
         })
         .unwrap_err();
         assert!(err.to_string().contains("`--seconds`"), "{err}");

@@ -13,35 +13,26 @@
 use anyhow::bail;
 use serde::Serialize;
 
-/// Inputs of the bound (`peff bound`).
-#[derive(Debug, Clone, clap::Args)]
-pub struct BoundArgs {
+/// Inputs of the bound (the flags of `peff bound`, of the same names).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoundInputs {
     /// Number of samples n.
-    #[arg(long, allow_hyphen_values = true)]
     pub n: f64,
     /// Input dimension d.
-    #[arg(long, allow_hyphen_values = true)]
     pub d: f64,
     /// Excess fit ε in (0, 1).
-    #[arg(long, allow_hyphen_values = true)]
     pub epsilon: f64,
     /// Failure probability δ in (0, 1).
-    #[arg(long, allow_hyphen_values = true)]
     pub delta: f64,
     /// Isoperimetry constant c > 0.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 1.0)]
     pub c: f64,
     /// Diameter W > 0 of the parameter set.
-    #[arg(long, allow_hyphen_values = true)]
     pub w: f64,
     /// Lipschitz constant J > 0 of parameters to functions.
-    #[arg(long, allow_hyphen_values = true)]
     pub j: f64,
     /// Mutual information I(m; D) ≥ 0 in bits.
-    #[arg(long, allow_hyphen_values = true)]
     pub mi: f64,
     /// Kept parameters k ≥ 0.
-    #[arg(long, allow_hyphen_values = true)]
     pub k: f64,
 }
 
@@ -54,8 +45,8 @@ pub struct Bound {
     pub lipschitz_lower_bound: f64,
 }
 
-impl BoundArgs {
-    /// Checks ranges and evaluates the bound.
+impl BoundInputs {
+    /// Checks ranges (errors name the `peff bound` flag) and evaluates the bound.
     pub fn evaluate(&self) -> anyhow::Result<Bound> {
         let in_unit = |flag: &str, v: f64| -> anyhow::Result<()> {
             if !(v > 0.0 && v < 1.0) {
@@ -106,7 +97,7 @@ mod tests {
         // √(1000·50·0.5 / 10.668863237274595) = √2343.2684… = 48.40731…
         // prefactor = 0.5 / (96 · √72 · √2) = 0.5 / (96 · 12) = 4.340277…e-4
         // bound = 48.40731 · 4.340277e-4 = 0.0210101…
-        let b = BoundArgs {
+        let b = BoundInputs {
             n: 1000.0,
             d: 50.0,
             epsilon: 0.5,
@@ -131,7 +122,7 @@ mod tests {
 
     #[test]
     fn rejects_out_of_range() {
-        let args = BoundArgs {
+        let args = BoundInputs {
             n: 10.0,
             d: 1.0,
             epsilon: 1.5,

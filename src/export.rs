@@ -12,7 +12,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 /// How rows are printed on stdout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// Aligned columns for reading.

@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::ToyExperiment;
+use crate::experiments::toy::ToyExperiment;
 use crate::info::tally::MaskTally;
 use crate::mask::Mask;
 

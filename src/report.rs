@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::{binomial, log2_binomial};
-use crate::experiment::{RowKey, ToyExperiment};
+use crate::experiments::toy::{RowKey, ToyExperiment};
 use crate::info::tally::MaskTally;
 
 /// One row of `peff exact`.

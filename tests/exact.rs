@@ -1,7 +1,7 @@
 //! Exact enumeration against brute force, the pruning methods' contracts, and determinism.
 
 use peff::data::{multinomial_weight, DataSpace};
-use peff::experiment::{enumerate_datasets, sample_datasets, Dataset, ToyExperiment};
+use peff::experiments::toy::{enumerate_datasets, sample_datasets, Dataset, ToyExperiment};
 use peff::export::to_csv;
 use peff::model::lanes::{ToyBatch, TrainParams};
 use peff::model::toy::{Loss, ToyShape};

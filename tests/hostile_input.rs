@@ -23,7 +23,7 @@
 use std::sync::LazyLock;
 
 use peff::data::DataSpace;
-use peff::experiment::{enumerate_range, ToyExperiment};
+use peff::experiments::toy::{enumerate_range, ToyExperiment};
 use peff::model::init_file::InitFile;
 use peff::model::lanes::TrainParams;
 use peff::model::toy::{Loss, ToyShape};

@@ -1,4 +1,5 @@
-//! `peff plot`: SVG figures drawn from result files only (never from live training state).
+//! `peff plot`: SVG figures drawn from result files only (never from live training state); the
+//! drawing is [`crate::plot`], one file per figure.
 //!
 //! - `figure3`: mask entropy = `I(m; D | init)` vs sparsity per method, with the ceiling
 //!   `log2 C(p, k)`, one panel per exact-result CSV (the paper's Figure 3).
@@ -12,7 +13,8 @@ use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 
 use crate::export::write_atomic;
-use crate::plot::{convergence_svg, figure3_svg, ConvergencePoint, MiPanel, MiPoint};
+use crate::plot::convergence::{convergence_svg, ConvergencePoint};
+use crate::plot::figure3::{figure3_svg, MiPanel, MiPoint};
 use crate::report::{ConvergenceRow, ExactRow};
 
 /// Flags of `peff plot`.
@@ -56,8 +58,8 @@ fn read_rows<R: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<R>> {
         .collect()
 }
 
-/// Draws the requested figure and writes it atomically.
-pub fn plot(args: &PlotArgs) -> anyhow::Result<PathBuf> {
+/// Draws the requested figure, writes it atomically and prints its path.
+pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
     let (svg, out) = match &args.figure {
         Figure::Figure3 { inputs, out } => {
             let panels = inputs
@@ -101,5 +103,6 @@ pub fn plot(args: &PlotArgs) -> anyhow::Result<PathBuf> {
         }
     };
     write_atomic(out, svg.as_bytes())?;
-    Ok(out.clone())
+    println!("{}", out.display());
+    Ok(())
 }

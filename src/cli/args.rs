@@ -1,4 +1,6 @@
-//! Command-line arguments (clap) and their validation into experiment configurations.
+//! Argument groups shared by several subcommands, and their validation into library
+//! configurations: [`ToyArgs`] (the toy experiment's flags of `exact`, `sample`, `converge`)
+//! becomes a validated [`ToyExperiment`]; `--format` parses into [`Format`].
 //!
 //! Raw arguments are parsed once and checked here; library code only ever sees validated
 //! values. Every error names the flag, the bad value and the valid range.
@@ -6,95 +8,16 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, ValueEnum};
 
 use crate::data::DataSpace;
-use crate::experiment::ToyExperiment;
+use crate::experiments::toy::ToyExperiment;
 use crate::export::Format;
 use crate::model::init_file::InitFile;
 use crate::model::lanes::TrainParams;
 use crate::model::toy::{Loss, ToyShape};
 use crate::prune::{Method, PruneSettings};
-
-/// peff: how much information a pruning mask carries about its training data.
-#[derive(Debug, Parser)]
-#[command(name = "peff", version, about, long_about = None)]
-pub struct Cli {
-    /// What to compute.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Exact H(m | init) = I(m; D | init) per method and k, by enumerating every dataset.
-    ///
-    /// Examples:
-    ///   peff exact
-    ///   peff exact --task classification --methods imp,snip --format csv
-    ///   peff exact --n 4 --steps 500 --threads 1
-    #[command(verbatim_doc_comment)]
-    Exact(ToyArgs),
-    /// Sampled estimate of the mask entropy from N random datasets.
-    ///
-    /// Examples:
-    ///   peff sample --samples 32000
-    ///   peff sample --n 8 --samples 10000 --seed 7
-    #[command(verbatim_doc_comment)]
-    Sample(SampleArgs),
-    /// Every entropy estimator, with bootstrap intervals, on a counts file.
-    ///
-    /// Input: one count per line, or CSV `mask,count` (optional header); `-` reads stdin.
-    /// Examples:
-    ///   peff entropy counts.txt
-    ///   peff entropy masks.csv --alphabet 352716 --format csv
-    ///   printf '10\n5\n3\n1\n1\n' | peff entropy -
-    #[command(verbatim_doc_comment)]
-    Entropy(EntropyArgs),
-    /// Estimator convergence to the exact entropy as the number of sampled datasets grows.
-    ///
-    /// Examples:
-    ///   peff converge
-    ///   peff converge --samples 500,2000,8000 --k 12,9 --methods imp,magnitude
-    #[command(verbatim_doc_comment)]
-    Converge(crate::convergence::ConvergeArgs),
-    /// SVG figures from result files: figure3 (MI vs sparsity) or convergence.
-    ///
-    /// Examples:
-    ///   peff plot figure3
-    ///   peff plot figure3 results/exact-regression.csv --out fig.svg
-    ///   peff plot convergence
-    #[command(verbatim_doc_comment)]
-    Plot(crate::figures::PlotArgs),
-    /// Merges the partial results of `--shard` runs into the table of the unsharded run.
-    ///
-    /// Examples:
-    ///   peff merge results/exact-regression.shard-*-of-7.json
-    ///   peff merge shards/*.json --format csv --out results
-    #[command(verbatim_doc_comment)]
-    Merge(MergeArgs),
-    /// Reruns the configuration recorded in a JSON result and checks its mask-pmf hash.
-    ///
-    /// Example:
-    ///   peff verify results/exact-regression.json
-    #[command(verbatim_doc_comment)]
-    Verify(VerifyArgs),
-    /// Theorem 5.6 of the paper as a calculator: a lower bound on the Lipschitz constant.
-    ///
-    /// Example:
-    ///   peff bound --n 1000 --d 50 --epsilon 0.1 --delta 0.05 --c 1 --w 10 --j 1 --mi 20 --k 100
-    #[command(verbatim_doc_comment)]
-    Bound(crate::bound::BoundArgs),
-    /// Toy-trainer throughput (network-steps/s, 1 thread and all threads) and its fraction of the FMA peak.
-    ///
-    /// Examples:
-    ///   peff bench
-    ///   peff bench --seconds 10 --format json
-    ///   peff bench --exact
-    #[command(verbatim_doc_comment)]
-    Bench(crate::bench::BenchArgs),
-}
 
 /// Flags shared by `exact` and `sample` (SPEC §6).
 #[derive(Debug, Args, Clone)]
@@ -174,70 +97,6 @@ pub struct ToyArgs {
     /// Seconds between checkpoint saves.
     #[arg(long, allow_hyphen_values = true, default_value_t = 30.0)]
     pub checkpoint_interval: f64,
-}
-
-/// Flags of `peff merge`.
-#[derive(Debug, Args, Clone)]
-pub struct MergeArgs {
-    /// Partial-result files written by `--shard` runs.
-    #[arg(required = true)]
-    pub files: Vec<PathBuf>,
-    /// Directory for result files.
-    #[arg(long, allow_hyphen_values = true, default_value = "results")]
-    pub out: PathBuf,
-    /// Result file name stem (default: `<command>-<task>`).
-    #[arg(long, allow_hyphen_values = true)]
-    pub name: Option<String>,
-    /// Output format on stdout.
-    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-}
-
-/// Flags of `peff entropy`.
-#[derive(Debug, Args, Clone)]
-pub struct EntropyArgs {
-    /// Counts file (one count per line, or CSV `mask,count`), or `-` for stdin.
-    pub file: PathBuf,
-    /// Alphabet size A (number of possible symbols) for shrink and NSB (default: the number of
-    /// observed symbols m).
-    #[arg(long, allow_hyphen_values = true)]
-    pub alphabet: Option<f64>,
-    /// Bootstrap resamples.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 1000)]
-    pub resamples: usize,
-    /// Confidence level of the intervals, in (0, 1).
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0.95)]
-    pub confidence: f64,
-    /// Seed of the bootstrap.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
-    pub seed: u64,
-    /// Output format.
-    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-}
-
-/// Flags of `peff verify`.
-#[derive(Debug, Args, Clone)]
-pub struct VerifyArgs {
-    /// A JSON result written by `peff exact` or `peff sample`.
-    pub file: PathBuf,
-    /// Worker threads (0: all cores).
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
-    pub threads: usize,
-}
-
-/// Flags of `peff sample`.
-#[derive(Debug, Args, Clone)]
-pub struct SampleArgs {
-    /// Shared flags.
-    #[command(flatten)]
-    pub toy: ToyArgs,
-    /// Number of sampled datasets N.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 32_000)]
-    pub samples: i64,
-    /// Seed of the dataset streams.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
-    pub seed: u64,
 }
 
 /// Task presets (SPEC §2).
@@ -437,4 +296,21 @@ pub fn parse_methods(list: &str) -> anyhow::Result<Vec<Method>> {
     }
     methods.sort();
     Ok(methods)
+}
+
+/// `--format table|csv|json`; the library's [`Format`] knows no command line, so its clap
+/// parser lives here.
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Format::Table, Format::Csv, Format::Json]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let (name, help) = match self {
+            Format::Table => ("table", "Aligned columns for reading"),
+            Format::Csv => ("csv", "Comma-separated values with a header line"),
+            Format::Json => ("json", "A JSON array of objects"),
+        };
+        Some(PossibleValue::new(name).help(help))
+    }
 }

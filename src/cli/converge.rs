@@ -1,0 +1,127 @@
+//! `peff converge`: estimator convergence to the exact entropy as the number of sampled
+//! datasets grows (the study itself is [`crate::experiments::convergence`]).
+
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde::Serialize;
+
+use super::args::ToyArgs;
+use crate::experiments::convergence::{convergence_rows, coverage_at, Coverage};
+use crate::experiments::toy::ToyExperiment;
+use crate::export::{self, render, write_atomic};
+use crate::report::ConvergenceRow;
+
+/// Flags of `peff converge`.
+#[derive(Debug, Args, Clone)]
+pub struct ConvergeArgs {
+    /// Shared flags (`--k` defaults to 16,12,9,5 here: k that IMP's schedule visits on p = 21).
+    #[command(flatten)]
+    pub toy: ToyArgs,
+    /// Comma-separated sample sizes N, ascending.
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        default_value = "250,500,1000,2000,4000,8000,16000,32000"
+    )]
+    pub samples: String,
+    /// Seed of the dataset streams.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Serialize)]
+struct ConvergeRecord<'a> {
+    peff_version: &'static str,
+    git_commit: Option<&'static str>,
+    command: &'static str,
+    config: &'a ToyExperiment,
+    samples: &'a [u64],
+    sample_seed: u64,
+    threads: usize,
+    wall_seconds: f64,
+    coverage_at_largest_n: &'a [Coverage],
+    rows: &'a [ConvergenceRow],
+}
+
+fn parse_sizes(list: &str) -> anyhow::Result<Vec<u64>> {
+    let sizes = list
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|&n| (1..=1_000_000_000).contains(&n))
+                .with_context(|| {
+                    format!(
+                        "`--samples` values must be integers in [1, 1000000000], got '{}'",
+                        s.trim()
+                    )
+                })
+        })
+        .collect::<anyhow::Result<Vec<u64>>>()?;
+    if sizes.windows(2).any(|w| w[0] >= w[1]) {
+        bail!("`--samples` must be strictly ascending, got {list}");
+    }
+    Ok(sizes)
+}
+
+/// Runs the convergence study, writes `<out>/<name>.csv/.json` and prints the table and the
+/// coverage summary.
+pub fn run(args: &ConvergeArgs) -> anyhow::Result<()> {
+    let mut toy = args.toy.clone();
+    if toy.k.is_none() && toy.sparsity.is_none() {
+        toy.k = Some("16,12,9,5".to_string());
+    }
+    let run = toy.validate()?;
+    let sizes = parse_sizes(&args.samples)?;
+    let exp = run.experiment;
+    let count = exp
+        .space
+        .num_multisets()
+        .filter(|&c| c <= toy.max_datasets as u128);
+    if count.is_none() {
+        bail!("the exact reference needs every dataset enumerated, more than `--max-datasets` {}; choose a smaller configuration", toy.max_datasets);
+    }
+    export::check_out_dir(&toy.out)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(run.threads)
+        .build()?;
+    let started = Instant::now();
+    let rows = pool.install(|| convergence_rows(&exp, &sizes, args.seed))?;
+    let largest = *sizes.last().expect("at least one size");
+    let coverage = coverage_at(&rows, largest);
+    let stem = toy
+        .name
+        .clone()
+        .unwrap_or_else(|| "convergence".to_string());
+    let record = ConvergeRecord {
+        peff_version: env!("CARGO_PKG_VERSION"),
+        git_commit: export::git_commit(),
+        command: "converge",
+        config: &exp,
+        samples: &sizes,
+        sample_seed: args.seed,
+        threads: run.threads,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        coverage_at_largest_n: &coverage,
+        rows: &rows,
+    };
+    write_atomic(
+        &toy.out.join(format!("{stem}.csv")),
+        export::to_csv(&rows)?.as_bytes(),
+    )?;
+    write_atomic(
+        &toy.out.join(format!("{stem}.json")),
+        (serde_json::to_string_pretty(&record)? + "\n").as_bytes(),
+    )?;
+    print!("{}", render(&rows, toy.format)?);
+    if toy.format == export::Format::Table {
+        println!(
+            "\ncoverage of the exact value at N = {largest} (95 % bootstrap basic intervals):"
+        );
+        print!("{}", render(&coverage, export::Format::Table)?);
+    }
+    Ok(())
+}

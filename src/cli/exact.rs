@@ -1,0 +1,274 @@
+//! `peff exact`: exact `H(m | init) = I(m; D | init)` per method and k, by enumerating every
+//! dataset; also the driver `peff sample` and `peff merge` share.
+//!
+//! The driver: choose the dataset slice (`--shard i/N`), resume from a checkpoint if one
+//! matches, tally in windows (saving the checkpoint and honouring Ctrl-C between windows; see
+//! [`crate::experiments::run`]), then write either a partial-result file (shards) or the result
+//! table and JSON record.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use super::args::ToyArgs;
+use crate::experiments::run::{compute, dataset_count, pmf_sha256, Checkpoint};
+use crate::experiments::toy::ToyExperiment;
+use crate::export::{self, render, write_atomic, Format, RunRecord};
+use crate::info::tally::MaskTally;
+use crate::model::init_file::InitFile;
+use crate::partial::{Partial, RunIdentity, Shard};
+use crate::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
+
+/// Set by Ctrl-C (SIGINT); runs stop at the next window boundary.
+pub(crate) static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// `peff exact`.
+pub fn run(args: &ToyArgs) -> anyhow::Result<()> {
+    run_toy(args, None)
+}
+
+pub(crate) fn progress_bar(total: u64) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(total), target);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} datasets ({eta} left)",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+pub(crate) fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting the thread pool")
+}
+
+/// Configuration recorded in a result file; enough to rerun it (`peff verify`).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct RecordedConfig {
+    pub(crate) experiment: ToyExperiment,
+    pub(crate) init_seeds: Vec<u64>,
+    pub(crate) samples: Option<u64>,
+    pub(crate) sample_seed: Option<u64>,
+}
+
+/// The part of a JSON result file `peff verify` reads.
+#[derive(Deserialize)]
+pub(crate) struct RecordedRun {
+    pub(crate) command: String,
+    pub(crate) config: RecordedConfig,
+    pub(crate) pmf_sha256: Option<String>,
+}
+
+/// Where and how a run's results go.
+pub(crate) struct Destination<'a> {
+    pub(crate) out: &'a Path,
+    pub(crate) stem: String,
+    pub(crate) format: Format,
+}
+
+impl Destination<'_> {
+    /// Writes `<stem>.csv` and `<stem>.json` atomically and prints the rows on stdout.
+    fn emit<R: Serialize>(&self, record: &RunRecord<'_, RecordedConfig, R>) -> anyhow::Result<()> {
+        write_atomic(
+            &self.out.join(format!("{}.csv", self.stem)),
+            export::to_csv(record.rows)?.as_bytes(),
+        )?;
+        write_atomic(
+            &self.out.join(format!("{}.json", self.stem)),
+            (serde_json::to_string_pretty(record)? + "\n").as_bytes(),
+        )?;
+        print!("{}", render(record.rows, self.format)?);
+        Ok(())
+    }
+}
+
+/// `peff exact` and `peff sample`.
+pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::Result<()> {
+    let run = args.validate()?;
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
+    let command = if sampling.is_some() {
+        "sample"
+    } else {
+        "exact"
+    };
+    if run.init_seeds.len() > 1
+        && (shard.is_some() || args.checkpoint.is_some() || sampling.is_some())
+    {
+        bail!("`--inits` runs whole exact enumerations only; run `--shard`, `--checkpoint` and `peff sample` once per `--init-seed`");
+    }
+    let identity_for = |seed: u64| RunIdentity {
+        command: command.to_string(),
+        experiment: run.experiment.with_init_seed(seed),
+        samples: sampling.map(|s| s.0),
+        sample_seed: sampling.map(|s| s.1),
+    };
+    let first = identity_for(run.init_seeds[0]);
+    let total = dataset_count(&first);
+    let slice = |total: u64| shard.unwrap_or(Shard::WHOLE).range(total);
+    match total {
+        Some(t)
+            if sampling.is_some()
+                || slice(t as u64).count() as u128 <= args.max_datasets as u128 => {}
+        _ => {
+            let count = total.map_or("more than 2^128".to_string(), |c| c.to_string());
+            let shards = total.map_or("many".to_string(), |c| {
+                c.div_ceil(args.max_datasets.max(1) as u128).to_string()
+            });
+            bail!(
+                "enumeration has {count} datasets (multisets), more than `--max-datasets` {}; use `peff sample`, or split it with `--shard i/N` (N ≥ {shards}), or raise `--max-datasets`",
+                args.max_datasets
+            );
+        }
+    }
+    let total = total.expect("checked above") as u64;
+    export::check_out_dir(&args.out)?;
+    if let Some(path) = &args.dump_init {
+        let exp = &first.experiment;
+        let file = InitFile::from_params(&exp.shape.layers(), &exp.init);
+        write_atomic(path, file.to_json().as_bytes()).context("`--dump-init`")?;
+    }
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    let checkpoint = args.checkpoint.as_ref().map(|path| Checkpoint {
+        path: path.clone(),
+        interval_secs: args.checkpoint_interval,
+    });
+    let pool = thread_pool(run.threads)?;
+    let started = Instant::now();
+    let range = slice(total);
+    let bar = progress_bar((range.end - range.start) * run.init_seeds.len() as u64);
+    let stem = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{command}-{}", first.experiment.task));
+    let mut per_init = Vec::new();
+    for &seed in &run.init_seeds {
+        let identity = identity_for(seed);
+        let tallies = pool.install(|| {
+            compute(
+                &identity,
+                shard.unwrap_or(Shard::WHOLE),
+                range.clone(),
+                checkpoint.as_ref(),
+                &INTERRUPTED,
+                &|n| bar.inc(n),
+            )
+        })?;
+        let Some(tallies) = tallies else {
+            bar.abandon();
+            match &checkpoint {
+                Some(cp) => bail!(
+                    "interrupted; progress saved in checkpoint '{}': rerun the same command to resume",
+                    cp.path.display()
+                ),
+                None => bail!("interrupted; no results written"),
+            }
+        };
+        per_init.push((identity, tallies));
+    }
+    bar.finish_and_clear();
+    if let Some(shard) = shard {
+        let (identity, tallies) = &per_init[0];
+        let partial = Partial::new(
+            identity.clone(),
+            shard,
+            range.clone(),
+            range.end - range.start,
+            tallies,
+        );
+        let path = args.out.join(format!(
+            "{stem}.shard-{}-of-{}.json",
+            shard.index, shard.count
+        ));
+        write_atomic(&path, serde_json::to_string(&partial)?.as_bytes())?;
+        println!("{}", path.display());
+        return Ok(());
+    }
+    let dest = Destination {
+        out: &args.out,
+        stem,
+        format: args.format,
+    };
+    finish(&dest, per_init, &run.init_seeds, run.threads, started)
+}
+
+/// Rows, result files and stdout for finished tallies (one entry per init).
+pub(crate) fn finish(
+    dest: &Destination<'_>,
+    per_init: Vec<(RunIdentity, Vec<MaskTally>)>,
+    init_seeds: &[u64],
+    threads: usize,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let hashes: Vec<String> = per_init
+        .iter()
+        .map(|(id, t)| pmf_sha256(&id.experiment, t))
+        .collect();
+    let first = &per_init[0].0;
+    let config = RecordedConfig {
+        experiment: first.experiment.clone(),
+        init_seeds: init_seeds.to_vec(),
+        samples: first.samples,
+        sample_seed: first.sample_seed,
+    };
+    let command: &'static str = if first.samples.is_some() {
+        "sample"
+    } else {
+        "exact"
+    };
+    let hash = hashes.join(",");
+    if let Some(samples) = first.samples {
+        let rows = thread_pool(threads)?
+            .install(|| sample_rows(&first.experiment, &per_init[0].1, samples))?;
+        return dest.emit(&record(command, &config, threads, started, hash, &rows));
+    }
+    let mut tables: Vec<(u64, Vec<ExactRow>)> = per_init
+        .iter()
+        .map(|(id, t)| {
+            (
+                id.experiment.init_seed.unwrap_or(0),
+                exact_rows(&id.experiment, t),
+            )
+        })
+        .collect();
+    if tables.len() == 1 {
+        let rows = tables.remove(0).1;
+        dest.emit(&record(command, &config, threads, started, hash, &rows))
+    } else {
+        let rows = multi_init_rows(&tables);
+        dest.emit(&record(command, &config, threads, started, hash, &rows))
+    }
+}
+
+fn record<'a, R: Serialize>(
+    command: &'static str,
+    config: &'a RecordedConfig,
+    threads: usize,
+    started: Instant,
+    pmf_sha256: String,
+    rows: &'a [R],
+) -> RunRecord<'a, RecordedConfig, R> {
+    RunRecord {
+        peff_version: env!("CARGO_PKG_VERSION"),
+        git_commit: export::git_commit(),
+        command,
+        config,
+        threads,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        pmf_sha256: Some(pmf_sha256),
+        rows,
+    }
+}

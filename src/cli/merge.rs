@@ -1,0 +1,56 @@
+//! `peff merge`: the partial results of `--shard` runs into the table of the unsharded run.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::exact::{finish, Destination};
+use crate::export::{self, Format};
+use crate::partial::{merge, Partial};
+
+/// Flags of `peff merge`.
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// Partial-result files written by `--shard` runs.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Directory for result files.
+    #[arg(long, allow_hyphen_values = true, default_value = "results")]
+    pub out: PathBuf,
+    /// Result file name stem (default: `<command>-<task>`).
+    #[arg(long, allow_hyphen_values = true)]
+    pub name: Option<String>,
+    /// Output format on stdout.
+    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `peff merge`: shards of one run into the table the unsharded run produces.
+pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
+    let parts = args
+        .files
+        .iter()
+        .map(|p| Partial::read(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (identity, tallies) = merge(&parts)?;
+    export::check_out_dir(&args.out)?;
+    let stem = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", identity.command, identity.experiment.task));
+    let dest = Destination {
+        out: &args.out,
+        stem,
+        format: args.format,
+    };
+    let seeds = vec![identity.experiment.init_seed.unwrap_or(0)];
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    finish(
+        &dest,
+        vec![(identity, tallies)],
+        &seeds,
+        threads,
+        Instant::now(),
+    )
+}

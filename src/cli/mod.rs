@@ -1,0 +1,118 @@
+//! The `peff` command line: every clap type and every subcommand's driver, and nothing else
+//! of the library depends on it.
+//!
+//! One file per subcommand holds its `Args` and its `run`, which validates the flags into a
+//! library configuration, calls the library (experiments, estimators, plots, records) and writes
+//! or prints what it returns. [`args`] holds the flag groups several subcommands share. Imports
+//! run one way: `cli` → `experiments`, `plot`, `partial`, `report`, `export` → `prune`, `info`,
+//! `data` → `model`, `mask`; no library module imports `cli`.
+
+pub mod args;
+pub mod bench;
+pub mod bound;
+pub mod converge;
+pub mod entropy;
+pub mod exact;
+pub mod merge;
+pub mod plot;
+pub mod sample;
+pub mod verify;
+
+use clap::{Parser, Subcommand};
+
+pub use args::{Task, ToyArgs, ToyRun};
+
+/// peff: how much information a pruning mask carries about its training data.
+#[derive(Debug, Parser)]
+#[command(name = "peff", version, about, long_about = None)]
+pub struct Cli {
+    /// What to compute.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Exact H(m | init) = I(m; D | init) per method and k, by enumerating every dataset.
+    ///
+    /// Examples:
+    ///   peff exact
+    ///   peff exact --task classification --methods imp,snip --format csv
+    ///   peff exact --n 4 --steps 500 --threads 1
+    #[command(verbatim_doc_comment)]
+    Exact(ToyArgs),
+    /// Sampled estimate of the mask entropy from N random datasets.
+    ///
+    /// Examples:
+    ///   peff sample --samples 32000
+    ///   peff sample --n 8 --samples 10000 --seed 7
+    #[command(verbatim_doc_comment)]
+    Sample(sample::SampleArgs),
+    /// Every entropy estimator, with bootstrap intervals, on a counts file.
+    ///
+    /// Input: one count per line, or CSV `mask,count` (optional header); `-` reads stdin.
+    /// Examples:
+    ///   peff entropy counts.txt
+    ///   peff entropy masks.csv --alphabet 352716 --format csv
+    ///   printf '10\n5\n3\n1\n1\n' | peff entropy -
+    #[command(verbatim_doc_comment)]
+    Entropy(entropy::EntropyArgs),
+    /// Estimator convergence to the exact entropy as the number of sampled datasets grows.
+    ///
+    /// Examples:
+    ///   peff converge
+    ///   peff converge --samples 500,2000,8000 --k 12,9 --methods imp,magnitude
+    #[command(verbatim_doc_comment)]
+    Converge(converge::ConvergeArgs),
+    /// SVG figures from result files: figure3 (MI vs sparsity) or convergence.
+    ///
+    /// Examples:
+    ///   peff plot figure3
+    ///   peff plot figure3 results/exact-regression.csv --out fig.svg
+    ///   peff plot convergence
+    #[command(verbatim_doc_comment)]
+    Plot(plot::PlotArgs),
+    /// Merges the partial results of `--shard` runs into the table of the unsharded run.
+    ///
+    /// Examples:
+    ///   peff merge results/exact-regression.shard-*-of-7.json
+    ///   peff merge shards/*.json --format csv --out results
+    #[command(verbatim_doc_comment)]
+    Merge(merge::MergeArgs),
+    /// Reruns the configuration recorded in a JSON result and checks its mask-pmf hash.
+    ///
+    /// Example:
+    ///   peff verify results/exact-regression.json
+    #[command(verbatim_doc_comment)]
+    Verify(verify::VerifyArgs),
+    /// Theorem 5.6 of the paper as a calculator: a lower bound on the Lipschitz constant.
+    ///
+    /// Example:
+    ///   peff bound --n 1000 --d 50 --epsilon 0.1 --delta 0.05 --c 1 --w 10 --j 1 --mi 20 --k 100
+    #[command(verbatim_doc_comment)]
+    Bound(bound::BoundArgs),
+    /// Toy-trainer throughput (network-steps/s, 1 thread and all threads) and its fraction of the FMA peak.
+    ///
+    /// Examples:
+    ///   peff bench
+    ///   peff bench --seconds 10 --format json
+    ///   peff bench --exact
+    #[command(verbatim_doc_comment)]
+    Bench(bench::BenchArgs),
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Exact(args) => exact::run(&args),
+        Command::Sample(args) => sample::run(&args),
+        Command::Merge(args) => merge::run(&args),
+        Command::Entropy(args) => entropy::run(&args),
+        Command::Converge(args) => converge::run(&args),
+        Command::Plot(args) => plot::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::Bound(args) => bound::run(&args),
+    }
+}

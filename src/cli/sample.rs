@@ -1,0 +1,32 @@
+//! `peff sample`: a sampled estimate of the mask entropy from `N` random datasets, through the
+//! driver of [`super::exact`].
+
+use anyhow::bail;
+use clap::Args;
+
+use super::args::ToyArgs;
+
+/// Flags of `peff sample`.
+#[derive(Debug, Args, Clone)]
+pub struct SampleArgs {
+    /// Shared flags.
+    #[command(flatten)]
+    pub toy: ToyArgs,
+    /// Number of sampled datasets N.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 32_000)]
+    pub samples: i64,
+    /// Seed of the dataset streams.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// `peff sample`.
+pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
+    if args.samples < 1 || args.samples > 1_000_000_000 {
+        bail!(
+            "`--samples` must be in [1, 1000000000], got {}",
+            args.samples
+        );
+    }
+    super::exact::run_toy(&args.toy, Some((args.samples as u64, args.seed)))
+}

@@ -1,0 +1,12 @@
+//! The experiment engines: each takes a validated configuration and returns data (tallies,
+//! rows), never touching the command line.
+//!
+//! - [`toy`]: the toy experiment of Appendix B.2 — every pruning method on every dataset (or a
+//!   sample of datasets), masks tallied per (method, k), so `I(m; D | init) = H(m | init)`.
+//! - [`run`]: one toy run as the `exact`, `sample`, `merge` and `verify` commands drive it: a
+//!   shard of the datasets, checkpoints, Ctrl-C between windows, the mask-pmf hash.
+//! - [`convergence`]: each entropy estimator against the exact value as the sample grows.
+
+pub mod convergence;
+pub mod run;
+pub mod toy;

@@ -1,0 +1,140 @@
+//! One run of the toy experiment as the `exact`, `sample`, `merge` and `verify` commands drive
+//! it: the datasets of a shard, resumed from and saved to a checkpoint, tallied in windows that
+//! a stop flag (Ctrl-C) can end, and the SHA-256 of the resulting mask pmf.
+//!
+//! ```text
+//! datasets = every multiset of n points (exact), or samples 0..N of the seeded stream (sample)
+//! shard i of N covers dataset indices [⌊i·M/N⌋, ⌊(i+1)·M/N⌋)
+//! pmf_sha256 = SHA-256 over "method k total diverged\n" and "mask weight\n" lines, rows in order
+//! ```
+//!
+//! Tallies are integer sums, so a run split into shards, interrupted and resumed, or run on any
+//! number of threads gives the same tallies and the same hash.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+
+use crate::experiments::toy::{enumerate_range, sample_datasets, Dataset, ToyExperiment};
+use crate::export::write_atomic;
+use crate::info::tally::MaskTally;
+use crate::partial::{Partial, RunIdentity, Shard};
+
+/// SHA-256 over every row's mask pmf (rows in order, masks sorted), in hex.
+pub fn pmf_sha256(exp: &ToyExperiment, tallies: &[MaskTally]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (key, tally) in exp.rows().iter().zip(tallies) {
+        hasher.update(format!(
+            "{} {} {} {}\n",
+            key.method.name(),
+            key.k,
+            tally.total_weight,
+            tally.diverged_weight
+        ));
+        for (mask, weight) in tally.sorted() {
+            hasher.update(format!("{} {weight}\n", mask.to_bit_string()));
+        }
+    }
+    format!("{:x}", hasher.finalize())
+}
+
+/// The datasets of a run with indices in `range`.
+pub fn datasets(
+    identity: &RunIdentity,
+    range: std::ops::Range<u64>,
+) -> Box<dyn Iterator<Item = Dataset>> {
+    let space = identity.experiment.space;
+    match identity.sample_seed {
+        Some(seed) => Box::new(sample_datasets(space, seed, range)),
+        None => Box::new(enumerate_range(space, range)),
+    }
+}
+
+/// Number of datasets of a run (multisets, or samples); `None` beyond `u128`.
+pub fn dataset_count(identity: &RunIdentity) -> Option<u128> {
+    match identity.samples {
+        Some(n) => Some(n as u128),
+        None => identity.experiment.space.num_multisets(),
+    }
+}
+
+/// Checkpointing of one run: where, and how often.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    /// The checkpoint file (a partial-result file).
+    pub path: PathBuf,
+    /// Seconds between saves.
+    pub interval_secs: f64,
+}
+
+/// Tallies the datasets `range` of a run, resuming from and saving to `checkpoint`; `progress`
+/// gets the number of datasets each finished batch adds. Returns `None` when `stop` was set
+/// (checked between windows; the checkpoint, if any, is saved).
+pub fn compute(
+    identity: &RunIdentity,
+    shard: Shard,
+    range: std::ops::Range<u64>,
+    checkpoint: Option<&Checkpoint>,
+    stop: &AtomicBool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<Option<Vec<MaskTally>>> {
+    let exp = &identity.experiment;
+    let mut totals = vec![MaskTally::default(); exp.rows().len()];
+    let mut done = 0u64;
+    if let Some(cp) = checkpoint.filter(|cp| cp.path.exists()) {
+        let saved = Partial::read(&cp.path).context("`--checkpoint`")?;
+        if saved.identity != *identity
+            || saved.shard != shard
+            || saved.start != range.start
+            || saved.end != range.end
+        {
+            bail!(
+                "`--checkpoint` '{}' belongs to a different configuration; delete it or choose another file",
+                cp.path.display()
+            );
+        }
+        totals = saved.tallies()?;
+        done = saved.done;
+        progress(done);
+    }
+    let save = |done: u64, totals: &[MaskTally]| -> anyhow::Result<()> {
+        if let Some(cp) = checkpoint {
+            let partial = Partial::new(identity.clone(), shard, range.clone(), done, totals);
+            write_atomic(&cp.path, serde_json::to_string(&partial)?.as_bytes())
+                .context("saving the checkpoint")?;
+        }
+        Ok(())
+    };
+    let mut last_save = Instant::now();
+    let mut save_error = None;
+    let (totals, finished) = exp.tally_from(
+        datasets(identity, range.start + done..range.end),
+        identity.samples.is_some(),
+        totals,
+        progress,
+        &mut |consumed, totals| {
+            let stopping = stop.load(Ordering::SeqCst);
+            let due =
+                checkpoint.is_some_and(|cp| last_save.elapsed().as_secs_f64() >= cp.interval_secs);
+            if stopping || due {
+                if let Err(e) = save(done + consumed, totals) {
+                    save_error = Some(e);
+                    return false;
+                }
+                last_save = Instant::now();
+            }
+            !stopping
+        },
+    );
+    if let Some(e) = save_error {
+        return Err(e);
+    }
+    if !finished {
+        return Ok(None);
+    }
+    save(range.end - range.start, &totals)?;
+    Ok(Some(totals))
+}
