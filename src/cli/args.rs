@@ -125,12 +125,12 @@ fn positive(flag: &str, value: i64, max: i64) -> anyhow::Result<usize> {
     Ok(value as usize)
 }
 
-/// Validated settings of a toy run, before the init is fixed.
+/// Validated settings of a toy run.
 #[derive(Clone, Debug)]
-pub struct ToyRun {
+pub struct ValidToyArgs {
     /// The experiment for the first init.
     pub experiment: ToyExperiment,
-    /// Init seeds to run (one unless `--inits`).
+    /// Init seeds to run (one unless `--inits`; none when the init comes from `--init FILE`).
     pub init_seeds: Vec<u64>,
     /// Worker threads (resolved).
     pub threads: usize,
@@ -138,7 +138,7 @@ pub struct ToyRun {
 
 impl ToyArgs {
     /// Validates every flag and builds the experiment (loading `--init` if given).
-    pub fn validate(&self) -> anyhow::Result<ToyRun> {
+    pub fn validate(&self) -> anyhow::Result<ValidToyArgs> {
         let (d0, h0, o, loss) = match self.task {
             Task::Regression => (3, 4, 1, Loss::Mse),
             Task::Classification => (3, 3, 2, Loss::CrossEntropy),
@@ -219,9 +219,18 @@ impl ToyArgs {
             init_seed,
         };
         experiment.validate()?;
-        Ok(ToyRun {
+        let init_seeds = match experiment.init_seed {
+            Some(first) => (0..inits as u64)
+                .map(|i| first.checked_add(i))
+                .collect::<Option<Vec<u64>>>()
+                .with_context(|| {
+                    format!("`--init-seed` {first} + `--inits` {inits} exceeds the largest seed")
+                })?,
+            None => Vec::new(),
+        };
+        Ok(ValidToyArgs {
             experiment,
-            init_seeds: (0..inits as u64).map(|i| self.init_seed + i).collect(),
+            init_seeds,
             threads,
         })
     }

@@ -20,7 +20,7 @@ pub mod verify;
 
 use clap::{Parser, Subcommand};
 
-pub use args::{Task, ToyArgs, ToyRun};
+pub use args::{Task, ToyArgs, ValidToyArgs};
 
 /// peff: how much information a pruning mask carries about its training data.
 #[derive(Debug, Parser)]
