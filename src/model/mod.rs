@@ -10,6 +10,7 @@
 
 pub mod init_file;
 pub mod lanes;
+pub mod mlp;
 pub mod toy;
 
 /// A batch of networks sharing one architecture and one initialisation, one dataset per lane.
@@ -34,9 +35,10 @@ pub trait Networks {
     /// `θ0`, for a per-lane vector `v` (structure-of-arrays), into `out`.
     fn hvp_at_init(&self, temperature: f64, v: &[f64], out: &mut [f64]);
 
-    /// Trains every lane from `θ0` with the per-lane 0/1 `mask` (structure-of-arrays) by
-    /// full-batch gradient descent; writes the trained parameters into `params` and sets
-    /// `diverged[l]` when lane `l`'s loss became non-finite.
+    /// Trains every lane from `θ0 ⊙ mask` with the per-lane 0/1 `mask` (structure-of-arrays)
+    /// by the network's own training routine (the toy: full-batch gradient descent); writes the
+    /// trained parameters into `params` and sets `diverged[l]` when lane `l`'s loss became
+    /// non-finite.
     fn train(&self, mask: &[f64], params: &mut [f64], diverged: &mut [bool]);
 
     /// The dense training run from `θ0`, computed once per batch and shared by every method that
