@@ -5,10 +5,12 @@
 use peff::data::DataSpace;
 use peff::model::lanes::{ToyBatch, TrainParams};
 use peff::model::mlp::{
-    Control, Dataset, Mlp, Optimizer, OptimizerState, Targets, TrainConfig, Trainer, Workspace,
+    Control, Dataset, Mlp, MlpNetworks, Optimizer, OptimizerState, Targets, TrainConfig,
+    TrainOutcome, Trainer, Workspace,
 };
 use peff::model::toy::{Loss, ToyShape};
 use peff::model::Networks;
+use peff::prune::{Method, PruneSettings};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -266,6 +268,113 @@ fn core_equals_the_toy_on_its_presets() {
                 t32.train(&data.convert(), steps, |_, _| Control::Continue);
                 let got: Vec<f64> = t32.params().iter().map(|&v| v as f64).collect();
                 assert!(max_diff(&got, &trained_toy) < 2e-5, "{steps} f32 GD steps");
+            }
+        }
+    }
+}
+
+/// A plain GD or Adam routine for `epochs` epochs.
+fn fixed_epochs(epochs: usize) -> impl Fn(&mut Trainer<f64>, &Dataset<f64>) -> TrainOutcome {
+    move |t, data| t.train(data, epochs, |_, _| Control::Continue)
+}
+
+/// With biases opted in, pruning the toy shapes through the MLP's `Networks` gives the toy's
+/// masks for every method (the same implementations serve both networks); it fails if the MLP's
+/// `Networks` scores, trains or keys random streams differently from the toy's.
+#[test]
+fn pruning_through_the_mlp_equals_pruning_the_toy() {
+    let settings = PruneSettings {
+        random_seed: 3,
+        synflow_rounds: 100,
+        imp_rate: 0.2,
+        grasp_temperature: 200.0,
+    };
+    for shape in toy_shapes() {
+        let mlp = Mlp::from_toy(&shape).unwrap();
+        let p = mlp.num_params();
+        let space = DataSpace { input_dim: 3, n: 6 };
+        let init = shape.init_params(1);
+        for key in 0..4u64 {
+            let ids = space.sample(9, key);
+            let train = TrainParams {
+                steps: 300,
+                lr: 0.1,
+            };
+            let toy = ToyBatch::<1>::new(shape, space, train, &init, &[(key, ids.clone())]);
+            let config = TrainConfig::full_batch(Optimizer::sgd(0.1));
+            let nets = MlpNetworks::new(
+                &mlp,
+                toy_data(&shape, &space, &ids),
+                &init,
+                key,
+                config,
+                fixed_epochs(300),
+            )
+            .prune_biases(true);
+            for method in Method::ALL {
+                let mut settings = settings;
+                if shape.loss == Loss::Mse {
+                    settings.grasp_temperature = 1.0;
+                }
+                let pruner = method.pruner(&settings);
+                let ks = pruner.kept_counts(p, &[15, 10, 5, 2]);
+                let (a, b) = (pruner.prune(&toy, &ks), pruner.prune(&nets, &ks));
+                assert_eq!(a, b, "{} on {:?}, dataset {key}", method.name(), shape.loss);
+            }
+        }
+    }
+}
+
+/// Pruning a small MLP through `Networks` keeps exactly `k` weights and every bias, for every
+/// method; with `prune_biases` it keeps exactly `k` parameters; it fails if a method counts
+/// biases, drops one, or ranks outside the prunable set.
+#[test]
+fn networks_prune_of_an_mlp_keeps_k_weights_and_every_bias() {
+    let mlp = Mlp::new(&[4, 6, 5, 3], Loss::CrossEntropy).unwrap();
+    let data = random_data(&mlp, 10, 4);
+    let weights = mlp.weight_indices();
+    let biases: Vec<usize> = (0..mlp.num_params())
+        .filter(|&i| !mlp.is_weight(i))
+        .collect();
+    let settings = PruneSettings {
+        random_seed: 0,
+        synflow_rounds: 100,
+        imp_rate: 0.2,
+        grasp_temperature: 200.0,
+    };
+    let config = TrainConfig::full_batch(Optimizer::adam(1e-2));
+    for prune_biases in [false, true] {
+        let nets = MlpNetworks::new(
+            &mlp,
+            data.clone(),
+            &mlp.init_params(2),
+            0,
+            config,
+            fixed_epochs(40),
+        )
+        .prune_biases(prune_biases);
+        let prunable = nets.prunable().len();
+        assert_eq!(
+            prunable,
+            if prune_biases {
+                mlp.num_params()
+            } else {
+                weights.len()
+            }
+        );
+        for method in Method::ALL {
+            let pruner = method.pruner(&settings);
+            let ks = pruner.kept_counts(prunable, &[40, 20, 7, 1]);
+            for pruned in pruner.prune(&nets, &ks) {
+                let cut = pruned.lanes[0].as_ref().expect("no lane diverged");
+                let kept_weights = weights.iter().filter(|&&i| cut.mask.is_kept(i)).count();
+                let kept_biases = biases.iter().filter(|&&i| cut.mask.is_kept(i)).count();
+                if prune_biases {
+                    assert_eq!(cut.mask.count(), pruned.k, "{}", method.name());
+                } else {
+                    assert_eq!(kept_weights, pruned.k, "{}", method.name());
+                    assert_eq!(kept_biases, biases.len(), "{}", method.name());
+                }
             }
         }
     }

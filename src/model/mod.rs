@@ -13,6 +13,8 @@ pub mod lanes;
 pub mod mlp;
 pub mod toy;
 
+use std::borrow::Cow;
+
 /// A batch of networks sharing one architecture and one initialisation, one dataset per lane.
 pub trait Networks {
     /// Number of parameters `p` of each network.
@@ -26,6 +28,13 @@ pub trait Networks {
 
     /// The shared initial parameters `θ0` (`p` values, index order of SPEC §1).
     fn init(&self) -> &[f64];
+
+    /// The parameters a pruning method may remove, ascending (default: all `p`, as in the toy
+    /// of SPEC §2). The others are always kept, and a kept count `k` counts only prunable
+    /// parameters (a general MLP prunes weights only, SPEC §7).
+    fn prunable(&self) -> Cow<'_, [usize]> {
+        Cow::Owned((0..self.num_params()).collect())
+    }
 
     /// Gradient of each lane's training loss at `θ0`, with network outputs divided by
     /// `temperature` before the loss; written structure-of-arrays into `out` (`p · lanes`).

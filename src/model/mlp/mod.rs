@@ -53,7 +53,7 @@
 //! Tests run it in `f64`, where finite differences are sharp and the toy equality is exact to
 //! rounding (~1e-12). Experiments may train in `f32`: PyTorch, the baseline the paper's figures
 //! come from, trains in `f32`, so `f32` is the faithful choice, and it doubles the SIMD width
-//! (and halves the memory traffic) of every GEMM. Pruning scores (`MlpNetworks`) are computed in
+//! (and halves the memory traffic) of every GEMM. Pruning scores ([`MlpNetworks`]) are computed in
 //! `f64` from the parameters the network actually holds, whatever the training precision, so a
 //! mask's ranking is not decided by `f32` rounding of the score itself.
 //!
@@ -62,11 +62,13 @@
 //! bit-identical results on any machine with the same SIMD features.
 
 mod core;
+mod networks;
 mod optim;
 mod scalar;
 mod train;
 
 pub use self::core::{Batch, Dataset, Targets, TargetsRef, Workspace};
+pub use self::networks::MlpNetworks;
 pub use self::optim::{Optimizer, OptimizerState};
 pub use self::scalar::Scalar;
 pub use self::train::{Control, EpochStats, Plateau, TrainConfig, TrainOutcome, Trainer};
