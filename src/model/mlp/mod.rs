@@ -61,6 +61,7 @@
 //! `threading` feature is off), and every reduction runs in a fixed order, so the same inputs give
 //! bit-identical results on any machine with the same SIMD features.
 
+pub mod bench;
 mod core;
 mod networks;
 mod optim;
