@@ -148,9 +148,29 @@ pub struct Cut {
 }
 
 /// Keeps the top `k` of `candidates` by snapped score, ties by lower index (SPEC §1).
+///
+/// The same cut as [`rank`] then [`cut_ranked`], by selection instead of a full sort: the rank
+/// order is total (the index breaks every tie), so the top `k` are one set, and the `k`-th
+/// ranked is the last of them.
 pub fn keep_top_k(scores: &[f64], candidates: impl IntoIterator<Item = usize>, k: usize) -> Cut {
-    let ranked = rank(scores, candidates);
-    cut_ranked(scores.len(), &ranked, k)
+    let mut ranked: Vec<(usize, f64)> = candidates
+        .into_iter()
+        .map(|i| (i, snap(scores[i])))
+        .collect();
+    let k = k.min(ranked.len());
+    if k == 0 || k == ranked.len() {
+        return cut_ranked(scores.len(), &ranked, k);
+    }
+    ranked.select_nth_unstable_by(k, |&a, &b| rank_order(a, b));
+    let last = ranked[..k]
+        .iter()
+        .copied()
+        .max_by(|&a, &b| rank_order(a, b))
+        .expect("k > 0");
+    Cut {
+        mask: Mask::from_indices(scores.len(), ranked[..k].iter().map(|&(i, _)| i)),
+        tie: last.1.to_bits() == ranked[k].1.to_bits(),
+    }
 }
 
 /// Cuts an already ranked candidate list at `k`.
@@ -187,6 +207,30 @@ mod tests {
         let cut = keep_top_k(&scores, 0..5, 3);
         assert_eq!(cut.mask.kept().collect::<Vec<_>>(), vec![1, 2, 3]);
         assert!(!cut.tie);
+    }
+
+    /// Selection gives the cut of the full ranking, ties and NaN included.
+    #[test]
+    fn keep_top_k_equals_the_sorted_cut() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for trial in 0..200 {
+            let p = rng.random_range(1..80);
+            // Few distinct values, so that ties are common; an occasional NaN and −0.0.
+            let scores: Vec<f64> = (0..p)
+                .map(|_| match rng.random_range(0..12) {
+                    0 => f64::NAN,
+                    1 => -0.0,
+                    v => (v % 5) as f64 * 0.5,
+                })
+                .collect();
+            let candidates: Vec<usize> = (0..p).filter(|_| rng.random_bool(0.8)).collect();
+            for k in 0..=candidates.len() + 1 {
+                let sorted = cut_ranked(p, &rank(&scores, candidates.iter().copied()), k);
+                let selected = keep_top_k(&scores, candidates.iter().copied(), k);
+                assert_eq!(selected, sorted, "trial {trial}, k = {k}");
+            }
+        }
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct MergeArgs {
 
 /// `peff merge`: shards of one run into the table the unsharded run produces.
 pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
+    if super::memorize::is_shard_file(&args.files[0]) {
+        return super::memorize::merge(args);
+    }
     let parts = args
         .files
         .iter()

@@ -13,6 +13,7 @@ pub mod bound;
 pub mod converge;
 pub mod entropy;
 pub mod exact;
+pub mod memorize;
 pub mod merge;
 pub mod plot;
 pub mod sample;
@@ -73,6 +74,15 @@ pub enum Command {
     ///   peff plot convergence
     #[command(verbatim_doc_comment)]
     Plot(plot::PlotArgs),
+    /// Memorisation capacity of pruned MLPs vs density (Fig. 1a Gaussian, Fig. 1b FashionMNIST).
+    ///
+    /// Examples:
+    ///   peff memorize --seeds 250
+    ///   peff memorize --seeds 16 --methods imp,random --densities 0.5,0.1 --format csv
+    ///   peff memorize --dataset fashion-mnist --data ~/fashion --train-size 256
+    ///   peff memorize --shard 3/10 --out shards   (then: peff merge shards/*.json)
+    #[command(verbatim_doc_comment)]
+    Memorize(memorize::MemorizeArgs),
     /// Merges the partial results of `--shard` runs into the table of the unsharded run.
     ///
     /// Examples:
@@ -108,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Exact(args) => exact::run(&args),
         Command::Sample(args) => sample::run(&args),
         Command::Merge(args) => merge::run(&args),
+        Command::Memorize(args) => memorize::run(&args),
         Command::Entropy(args) => entropy::run(&args),
         Command::Converge(args) => converge::run(&args),
         Command::Plot(args) => plot::run(&args),

@@ -12,6 +12,12 @@
 //!
 //! Weights `n!/Π c_j!` are integers, so masses are accumulated exactly as integers and divided
 //! by `V^n` only when an entropy is computed.
+//!
+//! The Figure 1 data live in submodules: [`gaussian`] (memorisation, Fig. 1a) and [`idx`]
+//! (the FashionMNIST IDX reader, Fig. 1b).
+
+pub mod gaussian;
+pub mod idx;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

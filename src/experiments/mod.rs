@@ -6,7 +6,9 @@
 //! - [`run`]: one toy run as the `exact`, `sample`, `merge` and `verify` commands drive it: a
 //!   shard of the datasets, checkpoints, Ctrl-C between windows, the mask-pmf hash.
 //! - [`convergence`]: each entropy estimator against the exact value as the sample grows.
+//! - [`memorize`]: memorisation capacity of pruned general MLPs (Fig. 1a, 1b), per seed.
 
 pub mod convergence;
+pub mod memorize;
 pub mod run;
 pub mod toy;

@@ -1,0 +1,963 @@
+//! Memorisation capacity of pruned MLPs (SPEC §7 "Memorisation capacity", "Noisy images" and
+//! "Pruning a general MLP"; the paper's Fig. 1a, 1b and Appendix B.1.1).
+//!
+//! For each seed: draw a dataset with labels that carry no signal (Gaussian inputs with random
+//! ±1 labels, or FashionMNIST images with fixed Gaussian noise of variance 3), an MLP init, then
+//! for every method and density prune the MLP, train the pruned network to convergence and count
+//! the training points it memorised.
+//!
+//! ```text
+//! memorised(i)   ⇔  ℓ_i < ln 2 / 10        (CE: ℓ_i = −log softmax(f(x_i))_{y_i};
+//!                                           MSE: PyTorch's per-point loss (1/o) Σ_o (f_o − y_o)²)
+//! stop training  ⇔  every point memorised, or no 1 % improvement of the epoch loss in 200
+//!                   epochs ([`Plateau`]), or the epoch cap (default 20,000; such runs are `capped`)
+//! kept counts    k_j = IMP's schedule after j levels (R ← R − ⌈0.2 R⌉ from R = #weights),
+//!                j = 3, 6, …, 30 by default: density k_j / #weights ≈ 0.8^j, the same k for
+//!                every method, so that IMP's levels land on the grid
+//! row (method, k):  mean and standard error over seeds of memorised / n;
+//!                   se = sd / √m (sample sd, m − 1), m = seeds whose run did not diverge
+//! ```
+//!
+//! What each pruned network trains from (SPEC §7): `magnitude` from the dense network's trained
+//! weights masked, with a fresh optimizer (Synaptic-Flow's single shot with pre-training); every
+//! other method from `θ0 ⊙ m`. IMP is one trajectory: level `j` trains `θ0 ⊙ m_j` to
+//! convergence and prunes `⌈0.2 R⌉` of its `R` kept weights by trained `|θ|`; that level's
+//! training *is* the evaluation of `m_j`, so it is run once (a cache keyed by the mask serves
+//! both). Magnitude pruning and IMP's level 0 share one dense run. Only weights are pruned
+//! (biases kept), ranked globally over all layers; SynFlow's objective sees biases too.
+//!
+//! Pruning goes through [`crate::prune`]'s implementations on [`MlpNetworks`] (scores in `f64`
+//! from `θ0`); training runs in `f32`, as the PyTorch baseline does (see
+//! [`crate::model::mlp`]). A run whose loss or parameters become non-finite is *diverged*:
+//! counted in the `diverged` column and left out of the mean.
+//!
+//! **Seeds.** Seed `s` seeds one `ChaCha8Rng`, whose first draws are the sub-seeds of the init,
+//! the data, random pruning, the trainer's streams and (FashionMNIST) the subset and the noise.
+//! Seeds are independent, so they run in parallel (one network per thread) and any slice of them
+//! (`--shard`) gives the same per-seed results; the table reduces them in seed order, so it is
+//! the same bytes for any thread count and any sharding.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::gaussian::GaussianData;
+use crate::data::idx::LabelledImages;
+use crate::model::mlp::{
+    Control, Dataset, Loss, Mlp, MlpNetworks, Optimizer, Plateau, Scalar, Targets, TrainConfig,
+    TrainOutcome, Trainer,
+};
+use crate::model::Networks;
+use crate::prune::{Imp, Method, PruneSettings};
+use crate::record::RunRecord;
+
+/// The precision training runs in.
+type T = f32;
+
+/// The memorisation threshold on a point's loss, `ln 2 / 10` (Appendix B.1.1).
+pub const MEMORISED_LOSS: f64 = std::f64::consts::LN_2 / 10.0;
+
+/// The default IMP levels of the density grid, `j = 3, 6, …, 30`.
+pub const DEFAULT_LEVELS: [usize; 10] = [3, 6, 9, 12, 15, 18, 21, 24, 27, 30];
+
+/// Where the training points come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum DataSource {
+    /// `n` points `x ~ N(0, I_d)` with random ±1 labels ([`GaussianData`]).
+    Gaussian {
+        /// Points `n`.
+        n: usize,
+        /// Input dimension `d`.
+        input_dim: usize,
+    },
+    /// A random subset of `train_size` FashionMNIST training images, pixels scaled to [0, 1],
+    /// plus Gaussian noise of variance `noise_variance` drawn once per seed; true labels.
+    FashionMnist {
+        /// Training points per seed.
+        train_size: usize,
+        /// Variance of the input noise.
+        noise_variance: f64,
+        /// Images in the training files.
+        images: usize,
+        /// Pixels per image (the input dimension).
+        pixels: usize,
+        /// SHA-256 (hex) of the training set's pixels and labels, so that shards computed on
+        /// different machines are checked to have read the same files.
+        data_sha256: String,
+    },
+}
+
+impl DataSource {
+    /// The dataset name of the table (`gaussian`, `fashion-mnist`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            DataSource::Gaussian { .. } => "gaussian",
+            DataSource::FashionMnist { .. } => "fashion-mnist",
+        }
+    }
+
+    /// Training points per seed.
+    pub fn points(&self) -> usize {
+        match *self {
+            DataSource::Gaussian { n, .. } => n,
+            DataSource::FashionMnist { train_size, .. } => train_size,
+        }
+    }
+
+    /// Input dimension.
+    pub fn input_dim(&self) -> usize {
+        match *self {
+            DataSource::Gaussian { input_dim, .. } => input_dim,
+            DataSource::FashionMnist { pixels, .. } => pixels,
+        }
+    }
+
+    /// Number of classes (2 for ±1 labels, 10 for FashionMNIST).
+    pub fn classes(&self) -> usize {
+        match self {
+            DataSource::Gaussian { .. } => 2,
+            DataSource::FashionMnist { .. } => 10,
+        }
+    }
+}
+
+/// A validated `peff memorize` configuration: everything that determines the table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemorizeConfig {
+    /// The data.
+    pub dataset: DataSource,
+    /// The loss (`cross_entropy`: one output per class; `mse`: ±1 targets on one output for
+    /// Gaussian data, one-hot targets for FashionMNIST).
+    pub loss: Loss,
+    /// Widths `d, w, …, w, o`.
+    pub widths: Vec<usize>,
+    /// The optimizer.
+    pub optimizer: Optimizer,
+    /// Minibatch size (`None`: full batch).
+    pub batch_size: Option<usize>,
+    /// Epoch cap.
+    pub max_epochs: usize,
+    /// Plateau window (epochs).
+    pub plateau_epochs: usize,
+    /// Relative improvement that resets the plateau window.
+    pub plateau_rel: f64,
+    /// A point is memorised when its loss is below this ([`MEMORISED_LOSS`]).
+    pub memorised_loss: f64,
+    /// Methods, in table order.
+    pub methods: Vec<Method>,
+    /// IMP levels `j` of the rows (0 is the dense network), descending density.
+    pub levels: Vec<usize>,
+    /// Kept weights at each level (IMP's schedule; the same for every method).
+    pub kept: Vec<usize>,
+    /// IMP's per-level pruning rate.
+    pub imp_rate: f64,
+    /// SynFlow rounds.
+    pub synflow_rounds: usize,
+    /// GraSP's output temperature.
+    pub grasp_temperature: f64,
+    /// First seed.
+    pub seed: u64,
+    /// Number of seeds (`seed`, `seed + 1`, …).
+    pub seeds: u64,
+}
+
+/// Validation failure of a [`MemorizeConfig`] (the CLI checks flags first; this guards files).
+#[derive(Debug, thiserror::Error)]
+#[error("invalid memorize configuration: {0}")]
+pub struct ConfigError(String);
+
+impl MemorizeConfig {
+    /// The MLP.
+    pub fn mlp(&self) -> Mlp {
+        Mlp::new(&self.widths, self.loss).expect("validated widths")
+    }
+
+    /// Number of prunable weights.
+    pub fn num_weights(&self) -> usize {
+        self.widths.windows(2).map(|w| w[0] * w[1]).sum()
+    }
+
+    /// Kept weights after `level` IMP levels at `rate` from `weights` (level 0: all).
+    pub fn kept_at(weights: usize, rate: f64, level: usize) -> usize {
+        if level == 0 {
+            return weights;
+        }
+        let schedule = Imp { rate }.schedule(weights, 1);
+        schedule
+            .get(level - 1)
+            .copied()
+            .unwrap_or_else(|| schedule.last().copied().unwrap_or(weights))
+    }
+
+    /// Checks internal consistency (shapes, levels and kept counts, ranges).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |s: String| Err(ConfigError(s));
+        let outputs = match (self.loss, &self.dataset) {
+            (Loss::Mse, DataSource::Gaussian { .. }) => 1,
+            _ => self.dataset.classes(),
+        };
+        if self.widths.len() < 3
+            || self.widths[0] != self.dataset.input_dim()
+            || *self.widths.last().expect("len ≥ 3") != outputs
+            || Mlp::new(&self.widths, self.loss).is_err()
+        {
+            return bad(format!("widths {:?} do not fit the data", self.widths));
+        }
+        if self.dataset.points() == 0 || self.seeds == 0 || self.max_epochs == 0 {
+            return bad("zero points, seeds or epochs".into());
+        }
+        if self.seed.checked_add(self.seeds - 1).is_none() {
+            return bad("seeds overflow".into());
+        }
+        if self.methods.is_empty() || self.levels.is_empty() || self.levels.len() != self.kept.len()
+        {
+            return bad("no methods or levels".into());
+        }
+        if !(self.imp_rate > 0.0 && self.imp_rate < 1.0) || self.synflow_rounds == 0 {
+            return bad("IMP rate or SynFlow rounds".into());
+        }
+        let w = self.num_weights();
+        let schedule = Imp {
+            rate: self.imp_rate,
+        }
+        .schedule(w, 1);
+        for (&level, &k) in self.levels.iter().zip(&self.kept) {
+            if level > schedule.len() || k != Self::kept_at(w, self.imp_rate, level) {
+                return bad(format!("level {level} does not keep {k} weights"));
+            }
+        }
+        if self.levels.windows(2).any(|l| l[0] >= l[1]) {
+            return bad("levels must increase".into());
+        }
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        if !positive(self.optimizer.lr())
+            || !positive(self.grasp_temperature)
+            || !positive(self.memorised_loss)
+            || !(self.plateau_rel.is_finite() && self.plateau_rel >= 0.0)
+        {
+            return bad("non-positive rate, temperature or threshold".into());
+        }
+        if let DataSource::FashionMnist {
+            train_size,
+            noise_variance,
+            images,
+            ..
+        } = self.dataset
+        {
+            if train_size > images || !(noise_variance.is_finite() && noise_variance >= 0.0) {
+                return bad("train size or noise variance".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One (method, density) result of one seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    /// Training points memorised at the end of training (0 when diverged).
+    pub memorised: u32,
+    /// Epochs trained.
+    pub epochs: u32,
+    /// Whether training hit the epoch cap.
+    pub capped: bool,
+    /// Whether training (or the dense run the mask came from) diverged.
+    pub diverged: bool,
+}
+
+impl Cell {
+    const DIVERGED: Cell = Cell {
+        memorised: 0,
+        epochs: 0,
+        capped: false,
+        diverged: true,
+    };
+}
+
+/// Everything one seed contributes: the dense run and one cell per row (methods × levels, in
+/// table order). Integers only, so that shard files merge exactly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedResult {
+    /// The seed.
+    pub seed: u64,
+    /// The dense network trained from `θ0`.
+    pub dense: Cell,
+    /// One cell per row.
+    pub cells: Vec<Cell>,
+}
+
+/// Wall time per method of one seed (`--profile`; not part of any result).
+#[derive(Clone, Debug, Default)]
+pub struct SeedProfile {
+    /// The dense run.
+    pub dense: Duration,
+    /// Per method, in config order: pruning and training time.
+    pub methods: Vec<Duration>,
+}
+
+/// One row of the table (SPEC §8 columns, plus `diverged`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemorizeRow {
+    /// `gaussian` or `fashion-mnist`.
+    pub dataset: String,
+    /// Pruning method.
+    pub method: String,
+    /// Kept weights / all weights.
+    pub density: f64,
+    /// Kept weights.
+    pub kept: usize,
+    /// Mean memorised fraction over the seeds that did not diverge (empty if none).
+    pub memorised_mean: Option<f64>,
+    /// Its standard error (sample sd / √seeds; 0 for one seed; empty if none).
+    pub memorised_se: Option<f64>,
+    /// Seeds averaged.
+    pub seeds: u64,
+    /// Runs that hit the epoch cap.
+    pub capped: u64,
+    /// Runs that diverged (not averaged).
+    pub diverged: u64,
+}
+
+/// The sub-seeds of one seed (module docs).
+struct SubSeeds {
+    init: u64,
+    data: u64,
+    random: u64,
+    train: u64,
+    subset: u64,
+    noise: u64,
+}
+
+impl SubSeeds {
+    fn of(seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        SubSeeds {
+            init: rng.next_u64(),
+            data: rng.next_u64(),
+            random: rng.next_u64(),
+            train: rng.next_u64(),
+            subset: rng.next_u64(),
+            noise: rng.next_u64(),
+        }
+    }
+}
+
+/// The training set of one seed.
+fn dataset(
+    config: &MemorizeConfig,
+    images: Option<&LabelledImages>,
+    seeds: &SubSeeds,
+) -> Dataset<T> {
+    let mlp_outputs = *config.widths.last().expect("validated");
+    let (x, classes): (Vec<f64>, Vec<usize>) = match &config.dataset {
+        DataSource::Gaussian { n, input_dim } => {
+            let data = GaussianData::generate(*n, *input_dim, seeds.data);
+            let classes = data.labels.iter().map(|&y| usize::from(y > 0)).collect();
+            (data.x, classes)
+        }
+        DataSource::FashionMnist {
+            train_size,
+            noise_variance,
+            ..
+        } => {
+            let set = images.expect("FashionMNIST images are loaded before the run");
+            let d = set.images.pixels_per_image();
+            let mut rng = ChaCha8Rng::seed_from_u64(seeds.subset);
+            let mut chosen =
+                rand::seq::index::sample(&mut rng, set.images.count, *train_size).into_vec();
+            chosen.sort_unstable();
+            let noise = Normal::new(0.0, noise_variance.sqrt()).expect("validated variance");
+            let mut rng = ChaCha8Rng::seed_from_u64(seeds.noise);
+            let mut x = Vec::with_capacity(train_size * d);
+            for &i in &chosen {
+                for &px in &set.images.pixels[i * d..(i + 1) * d] {
+                    x.push(px as f64 / 255.0 + noise.sample(&mut rng));
+                }
+            }
+            let classes = chosen.iter().map(|&i| set.labels[i] as usize).collect();
+            (x, classes)
+        }
+    };
+    let mlp = config.mlp();
+    let targets = match config.loss {
+        Loss::CrossEntropy => Targets::Classes(classes),
+        Loss::Mse if mlp_outputs == 1 => Targets::Values(
+            classes
+                .iter()
+                .map(|&c| if c == 1 { 1.0 } else { -1.0 })
+                .collect(),
+        ),
+        Loss::Mse => Targets::Values(
+            classes
+                .iter()
+                .flat_map(|&c| (0..mlp_outputs).map(move |o| if o == c { 1.0 } else { 0.0 }))
+                .collect(),
+        ),
+    };
+    let targets = match targets {
+        Targets::Values(v) => Targets::Values(v.into_iter().map(T::from_f64).collect()),
+        Targets::Classes(c) => Targets::Classes(c),
+    };
+    Dataset::new(&mlp, x.into_iter().map(T::from_f64).collect(), targets)
+        .expect("generated data fit the validated network")
+}
+
+/// The stopping rule and the memorisation count (module docs).
+#[derive(Clone, Copy)]
+struct Rule {
+    max_epochs: usize,
+    plateau_epochs: usize,
+    plateau_rel: f64,
+    /// Threshold on the core's per-point loss `ℓ_i` (MSE: `ℓ_i = ½ Σ_o (f_o − y_o)²`, so the
+    /// PyTorch per-point loss `2ℓ_i/o` is below `memorised_loss` iff `ℓ_i < memorised_loss · o/2`).
+    threshold: f64,
+}
+
+impl Rule {
+    fn of(config: &MemorizeConfig) -> Self {
+        let o = *config.widths.last().expect("validated") as f64;
+        Rule {
+            max_epochs: config.max_epochs,
+            plateau_epochs: config.plateau_epochs,
+            plateau_rel: config.plateau_rel,
+            threshold: match config.loss {
+                Loss::CrossEntropy => config.memorised_loss,
+                Loss::Mse => config.memorised_loss * o / 2.0,
+            },
+        }
+    }
+
+    /// Trains `trainer` (already reset) to the stopping rule; returns the outcome and the
+    /// number of points memorised at the final parameters.
+    fn train(&self, trainer: &mut Trainer<T>, data: &Dataset<T>) -> (TrainOutcome, Cell) {
+        let mut plateau = Plateau::new(self.plateau_epochs, self.plateau_rel);
+        let mut losses = vec![T::ZERO; data.len()];
+        let threshold = self.threshold;
+        let all_memorised = |l: &[T]| l.iter().all(|&v| v.to_f64() < threshold);
+        let outcome = trainer.train(data, self.max_epochs, |t, stats| {
+            let done = match t.last_point_losses() {
+                Some(l) => all_memorised(l),
+                None => {
+                    t.point_losses(data, &mut losses);
+                    all_memorised(&losses)
+                }
+            };
+            if done || plateau.update(stats.loss) {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        });
+        let diverged = outcome.diverged || !trainer.params().iter().all(|w| w.is_finite());
+        if diverged {
+            return (outcome, Cell::DIVERGED);
+        }
+        trainer.point_losses(data, &mut losses);
+        let memorised = losses.iter().filter(|&&v| v.to_f64() < threshold).count();
+        let cell = Cell {
+            memorised: memorised as u32,
+            epochs: outcome.epochs as u32,
+            capped: !outcome.stopped && outcome.epochs == self.max_epochs,
+            diverged: false,
+        };
+        (outcome, cell)
+    }
+}
+
+/// A cache key: the kept parameters as bits, or empty for the dense network.
+fn mask_key(mask: Option<&[T]>) -> Vec<u64> {
+    let Some(mask) = mask else {
+        return Vec::new();
+    };
+    if mask.iter().all(|&m| m > T::ZERO) {
+        return Vec::new();
+    }
+    let mut words = vec![0u64; mask.len().div_ceil(64)];
+    for (i, &m) in mask.iter().enumerate() {
+        if m > T::ZERO {
+            words[i / 64] |= 1 << (i % 64);
+        }
+    }
+    words
+}
+
+/// Runs one seed; `profile` receives per-method wall times.
+pub fn run_seed(
+    config: &MemorizeConfig,
+    images: Option<&LabelledImages>,
+    seed: u64,
+    mut profile: Option<&mut SeedProfile>,
+) -> SeedResult {
+    let sub = SubSeeds::of(seed);
+    let mlp = config.mlp();
+    let data = dataset(config, images, &sub);
+    let init = mlp.init_params(sub.init);
+    let train_config = TrainConfig {
+        optimizer: config.optimizer,
+        batch_size: config.batch_size,
+        grad_noise_variance: 0.0,
+        seed: sub.train,
+    };
+    let rule = Rule::of(config);
+    // Every training run from θ0 ⊙ m goes through this routine; its cells are cached by mask,
+    // so that IMP's level trainings double as the evaluations of its masks.
+    let cache: RefCell<HashMap<Vec<u64>, Cell>> = RefCell::new(HashMap::new());
+    let routine = |trainer: &mut Trainer<T>, data: &Dataset<T>| {
+        let (outcome, cell) = rule.train(trainer, data);
+        cache.borrow_mut().insert(mask_key(trainer.mask()), cell);
+        outcome
+    };
+    let nets = MlpNetworks::new(&mlp, data.clone(), &init, 0, train_config, routine);
+    let settings = PruneSettings {
+        random_seed: sub.random,
+        synflow_rounds: config.synflow_rounds,
+        imp_rate: config.imp_rate,
+        grasp_temperature: config.grasp_temperature,
+    };
+    let started = Instant::now();
+    let (dense_params, dense_diverged) = nets.dense_trained();
+    let dense_cell = cache.borrow()[&Vec::new()];
+    let dense_diverged = dense_diverged[0] || dense_cell.diverged;
+    let dense_start: Vec<T> = dense_params.iter().map(|&v| T::from_f64(v)).collect();
+    if let Some(p) = profile.as_deref_mut() {
+        p.dense = started.elapsed();
+    }
+    let weights = nets.prunable().len();
+    let p = mlp.num_params();
+    let mut cells = Vec::with_capacity(config.methods.len() * config.kept.len());
+    let mut trainer = Trainer::<T>::new(&mlp, train_config, data.len());
+    for &method in &config.methods {
+        let started = Instant::now();
+        let pruner = method.pruner(&settings);
+        // Level 0 is the dense network for every method; the pruner sees the others.
+        let sparse: Vec<usize> = config
+            .kept
+            .iter()
+            .copied()
+            .filter(|&k| k < weights)
+            .collect();
+        let masks: HashMap<usize, Option<Vec<bool>>> = if sparse.is_empty() {
+            HashMap::new()
+        } else {
+            let ks = pruner.kept_counts(weights, &sparse);
+            pruner
+                .prune(&nets, &ks)
+                .into_iter()
+                .filter(|pruned| sparse.contains(&pruned.k))
+                .map(|pruned| {
+                    let keep = pruned.lanes[0]
+                        .as_ref()
+                        .map(|cut| (0..p).map(|i| cut.mask.is_kept(i)).collect());
+                    (pruned.k, keep)
+                })
+                .collect()
+        };
+        for &k in &config.kept {
+            let keep = if k == weights {
+                Some(vec![true; p])
+            } else {
+                masks.get(&k).cloned().flatten()
+            };
+            let cell = match keep {
+                None => Cell::DIVERGED,
+                Some(keep) if method == Method::Magnitude => {
+                    if dense_diverged {
+                        Cell::DIVERGED
+                    } else {
+                        trainer.reset(&dense_start, Some(&keep));
+                        rule.train(&mut trainer, &data).1
+                    }
+                }
+                Some(keep) => {
+                    let key = mask_key(Some(
+                        &keep
+                            .iter()
+                            .map(|&k| if k { T::ONE } else { T::ZERO })
+                            .collect::<Vec<T>>(),
+                    ));
+                    let cached = cache.borrow().get(&key).copied();
+                    match cached {
+                        Some(cell) => cell,
+                        None => {
+                            nets.train_masked(Some(&keep));
+                            cache.borrow()[&key]
+                        }
+                    }
+                }
+            };
+            cells.push(cell);
+        }
+        if let Some(p) = profile.as_deref_mut() {
+            p.methods.push(started.elapsed());
+        }
+    }
+    SeedResult {
+        seed,
+        dense: if dense_diverged {
+            Cell::DIVERGED
+        } else {
+            dense_cell
+        },
+        cells,
+    }
+}
+
+/// Runs seeds `config.seed + i` for `i` in `range` in parallel on the current rayon pool (one
+/// network per thread), calling `done` after each; results in seed order.
+pub fn run_seeds(
+    config: &MemorizeConfig,
+    images: Option<&LabelledImages>,
+    range: std::ops::Range<u64>,
+    done: &(dyn Fn() + Sync),
+) -> Vec<SeedResult> {
+    range
+        .into_par_iter()
+        .map(|i| {
+            let result = run_seed(config, images, config.seed + i, None);
+            done();
+            result
+        })
+        .collect()
+}
+
+/// The table: one row per (method, level), reduced over `results` in the order given (seed
+/// order).
+pub fn rows(config: &MemorizeConfig, results: &[SeedResult]) -> Vec<MemorizeRow> {
+    let n = config.dataset.points() as f64;
+    let weights = config.num_weights();
+    let mut rows = Vec::new();
+    for (m, method) in config.methods.iter().enumerate() {
+        for (j, &kept) in config.kept.iter().enumerate() {
+            let cells = results.iter().map(|r| r.cells[m * config.kept.len() + j]);
+            rows.push(row(
+                config.dataset.name(),
+                method.name(),
+                kept as f64 / weights as f64,
+                kept,
+                n,
+                cells,
+            ));
+        }
+    }
+    rows
+}
+
+fn row(
+    dataset: &str,
+    method: &str,
+    density: f64,
+    kept: usize,
+    n: f64,
+    cells: impl Iterator<Item = Cell>,
+) -> MemorizeRow {
+    let (mut fractions, mut capped, mut diverged) = (Vec::new(), 0, 0);
+    for cell in cells {
+        if cell.diverged {
+            diverged += 1;
+            continue;
+        }
+        capped += u64::from(cell.capped);
+        fractions.push(cell.memorised as f64 / n);
+    }
+    let m = fractions.len();
+    let (mean, se) = if m == 0 {
+        (None, None)
+    } else {
+        let mean = fractions.iter().sum::<f64>() / m as f64;
+        let se = if m < 2 {
+            0.0
+        } else {
+            let ss: f64 = fractions.iter().map(|f| (f - mean).powi(2)).sum();
+            (ss / (m - 1) as f64 / m as f64).sqrt()
+        };
+        (Some(mean), Some(se))
+    };
+    MemorizeRow {
+        dataset: dataset.to_string(),
+        method: method.to_string(),
+        density,
+        kept,
+        memorised_mean: mean,
+        memorised_se: se,
+        seeds: m as u64,
+        capped,
+        diverged,
+    }
+}
+
+/// Summary for the JSON result: the dense network's row and, per method, the mean epochs of its
+/// training runs and its capped and diverged counts.
+pub fn summary(config: &MemorizeConfig, results: &[SeedResult]) -> serde_json::Value {
+    let n = config.dataset.points() as f64;
+    let dense = row(
+        config.dataset.name(),
+        "dense",
+        1.0,
+        config.num_weights(),
+        n,
+        results.iter().map(|r| r.dense),
+    );
+    let mean_epochs = |cells: &mut dyn Iterator<Item = Cell>| {
+        let (mut sum, mut count) = (0u64, 0u64);
+        for c in cells.filter(|c| !c.diverged) {
+            sum += c.epochs as u64;
+            count += 1;
+        }
+        (count > 0).then(|| sum as f64 / count as f64)
+    };
+    let per_method: Vec<serde_json::Value> = config
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(m, method)| {
+            let levels = config.kept.len();
+            let cells = || {
+                results
+                    .iter()
+                    .flat_map(move |r| r.cells[m * levels..(m + 1) * levels].iter().copied())
+            };
+            serde_json::json!({
+                "method": method.name(),
+                "mean_epochs": mean_epochs(&mut cells()),
+                "capped": cells().filter(|c| c.capped).count(),
+                "diverged": cells().filter(|c| c.diverged).count(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "dense": {
+            "memorised_mean": dense.memorised_mean,
+            "memorised_se": dense.memorised_se,
+            "seeds": dense.seeds,
+            "capped": dense.capped,
+            "diverged": dense.diverged,
+            "mean_epochs": mean_epochs(&mut results.iter().map(|r| r.dense)),
+        },
+        "methods": per_method,
+    })
+}
+
+/// Format tag of `peff memorize --shard` files.
+pub const SHARD_FORMAT: &str = "peff-memorize-shard-1";
+
+/// The per-seed results of one `--shard i/N` of a `peff memorize` run, with its run record and
+/// a checksum (SHA-256 of the file's JSON with an empty `checksum`). The results are integers,
+/// so merging shards reproduces the unsharded table byte for byte.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemorizeShard {
+    /// Always [`SHARD_FORMAT`].
+    pub format: String,
+    /// peff version that wrote it.
+    pub peff_version: String,
+    /// The run (`run.shard` set).
+    pub run: RunRecord<MemorizeConfig>,
+    /// First seed index (offset from `config.seed`) of the shard.
+    pub start: u64,
+    /// End (exclusive) of the shard's seed indices.
+    pub end: u64,
+    /// One result per seed, in seed order.
+    pub results: Vec<SeedResult>,
+    /// SHA-256 (hex) of this file with `checksum` empty.
+    pub checksum: String,
+}
+
+impl MemorizeShard {
+    /// A shard file for `results` of the seed indices `range`.
+    pub fn new(
+        run: RunRecord<MemorizeConfig>,
+        range: std::ops::Range<u64>,
+        results: Vec<SeedResult>,
+    ) -> Self {
+        let mut shard = MemorizeShard {
+            format: SHARD_FORMAT.to_string(),
+            peff_version: env!("CARGO_PKG_VERSION").to_string(),
+            run,
+            start: range.start,
+            end: range.end,
+            results,
+            checksum: String::new(),
+        };
+        shard.checksum = shard.compute_checksum();
+        shard
+    }
+
+    fn compute_checksum(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut unsigned = self.clone();
+        unsigned.checksum.clear();
+        let text = serde_json::to_string(&unsigned).expect("shard files always serialise");
+        format!("{:x}", Sha256::digest(text.as_bytes()))
+    }
+
+    /// Parses and checks a shard file's text: format, checksum, configuration, that the shard
+    /// covers exactly its seeds and that every seed has one cell per row.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        use anyhow::{bail, Context};
+        let shard: MemorizeShard =
+            serde_json::from_str(text).context("not a peff memorize shard file")?;
+        if shard.format != SHARD_FORMAT {
+            bail!(
+                "unsupported shard format '{}' (expected {SHARD_FORMAT})",
+                shard.format
+            );
+        }
+        if shard.compute_checksum() != shard.checksum {
+            bail!("checksum mismatch: the file was modified or truncated");
+        }
+        let config = &shard.run.config;
+        config.validate().context("recorded configuration")?;
+        let Some(s) = shard.run.shard.filter(|s| s.is_valid()) else {
+            bail!("not the file of a valid `--shard i/N` run");
+        };
+        if s.range(config.seeds) != (shard.start..shard.end) {
+            bail!("seed range does not match shard {}/{}", s.index, s.count);
+        }
+        let cells = config.methods.len() * config.kept.len();
+        let n = config.dataset.points() as u32;
+        let expected = (shard.start..shard.end).map(|i| config.seed + i);
+        if shard.results.len() as u64 != shard.end - shard.start
+            || shard.results.iter().zip(expected).any(|(r, seed)| {
+                r.seed != seed
+                    || r.cells.len() != cells
+                    || std::iter::once(&r.dense)
+                        .chain(&r.cells)
+                        .any(|c| c.memorised > n || (c.diverged && (c.memorised > 0 || c.capped)))
+            })
+        {
+            bail!("per-seed results do not match the recorded configuration");
+        }
+        Ok(shard)
+    }
+
+    /// Reads and checks a shard file.
+    pub fn read(path: &std::path::Path) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading '{}'", path.display()))?;
+        Self::parse(&text).with_context(|| format!("'{}'", path.display()))
+    }
+}
+
+/// Merges the shards of one run (same run, same shard count, each shard once) into the whole
+/// run's record and its per-seed results in seed order.
+pub fn merge_shards(
+    parts: &[MemorizeShard],
+) -> anyhow::Result<(RunRecord<MemorizeConfig>, Vec<SeedResult>)> {
+    use anyhow::{bail, Context};
+    let first = parts.first().context("no shard files given")?;
+    let shard_of = |part: &MemorizeShard| part.run.shard.expect("parsed shards have one");
+    let count = shard_of(first).count;
+    let mut slots: Vec<Option<&MemorizeShard>> = vec![None; count as usize];
+    for part in parts {
+        let s = shard_of(part);
+        if !part.run.same_run(&first.run) {
+            bail!(
+                "shard {}/{} belongs to a different configuration than shard {}/{count}",
+                s.index,
+                s.count,
+                shard_of(first).index
+            );
+        }
+        if s.count != count {
+            bail!("shard counts differ: {} and {count}", s.count);
+        }
+        if slots[s.index as usize].replace(part).is_some() {
+            bail!("shard {}/{count} is given twice", s.index);
+        }
+    }
+    let missing: Vec<String> = (0..count)
+        .filter(|&i| slots[i as usize].is_none())
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        let shown = missing.len().min(10);
+        bail!(
+            "missing shards: {}{}",
+            missing[..shown].join(", "),
+            if missing.len() > shown {
+                format!(", … ({} in all)", missing.len())
+            } else {
+                String::new()
+            }
+        );
+    }
+    let results = slots
+        .into_iter()
+        .flat_map(|s| s.expect("checked").results.iter().cloned())
+        .collect();
+    let whole = RunRecord {
+        shard: None,
+        ..first.run.clone()
+    };
+    Ok((whole, results))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny(methods: Vec<Method>, levels: Vec<usize>) -> MemorizeConfig {
+        let widths = vec![5, 8, 8, 2];
+        let weights: usize = widths.windows(2).map(|w| w[0] * w[1]).sum();
+        MemorizeConfig {
+            dataset: DataSource::Gaussian { n: 6, input_dim: 5 },
+            loss: Loss::CrossEntropy,
+            widths,
+            optimizer: Optimizer::sgd(0.1),
+            batch_size: None,
+            max_epochs: 300,
+            plateau_epochs: 50,
+            plateau_rel: 0.01,
+            memorised_loss: MEMORISED_LOSS,
+            methods,
+            kept: levels
+                .iter()
+                .map(|&l| MemorizeConfig::kept_at(weights, 0.2, l))
+                .collect(),
+            levels,
+            imp_rate: 0.2,
+            synflow_rounds: 10,
+            grasp_temperature: 200.0,
+            seed: 0,
+            seeds: 2,
+        }
+    }
+
+    /// The IMP cells are those of IMP's own level trainings: rerunning a level's mask from θ0
+    /// through the routine gives the same cell, and the dense cell is shared.
+    #[test]
+    fn kept_counts_follow_imp_levels() {
+        let config = tiny(Method::ALL.to_vec(), vec![0, 3, 6]);
+        config.validate().unwrap();
+        // 5·8 + 8·8 + 8·2 = 120 weights: 120 → 96 → 76 → 60 (level 3) → 48 → 38 → 30 (level 6).
+        assert_eq!(config.kept, vec![120, 60, 30]);
+        let imp = Imp { rate: 0.2 }.schedule(120, 30);
+        assert_eq!(imp, vec![96, 76, 60, 48, 38, 30]);
+        let result = run_seed(&config, None, 4, None);
+        assert_eq!(result.cells.len(), 18);
+        let rows = rows(&config, &[result]);
+        for method in Method::ALL {
+            let kept: Vec<usize> = rows
+                .iter()
+                .filter(|r| r.method == method.name())
+                .map(|r| r.kept)
+                .collect();
+            assert_eq!(kept, vec![120, 60, 30]);
+        }
+    }
+
+    #[test]
+    fn mask_keys_treat_full_as_dense() {
+        assert_eq!(mask_key(None), Vec::<u64>::new());
+        assert_eq!(mask_key(Some(&[1.0, 1.0])), Vec::<u64>::new());
+        assert_eq!(mask_key(Some(&[1.0, 0.0, 1.0])), vec![0b101]);
+    }
+}
