@@ -32,6 +32,11 @@
 //! boost included), and its scaling to all threads shows whether they share FMA units.
 //!
 //! `--exact` also times the default `peff exact` run (all six methods, every dataset).
+//!
+//! The general MLP core is measured too ([`crate::model::mlp::bench::measure`]): one full-batch
+//! gradient-descent step (η = 1e-2) of the Fig. 1a network `30-100-100-2` on `n = 30` points in
+//! `f32`, on one thread, against the same GEMMs alone in the same run
+//! (`mlp_steps_per_sec_1t`, `mlp_gemm_fraction`; about a fifth of `--seconds`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -160,9 +165,18 @@ pub struct BenchReport {
     pub exact_wall_seconds: Option<f64>,
     /// Datasets the `peff exact` run enumerated (`--exact` only).
     pub exact_datasets: Option<u64>,
+    /// Full-batch GD steps/s of the Fig. 1a MLP (`30-100-100-2`, `n = 30`, `f32`), 1 thread.
+    pub mlp_steps_per_sec_1t: f64,
+    /// `mlp_steps_per_sec_1t` over the rate of the same GEMMs alone (1 = GEMM-bound).
+    pub mlp_gemm_fraction: f64,
     /// peff's version.
     pub peff_version: &'static str,
 }
+
+/// Widths of the benchmarked MLP (Fig. 1a).
+pub const MLP_BENCH_WIDTHS: [usize; 4] = [30, 100, 100, 2];
+/// Points of the benchmarked MLP step.
+pub const MLP_BENCH_N: usize = 30;
 
 /// Flops of one network-step (one full-batch gradient step of one network on `n` points), as
 /// the kernel of [`crate::model::lanes`] executes it in training: an FMA counts 2;
@@ -549,6 +563,13 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         }
         None => None,
     };
+    let mlp = crate::model::mlp::bench::measure::<f32>(
+        &MLP_BENCH_WIDTHS,
+        MLP_BENCH_N,
+        crate::model::mlp::Optimizer::sgd(1e-2),
+        Duration::from_secs_f64(args.seconds / 5.0),
+    )
+    .context("MLP benchmark")?;
     let exact = if args.exact {
         Some(time_exact(threads)?)
     } else {
@@ -590,6 +611,8 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         task: "regression",
         exact_wall_seconds: exact.map(|e| e.0),
         exact_datasets: exact.map(|e| e.1),
+        mlp_steps_per_sec_1t: mlp.steps_per_sec,
+        mlp_gemm_fraction: mlp.gemm_fraction,
         peff_version: env!("CARGO_PKG_VERSION"),
     })
 }
@@ -709,6 +732,14 @@ fn table(r: &BenchReport) -> String {
             all / one
         ));
     }
+    lines.push(String::new());
+    lines.push(format!(
+        "MLP core (f32, 1 thread): {} on n={}, one full-batch GD step: {:.4e} steps/s, {:.1}% of the same GEMMs alone",
+        MLP_BENCH_WIDTHS.map(|w| w.to_string()).join("-"),
+        MLP_BENCH_N,
+        r.mlp_steps_per_sec_1t,
+        100.0 * r.mlp_gemm_fraction
+    ));
     if let (Some(wall), Some(datasets)) = (r.exact_wall_seconds, r.exact_datasets) {
         lines.push(String::new());
         lines.push(format!(
@@ -782,6 +813,8 @@ mod tests {
             "threads",
             "flops_per_step",
             "peak_fraction_1t",
+            "mlp_steps_per_sec_1t",
+            "mlp_gemm_fraction",
         ] {
             assert!(json.get(key).is_some(), "missing key {key}");
         }
@@ -790,6 +823,11 @@ mod tests {
         assert!(report.steps_per_sec_1t > 0.0 && report.steps_per_sec_all > 0.0);
         let table = render(&report, Format::Table).unwrap();
         assert!(table.contains("peak (1 thread) = 1 core x"), "{table}");
+        assert!(
+            table.contains("MLP core (f32, 1 thread): 30-100-100-2"),
+            "{table}"
+        );
+        assert!(report.mlp_steps_per_sec_1t > 0.0 && report.mlp_gemm_fraction > 0.0);
         assert!(render(&report, Format::Csv)
             .unwrap()
             .starts_with("steps_per_sec_1t,"));

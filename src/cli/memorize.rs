@@ -124,6 +124,9 @@ pub struct MemorizeArgs {
     pub profile: bool,
 }
 
+/// Most training points per seed.
+const MAX_POINTS: i64 = 1_000_000;
+
 fn in_range(flag: &str, value: i64, lo: i64, hi: i64) -> anyhow::Result<usize> {
     if value < lo || value > hi {
         bail!("`{flag}` must be in [{lo}, {hi}], got {value}");
@@ -226,21 +229,25 @@ impl MemorizeArgs {
             self.threads as usize
         };
         let methods = parse_methods(&self.methods)?;
+        // Every flag is checked whichever dataset it applies to.
+        if !(self.noise_variance.is_finite() && self.noise_variance >= 0.0) {
+            bail!(
+                "`--noise-variance` must be a finite number ≥ 0, got {}",
+                self.noise_variance
+            );
+        }
+        in_range("--train-size", self.train_size, 1, MAX_POINTS)?;
+        let n = in_range("--n", self.n, 1, MAX_POINTS)?;
+        let input_dim = in_range("--input-dim", self.input_dim, 1, 1_000_000)?;
         let (dataset, images) = if fashion {
-            if !(self.noise_variance.is_finite() && self.noise_variance >= 0.0) {
-                bail!(
-                    "`--noise-variance` must be a finite number ≥ 0, got {}",
-                    self.noise_variance
-                );
-            }
-            in_range("--train-size", self.train_size, 1, i64::MAX)?;
             let dir = self
                 .data
                 .as_ref()
                 .context("`--data DIR` is required with `--dataset fashion-mnist`")?;
             let images = load_fashion_mnist_train(dir).context("`--data`")?;
             let count = images.images.count;
-            let train_size = in_range("--train-size", self.train_size, 1, count as i64)?;
+            let train_size = in_range("--train-size", self.train_size, 1, count as i64)
+                .with_context(|| format!("the training files hold {count} images"))?;
             let source = DataSource::FashionMnist {
                 train_size,
                 noise_variance: self.noise_variance,
@@ -250,8 +257,6 @@ impl MemorizeArgs {
             };
             (source, Some(images))
         } else {
-            let n = in_range("--n", self.n, 1, 1_000_000)?;
-            let input_dim = in_range("--input-dim", self.input_dim, 1, 1_000_000)?;
             (DataSource::Gaussian { n, input_dim }, None)
         };
         let batch_size = match self.batch_size {

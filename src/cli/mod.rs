@@ -102,7 +102,7 @@ pub enum Command {
     ///   peff bound --n 1000 --d 50 --epsilon 0.1 --delta 0.05 --c 1 --w 10 --j 1 --mi 20 --k 100
     #[command(verbatim_doc_comment)]
     Bound(bound::BoundArgs),
-    /// Toy-trainer throughput (network-steps/s, 1 thread and all threads) and its fraction of the FMA peak.
+    /// Toy-trainer throughput (network-steps/s, 1 thread and all threads) and its fraction of the FMA peak; MLP-core steps/s and GEMM fraction.
     ///
     /// Examples:
     ///   peff bench

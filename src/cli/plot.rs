@@ -3,6 +3,8 @@
 //!
 //! - `figure3`: mask entropy = `I(m; D | init)` vs sparsity per method, with the ceiling
 //!   `log2 C(p, k)`, one panel per exact-result CSV (the paper's Figure 3).
+//! - `figure1a`: memorised fraction vs density (log) per method with ± s.e. bands (from
+//!   `peff memorize`; the paper's Figure 1a, or 1b for a FashionMNIST table).
 //! - `convergence`: each estimator's estimate ± bootstrap interval vs the number of sampled
 //!   datasets `N`, against the exact value (from `peff converge`).
 
@@ -12,8 +14,10 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 
+use crate::experiments::memorize::MemorizeRow;
 use crate::export::write_atomic;
 use crate::plot::convergence::{convergence_svg, ConvergencePoint};
+use crate::plot::figure1a::{figure1a_svg, MemorisePoint};
 use crate::plot::figure3::{figure3_svg, MiPanel, MiPoint};
 use crate::report::{ConvergenceRow, ExactRow};
 
@@ -35,6 +39,15 @@ pub enum Figure {
         inputs: Vec<PathBuf>,
         /// Output SVG.
         #[arg(long, default_value = "results/figure3.svg")]
+        out: PathBuf,
+    },
+    /// Figure 1a: memorised fraction vs density (log scale) per method, ± s.e. bands.
+    Figure1a {
+        /// Memorisation CSV (`peff memorize`).
+        #[arg(default_value = "results/memorize-gaussian.csv")]
+        input: PathBuf,
+        /// Output SVG.
+        #[arg(long, default_value = "results/figure1a.svg")]
         out: PathBuf,
     },
     /// Estimator convergence to the exact value vs the number of samples.
@@ -83,6 +96,25 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             (figure3_svg(&panels)?, out)
+        }
+        Figure::Figure1a { input, out } => {
+            let rows: Vec<MemorizeRow> = read_rows(input)?;
+            let dataset = rows.first().map_or("", |r| r.dataset.as_str()).to_string();
+            let seeds = rows.iter().map(|r| r.seeds).max().unwrap_or(0);
+            // Rows where every seed diverged have no mean: nothing to draw.
+            let points: Vec<MemorisePoint> = rows
+                .into_iter()
+                .filter_map(|r| {
+                    Some(MemorisePoint {
+                        method: r.method,
+                        density: r.density,
+                        mean: r.memorised_mean?,
+                        se: r.memorised_se?,
+                    })
+                })
+                .collect();
+            let title = format!("Memorisation capacity ({dataset}, {seeds} seeds)");
+            (figure1a_svg(&title, &points)?, out)
         }
         Figure::Convergence { input, out } => {
             let rows: Vec<ConvergenceRow> = read_rows(input)?;

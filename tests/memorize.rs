@@ -1,0 +1,500 @@
+//! `peff memorize` end to end (SPEC §7, §8): the table's columns and kept counts (the same for
+//! every method, on IMP's levels), byte-identical tables for any thread count and for shards
+//! merged by `peff merge`, diverged runs counted, the FashionMNIST IDX loader on small files the
+//! tests write (raw, gzipped and malformed), and one-line errors naming each bad flag.
+//!
+//! Every run is tiny (n ≤ 8 points, width 8, ≤ 3 seeds, two densities, ≤ 400 epochs), so the
+//! file takes a few seconds in release mode.
+
+use std::io::Write;
+use std::path::Path;
+
+use assert_cmd::Command;
+use peff::data::idx::{encode_images, encode_labels};
+use peff::prune::Imp;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The `peff memorize` columns (SPEC §8, plus `diverged`).
+const HEADER: &str =
+    "dataset,method,density,kept,memorised_mean,memorised_se,seeds,capped,diverged";
+
+/// The tiny Gaussian configuration: d = 4, width 8, depth 2, o = 2 → 4·8 + 8·8 + 8·2 = 112
+/// weights. Flags given to [`tiny`] replace these.
+const TINY: &[(&str, &str)] = &[
+    ("--n", "6"),
+    ("--input-dim", "4"),
+    ("--width", "8"),
+    ("--lr", "0.1"),
+    ("--max-epochs", "400"),
+    ("--densities", "0.5,0.1"),
+    ("--format", "csv"),
+];
+const TINY_WEIGHTS: usize = 112;
+
+fn peff() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_peff"))
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let output = peff().args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "peff {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `peff memorize` with `TINY` (less the flags `extra` gives) plus `extra`, writing into `out`.
+fn tiny(out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["memorize".to_string(), "--out".into(), s(out).into()];
+    for (flag, value) in TINY {
+        if !extra.contains(flag) {
+            args.extend([flag.to_string(), value.to_string()]);
+        }
+    }
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
+fn run_tiny(out: &Path, extra: &[&str]) -> String {
+    let args = tiny(out, extra);
+    run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Records of a CSV table by column name.
+fn records(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// The table has SPEC §8's columns, one row per method and density, fractions in [0, 1], every
+/// seed accounted for, and each method's kept counts are the same IMP levels; the JSON record
+/// carries the configuration and the summary. Fails if a method gets its own kept counts or a
+/// count falls off IMP's schedule.
+#[test]
+fn tiny_run_has_the_documented_table() {
+    let tmp = TempDir::new().unwrap();
+    let stdout = run_tiny(tmp.path(), &["--seeds", "2", "--threads", "1"]);
+    let csv = read(&tmp.path().join("memorize-gaussian.csv"));
+    assert_eq!(stdout, csv, "--format csv prints the file");
+    assert_eq!(csv.lines().next().unwrap(), HEADER);
+    let rows = records(&csv);
+    assert_eq!(rows.len(), 6 * 2, "six methods × two densities");
+    let schedule = Imp { rate: 0.2 }.schedule(TINY_WEIGHTS, 1);
+    let mut kept_by_method: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+    for row in &rows {
+        assert_eq!(row["dataset"], "gaussian");
+        let kept: usize = row["kept"].parse().unwrap();
+        assert!(schedule.contains(&kept), "kept {kept} is not an IMP level");
+        let density: f64 = row["density"].parse().unwrap();
+        assert!((density - kept as f64 / TINY_WEIGHTS as f64).abs() < 1e-15);
+        let seeds: u64 = row["seeds"].parse().unwrap();
+        let diverged: u64 = row["diverged"].parse().unwrap();
+        assert_eq!(seeds + diverged, 2);
+        let mean: f64 = row["memorised_mean"].parse().unwrap();
+        assert!((0.0..=1.0).contains(&mean), "{row:?}");
+        // Fractions of 6 points, averaged over 2 seeds: multiples of 1/12.
+        assert!(
+            (mean * 12.0 - (mean * 12.0).round()).abs() < 1e-9,
+            "{row:?}"
+        );
+        kept_by_method
+            .entry(row["method"].clone())
+            .or_default()
+            .push(kept);
+    }
+    let first = kept_by_method.values().next().unwrap().clone();
+    // 0.5 → level 3 (57 kept), 0.1 → level 10 (11 kept): 112 → 89 → 71 → 56? Read from the
+    // schedule rather than by hand:
+    let nearest = |d: f64| {
+        *schedule
+            .iter()
+            .min_by(|a, b| {
+                let dist = |k: usize| ((k as f64 / 112.0).ln() - d.ln()).abs();
+                dist(**a).total_cmp(&dist(**b))
+            })
+            .unwrap()
+    };
+    assert_eq!(first, vec![nearest(0.5), nearest(0.1)]);
+    assert!(
+        kept_by_method.values().all(|k| *k == first),
+        "{kept_by_method:?}"
+    );
+    let json: Value =
+        serde_json::from_str(&read(&tmp.path().join("memorize-gaussian.json"))).unwrap();
+    assert_eq!(json["run"]["command"], "memorize");
+    assert_eq!(json["run"]["config"]["seeds"], 2);
+    assert_eq!(
+        json["run"]["config"]["widths"],
+        serde_json::json!([4, 8, 8, 2])
+    );
+    assert_eq!(json["rows"].as_array().unwrap().len(), 12);
+    assert!(json["summary"]["dense"]["memorised_mean"].is_number());
+    assert_eq!(json["summary"]["methods"].as_array().unwrap().len(), 6);
+}
+
+/// Seeds run in parallel, but the table is reduced in seed order: 1 and 2 threads give the same
+/// bytes.
+#[test]
+fn thread_count_does_not_change_the_table() {
+    let (a, b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    run_tiny(a.path(), &["--seeds", "3", "--threads", "1"]);
+    run_tiny(b.path(), &["--seeds", "3", "--threads", "2"]);
+    let name = "memorize-gaussian.csv";
+    assert_eq!(read(&a.path().join(name)), read(&b.path().join(name)));
+}
+
+/// Shards over seeds merged by `peff merge` give the unsharded table byte for byte; a missing
+/// or doubled shard, or a shard of another configuration, is refused.
+#[test]
+fn shards_merge_into_the_unsharded_table() {
+    let (whole, shards, merged) = (
+        TempDir::new().unwrap(),
+        TempDir::new().unwrap(),
+        TempDir::new().unwrap(),
+    );
+    let methods = ["--methods", "imp,random,magnitude", "--seeds", "3"];
+    run_tiny(whole.path(), &methods);
+    let mut files = Vec::new();
+    for shard in ["0/2", "1/2"] {
+        let extra: Vec<&str> = methods.iter().copied().chain(["--shard", shard]).collect();
+        let out = run_tiny(shards.path(), &extra);
+        files.push(out.trim().to_string());
+    }
+    assert!(
+        files[0].ends_with("memorize-gaussian.shard-0-of-2.json"),
+        "{files:?}"
+    );
+    let merge = |files: &[&str]| {
+        let mut args = vec!["merge", "--out", s(merged.path()), "--format", "csv"];
+        args.extend(files);
+        peff().args(&args).output().unwrap()
+    };
+    let ok = merge(&[&files[1], &files[0]]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let name = "memorize-gaussian.csv";
+    assert_eq!(
+        read(&merged.path().join(name)),
+        read(&whole.path().join(name))
+    );
+    for bad in [vec![files[0].as_str()], vec![&files[0], &files[0]]] {
+        let out = merge(&bad);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.lines().count() == 1, "{err}");
+        assert!(
+            err.contains("missing shards") || err.contains("given twice"),
+            "{err}"
+        );
+    }
+    // A shard of another configuration.
+    let other = TempDir::new().unwrap();
+    let extra: Vec<&str> = methods
+        .iter()
+        .copied()
+        .chain(["--shard", "1/2", "--seed", "9"])
+        .collect();
+    let foreign = run_tiny(other.path(), &extra);
+    let out = merge(&[&files[0], foreign.trim()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("different configuration"));
+    // A modified shard fails its checksum.
+    let text = read(Path::new(&files[0]));
+    let edited = shards.path().join("edited.json");
+    std::fs::write(&edited, text.replacen("\"epochs\":", "\"epochs\":1", 1)).unwrap();
+    let out = merge(&[s(&edited), &files[1]]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("checksum"), "{err}");
+}
+
+/// A learning rate that blows MSE training up: the diverged runs are counted in `diverged` and
+/// left out of the mean, never averaged in as NaN.
+#[test]
+fn diverged_runs_are_counted_not_averaged() {
+    let tmp = TempDir::new().unwrap();
+    run_tiny(
+        tmp.path(),
+        &[
+            "--loss",
+            "mse",
+            "--lr",
+            "1e4",
+            "--seeds",
+            "2",
+            "--methods",
+            "random,snip",
+        ],
+    );
+    let csv = read(&tmp.path().join("memorize-gaussian.csv"));
+    assert!(!csv.contains("NaN") && !csv.contains("nan"), "{csv}");
+    let rows = records(&csv);
+    let diverged: u64 = rows
+        .iter()
+        .map(|r| r["diverged"].parse::<u64>().unwrap())
+        .sum();
+    assert!(diverged > 0, "{csv}");
+    for row in rows.iter().filter(|r| r["seeds"] == "0") {
+        assert_eq!(row["memorised_mean"], "", "no mean without a seed: {row:?}");
+    }
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// 20 random 4×4 images and labels 0..9, as IDX bytes.
+fn tiny_idx() -> (Vec<u8>, Vec<u8>) {
+    let pixels: Vec<u8> = (0..20 * 16u32).map(|i| (i * 37 % 256) as u8).collect();
+    let labels: Vec<u8> = (0..20u8).map(|i| i % 10).collect();
+    (encode_images(4, 4, &pixels), encode_labels(&labels))
+}
+
+fn write_set(dir: &Path, images: &[u8], labels: &[u8], gzipped: bool) {
+    std::fs::create_dir_all(dir).unwrap();
+    let (i, l) = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte");
+    if gzipped {
+        std::fs::write(dir.join(format!("{i}.gz")), gz(images)).unwrap();
+        std::fs::write(dir.join(format!("{l}.gz")), gz(labels)).unwrap();
+    } else {
+        std::fs::write(dir.join(i), images).unwrap();
+        std::fs::write(dir.join(l), labels).unwrap();
+    }
+}
+
+fn fashion_args<'a>(data: &'a Path, out: &'a Path) -> Vec<&'a str> {
+    vec![
+        "memorize",
+        "--dataset",
+        "fashion-mnist",
+        "--data",
+        s(data),
+        "--train-size",
+        "8",
+        "--width",
+        "8",
+        "--seeds",
+        "2",
+        "--densities",
+        "0.5,0.1",
+        "--max-epochs",
+        "300",
+        "--lr",
+        "0.01",
+        "--format",
+        "csv",
+        "--out",
+        s(out),
+    ]
+}
+
+/// A tiny FashionMNIST run from raw and from gzipped files gives the same table (16 inputs,
+/// 10 classes), its rows named `fashion-mnist`.
+#[test]
+fn fashion_mnist_runs_from_raw_and_gzipped_files() {
+    let tmp = TempDir::new().unwrap();
+    let (images, labels) = tiny_idx();
+    let (raw, gzd) = (tmp.path().join("raw"), tmp.path().join("gz"));
+    write_set(&raw, &images, &labels, false);
+    write_set(&gzd, &images, &labels, true);
+    let (out_a, out_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let a = run_ok(&fashion_args(&raw, &out_a));
+    let b = run_ok(&fashion_args(&gzd, &out_b));
+    assert_eq!(a, b);
+    assert_eq!(a.lines().next().unwrap(), HEADER);
+    let rows = records(&a);
+    assert_eq!(rows.len(), 12);
+    assert!(rows.iter().all(|r| r["dataset"] == "fashion-mnist"));
+    let json: Value =
+        serde_json::from_str(&read(&out_a.join("memorize-fashion-mnist.json"))).unwrap();
+    assert_eq!(
+        json["run"]["config"]["widths"],
+        serde_json::json!([16, 8, 8, 10])
+    );
+    assert_eq!(json["run"]["config"]["dataset"]["images"], 20);
+}
+
+/// Malformed IDX files and incomplete directories fail with one line naming `--data` and what
+/// is wrong.
+#[test]
+fn malformed_idx_files_fail_with_one_line() {
+    let tmp = TempDir::new().unwrap();
+    let (images, labels) = tiny_idx();
+    let mut wrong_magic = images.clone();
+    wrong_magic[3] = 0x01;
+    let truncated = images[..images.len() - 5].to_vec();
+    let mut out_of_range = labels.clone();
+    out_of_range[8 + 7] = 10;
+    let fewer_labels = encode_labels(&[1, 2, 3]);
+    let cases: Vec<(&str, Vec<u8>, Vec<u8>, bool, Vec<&str>)> = vec![
+        (
+            "magic",
+            wrong_magic,
+            labels.clone(),
+            false,
+            vec!["wrong magic number 0x00000801"],
+        ),
+        (
+            "trunc",
+            truncated.clone(),
+            labels.clone(),
+            false,
+            vec!["truncated"],
+        ),
+        (
+            "trunc-gz",
+            truncated,
+            labels.clone(),
+            true,
+            vec!["truncated", ".gz"],
+        ),
+        (
+            "dims",
+            images.clone(),
+            fewer_labels,
+            false,
+            vec!["dimension mismatch", "20 images", "3 labels"],
+        ),
+        (
+            "label",
+            images.clone(),
+            out_of_range,
+            true,
+            vec!["label 10 at index 7 is out of range"],
+        ),
+    ];
+    for (name, imgs, labs, gzipped, phrases) in cases {
+        let dir = tmp.path().join(name);
+        write_set(&dir, &imgs, &labs, gzipped);
+        let out = peff()
+            .args(fashion_args(&dir, &tmp.path().join("out")))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.lines().count() == 1,
+            "{name}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        for p in phrases.iter().chain(&["`--data`"]) {
+            assert!(err.contains(p), "{name}: {err} lacks {p}");
+        }
+    }
+    // Missing directory, and a directory with images but no labels.
+    let only_images = tmp.path().join("only-images");
+    std::fs::create_dir_all(&only_images).unwrap();
+    std::fs::write(only_images.join("train-images-idx3-ubyte"), &images).unwrap();
+    for (dir, missing) in [
+        (tmp.path().join("nowhere"), "train-images-idx3-ubyte"),
+        (only_images, "train-labels-idx1-ubyte"),
+    ] {
+        let out = peff()
+            .args(fashion_args(&dir, &tmp.path().join("out")))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.lines().count() == 1, "{err}");
+        assert!(
+            err.contains(missing) && err.contains("fashion-mnist"),
+            "{err}"
+        );
+    }
+}
+
+/// Every invalid value of every flag fails with one stderr line naming the flag, before any
+/// training. Fails if a value slips through (the tiny run would succeed) or a message loses its
+/// flag.
+#[test]
+fn invalid_flags_fail_with_one_line_naming_the_flag() {
+    let tmp = TempDir::new().unwrap();
+    let data = tmp.path().join("fashion");
+    let (images, labels) = tiny_idx();
+    write_set(&data, &images, &labels, false);
+    let fashion = ["--dataset", "fashion-mnist", "--data", s(&data)];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--width", "0"], "--width"),
+        (vec!["--width", "-3"], "--width"),
+        (vec!["--depth", "0"], "--depth"),
+        (vec!["--n", "0"], "--n"),
+        (vec!["--input-dim", "0"], "--input-dim"),
+        (vec!["--seeds", "0"], "--seeds"),
+        (vec!["--seeds", "x"], "--seeds"),
+        (vec!["--seed", "-1"], "--seed"),
+        (
+            vec!["--seed", "18446744073709551615", "--seeds", "2"],
+            "--seed",
+        ),
+        (vec!["--lr", "0"], "--lr"),
+        (vec!["--lr", "nan"], "--lr"),
+        (vec!["--max-epochs", "0"], "--max-epochs"),
+        (vec!["--densities", "0"], "--densities"),
+        (vec!["--densities", "1.5"], "--densities"),
+        (vec!["--densities", "-0.5"], "--densities"),
+        (vec!["--densities", "x"], "--densities"),
+        (vec!["--densities", ","], "--densities"),
+        (vec!["--densities", "1e-9"], "--densities"),
+        (vec!["--methods", "bogus"], "--methods"),
+        (vec!["--threads", "-1"], "--threads"),
+        (vec!["--shard", "2/2"], "--shard"),
+        (vec!["--batch-size", "0"], "--batch-size"),
+        (vec!["--batch-size", "7"], "--batch-size"),
+        (vec!["--train-size", "0"], "--train-size"),
+        (vec!["--noise-variance", "-1"], "--noise-variance"),
+        (vec!["--dataset", "cifar"], "--dataset"),
+        (vec!["--loss", "hinge"], "--loss"),
+        (vec!["--optimizer", "sgdm"], "--optimizer"),
+        (vec!["--format", "xml"], "--format"),
+        (vec!["--data", "/tmp"], "--data"),
+        (vec!["--dataset", "fashion-mnist"], "--data"),
+        (
+            [&fashion[..], &["--train-size", "21"]].concat(),
+            "--train-size",
+        ),
+        (
+            vec!["--dataset", "fashion-mnist", "--data", "/nonexistent-peff"],
+            "--data",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (extra, flag) in &cases {
+        let args = tiny(&tmp.path().join("out"), extra);
+        let out = peff().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if out.status.success()
+            || err.lines().count() != 1
+            || !err.contains(flag)
+            || err.contains("panicked")
+        {
+            failures.push(format!(
+                "{extra:?}: status {:?}, stderr {err:?}",
+                out.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
