@@ -20,10 +20,12 @@
 //! - [`model`]: the networks (the [`model::Networks`] trait pruning methods see, the toy MLP,
 //!   its SIMD lockstep trainer, init files);
 //! - [`prune`]: one file per pruning method behind [`prune::Pruner`];
-//! - [`data`]: the toy datasets, their multisets and multinomial weights;
+//! - [`data`]: the toy datasets, their multisets and multinomial weights; Gaussian memorisation
+//!   data and the FashionMNIST IDX reader (Figure 1);
 //! - [`info`]: mask tallies, counts files, and [`info::estimators`] (one file per estimator);
 //! - [`experiments`]: the engines ([`experiments::toy`], a driven run with shards and
-//!   checkpoints in [`experiments::run`], [`experiments::convergence`]);
+//!   checkpoints in [`experiments::run`], [`experiments::convergence`], memorisation capacity of
+//!   pruned MLPs in [`experiments::memorize`]);
 //! - [`plot`]: one file per figure on a shared house style;
 //! - [`partial`] (shard and checkpoint files), [`report`] (result rows), [`export`] (formats,
 //!   atomic writes), [`mask`], [`bench`](mod@bench) (`peff bench`'s measurements), [`bound`] (Theorem 5.6).

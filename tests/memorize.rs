@@ -351,7 +351,9 @@ fn malformed_idx_files_fail_with_one_line() {
     let mut out_of_range = labels.clone();
     out_of_range[8 + 7] = 10;
     let fewer_labels = encode_labels(&[1, 2, 3]);
-    let cases: Vec<(&str, Vec<u8>, Vec<u8>, bool, Vec<&str>)> = vec![
+    /// (name, image bytes, label bytes, gzipped, phrases of the error).
+    type Case<'a> = (&'a str, Vec<u8>, Vec<u8>, bool, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "magic",
             wrong_magic,

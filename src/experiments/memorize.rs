@@ -237,11 +237,12 @@ impl MemorizeConfig {
             return bad("levels must increase".into());
         }
         let positive = |v: f64| v.is_finite() && v > 0.0;
-        if !positive(self.optimizer.lr())
-            || !positive(self.grasp_temperature)
-            || !positive(self.memorised_loss)
-            || !(self.plateau_rel.is_finite() && self.plateau_rel >= 0.0)
-        {
+        let rates_ok = positive(self.optimizer.lr())
+            && positive(self.grasp_temperature)
+            && positive(self.memorised_loss)
+            && self.plateau_rel.is_finite()
+            && self.plateau_rel >= 0.0;
+        if !rates_ok {
             return bad("non-positive rate, temperature or threshold".into());
         }
         if let DataSource::FashionMnist {

@@ -56,7 +56,9 @@ pub fn figure1a_svg(title: &str, points: &[MemorisePoint]) -> Result<String, Plo
     if points.is_empty() {
         return Err(PlotError::NoData);
     }
-    let mut methods: Vec<(&str, Vec<(f64, f64, f64)>)> = Vec::new();
+    // Per method, in order of first appearance: (density, mean, se) points.
+    type Line<'a> = (&'a str, Vec<(f64, f64, f64)>);
+    let mut methods: Vec<Line<'_>> = Vec::new();
     for pt in points {
         let what = || format!("point (method '{}', density {})", pt.method, pt.density);
         let density = check_finite(pt.density, "density", what)?;
