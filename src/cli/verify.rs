@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::exact::{progress_bar, thread_pool, RecordedRun, INTERRUPTED};
+use super::exact::{progress_bar, thread_pool, RecordedRun};
 use crate::experiments::run::{compute, dataset_count, pmf_sha256};
 use crate::partial::{RunIdentity, Shard};
 
@@ -22,8 +22,11 @@ pub struct VerifyArgs {
 
 /// `peff verify`: reruns a JSON result's configuration and compares the pmf hash.
 pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("reading '{}'", args.file.display()))?;
+    let text = crate::export::read_capped_text(
+        &args.file,
+        crate::export::MAX_RESULT_BYTES,
+        "result file",
+    )?;
     let recorded: RecordedRun = serde_json::from_str(&text).with_context(|| {
         format!(
             "'{}' is not a peff exact/sample JSON result",
@@ -39,6 +42,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         args.threads
     };
     let pool = thread_pool(threads)?;
+    let stop = super::signals::install();
     let config = recorded.config;
     config
         .experiment
@@ -66,14 +70,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         let bar = progress_bar(total);
         let tallies = pool
             .install(|| {
-                compute(
-                    &identity,
-                    Shard::WHOLE,
-                    0..total,
-                    None,
-                    &INTERRUPTED,
-                    &|n| bar.inc(n),
-                )
+                compute(&identity, Shard::WHOLE, 0..total, None, stop, &|n| {
+                    bar.inc(n)
+                })
             })?
             .context("interrupted")?;
         bar.finish_and_clear();
