@@ -10,6 +10,10 @@
 //!   rebuilt outside the timing for every iteration, so magnitude pruning and IMP each pay for
 //!   the dense training run that the engine shares between them.
 //!
+//! - `mlp`: one full-batch gradient-descent step (forward, backward, update) of the general MLP
+//!   core in `f32`, on the Fig. 1a network `30-w-w-2` at `n = 30` for `w ∈ {50, 100, 200}`
+//!   ([`peff::model::mlp::bench::setup`]). Throughput is in network-steps.
+//!
 //! Inputs use constant seeds (init seed 0, dataset stream seed 0) and are built outside the timed
 //! closures; ids carry the parameters, e.g. `train-T2000/regression-n6-L8`.
 //! Run with `cargo bench`, or e.g. `cargo bench -- prune` for one topic.
@@ -154,5 +158,31 @@ mod prune {
     }
 }
 
-criterion_group!(benches, train::benches, prune::benches);
+mod mlp {
+    use criterion::{black_box, BenchmarkId, Throughput};
+    use peff::model::mlp::bench::setup;
+    use peff::model::mlp::Optimizer;
+
+    use super::*;
+
+    /// One `f32` full-batch step of `30-w-w-2` at `n = 30`, `w ∈ {50, 100, 200}`.
+    pub fn benches(c: &mut Criterion) {
+        let mut group = c.benchmark_group("mlp-step");
+        group
+            .sample_size(20)
+            .warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(2));
+        group.throughput(Throughput::Elements(1));
+        for width in [50, 100, 200] {
+            let (mut trainer, data) =
+                setup::<f32>(&[30, width, width, 2], 30, Optimizer::sgd(1e-2))
+                    .expect("valid network");
+            let id = BenchmarkId::new("gd-f32", format!("30-{width}-{width}-2-n30"));
+            group.bench_function(id, |b| b.iter(|| black_box(trainer.step(data.batch()))));
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, train::benches, prune::benches, mlp::benches);
 criterion_main!(benches);

@@ -197,29 +197,3 @@ fn human_bytes(n: u64) -> String {
         n => format!("{n} bytes"),
     }
 }
-
-/// The git commit peff was built from, when known at build time.
-pub fn git_commit() -> Option<&'static str> {
-    option_env!("PEFF_GIT_COMMIT").filter(|s| !s.is_empty())
-}
-
-/// The JSON result file: metadata plus rows (SPEC §8).
-#[derive(Serialize)]
-pub struct RunRecord<'a, C: Serialize, R: Serialize> {
-    /// peff's version.
-    pub peff_version: &'static str,
-    /// Git commit of the build, if known.
-    pub git_commit: Option<&'static str>,
-    /// Subcommand that produced the file.
-    pub command: &'static str,
-    /// The full configuration, seeds included.
-    pub config: &'a C,
-    /// Worker threads used.
-    pub threads: usize,
-    /// Wall time of the computation, seconds.
-    pub wall_seconds: f64,
-    /// SHA-256 of the mask pmf (hex), independent of thread count and sharding.
-    pub pmf_sha256: Option<String>,
-    /// The result rows.
-    pub rows: &'a [R],
-}

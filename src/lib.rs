@@ -88,4 +88,5 @@ pub mod model;
 pub mod partial;
 pub mod plot;
 pub mod prune;
+pub mod record;
 pub mod report;

@@ -1,5 +1,5 @@
-//! Partial results: the exact integer mask tallies of a slice of datasets, with the full
-//! configuration and a checksum. One format serves shards (`--shard i/N`, merged by
+//! Partial results: the exact integer mask tallies of a slice of datasets, with the run's
+//! [`crate::record::RunRecord`] and a checksum. One format serves shards (`--shard i/N`, merged by
 //! `peff merge`) and checkpoints (`--checkpoint FILE`, resumed by rerunning the command).
 //!
 //! ```text
@@ -14,64 +14,13 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
-use crate::experiments::toy::ToyExperiment;
+use crate::experiments::toy::ToyRecord;
 use crate::info::tally::MaskTally;
 use crate::mask::Mask;
-
-/// Largest shard count accepted.
-pub const MAX_SHARDS: u64 = 1_000_000;
+use crate::record::Shard;
 
 /// Format tag of partial-result files.
-pub const FORMAT: &str = "peff-partial-1";
-
-/// Which slice of the datasets a run computes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    /// 0-based shard index `i`.
-    pub index: u64,
-    /// Number of shards `N`.
-    pub count: u64,
-}
-
-impl Shard {
-    /// The whole run as one shard.
-    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
-
-    /// Parses `i/N` with `0 ≤ i < N`.
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let bad = || {
-            anyhow::anyhow!("`--shard` must look like i/N with 0 ≤ i < N ≤ {MAX_SHARDS} (e.g. 0/7), got '{text}'")
-        };
-        let (i, n) = text.split_once('/').ok_or_else(bad)?;
-        let (index, count): (u64, u64) = (
-            i.trim().parse().map_err(|_| bad())?,
-            n.trim().parse().map_err(|_| bad())?,
-        );
-        if count == 0 || index >= count || count > MAX_SHARDS {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-
-    /// The dataset indices of this shard out of `total`.
-    pub fn range(self, total: u64) -> std::ops::Range<u64> {
-        let at = |i: u64| (i as u128 * total as u128 / self.count as u128) as u64;
-        at(self.index)..at(self.index + 1)
-    }
-}
-
-/// What was run: everything that must agree for partial results to be merged or resumed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunIdentity {
-    /// `exact` or `sample`.
-    pub command: String,
-    /// The full experiment, init included.
-    pub experiment: ToyExperiment,
-    /// Sampled datasets `N` (sample runs).
-    pub samples: Option<u64>,
-    /// Seed of the dataset streams (sample runs).
-    pub sample_seed: Option<u64>,
-}
+pub const FORMAT: &str = "peff-partial-2";
 
 /// One row's tally, serialised.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -100,10 +49,8 @@ pub struct Partial {
     pub format: String,
     /// peff version that wrote it.
     pub peff_version: String,
-    /// The run it belongs to.
-    pub identity: RunIdentity,
-    /// The shard it belongs to.
-    pub shard: Shard,
+    /// The run it belongs to; `run.shard` is set for `--shard` runs.
+    pub run: ToyRecord,
     /// Dataset indices of the shard.
     pub start: u64,
     /// End (exclusive) of the shard's indices.
@@ -124,13 +71,13 @@ fn parse_weight(what: &str, text: &str) -> anyhow::Result<u128> {
 impl Partial {
     /// A partial result from tallies.
     pub fn new(
-        identity: RunIdentity,
-        shard: Shard,
+        run: ToyRecord,
         range: std::ops::Range<u64>,
         done: u64,
         tallies: &[MaskTally],
     ) -> Self {
-        let rows = identity
+        let rows = run
+            .config
             .experiment
             .rows()
             .iter()
@@ -152,8 +99,7 @@ impl Partial {
         let mut partial = Partial {
             format: FORMAT.to_string(),
             peff_version: env!("CARGO_PKG_VERSION").to_string(),
-            identity,
-            shard,
+            run,
             start: range.start,
             end: range.end,
             done,
@@ -191,24 +137,17 @@ impl Partial {
             bail!("checksum mismatch: the file was modified or truncated");
         }
         partial
-            .identity
-            .experiment
+            .run
+            .config
             .validate()
             .context("recorded configuration")?;
-        if partial.shard.count == 0
-            || partial.shard.index >= partial.shard.count
-            || partial.shard.count > MAX_SHARDS
-        {
-            bail!(
-                "invalid shard {}/{}",
-                partial.shard.index,
-                partial.shard.count
-            );
+        if let Some(shard) = partial.run.shard.filter(|s| !s.is_valid()) {
+            bail!("invalid shard {}/{}", shard.index, shard.count);
         }
         if partial.start > partial.end || partial.done > partial.end - partial.start {
             bail!("invalid dataset range");
         }
-        let keys = partial.identity.experiment.rows();
+        let keys = partial.run.config.experiment.rows();
         if keys.len() != partial.rows.len()
             || keys
                 .iter()
@@ -230,7 +169,7 @@ impl Partial {
 
     /// The tallies, one per row.
     pub fn tallies(&self) -> anyhow::Result<Vec<MaskTally>> {
-        let p = self.identity.experiment.num_params();
+        let p = self.run.config.experiment.num_params();
         self.rows
             .iter()
             .map(|row| {
@@ -258,33 +197,33 @@ impl Partial {
     }
 }
 
-/// Merges complete shards of one run: same identity and shard count, each shard exactly once.
-pub fn merge(parts: &[Partial]) -> anyhow::Result<(RunIdentity, Vec<MaskTally>)> {
+/// Merges complete shards of one run: the same run, the same shard count, each shard exactly
+/// once. Returns the whole run's record and tallies.
+pub fn merge(parts: &[Partial]) -> anyhow::Result<(ToyRecord, Vec<MaskTally>)> {
     let first = parts.first().context("no partial-result files given")?;
-    let count = first.shard.count;
+    // A complete checkpoint of a whole run is its only shard.
+    let shard_of = |part: &Partial| part.run.shard.unwrap_or(Shard::WHOLE);
+    let count = shard_of(first).count;
     let mut seen = vec![false; count as usize];
     let mut totals = vec![MaskTally::default(); first.rows.len()];
     for part in parts {
-        if part.identity != first.identity {
+        let shard = shard_of(part);
+        if !part.run.same_run(&first.run) {
             bail!(
-                "shard {}/{} belongs to a different configuration than shard {}/{}",
-                part.shard.index,
-                part.shard.count,
-                first.shard.index,
-                first.shard.count
+                "shard {}/{} belongs to a different configuration than shard {}/{count}",
+                shard.index,
+                shard.count,
+                shard_of(first).index,
             );
         }
-        if part.shard.count != count {
-            bail!("shard counts differ: {} and {count}", part.shard.count);
+        if shard.count != count {
+            bail!("shard counts differ: {} and {count}", shard.count);
         }
         if !part.is_complete() {
-            bail!(
-                "shard {}/{count} is an unfinished checkpoint",
-                part.shard.index
-            );
+            bail!("shard {}/{count} is an unfinished checkpoint", shard.index);
         }
-        if std::mem::replace(&mut seen[part.shard.index as usize], true) {
-            bail!("shard {}/{count} is given twice", part.shard.index);
+        if std::mem::replace(&mut seen[shard.index as usize], true) {
+            bail!("shard {}/{count} is given twice", shard.index);
         }
         for (total, tally) in totals.iter_mut().zip(part.tallies()?) {
             // Every mask weight is at most its row's total, so checking totals rules out overflow.
@@ -305,28 +244,9 @@ pub fn merge(parts: &[Partial]) -> anyhow::Result<(RunIdentity, Vec<MaskTally>)>
     if !missing.is_empty() {
         bail!("missing shards: {}", missing.join(", "));
     }
-    Ok((first.identity.clone(), totals))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shard_ranges_partition_the_datasets() {
-        for total in [0u64, 1, 7, 54_264, 1_000_003] {
-            for count in [1u64, 2, 7, 13] {
-                let mut next = 0;
-                for index in 0..count {
-                    let r = Shard { index, count }.range(total);
-                    assert_eq!(r.start, next);
-                    next = r.end;
-                }
-                assert_eq!(next, total);
-            }
-        }
-        assert!(Shard::parse("7/7").is_err());
-        assert!(Shard::parse("a/3").is_err());
-        assert_eq!(Shard::parse("2/7").unwrap(), Shard { index: 2, count: 7 });
-    }
+    let whole = ToyRecord {
+        shard: None,
+        ..first.run.clone()
+    };
+    Ok((whole, totals))
 }

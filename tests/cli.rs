@@ -583,7 +583,9 @@ fn verify_rejects_a_damaged_configuration() {
     run_ok(&from_file);
     let result = tmp.path().join("exact-regression.json");
     let mut json: Value = serde_json::from_str(&read(&result)).unwrap();
-    let recorded = json["config"]["experiment"]["init"].as_array_mut().unwrap();
+    let recorded = json["run"]["config"]["experiment"]["init"]
+        .as_array_mut()
+        .unwrap();
     recorded.truncate(recorded.len() - 3);
     let damaged = tmp.path().join("damaged.json");
     std::fs::write(&damaged, serde_json::to_string(&json).unwrap()).unwrap();
@@ -750,7 +752,7 @@ fn exact_run_writes_the_documented_csv_and_json() {
     let json: Value = serde_json::from_str(&read(&tmp.path().join("e2e.json"))).unwrap();
     for key in [
         "peff_version",
-        "config",
+        "run",
         "threads",
         "wall_seconds",
         "pmf_sha256",
@@ -840,8 +842,8 @@ fn sample_run_writes_the_documented_columns() {
     }
     let json: Value =
         serde_json::from_str(&read(&tmp.path().join("sample-regression.json"))).unwrap();
-    assert_eq!(json["config"]["samples"], 100);
-    assert_eq!(json["config"]["sample_seed"], 4);
+    assert_eq!(json["run"]["config"]["samples"], 100);
+    assert_eq!(json["run"]["config"]["sample_seed"], 4);
     assert_eq!(json["rows"].as_array().unwrap().len(), records.len());
 }
 

@@ -24,11 +24,13 @@ use std::sync::LazyLock;
 
 use peff::data::DataSpace;
 use peff::experiments::toy::{enumerate_range, ToyExperiment};
+use peff::experiments::toy::{ToyRecord, ToyRun};
 use peff::model::init_file::InitFile;
 use peff::model::lanes::TrainParams;
 use peff::model::toy::{Loss, ToyShape};
-use peff::partial::{Partial, RunIdentity, Shard};
+use peff::partial::Partial;
 use peff::prune::{Method, PruneSettings};
+use peff::record::Shard;
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Value};
@@ -82,19 +84,17 @@ static PARTIAL: LazyLock<(Partial, String)> = LazyLock::new(|| {
     let shard = Shard { index: 1, count: 3 };
     let range = shard.range(exp.space.num_multisets().unwrap() as u64);
     let tallies = exp.tally(enumerate_range(exp.space, range.clone()), false, &|_| {});
-    let identity = RunIdentity {
+    let record = ToyRecord {
         command: "exact".into(),
-        experiment: exp,
-        samples: None,
-        sample_seed: None,
+        config: ToyRun {
+            experiment: exp,
+            init_seeds: vec![1],
+            samples: None,
+            sample_seed: None,
+        },
+        shard: Some(shard),
     };
-    let partial = Partial::new(
-        identity,
-        shard,
-        range.clone(),
-        range.end - range.start,
-        &tallies,
-    );
+    let partial = Partial::new(record, range.clone(), range.end - range.start, &tallies);
     let text = serde_json::to_string(&partial).unwrap();
     (partial, text)
 });
@@ -382,7 +382,7 @@ fn resigned_variant(edits: &[ValueEdit]) -> Option<String> {
     let mut value: Value = serde_json::from_str(&PARTIAL.1).unwrap();
     apply_value_edits(&mut value, edits);
     let partial = serde_json::from_value::<Partial>(value).ok()?;
-    let s = partial.identity.experiment.shape;
+    let s = partial.run.config.experiment.shape;
     let (d, h, o) = (s.input_dim, s.hidden, s.outputs);
     h.checked_mul(d)?
         .checked_add(h)?
@@ -505,7 +505,7 @@ proptest! {
                 match peff::partial::merge(&parts) {
                     Err(e) => assert_one_line(&format!("{e:#}"), &text)?,
                     Ok((identity, tallies)) => {
-                        let rows = peff::report::exact_rows(&identity.experiment, &tallies);
+                        let rows = peff::report::exact_rows(&identity.config.experiment, &tallies);
                         prop_assert_eq!(rows.len(), tallies.len());
                     }
                 }
@@ -517,8 +517,8 @@ proptest! {
 /// Shards 0/3 and 2/3 of the tiny experiment (complement of [`PARTIAL`]).
 fn other_shards() -> Vec<Partial> {
     static OTHERS: LazyLock<Vec<Partial>> = LazyLock::new(|| {
-        let identity = PARTIAL.0.identity.clone();
-        let exp = &identity.experiment;
+        let record = PARTIAL.0.run.clone();
+        let exp = &record.config.experiment;
         let total = exp.space.num_multisets().unwrap() as u64;
         [0, 2]
             .into_iter()
@@ -527,7 +527,11 @@ fn other_shards() -> Vec<Partial> {
                 let range = shard.range(total);
                 let tallies = exp.tally(enumerate_range(exp.space, range.clone()), false, &|_| {});
                 let done = range.end - range.start;
-                Partial::new(identity.clone(), shard, range, done, &tallies)
+                let record = ToyRecord {
+                    shard: Some(shard),
+                    ..record.clone()
+                };
+                Partial::new(record, range, done, &tallies)
             })
             .collect()
     });
@@ -565,9 +569,9 @@ fn errors_echo_escaped_newlines_on_one_line() {
 #[test]
 fn parse_rejects_a_shape_whose_parameter_count_overflows() {
     for edit in [
-        (|p: &mut Partial| p.identity.experiment.shape.hidden = usize::MAX) as fn(&mut Partial),
-        |p: &mut Partial| p.identity.experiment.shape.input_dim = usize::MAX,
-        |p: &mut Partial| p.identity.experiment.shape.outputs = usize::MAX / 2,
+        (|p: &mut Partial| p.run.config.experiment.shape.hidden = usize::MAX) as fn(&mut Partial),
+        |p: &mut Partial| p.run.config.experiment.shape.input_dim = usize::MAX,
+        |p: &mut Partial| p.run.config.experiment.shape.outputs = usize::MAX / 2,
     ] {
         let error = Partial::parse(&resigned_with(edit)).unwrap_err();
         assert!(!format!("{error:#}").contains('\n'));
@@ -578,7 +582,7 @@ fn parse_rejects_a_shape_whose_parameter_count_overflows() {
 /// allocate one flag per shard (it once panicked with "capacity overflow" for N = u64::MAX).
 #[test]
 fn merge_rejects_a_huge_shard_count() {
-    let text = resigned_with(|p| p.shard.count = u64::MAX);
+    let text = resigned_with(|p| p.run.shard.as_mut().unwrap().count = u64::MAX);
     let error = Partial::parse(&text).unwrap_err();
     assert!(format!("{error:#}").contains("invalid shard"), "{error:#}");
 }

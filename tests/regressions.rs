@@ -96,7 +96,7 @@ fn verify_of_a_configuration_without_rows_is_refused_not_a_panic() {
     let json = tmp.path().join("exact-regression.json");
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    v["config"]["experiment"]["requested_k"] = serde_json::json!([17]);
+    v["run"]["config"]["experiment"]["requested_k"] = serde_json::json!([17]);
     std::fs::write(&json, serde_json::to_string(&v).unwrap()).unwrap();
     expect_error(
         &["verify", path_str(&json)],

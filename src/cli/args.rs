@@ -140,12 +140,12 @@ fn positive(flag: &str, value: i64, max: i64) -> anyhow::Result<usize> {
     Ok(value as usize)
 }
 
-/// Validated settings of a toy run, before the init is fixed.
+/// Validated settings of a toy run.
 #[derive(Clone, Debug)]
-pub struct ToyRun {
+pub struct ValidToyArgs {
     /// The experiment for the first init.
     pub experiment: ToyExperiment,
-    /// Init seeds to run (one unless `--inits`).
+    /// Init seeds to run (one unless `--inits`; none when the init comes from `--init FILE`).
     pub init_seeds: Vec<u64>,
     /// Worker threads (resolved).
     pub threads: usize,
@@ -157,7 +157,7 @@ pub struct ToyRun {
 
 impl ToyArgs {
     /// Validates every flag and builds the experiment (loading `--init` if given).
-    pub fn validate(&self) -> anyhow::Result<ToyRun> {
+    pub fn validate(&self) -> anyhow::Result<ValidToyArgs> {
         let (d0, h0, o, loss) = match self.task {
             Task::Regression => (3, 4, 1, Loss::Mse),
             Task::Classification => (3, 3, 2, Loss::CrossEntropy),
@@ -255,9 +255,18 @@ impl ToyArgs {
             init_seed,
         };
         experiment.validate()?;
-        Ok(ToyRun {
+        let init_seeds = match experiment.init_seed {
+            Some(first) => (0..inits as u64)
+                .map(|i| first.checked_add(i))
+                .collect::<Option<Vec<u64>>>()
+                .with_context(|| {
+                    format!("`--init-seed` {first} + `--inits` {inits} exceeds the largest seed")
+                })?,
+            None => Vec::new(),
+        };
+        Ok(ValidToyArgs {
             experiment,
-            init_seeds: (0..inits as u64).map(|i| self.init_seed + i).collect(),
+            init_seeds,
             threads,
             max_datasets,
             checkpoint_interval,
@@ -266,7 +275,7 @@ impl ToyArgs {
 
     /// When `--k` or `--sparsity` was given, says on stderr which methods report other kept
     /// counts than those requested (IMP: the counts its schedule visits).
-    pub fn note_rows(&self, run: &ToyRun) {
+    pub fn note_rows(&self, run: &ValidToyArgs) {
         if self.k.is_some() || self.sparsity.is_some() {
             note_rows_differing_from_request(&run.experiment);
         }

@@ -8,10 +8,10 @@ use clap::Args;
 use serde::Serialize;
 
 use super::args::ToyArgs;
-use crate::experiments::convergence::{convergence_rows, coverage_at, Coverage};
+use crate::experiments::convergence::{convergence_rows, coverage_at};
 use crate::experiments::toy::ToyExperiment;
 use crate::export::{self, render, write_atomic};
-use crate::report::ConvergenceRow;
+use crate::record::{ResultFile, RunRecord};
 
 /// Flags of `peff converge`.
 #[derive(Debug, Args, Clone)]
@@ -31,18 +31,12 @@ pub struct ConvergeArgs {
     pub seed: u64,
 }
 
+/// What a convergence study computes: the experiment, the nested sample sizes and their seed.
 #[derive(Serialize)]
-struct ConvergeRecord<'a> {
-    peff_version: &'static str,
-    git_commit: Option<&'static str>,
-    command: &'static str,
-    config: &'a ToyExperiment,
-    samples: &'a [u64],
+struct ConvergeConfig {
+    experiment: ToyExperiment,
+    samples: Vec<u64>,
     sample_seed: u64,
-    threads: usize,
-    wall_seconds: f64,
-    coverage_at_largest_n: &'a [Coverage],
-    rows: &'a [ConvergenceRow],
 }
 
 fn parse_sizes(list: &str) -> anyhow::Result<Vec<u64>> {
@@ -109,25 +103,24 @@ pub fn run(args: &ConvergeArgs) -> anyhow::Result<()> {
         .name
         .clone()
         .unwrap_or_else(|| "convergence".to_string());
-    let record = ConvergeRecord {
-        peff_version: env!("CARGO_PKG_VERSION"),
-        git_commit: export::git_commit(),
-        command: "converge",
-        config: &exp,
-        samples: &sizes,
-        sample_seed: args.seed,
-        threads: run.threads,
-        wall_seconds: started.elapsed().as_secs_f64(),
-        coverage_at_largest_n: &coverage,
-        rows: &rows,
+    let record = RunRecord {
+        command: "converge".to_string(),
+        config: ConvergeConfig {
+            experiment: exp,
+            samples: sizes,
+            sample_seed: args.seed,
+        },
+        shard: None,
     };
+    let mut file = ResultFile::new(&record, run.threads, started.elapsed().as_secs_f64(), &rows);
+    file.summary = Some(serde_json::json!({ "coverage_at_largest_n": &coverage }));
     write_atomic(
         &toy.out.join(format!("{stem}.csv")),
         export::to_csv(&rows)?.as_bytes(),
     )?;
     write_atomic(
         &toy.out.join(format!("{stem}.json")),
-        (serde_json::to_string_pretty(&record)? + "\n").as_bytes(),
+        (serde_json::to_string_pretty(&file)? + "\n").as_bytes(),
     )?;
     print!("{}", render(&rows, toy.format)?);
     if toy.format == export::Format::Table {

@@ -16,11 +16,12 @@ use serde::{Deserialize, Serialize};
 
 use super::args::ToyArgs;
 use crate::experiments::run::{compute, dataset_count, pmf_sha256, Checkpoint};
-use crate::experiments::toy::ToyExperiment;
-use crate::export::{self, render, write_atomic, Format, RunRecord};
+use crate::experiments::toy::{ToyRecord, ToyRun};
+use crate::export::{self, render, write_atomic, Format};
 use crate::info::tally::MaskTally;
 use crate::model::init_file::InitFile;
-use crate::partial::{Partial, RunIdentity, Shard};
+use crate::partial::Partial;
+use crate::record::{ResultFile, RunRecord, Shard};
 use crate::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
 
 /// `peff exact`.
@@ -52,20 +53,10 @@ pub(crate) fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
         .context("starting the thread pool")
 }
 
-/// Configuration recorded in a result file; enough to rerun it (`peff verify`).
-#[derive(Serialize, Deserialize)]
-pub(crate) struct RecordedConfig {
-    pub(crate) experiment: ToyExperiment,
-    pub(crate) init_seeds: Vec<u64>,
-    pub(crate) samples: Option<u64>,
-    pub(crate) sample_seed: Option<u64>,
-}
-
 /// The part of a JSON result file `peff verify` reads.
 #[derive(Deserialize)]
-pub(crate) struct RecordedRun {
-    pub(crate) command: String,
-    pub(crate) config: RecordedConfig,
+pub(crate) struct RecordedResult {
+    pub(crate) run: ToyRecord,
     pub(crate) pmf_sha256: Option<String>,
 }
 
@@ -78,7 +69,7 @@ pub(crate) struct Destination<'a> {
 
 impl Destination<'_> {
     /// Writes `<stem>.csv` and `<stem>.json` atomically and prints the rows on stdout.
-    fn emit<R: Serialize>(&self, record: &RunRecord<'_, RecordedConfig, R>) -> anyhow::Result<()> {
+    fn emit<R: Serialize>(&self, record: &ResultFile<'_, ToyRun, R>) -> anyhow::Result<()> {
         write_atomic(
             &self.out.join(format!("{}.csv", self.stem)),
             export::to_csv(record.rows)?.as_bytes(),
@@ -97,23 +88,23 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
     let run = args.validate()?;
     args.note_rows(&run);
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
-    let command = if sampling.is_some() {
-        "sample"
-    } else {
-        "exact"
-    };
-    if run.init_seeds.len() > 1
-        && (shard.is_some() || args.checkpoint.is_some() || sampling.is_some())
-    {
-        bail!("`--inits` runs whole exact enumerations only; run `--shard`, `--checkpoint` and `peff sample` once per `--init-seed`");
-    }
-    let identity_for = |seed: u64| RunIdentity {
-        command: command.to_string(),
-        experiment: run.experiment.with_init_seed(seed),
+    let whole = ToyRun {
+        experiment: run.experiment.clone(),
+        init_seeds: run.init_seeds.clone(),
         samples: sampling.map(|s| s.0),
         sample_seed: sampling.map(|s| s.1),
     };
-    let first = identity_for(run.init_seeds[0]);
+    let command = whole.command();
+    let inits = whole.inits();
+    if inits.len() > 1 && (shard.is_some() || args.checkpoint.is_some() || sampling.is_some()) {
+        bail!("`--inits` runs whole exact enumerations only; run `--shard`, `--checkpoint` and `peff sample` once per `--init-seed`");
+    }
+    let record_for = |seed: Option<u64>| ToyRecord {
+        command: command.to_string(),
+        config: whole.for_init(seed),
+        shard,
+    };
+    let first = record_for(inits[0]);
     let total = dataset_count(&first);
     let slice = |total: u64| shard.unwrap_or(Shard::WHOLE).range(total);
     match total {
@@ -134,7 +125,7 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
     let total = total.expect("checked above") as u64;
     export::check_out_dir(&args.out)?;
     if let Some(path) = &args.dump_init {
-        let exp = &first.experiment;
+        let exp = &first.config.experiment;
         let file = InitFile::from_params(&exp.shape.layers(), &exp.init);
         write_atomic(path, file.to_json().as_bytes()).context("`--dump-init`")?;
     }
@@ -146,23 +137,18 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
     let pool = thread_pool(run.threads)?;
     let started = Instant::now();
     let range = slice(total);
-    let bar = progress_bar((range.end - range.start) * run.init_seeds.len() as u64);
+    let bar = progress_bar((range.end - range.start) * inits.len() as u64);
     let stem = args
         .name
         .clone()
-        .unwrap_or_else(|| format!("{command}-{}", first.experiment.task));
+        .unwrap_or_else(|| format!("{command}-{}", first.config.experiment.task));
     let mut per_init = Vec::new();
-    for &seed in &run.init_seeds {
-        let identity = identity_for(seed);
+    for &seed in &inits {
+        let record = record_for(seed);
         let tallies = pool.install(|| {
-            compute(
-                &identity,
-                shard.unwrap_or(Shard::WHOLE),
-                range.clone(),
-                checkpoint.as_ref(),
-                stop,
-                &|n| bar.inc(n),
-            )
+            compute(&record, range.clone(), checkpoint.as_ref(), stop, &|n| {
+                bar.inc(n)
+            })
         })?;
         let Some(tallies) = tallies else {
             bar.abandon();
@@ -174,18 +160,12 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
                 None => bail!("interrupted; no results written"),
             }
         };
-        per_init.push((identity, tallies));
+        per_init.push((record.config, tallies));
     }
     bar.finish_and_clear();
     if let Some(shard) = shard {
-        let (identity, tallies) = &per_init[0];
-        let partial = Partial::new(
-            identity.clone(),
-            shard,
-            range.clone(),
-            range.end - range.start,
-            tallies,
-        );
+        let tallies = &per_init[0].1;
+        let partial = Partial::new(first, range.clone(), range.end - range.start, tallies);
         let path = args.out.join(format!(
             "{stem}.shard-{}-of-{}.json",
             shard.index, shard.count
@@ -199,73 +179,58 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         stem,
         format: args.format,
     };
-    finish(&dest, per_init, &run.init_seeds, run.threads, started)
+    finish(&dest, &whole, per_init, run.threads, started)
 }
 
-/// Rows, result files and stdout for finished tallies (one entry per init).
+/// Rows, result files and stdout for the finished tallies of `whole`, one entry per init.
 pub(crate) fn finish(
     dest: &Destination<'_>,
-    per_init: Vec<(RunIdentity, Vec<MaskTally>)>,
-    init_seeds: &[u64],
+    whole: &ToyRun,
+    per_init: Vec<(ToyRun, Vec<MaskTally>)>,
     threads: usize,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let hashes: Vec<String> = per_init
+    let hash = per_init
         .iter()
-        .map(|(id, t)| pmf_sha256(&id.experiment, t))
-        .collect();
+        .map(|(run, t)| pmf_sha256(&run.experiment, t))
+        .collect::<Vec<String>>()
+        .join(",");
+    let record = RunRecord {
+        command: whole.command().to_string(),
+        config: whole.clone(),
+        shard: None,
+    };
+    fn file<'a, R: Serialize>(
+        record: &'a RunRecord<ToyRun>,
+        threads: usize,
+        started: Instant,
+        hash: &str,
+        rows: &'a [R],
+    ) -> ResultFile<'a, ToyRun, R> {
+        let mut file = ResultFile::new(record, threads, started.elapsed().as_secs_f64(), rows);
+        file.pmf_sha256 = Some(hash.to_string());
+        file
+    }
     let first = &per_init[0].0;
-    let config = RecordedConfig {
-        experiment: first.experiment.clone(),
-        init_seeds: init_seeds.to_vec(),
-        samples: first.samples,
-        sample_seed: first.sample_seed,
-    };
-    let command: &'static str = if first.samples.is_some() {
-        "sample"
-    } else {
-        "exact"
-    };
-    let hash = hashes.join(",");
     if let Some(samples) = first.samples {
         let rows = thread_pool(threads)?
             .install(|| sample_rows(&first.experiment, &per_init[0].1, samples))?;
-        return dest.emit(&record(command, &config, threads, started, hash, &rows));
+        return dest.emit(&file(&record, threads, started, &hash, &rows));
     }
     let mut tables: Vec<(u64, Vec<ExactRow>)> = per_init
         .iter()
-        .map(|(id, t)| {
+        .map(|(run, t)| {
             (
-                id.experiment.init_seed.unwrap_or(0),
-                exact_rows(&id.experiment, t),
+                run.experiment.init_seed.unwrap_or(0),
+                exact_rows(&run.experiment, t),
             )
         })
         .collect();
     if tables.len() == 1 {
         let rows = tables.remove(0).1;
-        dest.emit(&record(command, &config, threads, started, hash, &rows))
+        dest.emit(&file(&record, threads, started, &hash, &rows))
     } else {
         let rows = multi_init_rows(&tables);
-        dest.emit(&record(command, &config, threads, started, hash, &rows))
-    }
-}
-
-fn record<'a, R: Serialize>(
-    command: &'static str,
-    config: &'a RecordedConfig,
-    threads: usize,
-    started: Instant,
-    pmf_sha256: String,
-    rows: &'a [R],
-) -> RunRecord<'a, RecordedConfig, R> {
-    RunRecord {
-        peff_version: env!("CARGO_PKG_VERSION"),
-        git_commit: export::git_commit(),
-        command,
-        config,
-        threads,
-        wall_seconds: started.elapsed().as_secs_f64(),
-        pmf_sha256: Some(pmf_sha256),
-        rows,
+        dest.emit(&file(&record, threads, started, &hash, &rows))
     }
 }

@@ -33,23 +33,23 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| Partial::read(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let (identity, tallies) = merge(&parts)?;
+    let (whole, tallies) = merge(&parts)?;
     export::check_out_dir(&args.out)?;
     let stem = args
         .name
         .clone()
-        .unwrap_or_else(|| format!("{}-{}", identity.command, identity.experiment.task));
+        .unwrap_or_else(|| format!("{}-{}", whole.command, whole.config.experiment.task));
     let dest = Destination {
         out: &args.out,
         stem,
         format: args.format,
     };
-    let seeds = vec![identity.experiment.init_seed.unwrap_or(0)];
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let run = whole.config.for_init(whole.config.inits()[0]);
     finish(
         &dest,
-        vec![(identity, tallies)],
-        &seeds,
+        &whole.config,
+        vec![(run, tallies)],
         threads,
         Instant::now(),
     )

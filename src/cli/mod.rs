@@ -17,12 +17,13 @@ pub mod exact;
 pub mod merge;
 pub mod plot;
 pub mod sample;
+pub mod scaling;
 pub mod signals;
 pub mod verify;
 
 use clap::{Parser, Subcommand};
 
-pub use args::{Task, ToyArgs, ToyRun};
+pub use args::{Task, ToyArgs, ValidToyArgs};
 
 /// peff: how much information a pruning mask carries about its training data.
 #[derive(Debug, Parser)]
@@ -102,6 +103,14 @@ pub enum Command {
     ///   peff bench --exact
     #[command(verbatim_doc_comment)]
     Bench(bench::BenchArgs),
+    /// Exact I(m; D | init) over a grid of dataset sizes n and input dimensions d, beside H(D).
+    ///
+    /// Examples:
+    ///   peff scaling --n 1..10 --name scaling-n
+    ///   peff scaling --input-dim 4 --n 6 --name scaling-d4
+    ///   peff scaling --n 1..5 --methods imp,snip --k 16,9,5 --format csv
+    #[command(verbatim_doc_comment)]
+    Scaling(scaling::ScalingArgs),
 }
 
 /// Runs one parsed command line.
@@ -116,5 +125,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => verify::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Bound(args) => bound::run(&args),
+        Command::Scaling(args) => scaling::run(&args),
     }
 }

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::exact::{progress_bar, thread_pool, RecordedRun};
+use super::exact::{progress_bar, thread_pool, RecordedResult};
 use crate::experiments::run::{compute, dataset_count, pmf_sha256};
-use crate::partial::{RunIdentity, Shard};
+use crate::experiments::toy::ToyRecord;
 
 /// Flags of `peff verify`.
 #[derive(Debug, Args, Clone)]
@@ -27,7 +27,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         crate::export::MAX_RESULT_BYTES,
         "result file",
     )?;
-    let recorded: RecordedRun = serde_json::from_str(&text).with_context(|| {
+    let recorded: RecordedResult = serde_json::from_str(&text).with_context(|| {
         format!(
             "'{}' is not a peff exact/sample JSON result",
             args.file.display()
@@ -43,24 +43,22 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     };
     let pool = thread_pool(threads)?;
     let stop = super::signals::install();
-    let config = recorded.config;
-    config
-        .experiment
+    let whole = recorded.run;
+    whole
+        .config
         .validate()
         .with_context(|| format!("'{}': recorded configuration", args.file.display()))?;
-    if !matches!(recorded.command.as_str(), "exact" | "sample") || config.init_seeds.is_empty() {
+    if whole.command != whole.config.command() || whole.shard.is_some() {
         bail!(
-            "'{}' is not a peff exact/sample result",
+            "'{}' is not a peff exact/sample result of a whole run",
             args.file.display()
         );
     }
     let mut hashes = Vec::new();
-    for &seed in &config.init_seeds {
-        let identity = RunIdentity {
-            command: recorded.command.clone(),
-            experiment: config.experiment.with_init_seed(seed),
-            samples: config.samples,
-            sample_seed: config.sample_seed,
+    for seed in whole.config.inits() {
+        let identity = ToyRecord {
+            config: whole.config.for_init(seed),
+            ..whole.clone()
         };
         let total = dataset_count(&identity)
             .filter(|&t| t <= 1_000_000_000)
@@ -69,14 +67,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
             )? as u64;
         let bar = progress_bar(total);
         let tallies = pool
-            .install(|| {
-                compute(&identity, Shard::WHOLE, 0..total, None, stop, &|n| {
-                    bar.inc(n)
-                })
-            })?
+            .install(|| compute(&identity, 0..total, None, stop, &|n| bar.inc(n)))?
             .context("interrupted")?;
         bar.finish_and_clear();
-        hashes.push(pmf_sha256(&identity.experiment, &tallies));
+        hashes.push(pmf_sha256(&identity.config.experiment, &tallies));
     }
     let actual = hashes.join(",");
     if actual != expected {

@@ -6,7 +6,9 @@
 //! - [`run`]: one toy run as the `exact`, `sample`, `merge` and `verify` commands drive it: a
 //!   shard of the datasets, checkpoints, Ctrl-C between windows, the mask-pmf hash.
 //! - [`convergence`]: each entropy estimator against the exact value as the sample grows.
+//! - [`scaling`]: exact MI over a grid of dataset sizes and input dimensions, beside `H(D)`.
 
 pub mod convergence;
 pub mod run;
+pub mod scaling;
 pub mod toy;

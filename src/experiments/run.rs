@@ -17,10 +17,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 
-use crate::experiments::toy::{enumerate_range, sample_datasets, Dataset, ToyExperiment};
+use crate::experiments::toy::{
+    enumerate_range, sample_datasets, Dataset, ToyExperiment, ToyRecord,
+};
 use crate::export::write_atomic;
 use crate::info::tally::MaskTally;
-use crate::partial::{Partial, RunIdentity, Shard};
+use crate::partial::Partial;
 
 /// SHA-256 over every row's mask pmf (rows in order, masks sorted), in hex.
 pub fn pmf_sha256(exp: &ToyExperiment, tallies: &[MaskTally]) -> String {
@@ -42,22 +44,19 @@ pub fn pmf_sha256(exp: &ToyExperiment, tallies: &[MaskTally]) -> String {
 }
 
 /// The datasets of a run with indices in `range`.
-pub fn datasets(
-    identity: &RunIdentity,
-    range: std::ops::Range<u64>,
-) -> Box<dyn Iterator<Item = Dataset>> {
-    let space = identity.experiment.space;
-    match identity.sample_seed {
+pub fn datasets(run: &ToyRecord, range: std::ops::Range<u64>) -> Box<dyn Iterator<Item = Dataset>> {
+    let space = run.config.experiment.space;
+    match run.config.sample_seed {
         Some(seed) => Box::new(sample_datasets(space, seed, range)),
         None => Box::new(enumerate_range(space, range)),
     }
 }
 
 /// Number of datasets of a run (multisets, or samples); `None` beyond `u128`.
-pub fn dataset_count(identity: &RunIdentity) -> Option<u128> {
-    match identity.samples {
+pub fn dataset_count(run: &ToyRecord) -> Option<u128> {
+    match run.config.samples {
         Some(n) => Some(n as u128),
-        None => identity.experiment.space.num_multisets(),
+        None => run.config.experiment.space.num_multisets(),
     }
 }
 
@@ -70,27 +69,22 @@ pub struct Checkpoint {
     pub interval_secs: f64,
 }
 
-/// Tallies the datasets `range` of a run, resuming from and saving to `checkpoint`; `progress`
+/// Tallies the datasets `range` of a run (one init; its shard's range), resuming from and saving to `checkpoint`; `progress`
 /// gets the number of datasets each finished batch adds. Returns `None` when `stop` was set
 /// (checked between windows; the checkpoint, if any, is saved).
 pub fn compute(
-    identity: &RunIdentity,
-    shard: Shard,
+    run: &ToyRecord,
     range: std::ops::Range<u64>,
     checkpoint: Option<&Checkpoint>,
     stop: &AtomicBool,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<Option<Vec<MaskTally>>> {
-    let exp = &identity.experiment;
+    let exp = &run.config.experiment;
     let mut totals = vec![MaskTally::default(); exp.rows().len()];
     let mut done = 0u64;
     if let Some(cp) = checkpoint.filter(|cp| cp.path.exists()) {
         let saved = Partial::read(&cp.path).context("`--checkpoint`")?;
-        if saved.identity != *identity
-            || saved.shard != shard
-            || saved.start != range.start
-            || saved.end != range.end
-        {
+        if saved.run != *run || saved.start != range.start || saved.end != range.end {
             bail!(
                 "`--checkpoint` '{}' belongs to a different configuration; delete it or choose another file",
                 cp.path.display()
@@ -102,7 +96,7 @@ pub fn compute(
     }
     let save = |done: u64, totals: &[MaskTally]| -> anyhow::Result<()> {
         if let Some(cp) = checkpoint {
-            let partial = Partial::new(identity.clone(), shard, range.clone(), done, totals);
+            let partial = Partial::new(run.clone(), range.clone(), done, totals);
             write_atomic(&cp.path, serde_json::to_string(&partial)?.as_bytes())
                 .context("saving the checkpoint")?;
         }
@@ -111,8 +105,8 @@ pub fn compute(
     let mut last_save = Instant::now();
     let mut save_error = None;
     let (totals, finished) = exp.tally_from(
-        datasets(identity, range.start + done..range.end),
-        identity.samples.is_some(),
+        datasets(run, range.start + done..range.end),
+        run.config.samples.is_some(),
         totals,
         progress,
         &mut |consumed, totals| {

@@ -15,6 +15,8 @@
 
 use rayon::prelude::*;
 
+use crate::record::RunRecord;
+
 use crate::data::DataSpace;
 use crate::info::tally::MaskTally;
 use crate::mask::Cut;
@@ -61,6 +63,69 @@ pub struct ToyExperiment {
     pub init: Vec<f64>,
     /// The seed `θ0` was drawn from, or `None` when it came from an init file.
     pub init_seed: Option<u64>,
+}
+
+/// What a toy run computes, as its [`RunRecord`] records it: the experiment, the init seeds it
+/// runs over and, for `peff sample`, the sampling.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ToyRun {
+    /// The experiment (with the init of the first seed).
+    pub experiment: ToyExperiment,
+    /// Init seeds (`--inits K`: K seeds; one entry otherwise, or none for an init file).
+    pub init_seeds: Vec<u64>,
+    /// Sampled datasets `N` (`peff sample`); `None` for exact enumeration.
+    pub samples: Option<u64>,
+    /// Seed of the dataset streams (`peff sample`).
+    pub sample_seed: Option<u64>,
+}
+
+/// The record of a toy run (`exact`, `sample`).
+pub type ToyRecord = RunRecord<ToyRun>;
+
+impl ToyRun {
+    /// The subcommand that computes this run.
+    pub fn command(&self) -> &'static str {
+        if self.samples.is_some() {
+            "sample"
+        } else {
+            "exact"
+        }
+    }
+
+    /// The inits the run covers: each init seed, or `[None]` for the init of an init file.
+    pub fn inits(&self) -> Vec<Option<u64>> {
+        if self.init_seeds.is_empty() {
+            vec![None]
+        } else {
+            self.init_seeds.iter().copied().map(Some).collect()
+        }
+    }
+
+    /// The same run for one init: `seed`'s init, or the recorded init (an init file) for `None`.
+    pub fn for_init(&self, seed: Option<u64>) -> ToyRun {
+        ToyRun {
+            experiment: match seed {
+                Some(seed) => self.experiment.with_init_seed(seed),
+                None => self.experiment.clone(),
+            },
+            init_seeds: seed.into_iter().collect(),
+            ..self.clone()
+        }
+    }
+
+    /// Checks the recorded experiment and seeds (for files read back).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.experiment.validate()?;
+        if self.experiment.init_seed.is_some()
+            && self.init_seeds.first() != self.experiment.init_seed.as_ref()
+        {
+            anyhow::bail!("the init seeds do not match the experiment's init seed");
+        }
+        if self.samples.is_some() != self.sample_seed.is_some() {
+            anyhow::bail!("samples and sample seed must be recorded together");
+        }
+        Ok(())
+    }
 }
 
 /// One (method, k) row of a run.

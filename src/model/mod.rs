@@ -10,7 +10,10 @@
 
 pub mod init_file;
 pub mod lanes;
+pub mod mlp;
 pub mod toy;
+
+use std::borrow::Cow;
 
 /// A batch of networks sharing one architecture and one initialisation, one dataset per lane.
 pub trait Networks {
@@ -26,6 +29,13 @@ pub trait Networks {
     /// The shared initial parameters `θ0` (`p` values, index order of SPEC §1).
     fn init(&self) -> &[f64];
 
+    /// The parameters a pruning method may remove, ascending (default: all `p`, as in the toy
+    /// of SPEC §2). The others are always kept, and a kept count `k` counts only prunable
+    /// parameters (a general MLP prunes weights only, SPEC §7).
+    fn prunable(&self) -> Cow<'_, [usize]> {
+        Cow::Owned((0..self.num_params()).collect())
+    }
+
     /// Gradient of each lane's training loss at `θ0`, with network outputs divided by
     /// `temperature` before the loss; written structure-of-arrays into `out` (`p · lanes`).
     fn gradient_at_init(&self, temperature: f64, out: &mut [f64]);
@@ -34,9 +44,10 @@ pub trait Networks {
     /// `θ0`, for a per-lane vector `v` (structure-of-arrays), into `out`.
     fn hvp_at_init(&self, temperature: f64, v: &[f64], out: &mut [f64]);
 
-    /// Trains every lane from `θ0` with the per-lane 0/1 `mask` (structure-of-arrays) by
-    /// full-batch gradient descent; writes the trained parameters into `params` and sets
-    /// `diverged[l]` when lane `l`'s loss became non-finite.
+    /// Trains every lane from `θ0 ⊙ mask` with the per-lane 0/1 `mask` (structure-of-arrays)
+    /// by the network's own training routine (the toy: full-batch gradient descent); writes the
+    /// trained parameters into `params` and sets `diverged[l]` when lane `l`'s loss became
+    /// non-finite.
     fn train(&self, mask: &[f64], params: &mut [f64], diverged: &mut [bool]);
 
     /// The dense training run from `θ0`, computed once per batch and shared by every method that

@@ -43,6 +43,6 @@ impl Pruner for Grasp {
             .enumerate()
             .map(|(idx, v)| nets.init()[idx / lanes] * v)
             .collect();
-        prune_by_scores(&scores, lanes, &vec![false; lanes], ks)
+        prune_by_scores(&scores, nets, &vec![false; lanes], ks)
     }
 }

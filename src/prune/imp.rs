@@ -15,7 +15,7 @@
 //! ## References
 //! Frankle & Carbin 2018, "The lottery ticket hypothesis"; Frankle et al. 2019 (rewinding).
 
-use super::{Pruned, Pruner};
+use super::{Prunable, Pruned, Pruner};
 use crate::mask::keep_top_k;
 use crate::model::Networks;
 
@@ -58,7 +58,8 @@ impl Pruner for Imp {
         let (dense, dense_diverged) = nets.dense_trained();
         let mut trained = dense.to_vec();
         let mut alive: Vec<bool> = dense_diverged.iter().map(|d| !d).collect();
-        let mut masks: Vec<Vec<usize>> = vec![(0..p).collect(); lanes];
+        let prunable = Prunable::of(nets);
+        let mut masks: Vec<Vec<usize>> = vec![prunable.indices.clone(); lanes];
         let mut mask_lanes = vec![0.0; p * lanes];
         let mut diverged = vec![false; lanes];
         let mut out = Vec::with_capacity(ks.len());
@@ -71,7 +72,7 @@ impl Pruner for Imp {
                     let scores: Vec<f64> = (0..p).map(|i| trained[i * lanes + l].abs()).collect();
                     let cut = keep_top_k(&scores, masks[l].iter().copied(), k);
                     masks[l] = cut.mask.kept().collect();
-                    Some(cut)
+                    Some(prunable.complete(cut))
                 })
                 .collect::<Vec<_>>();
             out.push(Pruned {
@@ -83,7 +84,7 @@ impl Pruner for Imp {
             }
             mask_lanes.fill(0.0);
             for (l, kept) in masks.iter().enumerate() {
-                for &i in kept {
+                for &i in kept.iter().chain(prunable.fixed()) {
                     mask_lanes[i * lanes + l] = 1.0;
                 }
             }

@@ -30,6 +30,6 @@ impl Pruner for Magnitude {
     fn prune(&self, nets: &dyn Networks, ks: &[usize]) -> Vec<Pruned> {
         let (params, diverged) = nets.dense_trained();
         let scores: Vec<f64> = params.iter().map(|w| w.abs()).collect();
-        prune_by_scores(&scores, nets.lanes(), diverged, ks)
+        prune_by_scores(&scores, nets, diverged, ks)
     }
 }

@@ -2,8 +2,11 @@
 //! kept parameters, for every lane of a [`Networks`] batch.
 //!
 //! One file per method, all behind [`Pruner`]; [`Method`] maps the command-line name to an
-//! implementation. "Keep top-k by score" is global over all `p` parameters (biases included), on
-//! snapped scores with ties to the lower index ([`crate::mask::keep_top_k`]).
+//! implementation. "Keep top-k by score" is global over the network's prunable parameters
+//! ([`Networks::prunable`]: all `p` for the toy of SPEC §2, the weights of every layer for a
+//! general MLP, SPEC §7), on snapped scores with ties to the lower index
+//! ([`crate::mask::keep_top_k`]); `k` counts kept prunable parameters, and the others are
+//! always kept. The same implementation serves the toy batch and the general MLP.
 
 mod grasp;
 mod imp;
@@ -45,8 +48,8 @@ pub trait Pruner: Send + Sync {
         true
     }
 
-    /// The kept counts this method reports when `requested` are asked for on `p` parameters
-    /// (IMP reports those its schedule visits; one-shot methods report `requested`).
+    /// The kept counts this method reports when `requested` are asked for on `p` prunable
+    /// parameters (IMP reports those its schedule visits; one-shot methods report `requested`).
     fn kept_counts(&self, _p: usize, requested: &[usize]) -> Vec<usize> {
         requested.to_vec()
     }
@@ -137,20 +140,59 @@ impl Method {
     }
 }
 
-/// Keeps the top `k` of each lane's scores (structure-of-arrays), for every `k` in `ks`; a lane
-/// that diverged or whose scores are not all finite gets `None`.
+/// The prunable parameters of a [`Networks`] batch and the always-kept rest.
+pub(crate) struct Prunable {
+    /// Prunable indices, ascending.
+    pub(crate) indices: Vec<usize>,
+    fixed: Vec<usize>,
+}
+
+impl Prunable {
+    /// From [`Networks::prunable`].
+    pub(crate) fn of(nets: &dyn Networks) -> Self {
+        let indices = nets.prunable().into_owned();
+        let mut is_prunable = vec![false; nets.num_params()];
+        for &i in &indices {
+            is_prunable[i] = true;
+        }
+        let fixed = (0..nets.num_params())
+            .filter(|&i| !is_prunable[i])
+            .collect();
+        Prunable { indices, fixed }
+    }
+
+    /// The always-kept (not prunable) indices, ascending.
+    pub(crate) fn fixed(&self) -> &[usize] {
+        &self.fixed
+    }
+
+    /// Adds the always-kept parameters to a cut among the prunable ones.
+    pub(crate) fn complete(&self, mut cut: Cut) -> Cut {
+        for &i in &self.fixed {
+            cut.mask.keep(i);
+        }
+        cut
+    }
+}
+
+/// Keeps the top `k` prunable parameters of each lane's scores (structure-of-arrays), for every
+/// `k` in `ks`, plus the always-kept ones; a lane that diverged or whose scores are not all
+/// finite gets `None`.
 pub(crate) fn prune_by_scores(
     scores: &[f64],
-    lanes: usize,
+    nets: &dyn Networks,
     diverged: &[bool],
     ks: &[usize],
 ) -> Vec<Pruned> {
+    let lanes = nets.lanes();
     let p = scores.len() / lanes;
+    let prunable = Prunable::of(nets);
     // Rank each lane once; every k is a cut of the same ranking.
     let ranked: Vec<Option<Vec<(usize, f64)>>> = (0..lanes)
         .map(|l| {
             let s: Vec<f64> = (0..p).map(|i| scores[i * lanes + l]).collect();
-            (!diverged[l] && s.iter().all(|v| v.is_finite())).then(|| rank(&s, 0..p))
+            (!diverged[l] && s.iter().all(|v| v.is_finite()))
+                .then(|| rank(&s, prunable.indices.iter().copied()))
         })
         .collect();
     ks.iter()
@@ -158,7 +200,7 @@ pub(crate) fn prune_by_scores(
             k,
             lanes: ranked
                 .iter()
-                .map(|r| r.as_ref().map(|r| cut_ranked(p, r, k)))
+                .map(|r| r.as_ref().map(|r| prunable.complete(cut_ranked(p, r, k))))
                 .collect::<Vec<Option<Cut>>>(),
         })
         .collect()

@@ -14,7 +14,7 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Pruned, Pruner};
+use super::{Prunable, Pruned, Pruner};
 use crate::mask::{Cut, Mask};
 use crate::model::Networks;
 
@@ -39,6 +39,8 @@ impl Pruner for RandomPrune {
 
     fn prune(&self, nets: &dyn Networks, ks: &[usize]) -> Vec<Pruned> {
         let p = nets.num_params();
+        let prunable = Prunable::of(nets);
+        let candidates = prunable.indices.len();
         let mut rngs: Vec<ChaCha8Rng> = nets
             .lane_keys()
             .iter()
@@ -54,11 +56,11 @@ impl Pruner for RandomPrune {
                 lanes: rngs
                     .iter_mut()
                     .map(|rng| {
-                        let kept = rand::seq::index::sample(rng, p, k);
-                        Some(Cut {
-                            mask: Mask::from_indices(p, kept.iter()),
+                        let kept = rand::seq::index::sample(rng, candidates, k);
+                        Some(prunable.complete(Cut {
+                            mask: Mask::from_indices(p, kept.iter().map(|i| prunable.indices[i])),
                             tie: false,
-                        })
+                        }))
                     })
                     .collect(),
             })

@@ -35,6 +35,6 @@ impl Pruner for Snip {
             .enumerate()
             .map(|(idx, g)| (nets.init()[idx / lanes] * g).abs())
             .collect();
-        prune_by_scores(&scores, lanes, &vec![false; lanes], ks)
+        prune_by_scores(&scores, nets, &vec![false; lanes], ks)
     }
 }

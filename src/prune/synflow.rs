@@ -6,14 +6,15 @@
 //!   m ← top K_e among the currently kept parameters (a pruned parameter never returns)
 //! ```
 //!
-//! The last round keeps exactly `k`. The mask does not depend on the data, so `H(m | init) = 0`;
+//! `p` here is the number of prunable parameters ([`Networks::prunable`]; the others stay kept
+//! and enter `θ̃` with their `|θ0|`). The last round keeps exactly `k`. The mask does not depend on the data, so `H(m | init) = 0`;
 //! it is computed once and given to every lane. The reported tie is that of the last round.
 //!
 //! ## References
 //! Tanaka, Kunin, Yamins & Ganguli 2020, "Pruning neural networks without any data by
 //! iteratively conserving synaptic flow".
 
-use super::{Pruned, Pruner};
+use super::{Prunable, Pruned, Pruner};
 use crate::mask::{keep_top_k, Cut, Mask};
 use crate::model::Networks;
 
@@ -27,6 +28,8 @@ impl Synflow {
     /// SynFlow's mask with `k` kept, from `θ0` and the network's SynFlow gradient.
     pub fn mask(&self, nets: &dyn Networks, k: usize) -> Cut {
         let p = nets.num_params();
+        let prunable = Prunable::of(nets);
+        let candidates = prunable.indices.len();
         let abs_init: Vec<f64> = nets.init().iter().map(|w| w.abs()).collect();
         let mut cut = Cut {
             mask: Mask::full(p),
@@ -34,13 +37,13 @@ impl Synflow {
         };
         let mut linear = vec![0.0; p];
         let mut grad = vec![0.0; p];
-        let density = k as f64 / p as f64;
+        let density = k as f64 / candidates as f64;
         for e in 1..=self.rounds {
             let d_e = density.powf(e as f64 / self.rounds as f64);
             let keep = if e == self.rounds {
                 k
             } else {
-                p - ((1.0 - d_e) * p as f64 + 1e-9).floor() as usize
+                candidates - ((1.0 - d_e) * candidates as f64 + 1e-9).floor() as usize
             };
             for (i, v) in linear.iter_mut().enumerate() {
                 *v = if cut.mask.is_kept(i) {
@@ -51,8 +54,13 @@ impl Synflow {
             }
             nets.synflow_gradient(&linear, &mut grad);
             let scores: Vec<f64> = linear.iter().zip(&grad).map(|(w, g)| w * g).collect();
-            let kept: Vec<usize> = cut.mask.kept().collect();
-            cut = keep_top_k(&scores, kept, keep);
+            let kept: Vec<usize> = prunable
+                .indices
+                .iter()
+                .copied()
+                .filter(|&i| cut.mask.is_kept(i))
+                .collect();
+            cut = prunable.complete(keep_top_k(&scores, kept, keep));
         }
         cut
     }

@@ -1,0 +1,169 @@
+//! The general MLP as the pruning methods see it: a [`Networks`] batch of one lane, so that the
+//! same implementations in `crate::prune` serve the toy and the MLP.
+//!
+//! Per SPEC §7: only the weights are prunable by default (every layer's `W_l`, the output layer's
+//! included; biases always kept, [`MlpNetworks::prune_biases`] opts in), and `k` counts kept
+//! prunable parameters. SynFlow's objective uses `|θ|` of every parameter, biases included, on
+//! the all-ones input. GraSP's temperature divides the outputs. IMP and magnitude pruning train
+//! through the network's own routine (a closure: to convergence for memorisation, a fixed number
+//! of epochs for the noise correlation), from `θ0 ⊙ m` with a fresh optimizer.
+//!
+//! Scores (gradient, `H g`, SynFlow's gradient) are computed in `f64` at the parameters the
+//! network holds (`θ0` rounded to `T`), whatever `T` training runs in.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
+use super::core::{Dataset, Workspace};
+use super::train::{TrainConfig, TrainOutcome, Trainer};
+use super::{Mlp, Scalar};
+use crate::model::Networks;
+
+/// One MLP, its dataset, its init, and its training routine, as a [`Networks`] batch of one.
+pub struct MlpNetworks<T, F> {
+    mlp: Mlp,
+    data: Dataset<T>,
+    data64: Dataset<f64>,
+    init: Vec<f64>,
+    init_t: Vec<T>,
+    key: [u64; 1],
+    prunable: Vec<usize>,
+    config: TrainConfig,
+    routine: F,
+    dense: OnceCell<(Vec<f64>, Vec<bool>)>,
+}
+
+impl<T, F> MlpNetworks<T, F>
+where
+    T: Scalar,
+    F: Fn(&mut Trainer<T>, &Dataset<T>) -> TrainOutcome,
+{
+    /// The network `mlp` with dataset `data` (keyed `key` for per-dataset random streams),
+    /// initial parameters `init` (rounded to `T`), trained by `routine` on a [`Trainer`] built
+    /// with `config` and already reset to `θ0 ⊙ m`. Only weights are prunable.
+    ///
+    /// # Panics
+    /// If `init` does not have `mlp.num_params()` values.
+    pub fn new(
+        mlp: &Mlp,
+        data: Dataset<T>,
+        init: &[f64],
+        key: u64,
+        config: TrainConfig,
+        routine: F,
+    ) -> Self {
+        assert_eq!(init.len(), mlp.num_params(), "parameter count");
+        let init_t: Vec<T> = init.iter().map(|&v| T::from_f64(v)).collect();
+        MlpNetworks {
+            mlp: mlp.clone(),
+            data64: data.convert(),
+            data,
+            init: init_t.iter().map(|v| v.to_f64()).collect(),
+            init_t,
+            key: [key],
+            prunable: mlp.weight_indices(),
+            config,
+            routine,
+            dense: OnceCell::new(),
+        }
+    }
+
+    /// Makes biases prunable too (`--prune-biases`), or weights only again.
+    pub fn prune_biases(mut self, yes: bool) -> Self {
+        self.prunable = if yes {
+            (0..self.mlp.num_params()).collect()
+        } else {
+            self.mlp.weight_indices()
+        };
+        self
+    }
+
+    /// The architecture.
+    pub fn mlp(&self) -> &Mlp {
+        &self.mlp
+    }
+
+    /// The dataset.
+    pub fn data(&self) -> &Dataset<T> {
+        &self.data
+    }
+
+    /// Trains from `θ0 ⊙ mask` with the routine; returns the trained parameters (in `T`) and
+    /// the outcome (its `diverged` also set when a parameter is non-finite).
+    pub fn train_masked(&self, mask: Option<&[bool]>) -> (Vec<T>, TrainOutcome) {
+        let mut trainer = Trainer::new(&self.mlp, self.config, self.data.len());
+        trainer.reset(&self.init_t, mask);
+        let mut outcome = (self.routine)(&mut trainer, &self.data);
+        outcome.diverged |= !trainer.params().iter().all(|w| w.is_finite());
+        (trainer.params().to_vec(), outcome)
+    }
+}
+
+impl<T, F> Networks for MlpNetworks<T, F>
+where
+    T: Scalar,
+    F: Fn(&mut Trainer<T>, &Dataset<T>) -> TrainOutcome,
+{
+    fn num_params(&self) -> usize {
+        self.mlp.num_params()
+    }
+
+    fn lanes(&self) -> usize {
+        1
+    }
+
+    fn lane_keys(&self) -> &[u64] {
+        &self.key
+    }
+
+    fn init(&self) -> &[f64] {
+        &self.init
+    }
+
+    fn prunable(&self) -> Cow<'_, [usize]> {
+        Cow::Borrowed(&self.prunable)
+    }
+
+    fn gradient_at_init(&self, temperature: f64, out: &mut [f64]) {
+        let mut ws = Workspace::new(&self.mlp, self.data.len());
+        self.mlp
+            .gradient(&self.init, self.data64.batch(), temperature, &mut ws, out);
+    }
+
+    fn hvp_at_init(&self, temperature: f64, v: &[f64], out: &mut [f64]) {
+        let mut ws = Workspace::new(&self.mlp, self.data.len());
+        self.mlp.hvp(
+            &self.init,
+            self.data64.batch(),
+            temperature,
+            v,
+            &mut ws,
+            out,
+        );
+    }
+
+    fn train(&self, mask: &[f64], params: &mut [f64], diverged: &mut [bool]) {
+        let keep: Vec<bool> = mask.iter().map(|&m| m > 0.0).collect();
+        let (trained, outcome) = self.train_masked(Some(&keep));
+        for (p, w) in params.iter_mut().zip(&trained) {
+            *p = w.to_f64();
+        }
+        diverged[0] = outcome.diverged;
+    }
+
+    fn dense_trained(&self) -> (&[f64], &[bool]) {
+        let (params, diverged) = self.dense.get_or_init(|| {
+            let (trained, outcome) = self.train_masked(None);
+            (
+                trained.iter().map(|w| w.to_f64()).collect(),
+                vec![outcome.diverged],
+            )
+        });
+        (params, diverged)
+    }
+
+    fn synflow_gradient(&self, params: &[f64], out: &mut [f64]) {
+        let mut ws = Workspace::new(&self.mlp, 1);
+        self.mlp.synflow_gradient(params, &mut ws, out);
+    }
+}
