@@ -12,11 +12,13 @@ pub mod bench;
 pub mod bound;
 pub mod converge;
 pub mod entropy;
+pub mod errors;
 pub mod exact;
 pub mod merge;
 pub mod plot;
 pub mod sample;
 pub mod scaling;
+pub mod signals;
 pub mod verify;
 
 use clap::{Parser, Subcommand};
@@ -25,7 +27,7 @@ pub use args::{Task, ToyArgs, ValidToyArgs};
 
 /// peff: how much information a pruning mask carries about its training data.
 #[derive(Debug, Parser)]
-#[command(name = "peff", version, about, long_about = None)]
+#[command(name = "peff", version, about, long_about = None, arg_required_else_help = true)]
 pub struct Cli {
     /// What to compute.
     #[command(subcommand)]

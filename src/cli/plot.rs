@@ -20,6 +20,7 @@ use crate::report::{ConvergenceRow, ExactRow};
 
 /// Flags of `peff plot`.
 #[derive(Debug, Args, Clone)]
+#[command(arg_required_else_help = true)]
 pub struct PlotArgs {
     /// Which figure.
     #[command(subcommand)]
@@ -62,8 +63,8 @@ pub enum Figure {
 }
 
 fn read_rows<R: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<R>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("reading '{}'", path.display()))?;
+    let bytes = crate::export::read_capped(path, crate::export::MAX_RESULT_BYTES, "plot input")?;
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
     reader
         .deserialize()
         .enumerate()

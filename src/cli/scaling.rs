@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use super::args::{Task, ToyArgs};
-use super::exact::{progress_bar, thread_pool, INTERRUPTED};
+use super::exact::{progress_bar, thread_pool};
 use crate::experiments::run::compute;
 use crate::experiments::scaling::{scaling_rows, IntRange, ScalingRow, MAX_N};
 use crate::experiments::toy::{ToyRecord, ToyRun};
@@ -65,7 +65,7 @@ pub struct ScalingArgs {
     #[arg(long, allow_hyphen_values = true, default_value = "results")]
     pub out: PathBuf,
     /// Result file name stem (default: `scaling-<task>-d<d>-n<n>`, ranges as `a-b`).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::args::parse_name)]
     pub name: Option<String>,
     /// Output format on stdout.
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
@@ -102,16 +102,17 @@ impl ScalingArgs {
             init_seed: self.init_seed,
             init: None,
             dump_init: None,
-            inits: 1,
+            inits: None,
             random_seed: self.random_seed,
             threads: self.threads,
             out: self.out.clone(),
             name: None,
             format: self.format,
-            max_datasets: self.max_datasets,
+            max_datasets: Some(self.max_datasets.min(i64::MAX as u64) as i64),
             shard: None,
             checkpoint: None,
-            checkpoint_interval: 30.0,
+            checkpoint_interval: None,
+            force: false,
         }
     }
 }
@@ -158,7 +159,7 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
         );
     }
     export::check_out_dir(&args.out)?;
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst));
+    let stop = super::signals::install();
     let pool = thread_pool(threads)?;
     let started = Instant::now();
     let bar = progress_bar(total as u64);
@@ -174,8 +175,7 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
             .space
             .num_multisets()
             .expect("checked above") as u64;
-        let tallies =
-            pool.install(|| compute(&record, 0..count, None, &INTERRUPTED, &|k| bar.inc(k)))?;
+        let tallies = pool.install(|| compute(&record, 0..count, None, stop, &|k| bar.inc(k)))?;
         let Some(tallies) = tallies else {
             bar.abandon();
             bail!("interrupted; no results written");
