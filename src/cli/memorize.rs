@@ -11,7 +11,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 
-use super::args::parse_methods;
+use super::args::{parse_methods, split_list};
+use super::errors::quote;
 use super::exact::{progress_bar, thread_pool};
 use crate::data::idx::{load_fashion_mnist_train, LabelledImages};
 use crate::experiments::memorize::{
@@ -110,8 +111,8 @@ pub struct MemorizeArgs {
     /// Directory for result files.
     #[arg(long, allow_hyphen_values = true, default_value = "results")]
     pub out: PathBuf,
-    /// Result file name stem (default: `memorize-<dataset>`).
-    #[arg(long, allow_hyphen_values = true)]
+    /// Result file name stem (default: `memorize-<dataset>`); no path separators.
+    #[arg(long, allow_hyphen_values = true, value_parser = super::args::parse_name)]
     pub name: Option<String>,
     /// Output format on stdout.
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
@@ -140,26 +141,20 @@ fn levels_for(list: Option<&str>, weights: usize) -> anyhow::Result<Vec<usize>> 
         return Ok(DEFAULT_LEVELS.to_vec());
     };
     let schedule = Imp { rate: 0.2 }.schedule(weights, 1);
-    let items: Vec<&str> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if items.is_empty() {
-        bail!("`--densities` needs at least one value");
-    }
+    let items = split_list("--densities", list)?;
     let mut levels = Vec::new();
     for item in items {
         let d: f64 = item
             .parse()
-            .map_err(|_| anyhow::anyhow!("`--densities`: not a number: '{item}'"))?;
+            .map_err(|_| anyhow::anyhow!("`--densities`: not a number: {}", quote(item)))?;
         if !(d.is_finite() && d > 0.0 && d <= 1.0) {
-            bail!("`--densities` must be in (0, 1], got {item}");
+            bail!("`--densities` must be in (0, 1], got {}", quote(item));
         }
         let lowest = *schedule.last().unwrap_or(&weights) as f64 / weights as f64;
         if d < lowest / 1.25 {
             bail!(
-                "`--densities` {item} is below the sparsest IMP level of {weights} weights (density {lowest:.3e})"
+                "`--densities` {} is below the sparsest IMP level of {weights} weights (density {lowest:.3e})",
+                quote(item)
             );
         }
         let level = std::iter::once(weights)
@@ -327,11 +322,15 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("memorize-{}", config.dataset.name()));
     let range = shard.unwrap_or(Shard::WHOLE).range(config.seeds);
+    let stop = super::signals::install();
     let pool = thread_pool(threads)?;
     let started = Instant::now();
     let results = if args.profile {
         let mut results = Vec::new();
         for i in range.clone() {
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                bail!("interrupted; no results written");
+            }
             let mut profile = SeedProfile::default();
             let t = Instant::now();
             let r = memorize::run_seed(
@@ -347,8 +346,14 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
     } else {
         let bar = progress_bar(range.end - range.start);
         let results = pool.install(|| {
-            memorize::run_seeds(&config, images.as_ref(), range.clone(), &|| bar.inc(1))
+            memorize::run_seeds(&config, images.as_ref(), range.clone(), stop, &|| {
+                bar.inc(1)
+            })
         });
+        let Some(results) = results else {
+            bar.abandon();
+            bail!("interrupted; no results written");
+        };
         bar.finish_and_clear();
         results
     };

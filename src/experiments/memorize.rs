@@ -39,6 +39,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::{RngCore, SeedableRng};
@@ -611,19 +612,24 @@ pub fn run_seed(
 }
 
 /// Runs seeds `config.seed + i` for `i` in `range` in parallel on the current rayon pool (one
-/// network per thread), calling `done` after each; results in seed order.
+/// network per thread), calling `done` after each; results in seed order. Seeds not yet started
+/// when `stop` is set are skipped, and the run returns `None`.
 pub fn run_seeds(
     config: &MemorizeConfig,
     images: Option<&LabelledImages>,
     range: std::ops::Range<u64>,
+    stop: &AtomicBool,
     done: &(dyn Fn() + Sync),
-) -> Vec<SeedResult> {
+) -> Option<Vec<SeedResult>> {
     range
         .into_par_iter()
         .map(|i| {
+            if stop.load(Ordering::SeqCst) {
+                return None;
+            }
             let result = run_seed(config, images, config.seed + i, None);
             done();
-            result
+            Some(result)
         })
         .collect()
 }

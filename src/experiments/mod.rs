@@ -7,8 +7,10 @@
 //!   shard of the datasets, checkpoints, Ctrl-C between windows, the mask-pmf hash.
 //! - [`convergence`]: each entropy estimator against the exact value as the sample grows.
 //! - [`memorize`]: memorisation capacity of pruned general MLPs (Fig. 1a, 1b), per seed.
+//! - [`scaling`]: exact MI over a grid of dataset sizes and input dimensions, beside `H(D)`.
 
 pub mod convergence;
 pub mod memorize;
 pub mod run;
+pub mod scaling;
 pub mod toy;

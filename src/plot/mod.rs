@@ -1,6 +1,6 @@
 //! SVG figures for peff results (SPEC §8).
 //!
-//! Four figures, each returned as a complete SVG document in a `String` (the caller writes it to
+//! Five figures, each returned as a complete SVG document in a `String` (the caller writes it to
 //! disk atomically):
 //!
 //! - [`figure3_svg`]: the paper's Figure 3 (Appendix B.2). One panel per task side by side
@@ -12,12 +12,14 @@
 //!   exact value as a horizontal black line.
 //! - [`figure1a_svg`]: the paper's Figure 1a/1b, memorised fraction vs density (log scale), one
 //!   line per pruning method with a mean ± standard-error band (`peff memorize`).
+//! - [`scaling_svg`]: `I(m; D | init)` vs the number of points `n`, one panel per `k`, with the
+//!   data's entropy `H(D)` and the ceiling `log2 C(p, k)`.
 //! - [`curves_svg`]: generic curves with a shaded mean ± standard-error band (the Figure 1 plots).
 //!
 //! The inputs are plain structs ([`MiPoint`], [`ConvergencePoint`], [`Series`]) so this module does
 //! not depend on the rest of the crate.
 //!
-//! One file per figure (`figure3.rs`, `convergence.rs`, `figure1a.rs`, `curves.rs`); the house style (fonts,
+//! One file per figure (`figure3.rs`, `convergence.rs`, `figure1a.rs`, `scaling.rs`, `curves.rs`); the house style (fonts,
 //! palette, markers, ticks, axes, legend, error bands, rendering) is in `style.rs`. Adding a
 //! figure means adding one file that arranges its panels with `style`'s pieces, and re-exporting
 //! its `*_svg` function and input types here.
@@ -42,6 +44,7 @@ pub mod convergence;
 pub mod curves;
 pub mod figure1a;
 pub mod figure3;
+pub mod scaling;
 mod style;
 #[cfg(test)]
 mod tests;
@@ -50,6 +53,7 @@ pub use convergence::{convergence_svg, ConvergencePoint};
 pub use curves::{curves_svg, Series};
 pub use figure1a::{figure1a_svg, MemorisePoint};
 pub use figure3::{figure3_svg, MiPanel, MiPoint};
+pub use scaling::{scaling_svg, ScalingPoint};
 
 /// Why a figure could not be drawn. Every message is one line.
 #[derive(Debug, thiserror::Error)]
