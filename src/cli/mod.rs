@@ -14,6 +14,7 @@ pub mod converge;
 pub mod entropy;
 pub mod exact;
 pub mod merge;
+pub mod noise_corr;
 pub mod plot;
 pub mod sample;
 pub mod verify;
@@ -100,6 +101,15 @@ pub enum Command {
     ///   peff bench --exact
     #[command(verbatim_doc_comment)]
     Bench(bench::BenchArgs),
+    /// Correlation of a student network with its label noise through IMP, or over a sweep.
+    ///
+    /// Examples:
+    ///   peff noise-corr                      (Fig. 1d: 21 prunes, 25 seeds)
+    ///   peff noise-corr --prunes 30          (Fig. 2)
+    ///   peff noise-corr --sweep lr           (Fig. 1e)
+    ///   peff noise-corr --sweep grad-noise --values 0,1e-3,1e-2
+    #[command(verbatim_doc_comment)]
+    NoiseCorr(noise_corr::NoiseCorrArgs),
 }
 
 /// Runs one parsed command line.
@@ -114,5 +124,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => verify::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Bound(args) => bound::run(&args),
+        Command::NoiseCorr(args) => noise_corr::run(&args),
     }
 }

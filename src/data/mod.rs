@@ -13,6 +13,8 @@
 //! Weights `n!/Π c_j!` are integers, so masses are accumulated exactly as integers and divided
 //! by `V^n` only when an entropy is computed.
 
+pub mod teacher;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

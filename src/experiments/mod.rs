@@ -6,7 +6,10 @@
 //! - [`run`]: one toy run as the `exact`, `sample`, `merge` and `verify` commands drive it: a
 //!   shard of the datasets, checkpoints, Ctrl-C between windows, the mask-pmf hash.
 //! - [`convergence`]: each entropy estimator against the exact value as the sample grows.
+//! - [`noise_corr`]: the student network's correlation with its label noise through IMP levels
+//!   and learning-rate / gradient-noise sweeps (Fig. 1d–f, Fig. 2).
 
 pub mod convergence;
 pub mod run;
 pub mod toy;
+pub mod noise_corr;
