@@ -43,7 +43,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::teacher::{TeacherData, TeacherSpec};
 use crate::model::mlp::{
-    Control, Dataset, Loss, Mlp, MlpError, Optimizer, Targets, TrainConfig, Trainer,
+    Control, Dataset, Loss, Mlp, MlpError, Optimizer, SparseEval, Targets, TrainConfig, Trainer,
+    DEFAULT_SPARSE_BELOW,
 };
 use crate::prune::Imp;
 
@@ -358,6 +359,7 @@ pub fn run_curve(
         loss: Vec::with_capacity(config.epochs()),
         diverged_at: None,
     };
+    let mut eval = SparseEval::<f32>::new(&s.mlp, 512, DEFAULT_SPARSE_BELOW);
     let mut f_train = vec![0f32; n];
     let mut f_mc = vec![0f32; config.data.mc];
     let m = config.data.mc;
@@ -367,6 +369,7 @@ pub fn run_curve(
         let tp = Instant::now();
         if level == 0 {
             trainer.reset(&s.init, None);
+            eval.set_mask(None);
         } else {
             let trained: Vec<f64> = trainer.params().iter().map(|&w| w as f64).collect();
             let cut = Imp::level_cut(&trained, &kept, ks[level]);
@@ -380,16 +383,17 @@ pub fn run_curve(
                 Rewind::None => trainer.params().to_vec(),
             };
             trainer.reset(&start, Some(&mask));
+            eval.set_mask(Some(&mask));
         }
         timing.prune += tp.elapsed();
         let mut last = Instant::now();
         let outcome = trainer.train(&s.train, epochs, |t, stats| {
             let now = Instant::now();
             timing.train += now - last;
-            t.evaluate(s.train.inputs(), n, &mut f_train);
+            eval.evaluate(t.params(), s.train.inputs(), n, &mut f_train);
             let mid = Instant::now();
             timing.eval_train += mid - now;
-            t.evaluate(&s.mc, m, &mut f_mc);
+            eval.evaluate(t.params(), &s.mc, m, &mut f_mc);
             let c = correlation(&f_train, z, &f_mc);
             last = Instant::now();
             timing.eval_mc += last - mid;
