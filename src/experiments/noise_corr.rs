@@ -321,7 +321,7 @@ fn setup(config: &NoiseCorrConfig, seed: u64) -> Result<SeedSetup, MlpError> {
 }
 
 /// Seed of the trainer's shuffle and gradient-noise streams for `seed`.
-fn train_seed(seed: u64) -> u64 {
+pub fn train_seed(seed: u64) -> u64 {
     seed.wrapping_add(1 << 62)
 }
 
