@@ -32,6 +32,10 @@
 //! boost included), and its scaling to all threads shows whether they share FMA units.
 //!
 //! `--exact` also times the default `peff exact` run (all six methods, every dataset).
+//!
+//! The noise-correlation student's full-batch step (`f32`, `50-100-100-100-100-1`, `n = 1000`,
+//! Adam) is measured on one thread against the same GEMMs alone
+//! ([`crate::model::mlp::bench::measure`]): `student_steps_per_sec_1t`, `student_gemm_fraction`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -160,9 +164,22 @@ pub struct BenchReport {
     pub exact_wall_seconds: Option<f64>,
     /// Datasets the `peff exact` run enumerated (`--exact` only).
     pub exact_datasets: Option<u64>,
+    /// Full-batch Adam steps per second of the noise-correlation student (`f32`,
+    /// `50-100-100-100-100-1`, `n = 1000`), one thread ([`crate::model::mlp::bench::measure`]).
+    pub student_steps_per_sec_1t: f64,
+    /// `student_steps_per_sec_1t` ÷ the rate of the same GEMMs alone (`matrixmultiply`, same
+    /// shapes and strides, same run): 1 = the step costs only its GEMMs.
+    pub student_gemm_fraction: f64,
+    /// GEMM GFLOP/s reached inside the student step.
+    pub student_gflops_1t: f64,
     /// peff's version.
     pub peff_version: &'static str,
 }
+
+/// Widths of the noise-correlation student (SPEC §7).
+pub const STUDENT_WIDTHS: [usize; 6] = [50, 100, 100, 100, 100, 1];
+/// Training points of the noise-correlation student.
+pub const STUDENT_N: usize = 1000;
 
 /// Flops of one network-step (one full-batch gradient step of one network on `n` points), as
 /// the kernel of [`crate::model::lanes`] executes it in training: an FMA counts 2;
@@ -549,6 +566,13 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         }
         None => None,
     };
+    let student = crate::model::mlp::bench::measure::<f32>(
+        &STUDENT_WIDTHS,
+        STUDENT_N,
+        crate::model::mlp::Optimizer::adam(1e-3),
+        Duration::from_secs_f64(args.seconds),
+    )
+    .context("student benchmark")?;
     let exact = if args.exact {
         Some(time_exact(threads)?)
     } else {
@@ -590,6 +614,9 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         task: "regression",
         exact_wall_seconds: exact.map(|e| e.0),
         exact_datasets: exact.map(|e| e.1),
+        student_steps_per_sec_1t: student.steps_per_sec,
+        student_gemm_fraction: student.gemm_fraction,
+        student_gflops_1t: student.step_gflops,
         peff_version: env!("CARGO_PKG_VERSION"),
     })
 }
@@ -709,6 +736,14 @@ fn table(r: &BenchReport) -> String {
             all / one
         ));
     }
+    lines.push(String::new());
+    lines.push(format!(
+        "noise-corr student (f32, 50-100-100-100-100-1, n={STUDENT_N}, full-batch Adam, 1 thread): \
+         {:.1} steps/s = {:.2} GFLOP/s of GEMM, {:.1}% of matrixmultiply's rate on the same GEMMs",
+        r.student_steps_per_sec_1t,
+        r.student_gflops_1t,
+        100.0 * r.student_gemm_fraction
+    ));
     if let (Some(wall), Some(datasets)) = (r.exact_wall_seconds, r.exact_datasets) {
         lines.push(String::new());
         lines.push(format!(
