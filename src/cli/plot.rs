@@ -3,6 +3,8 @@
 //!
 //! - `figure3`: mask entropy = `I(m; D | init)` vs sparsity per method, with the ceiling
 //!   `log2 C(p, k)`, one panel per exact-result CSV (the paper's Figure 3).
+//! - `noise-corr`: the correlation with label noise vs epoch, ± s.e. bands, IMP prunes marked
+//!   (from `peff noise-corr`).
 //! - `convergence`: each estimator's estimate ± bootstrap interval vs the number of sampled
 //!   datasets `N`, against the exact value (from `peff converge`).
 
@@ -15,6 +17,7 @@ use serde::de::DeserializeOwned;
 use crate::export::write_atomic;
 use crate::plot::convergence::{convergence_svg, ConvergencePoint};
 use crate::plot::figure3::{figure3_svg, MiPanel, MiPoint};
+use crate::plot::{noise_corr_svg, Series};
 use crate::report::{ConvergenceRow, ExactRow};
 
 /// Flags of `peff plot`.
@@ -37,6 +40,15 @@ pub enum Figure {
         #[arg(long, default_value = "results/figure3.svg")]
         out: PathBuf,
     },
+    /// Noise correlation C vs epoch with ± s.e. bands (IMP: prunes marked; sweeps: one curve per value).
+    NoiseCorr {
+        /// `peff noise-corr` CSV.
+        #[arg(default_value = "results/noise-corr.csv")]
+        input: PathBuf,
+        /// Output SVG (default: the input with `.svg`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Estimator convergence to the exact value vs the number of samples.
     Convergence {
         /// Convergence CSV (`peff converge`).
@@ -58,9 +70,90 @@ fn read_rows<R: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<R>> {
         .collect()
 }
 
+/// A row of a `peff noise-corr` CSV (IMP or sweep).
+#[derive(serde::Deserialize)]
+struct CorrCsvRow {
+    #[serde(default)]
+    sweep: Option<String>,
+    #[serde(default)]
+    value: Option<f64>,
+    level: usize,
+    density: f64,
+    epoch: usize,
+    corr_mean: Option<f64>,
+    corr_se: Option<f64>,
+    seeds: usize,
+}
+
+/// The noise-correlation SVG of a `peff noise-corr` CSV.
+fn noise_corr_figure(path: &Path) -> anyhow::Result<String> {
+    let rows: Vec<CorrCsvRow> = read_rows(path)?;
+    let first = rows
+        .first()
+        .with_context(|| format!("'{}' has no rows", path.display()))?;
+    let mut series: Vec<Series> = Vec::new();
+    let mut keys: Vec<Option<u64>> = Vec::new();
+    let mut prunes = Vec::new();
+    let mut last = (first.level, first.density);
+    for r in &rows {
+        if r.level != last.0 && r.sweep.is_none() {
+            prunes.push(r.epoch as f64 - 0.5);
+        }
+        last = (r.level, r.density);
+        let (Some(mean), Some(se)) = (r.corr_mean, r.corr_se) else {
+            continue; // every seed diverged by this epoch
+        };
+        let key = r.value.map(f64::to_bits);
+        let i = match keys.iter().position(|k| *k == key) {
+            Some(i) => i,
+            None => {
+                keys.push(key);
+                let label = match (&r.sweep, r.value) {
+                    (Some(s), Some(v)) if s == "lr" => format!("learning rate {v}"),
+                    (Some(_), Some(v)) => format!("gradient-noise variance {v}"),
+                    _ => format!("IMP, {} seeds", r.seeds),
+                };
+                series.push(Series {
+                    label,
+                    x: Vec::new(),
+                    mean: Vec::new(),
+                    se: Vec::new(),
+                });
+                keys.len() - 1
+            }
+        };
+        series[i].x.push(r.epoch as f64);
+        series[i].mean.push(mean);
+        series[i].se.push(se);
+    }
+    let (title, x_label) = match first.sweep.as_deref() {
+        Some("lr") => (
+            "Correlation with label noise: learning-rate sweep (no pruning)".to_string(),
+            "epoch".to_string(),
+        ),
+        Some(_) => (
+            "Correlation with label noise: gradient-noise sweep (no pruning)".to_string(),
+            "epoch".to_string(),
+        ),
+        None => (
+            format!("Correlation with label noise during IMP ({} prunes)", prunes.len()),
+            format!(
+                "epoch (dashed: prunes of 20% of the kept weights; density 100% → {:.2}%)",
+                100.0 * last.1
+            ),
+        ),
+    };
+    Ok(noise_corr_svg(&title, &x_label, &series, &prunes)?)
+}
+
 /// Draws the requested figure, writes it atomically and prints its path.
 pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
+    let noise_out;
     let (svg, out) = match &args.figure {
+        Figure::NoiseCorr { input, out } => {
+            noise_out = out.clone().unwrap_or_else(|| input.with_extension("svg"));
+            (noise_corr_figure(input)?, &noise_out)
+        }
         Figure::Figure3 { inputs, out } => {
             let panels = inputs
                 .iter()

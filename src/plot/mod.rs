@@ -11,6 +11,8 @@
 //!   scale), one small panel per (method, k), each estimator with its interval as error bars and the
 //!   exact value as a horizontal black line.
 //! - [`curves_svg`]: generic curves with a shaded mean ± standard-error band (the Figure 1 plots).
+//! - [`noise_corr_svg`]: the noise correlation `C` vs epoch with ± s.e. bands and the IMP prunes
+//!   marked (Fig. 1d–f, Fig. 2).
 //!
 //! The inputs are plain structs ([`MiPoint`], [`ConvergencePoint`], [`Series`]) so this module does
 //! not depend on the rest of the crate.
@@ -39,6 +41,7 @@
 pub mod convergence;
 pub mod curves;
 pub mod figure3;
+pub mod noise_corr;
 mod style;
 #[cfg(test)]
 mod tests;
@@ -46,6 +49,7 @@ mod tests;
 pub use convergence::{convergence_svg, ConvergencePoint};
 pub use curves::{curves_svg, Series};
 pub use figure3::{figure3_svg, MiPanel, MiPoint};
+pub use noise_corr::noise_corr_svg;
 
 /// Why a figure could not be drawn. Every message is one line.
 #[derive(Debug, thiserror::Error)]
