@@ -28,8 +28,17 @@ pub struct MergeArgs {
 
 /// `peff merge`: shards of one run into the table the unsharded run produces.
 pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
-    if args.files.first().is_some_and(|f| super::noise_corr::is_shard_file(f)) {
-        return super::noise_corr::merge_files(&args.files, &args.out, args.name.as_deref(), args.format);
+    if args
+        .files
+        .first()
+        .is_some_and(|f| super::noise_corr::is_shard_file(f))
+    {
+        return super::noise_corr::merge_files(
+            &args.files,
+            &args.out,
+            args.name.as_deref(),
+            args.format,
+        );
     }
     let parts = args
         .files

@@ -27,9 +27,9 @@ pub const COMMAND: &str = "noise-corr";
 /// Default learning rates of `--sweep lr` (README: why these).
 pub const DEFAULT_LR_GRID: [f64; 4] = [1e-4, 3e-4, 1e-3, 3e-3];
 /// Default gradient-noise variances of `--sweep grad-noise` (README: why these).
-pub const DEFAULT_GRAD_NOISE_GRID: [f64; 4] = [0.0, 1e-4, 1e-3, 1e-2];
+pub const DEFAULT_GRAD_NOISE_GRID: [f64; 4] = [0.0, 1e-6, 1e-5, 1e-4];
 /// Default epochs of a sweep.
-pub const DEFAULT_SWEEP_EPOCHS: i64 = 1000;
+pub const DEFAULT_SWEEP_EPOCHS: i64 = 300;
 
 /// Flags of `peff noise-corr`.
 #[derive(Debug, Args, Clone)]
@@ -79,7 +79,7 @@ pub struct NoiseCorrArgs {
     /// Comma-separated values of the swept quantity (default grids in the README).
     #[arg(long, allow_hyphen_values = true)]
     pub values: Option<String>,
-    /// Epochs of each sweep run (default 1000).
+    /// Epochs of each sweep run (default 300).
     #[arg(long, allow_hyphen_values = true)]
     pub epochs: Option<i64>,
     /// Worker threads (0: all cores).
@@ -108,7 +108,11 @@ fn count(flag: &str, value: i64, min: i64, max: i64) -> anyhow::Result<usize> {
 }
 
 fn widths(flag: &str, text: &str) -> anyhow::Result<Vec<usize>> {
-    let bad = || anyhow::anyhow!("`{flag}` must be a comma-separated list of widths in [1, 4096], got '{text}'");
+    let bad = || {
+        anyhow::anyhow!(
+            "`{flag}` must be a comma-separated list of widths in [1, 4096], got '{text}'"
+        )
+    };
     if text.trim().is_empty() {
         bail!(bad());
     }
@@ -135,7 +139,10 @@ fn values(kind: SweepKind, text: &str) -> anyhow::Result<Vec<f64>> {
             .parse()
             .map_err(|_| anyhow::anyhow!("`--values`: '{}' is not a number", v.trim()))?;
         if !(x.is_finite() && x >= lo) || x > 1e6 {
-            bail!("`--values` for --sweep {} must be {what} (≤ 1e6), got {x}", kind.name());
+            bail!(
+                "`--values` for --sweep {} must be {what} (≤ 1e6), got {x}",
+                kind.name()
+            );
         }
         if out.iter().any(|o| o.to_bits() == x.to_bits()) {
             bail!("`--values`: {x} is given twice");
@@ -149,7 +156,9 @@ fn values(kind: SweepKind, text: &str) -> anyhow::Result<Vec<f64>> {
 fn check_name(name: &str) -> anyhow::Result<()> {
     if name.is_empty()
         || name.starts_with('.')
-        || name.chars().any(|c| c == '/' || c == '\\' || c.is_control())
+        || name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control())
     {
         bail!("`--name` must be a plain file name stem (no path separators, not starting with '.'), got {name:?}");
     }
@@ -161,16 +170,28 @@ impl NoiseCorrArgs {
     pub fn validate(&self) -> anyhow::Result<(NoiseCorrConfig, usize, Option<Shard>)> {
         let seeds = count("--seeds", self.seeds, 1, 1_000_000)?;
         if self.seed.checked_add(seeds as u64 - 1).is_none() {
-            bail!("`--seed` {} + `--seeds` {seeds} overflows the seed range", self.seed);
+            bail!(
+                "`--seed` {} + `--seeds` {seeds} overflows the seed range",
+                self.seed
+            );
         }
         let d = count("--d", self.d, 1, 4096)?;
         let n = count("--n", self.n, 1, 10_000_000)?;
         let mc = count("--mc", self.mc, 1, 10_000_000)?;
-        if !(self.noise_variance.is_finite() && self.noise_variance > 0.0 && self.noise_variance <= 1e6) {
-            bail!("`--noise-variance` must be a finite number in (0, 1e6], got {}", self.noise_variance);
+        if !(self.noise_variance.is_finite()
+            && self.noise_variance > 0.0
+            && self.noise_variance <= 1e6)
+        {
+            bail!(
+                "`--noise-variance` must be a finite number in (0, 1e6], got {}",
+                self.noise_variance
+            );
         }
         if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1e6) {
-            bail!("`--lr` must be a finite number in (0, 1e6], got {}", self.lr);
+            bail!(
+                "`--lr` must be a finite number in (0, 1e6], got {}",
+                self.lr
+            );
         }
         let batch_size = match self.batch_size {
             None => None,
@@ -212,8 +233,12 @@ impl NoiseCorrArgs {
                     Some("none") => Rewind::None,
                     Some(other) => bail!("`--rewind` must be init or none, got '{other}'"),
                 };
-                let epochs_per_level =
-                    count("--epochs-per-level", self.epochs_per_level.unwrap_or(100), 1, 1_000_000)?;
+                let epochs_per_level = count(
+                    "--epochs-per-level",
+                    self.epochs_per_level.unwrap_or(100),
+                    1,
+                    1_000_000,
+                )?;
                 let prunes = self.prunes.unwrap_or(21);
                 let mut probe = NoiseCorrConfig {
                     data: data.clone(),
@@ -222,13 +247,21 @@ impl NoiseCorrArgs {
                     batch_size,
                     seed: self.seed,
                     seeds,
-                    schedule: Schedule::Imp { prunes: 0, epochs_per_level, rewind },
+                    schedule: Schedule::Imp {
+                        prunes: 0,
+                        epochs_per_level,
+                        rewind,
+                    },
                 };
                 let max = NoiseCorrConfig::max_prunes(probe.weights()?);
                 if prunes < 0 || prunes as u64 > max as u64 {
                     bail!("`--prunes` must be in [0, {max}] (more prunes would leave no weight of the {} in this student), got {prunes}", probe.weights()?);
                 }
-                probe.schedule = Schedule::Imp { prunes: prunes as usize, epochs_per_level, rewind };
+                probe.schedule = Schedule::Imp {
+                    prunes: prunes as usize,
+                    epochs_per_level,
+                    rewind,
+                };
                 if (epochs_per_level as u64) * (prunes as u64 + 1) > 100_000_000 {
                     bail!("`--epochs-per-level` × (`--prunes` + 1) must be at most 1e8");
                 }
@@ -256,8 +289,17 @@ impl NoiseCorrArgs {
                         SweepKind::GradNoise => DEFAULT_GRAD_NOISE_GRID.to_vec(),
                     },
                 };
-                let epochs = count("--epochs", self.epochs.unwrap_or(DEFAULT_SWEEP_EPOCHS), 1, 100_000_000)?;
-                Schedule::Sweep { kind, values, epochs }
+                let epochs = count(
+                    "--epochs",
+                    self.epochs.unwrap_or(DEFAULT_SWEEP_EPOCHS),
+                    1,
+                    100_000_000,
+                )?;
+                Schedule::Sweep {
+                    kind,
+                    values,
+                    epochs,
+                }
             }
         };
         let config = NoiseCorrConfig {
@@ -387,7 +429,15 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
         println!("{}", path.display());
         return Ok(());
     }
-    emit(&args.out, &stem, args.format, &record, &results, threads, started)
+    emit(
+        &args.out,
+        &stem,
+        args.format,
+        &record,
+        &results,
+        threads,
+        started,
+    )
 }
 
 /// Whether the file at `path` is a noise-corr shard file (for `peff merge`'s dispatch).
@@ -405,8 +455,8 @@ pub fn merge_files(
     let parts = files
         .iter()
         .map(|p| {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading '{}'", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading '{}'", p.display()))?;
             ShardFile::parse(&text).with_context(|| format!("'{}'", p.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -417,5 +467,13 @@ pub fn merge_files(
     export::check_out_dir(out)?;
     let stem = name.map_or_else(|| default_name(&whole.config), str::to_string);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    emit(out, &stem, format, &whole, &results, threads, Instant::now())
+    emit(
+        out,
+        &stem,
+        format,
+        &whole,
+        &results,
+        threads,
+        Instant::now(),
+    )
 }

@@ -136,7 +136,10 @@ fn noise_corr_figure(path: &Path) -> anyhow::Result<String> {
             "epoch".to_string(),
         ),
         None => (
-            format!("Correlation with label noise during IMP ({} prunes)", prunes.len()),
+            format!(
+                "Correlation with label noise during IMP ({} prunes)",
+                prunes.len()
+            ),
             format!(
                 "epoch (dashed: prunes of 20% of the kept weights; density 100% → {:.2}%)",
                 100.0 * last.1

@@ -70,9 +70,8 @@ impl TeacherSpec {
             (0..len).map(|_| StandardNormal.sample(&mut rng)).collect()
         };
         let x = normals(1, self.n * self.d);
-        let noise = Normal::new(0.0, self.noise_variance.sqrt()).map_err(|_| {
-            MlpError::NonFinite("label-noise standard deviation")
-        })?;
+        let noise = Normal::new(0.0, self.noise_variance.sqrt())
+            .map_err(|_| MlpError::NonFinite("label-noise standard deviation"))?;
         let mut zr = stream(2);
         let z: Vec<f64> = (0..self.n).map(|_| noise.sample(&mut zr)).collect();
         let mc = normals(3, self.mc * self.d);
@@ -98,7 +97,10 @@ mod tests {
             noise_variance: 1.0,
         };
         let a = spec.generate(1).unwrap();
-        assert_eq!((a.x.len(), a.y.len(), a.z.len(), a.mc.len()), (15, 5, 5, 21));
+        assert_eq!(
+            (a.x.len(), a.y.len(), a.z.len(), a.mc.len()),
+            (15, 5, 5, 21)
+        );
         assert_eq!(a, spec.generate(1).unwrap());
         assert_ne!(a.z, spec.generate(2).unwrap().z);
         // A naive forward pass of the teacher gives y − z.

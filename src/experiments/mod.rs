@@ -10,6 +10,6 @@
 //!   and learning-rate / gradient-noise sweeps (Fig. 1d–f, Fig. 2).
 
 pub mod convergence;
+pub mod noise_corr;
 pub mod run;
 pub mod toy;
-pub mod noise_corr;

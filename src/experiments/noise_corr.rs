@@ -244,7 +244,12 @@ impl NoiseCorrConfig {
         let w = self.weights()?;
         let mut ks = vec![w];
         if let Schedule::Imp { prunes, .. } = self.schedule {
-            ks.extend(Imp { rate: IMP_RATE }.schedule(w, 1).into_iter().take(prunes));
+            ks.extend(
+                Imp { rate: IMP_RATE }
+                    .schedule(w, 1)
+                    .into_iter()
+                    .take(prunes),
+            );
         }
         Ok(ks)
     }
@@ -289,7 +294,12 @@ impl NoiseCorrConfig {
 /// `C = (1/n) Σ f(x_i) z_i − E_μ f · z̄` from the outputs on the training set and the μ-sample.
 pub fn correlation<T: crate::model::mlp::Scalar>(f_train: &[T], z: &[f64], f_mc: &[T]) -> f64 {
     let n = z.len() as f64;
-    let fz: f64 = f_train.iter().zip(z).map(|(f, z)| f.to_f64() * z).sum::<f64>() / n;
+    let fz: f64 = f_train
+        .iter()
+        .zip(z)
+        .map(|(f, z)| f.to_f64() * z)
+        .sum::<f64>()
+        / n;
     let z_bar = z.iter().sum::<f64>() / n;
     let e_mu = f_mc.iter().map(|f| f.to_f64()).sum::<f64>() / f_mc.len() as f64;
     fz - e_mu * z_bar
@@ -365,14 +375,14 @@ pub fn run_curve(
     let m = config.data.mc;
     let z = &s.data.z;
     let epochs = config.level_epochs();
-    for level in 0..=prunes {
+    for (level, &k) in ks.iter().enumerate().take(prunes + 1) {
         let tp = Instant::now();
         if level == 0 {
             trainer.reset(&s.init, None);
             eval.set_mask(None);
         } else {
             let trained: Vec<f64> = trainer.params().iter().map(|&w| w as f64).collect();
-            let cut = Imp::level_cut(&trained, &kept, ks[level]);
+            let cut = Imp::level_cut(&trained, &kept, k);
             kept = cut.mask.kept().collect();
             let mut mask = vec![false; s.mlp.num_params()];
             for &i in kept.iter().chain(&biases) {
@@ -589,12 +599,18 @@ impl ShardFile {
         let file: ShardFile =
             serde_json::from_str(text).context("not a peff noise-corr shard file")?;
         if file.format != SHARD_FORMAT {
-            bail!("unsupported format '{}' (expected {SHARD_FORMAT})", file.format);
+            bail!(
+                "unsupported format '{}' (expected {SHARD_FORMAT})",
+                file.format
+            );
         }
         if file.compute_checksum() != file.checksum {
             bail!("checksum mismatch: the file was modified or truncated");
         }
-        let shard = file.run.shard.context("not a shard: `run.shard` is missing")?;
+        let shard = file
+            .run
+            .shard
+            .context("not a shard: `run.shard` is missing")?;
         if !shard.is_valid() {
             bail!("invalid shard {}/{}", shard.index, shard.count);
         }

@@ -113,9 +113,13 @@ pub fn noise_corr_svg(
             .y_label_area_size(80)
             .build_cartesian_2d(linear_axis(x0, x1, &xt), linear_axis(y0, y1, &yt))
             .map_err(backend_err)?;
-        draw_mesh(&mut chart, x_label, "correlation with label noise C", &|v| {
-            xt.label(*v)
-        }, &|v| yt.label(*v))?;
+        draw_mesh(
+            &mut chart,
+            x_label,
+            "correlation with label noise C",
+            &|v| xt.label(*v),
+            &|v| yt.label(*v),
+        )?;
         for &e in prune_epochs.iter().filter(|&&e| e >= x0 && e <= x1) {
             let (top, bottom) = (chart.backend_coord(&(e, y1)), chart.backend_coord(&(e, y0)));
             let mut y = top.1;

@@ -136,7 +136,12 @@ impl<T: Scalar> SparseEval<T> {
         let mut start = 0;
         while start < rows {
             let b = (rows - start).min(block);
-            self.block_forward(params, &x[start * d..(start + b) * d], b, &mut out[start * o..(start + b) * o]);
+            self.block_forward(
+                params,
+                &x[start * d..(start + b) * d],
+                b,
+                &mut out[start * o..(start + b) * o],
+            );
             start += b;
         }
     }
