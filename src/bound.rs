@@ -45,6 +45,9 @@ pub struct Bound {
     pub lipschitz_lower_bound: f64,
 }
 
+/// Largest `n`, `d` or `k` accepted: 2^53, below which every whole number is an exact `f64`.
+const MAX_COUNT: f64 = 9_007_199_254_740_992.0;
+
 impl BoundInputs {
     /// Checks ranges (errors name the `peff bound` flag) and evaluates the bound.
     pub fn evaluate(&self) -> anyhow::Result<Bound> {
@@ -72,11 +75,26 @@ impl BoundInputs {
                 bail!("`{flag}` must be a finite number ≥ 0, got {v}");
             }
         }
+        // Counts are whole numbers; 2^53 is the largest range in which every one is exact.
+        for (flag, v, min) in [
+            ("--n", self.n, 1.0),
+            ("--d", self.d, 1.0),
+            ("--k", self.k, 0.0),
+        ] {
+            if !(v.fract() == 0.0 && v >= min && v <= MAX_COUNT) {
+                bail!("`{flag}` must be a whole number in [{min}, 2^53], got {v:?}");
+            }
+        }
         let p_eff = self.mi + self.k * (1.0 + 60.0 * self.w * self.j / self.epsilon).log2();
         let a1 = 72f64.sqrt();
         let denom = p_eff + self.delta / 2.0 * (4.0 / self.delta).log2();
         let lipschitz_lower_bound = self.epsilon / (96.0 * a1 * (2.0 * self.c).sqrt())
             * (self.n * self.d * self.delta / denom).sqrt();
+        if !(p_eff.is_finite() && lipschitz_lower_bound.is_finite()) {
+            bail!(
+                "the bound is not representable for these inputs (p_eff = {p_eff}, bound = {lipschitz_lower_bound}); use smaller `--n`, `--d`, `--mi`, `--k`, `--w` or `--j`"
+            );
+        }
         Ok(Bound {
             p_eff,
             lipschitz_lower_bound,

@@ -1,8 +1,15 @@
 //! The `peff` command line: parse, run, report one-line errors.
+//!
+//! Exit statuses: 0 success (and `--help`, `--version`); 2 a command line clap rejects, or no
+//! subcommand (the usage and subcommand list go to stderr); 1 any other error; `128 + signal`
+//! (130 SIGINT, 143 SIGTERM, 129 SIGHUP) when a stop signal ended the run (see
+//! `peff::cli::signals`).
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::Parser;
+use peff::cli::errors::one_line;
 
 fn main() -> ExitCode {
     let cli = match peff::cli::Cli::try_parse() {
@@ -12,12 +19,13 @@ fn main() -> ExitCode {
             let _ = err.print();
             return ExitCode::SUCCESS;
         }
+        Err(err) if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // Bare `peff` or `peff plot`: the usage and the subcommands to choose from.
+            let _ = err.print();
+            return ExitCode::from(2);
+        }
         Err(err) => {
-            let text = err.render().to_string();
-            eprintln!(
-                "{}",
-                one_line(text.lines().next().unwrap_or("invalid arguments"))
-            );
+            eprintln!("{}", peff::cli::errors::clap_one_line(&err));
             return ExitCode::from(2);
         }
     };
@@ -25,22 +33,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("Error: {}", one_line(&format!("{err:#}")));
-            ExitCode::FAILURE
+            match peff::cli::signals::exit_status() {
+                Some(status) => ExitCode::from(status),
+                None => ExitCode::FAILURE,
+            }
         }
     }
-}
-
-/// Escapes line breaks and other control characters so an error is always one line, whatever
-/// text (e.g. a JSON key from a malformed file) it quotes.
-fn one_line(message: &str) -> String {
-    message
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }

@@ -152,16 +152,22 @@ fn verify_cli() {
 #[test]
 fn invalid_flag_values_fail_with_one_line_naming_the_flag() {
     let exact: &[Case] = &[
-        (&[("--k", "0")], &["must be in [1, 21]", "got 0"]),
-        (&[("--k", "22")], &["must be in [1, 21] (p = 21)", "got 22"]),
+        (&[("--k", "0")], &["must be in [1, 20]", "got 0"]),
+        (&[("--k", "22")], &["must be in [1, 20] (p = 21", "got 22"]),
         (&[("--k", "x")], &["not an integer: 'x'"]),
         (&[("--k", ",")], &["needs at least one value"]),
-        (&[("--sparsity", "1")], &["must be in [0, 1)", "got 1"]),
+        (
+            &[("--sparsity", "1")],
+            &["must be in [0.0239, 0.9761]", "got 1"],
+        ),
         (
             &[("--sparsity", "-0.1")],
-            &["must be in [0, 1)", "got -0.1"],
+            &["must be in [0.0239, 0.9761]", "got -0.1"],
         ),
-        (&[("--sparsity", "0.99")], &["keeps no parameter of p = 21"]),
+        (
+            &[("--sparsity", "0.99")],
+            &["must be in [0.0239, 0.9761] (p = 21", "got 0.99"],
+        ),
         (&[("--sparsity", "half")], &["not a number: 'half'"]),
         (&[("--methods", "foo")], &["unknown method 'foo'", "valid:"]),
         (&[("--methods", "magnitude,foo")], &["unknown method 'foo'"]),
@@ -241,8 +247,11 @@ fn invalid_flag_values_fail_with_one_line_naming_the_flag() {
             &["must be in [1, 1000000000]", "got -5"],
         ),
         (&[("--lr", "0")], &["must be a finite number > 0", "got 0"]),
-        (&[("--k", "0")], &["must be in [1, 21]", "got 0"]),
-        (&[("--inits", "2")], &["whole exact enumerations only"]),
+        (&[("--k", "0")], &["must be in [1, 20]", "got 0"]),
+        (
+            &[("--inits", "2")],
+            &["`--inits` is not used by `peff sample`"],
+        ),
     ];
     check_cases("sample", sample, false);
 }
@@ -257,7 +266,7 @@ fn negative_values_after_a_space_name_the_flag() {
         (&[("--lr", "-1")], &["finite number > 0"]),
         (&[("--threads", "-1")], &["must be in [0, 1024]"]),
         (&[("--checkpoint-interval", "-1")], &["finite number ≥ 0"]),
-        (&[("--sparsity", "-0.1")], &["must be in [0, 1)"]),
+        (&[("--sparsity", "-0.1")], &["must be in [0.0239, 0.9761]"]),
     ];
     check_cases("exact", cases, true);
 }
@@ -398,7 +407,8 @@ fn too_many_datasets_suggests_sample_and_a_shard_count() {
         .chain(["--max-datasets", "10", "--shard", "3/14"])
         .collect();
     run_ok(&args);
-    // 20 multisets with d = 1, n = 3 fit under the limit; `peff sample` ignores it.
+    // 20 multisets with d = 1, n = 3 fit under the limit; `peff sample` does not enumerate and
+    // refuses the flag rather than ignoring it.
     run_ok(&[
         "exact",
         "--n",
@@ -418,7 +428,7 @@ fn too_many_datasets_suggests_sample_and_a_shard_count() {
         .chain(base[1..].iter().copied())
         .chain(["--max-datasets", "10"])
         .collect();
-    run_ok(&args);
+    expect_error(&args, &["`--max-datasets` is not used by `peff sample`"]);
 }
 
 /// `peff merge` refuses incomplete or inconsistent sets of shards with one line saying which
@@ -533,7 +543,7 @@ fn verify_rejects_files_that_are_not_results() {
     }
     expect_error(
         &["verify", path_str(&missing)],
-        &["reading", "missing.json"],
+        &["cannot read", "missing.json"],
     );
 }
 

@@ -7,6 +7,9 @@
 //! few epochs), well under a second each in release mode.
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+static NO_STOP: AtomicBool = AtomicBool::new(false);
 
 use assert_cmd::Command;
 use peff::data::teacher::TeacherSpec;
@@ -129,7 +132,7 @@ fn replay(config: &NoiseCorrConfig, seed: u64) -> Vec<f64> {
 fn c_equals_a_direct_recomputation_through_a_prune() {
     for rewind in [Rewind::Init, Rewind::None] {
         let config = config(1, 4, rewind);
-        let (curve, _) = run_curve(&config, 7, 0).unwrap();
+        let (curve, _) = run_curve(&config, 7, 0, &NO_STOP).unwrap();
         assert_eq!(curve.corr.len(), 8);
         assert!(curve.diverged_at.is_none());
         let expected = replay(&config, 7);
@@ -144,8 +147,12 @@ fn c_equals_a_direct_recomputation_through_a_prune() {
         assert!(curve.corr[4] != curve.corr[3]);
     }
     // Rewinding matters.
-    let a = run_curve(&config(1, 4, Rewind::Init), 7, 0).unwrap().0;
-    let b = run_curve(&config(1, 4, Rewind::None), 7, 0).unwrap().0;
+    let a = run_curve(&config(1, 4, Rewind::Init), 7, 0, &NO_STOP)
+        .unwrap()
+        .0;
+    let b = run_curve(&config(1, 4, Rewind::None), 7, 0, &NO_STOP)
+        .unwrap()
+        .0;
     assert_eq!(a.corr[..4], b.corr[..4]);
     assert_ne!(a.corr[4..], b.corr[4..]);
 }
@@ -184,7 +191,7 @@ fn results_do_not_depend_on_the_thread_count() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| run_seeds(&config, 0..3, &|| {}).unwrap().0)
+            .install(|| run_seeds(&config, 0..3, &NO_STOP, &|| {}).unwrap().0)
     };
     assert_eq!(run(1), run(3));
 }
@@ -362,6 +369,8 @@ fn cli_bad_flags_are_one_line_errors() {
         (&["--sweep", "lr", "--values", "0"], "--values"),
         (&["--sweep", "grad-noise", "--values", "-1"], "--values"),
         (&["--sweep", "lr", "--values", "1,1"], "--values"),
+        (&["--sweep", "lr", "--values", "1,1.0"], "--values"),
+        (&["--sweep", "lr", "--values", "1,,2"], "--values"),
         (&["--values", "1e-3"], "--values"),
         (&["--sweep", "momentum"], "--sweep"),
         (&["--sweep", "lr", "--prunes", "3"], "--prunes"),

@@ -8,6 +8,8 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+
+use super::errors::quote;
 use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
 
@@ -19,7 +21,8 @@ use crate::model::lanes::TrainParams;
 use crate::model::toy::{Loss, ToyShape};
 use crate::prune::{Method, PruneSettings};
 
-/// Flags shared by `exact` and `sample` (SPEC §6).
+/// Flags shared by `exact`, `sample` and `converge` (docs/methods.md §2, §3). Flags a
+/// subcommand does not use are refused by [`ToyArgs::refuse_unused`].
 #[derive(Debug, Args, Clone)]
 pub struct ToyArgs {
     /// Preset: regression (d=3, h=4, o=1, MSE, p=21) or classification (d=3, h=3, o=2, cross-entropy, p=20).
@@ -52,24 +55,26 @@ pub struct ToyArgs {
     /// Comma-separated methods, or `all`: random, synflow, magnitude, imp, snip, grasp.
     #[arg(long, allow_hyphen_values = true, default_value = "all")]
     pub methods: String,
-    /// Comma-separated kept counts k (default: every k from 1 to p − 1).
+    /// Comma-separated kept counts k in [1, p − 1] (default: every k from 1 to p − 1).
     #[arg(long, allow_hyphen_values = true, conflicts_with = "sparsity")]
     pub k: Option<String>,
-    /// Comma-separated sparsities in [0, 1), converted to k = round((1 − s)·p).
+    /// Comma-separated sparsities s, converted to k = round((1 − s)·p), which must be in
+    /// [1, p − 1] (for p = 21: s in [0.0239, 0.9761]).
     #[arg(long, allow_hyphen_values = true)]
     pub sparsity: Option<String>,
     /// Seed of the PyTorch-style init.
     #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pub init_seed: u64,
-    /// Init file (JSON, SPEC §9) instead of a seeded init.
-    #[arg(long, allow_hyphen_values = true, conflicts_with = "inits")]
+    /// Init file (JSON, docs/methods.md §7) instead of a seeded init.
+    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["inits", "init_seed"])]
     pub init: Option<PathBuf>,
-    /// Write the init used to this file (JSON, SPEC §9).
-    #[arg(long, allow_hyphen_values = true)]
+    /// Write the init used to this file (JSON, docs/methods.md §7).
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "inits")]
     pub dump_init: Option<PathBuf>,
-    /// Repeat for K init seeds (init-seed, init-seed+1, …) and report mean ± standard error.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 1)]
-    pub inits: i64,
+    /// Repeat for K init seeds (init-seed, init-seed+1, …) and report mean ± standard error
+    /// (exact only; default 1).
+    #[arg(long, allow_hyphen_values = true)]
+    pub inits: Option<i64>,
     /// Seed of random pruning's streams.
     #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pub random_seed: u64,
@@ -79,27 +84,37 @@ pub struct ToyArgs {
     /// Directory for result files.
     #[arg(long, allow_hyphen_values = true, default_value = "results")]
     pub out: PathBuf,
-    /// Result file name stem (default: `<command>-<task>`).
-    #[arg(long, allow_hyphen_values = true)]
+    /// Result file name stem (default: `<command>-<task>`); no path separators.
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_name)]
     pub name: Option<String>,
+    /// Overwrite result files that hold a result of another configuration.
+    #[arg(long)]
+    pub force: bool,
     /// Output format on stdout.
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Refuse to enumerate more datasets than this (per shard).
-    #[arg(long, allow_hyphen_values = true, default_value_t = 100_000_000)]
-    pub max_datasets: u64,
-    /// Compute only shard i of N (e.g. 0/7) and write a partial-result file for `peff merge`.
+    /// Refuse to enumerate more datasets than this, per shard (exact, converge; default 10^8).
+    #[arg(long, allow_hyphen_values = true)]
+    pub max_datasets: Option<i64>,
+    /// Compute only shard i of N (e.g. 0/7) and write a partial-result file for `peff merge`
+    /// (exact, sample).
     #[arg(long, allow_hyphen_values = true)]
     pub shard: Option<String>,
-    /// Save progress to this file and resume from it when rerun with the same flags.
+    /// Save progress to this file and resume from it when rerun with the same flags (exact,
+    /// sample).
     #[arg(long, allow_hyphen_values = true)]
     pub checkpoint: Option<PathBuf>,
-    /// Seconds between checkpoint saves.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 30.0)]
-    pub checkpoint_interval: f64,
+    /// Seconds between checkpoint saves (default 30).
+    #[arg(long, allow_hyphen_values = true)]
+    pub checkpoint_interval: Option<f64>,
 }
 
-/// Task presets (SPEC §2).
+/// Default of `--max-datasets`.
+pub const DEFAULT_MAX_DATASETS: u64 = 100_000_000;
+/// Default of `--checkpoint-interval`, seconds.
+pub const DEFAULT_CHECKPOINT_INTERVAL: f64 = 30.0;
+
+/// Task presets (docs/methods.md §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Task {
     /// d = 3, h = 4, o = 1, MSE (p = 21).
@@ -134,6 +149,10 @@ pub struct ValidToyArgs {
     pub init_seeds: Vec<u64>,
     /// Worker threads (resolved).
     pub threads: usize,
+    /// `--max-datasets` (validated, default applied).
+    pub max_datasets: u64,
+    /// `--checkpoint-interval` in seconds (validated, default applied).
+    pub checkpoint_interval: f64,
 }
 
 impl ToyArgs {
@@ -171,15 +190,29 @@ impl ToyArgs {
             bail!("`--grasp-temperature` must be a finite number > 0, got {grasp_temperature}");
         }
         let synflow_rounds = positive("--synflow-rounds", self.synflow_rounds, 100_000)?;
-        if !(self.checkpoint_interval.is_finite() && self.checkpoint_interval >= 0.0) {
-            bail!(
-                "`--checkpoint-interval` must be a finite number ≥ 0, got {}",
-                self.checkpoint_interval
-            );
+        let checkpoint_interval = self
+            .checkpoint_interval
+            .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
+        if !(checkpoint_interval.is_finite() && (0.0..=1e9).contains(&checkpoint_interval)) {
+            bail!("`--checkpoint-interval` must be a finite number ≥ 0 (seconds, at most 1e9), got {checkpoint_interval}");
         }
+        if self.checkpoint_interval.is_some() && self.checkpoint.is_none() {
+            bail!("`--checkpoint-interval` needs `--checkpoint FILE`");
+        }
+        let max_datasets = match self.max_datasets {
+            None => DEFAULT_MAX_DATASETS,
+            Some(m) if m >= 1 => m as u64,
+            Some(m) => bail!("`--max-datasets` must be ≥ 1, got {m}"),
+        };
         let methods = parse_methods(&self.methods)?;
         let requested_k = self.kept_counts(p)?;
-        let inits = positive("--inits", self.inits, 10_000)?;
+        let inits = positive("--inits", self.inits.unwrap_or(1), 10_000)?;
+        if self.init_seed.checked_add(inits as u64 - 1).is_none() {
+            bail!(
+                "`--init-seed` {} with `--inits {inits}` runs past the largest seed 2^64 − 1; use a smaller `--init-seed`",
+                self.init_seed
+            );
+        }
         if self.threads < 0 || self.threads > 1024 {
             bail!(
                 "`--threads` must be in [0, 1024] (0: all cores), got {}",
@@ -193,8 +226,11 @@ impl ToyArgs {
         };
         let (init, init_seed) = match &self.init {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("`--init`: cannot read '{}'", path.display()))?;
+                let text = crate::export::read_capped_text(
+                    path,
+                    crate::export::MAX_INIT_BYTES,
+                    "`--init`",
+                )?;
                 let params = InitFile::parse(&text)
                     .and_then(|f| f.to_params(&shape.layers()))
                     .with_context(|| format!("`--init` '{}'", path.display()))?;
@@ -232,9 +268,41 @@ impl ToyArgs {
             experiment,
             init_seeds,
             threads,
+            max_datasets,
+            checkpoint_interval,
         })
     }
 
+    /// When `--k` or `--sparsity` was given, says on stderr which methods report other kept
+    /// counts than those requested (IMP: the counts its schedule visits).
+    pub fn note_rows(&self, run: &ValidToyArgs) {
+        if self.k.is_some() || self.sparsity.is_some() {
+            note_rows_differing_from_request(&run.experiment);
+        }
+    }
+
+    /// Refuses flags `command` does not use (by their long names, e.g. `"--shard"`), so that
+    /// nothing given on the command line is silently ignored.
+    pub fn refuse_unused(&self, command: &str, unused: &[&str]) -> anyhow::Result<()> {
+        for &flag in unused {
+            let given = match flag {
+                "--shard" => self.shard.is_some(),
+                "--checkpoint" => self.checkpoint.is_some(),
+                "--checkpoint-interval" => self.checkpoint_interval.is_some(),
+                "--inits" => self.inits.is_some(),
+                "--max-datasets" => self.max_datasets.is_some(),
+                "--dump-init" => self.dump_init.is_some(),
+                other => unreachable!("refuse_unused: unknown flag {other}"),
+            };
+            if given {
+                bail!("`{flag}` is not used by `peff {command}`; remove it");
+            }
+        }
+        Ok(())
+    }
+
+    /// The requested kept counts, descending: `--k`, or `--sparsity` converted, each in
+    /// `[1, p − 1]` (`k = p` keeps every weight: one mask, nothing to prune), no two equal.
     fn kept_counts(&self, p: usize) -> anyhow::Result<Vec<usize>> {
         let mut ks: Vec<usize> = match (&self.k, &self.sparsity) {
             (Some(list), _) => split_list("--k", list)?
@@ -242,69 +310,151 @@ impl ToyArgs {
                 .map(|s| {
                     let k: i64 = s
                         .parse()
-                        .map_err(|_| anyhow::anyhow!("`--k`: not an integer: '{s}'"))?;
-                    if k < 1 || k > p as i64 {
-                        bail!("`--k` must be in [1, {p}] (p = {p}), got {k}");
+                        .map_err(|_| anyhow::anyhow!("`--k`: not an integer: {}", quote(s)))?;
+                    if k < 1 || k >= p as i64 {
+                        bail!(
+                            "`--k` must be in [1, {}] (p = {p}; k = p would keep every weight), got {k}",
+                            p - 1
+                        );
                     }
                     Ok(k as usize)
                 })
                 .collect::<anyhow::Result<_>>()?,
-            (None, Some(list)) => split_list("--sparsity", list)?
-                .into_iter()
-                .map(|s| {
-                    let sp: f64 = s
-                        .parse()
-                        .map_err(|_| anyhow::anyhow!("`--sparsity`: not a number: '{s}'"))?;
-                    if !(0.0..1.0).contains(&sp) {
-                        bail!("`--sparsity` must be in [0, 1), got {s}");
-                    }
-                    let k = ((1.0 - sp) * p as f64).round() as usize;
-                    if k < 1 {
+            (None, Some(list)) => {
+                let sparsities = split_list("--sparsity", list)?;
+                let mut ks: Vec<usize> = Vec::new();
+                for (i, s) in sparsities.iter().enumerate() {
+                    let k = sparsity_to_k(s, p)?;
+                    if let Some(j) = ks.iter().position(|&other| other == k) {
                         bail!(
-                            "`--sparsity` {s} keeps no parameter of p = {p}; use a sparsity ≤ {}",
-                            1.0 - 1.0 / p as f64
+                            "`--sparsity` {} and {s} both give k = {k} (p = {p}); give each k once",
+                            sparsities[j]
                         );
                     }
-                    Ok(k)
-                })
-                .collect::<anyhow::Result<_>>()?,
+                    debug_assert_eq!(ks.len(), i);
+                    ks.push(k);
+                }
+                ks
+            }
             (None, None) => (1..p).collect(),
         };
         ks.sort_unstable_by(|a, b| b.cmp(a));
-        ks.dedup();
         Ok(ks)
     }
 }
 
-fn split_list<'a>(flag: &str, list: &'a str) -> anyhow::Result<Vec<&'a str>> {
-    let items: Vec<&str> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if items.is_empty() {
+/// Says on stderr when a method's rows are not the requested kept counts (IMP reports the
+/// counts its schedule visits), so that no requested row disappears silently.
+fn note_rows_differing_from_request(exp: &ToyExperiment) {
+    let rows = exp.rows();
+    for &method in &exp.methods {
+        let ks: Vec<usize> = rows
+            .iter()
+            .filter(|r| r.method == method)
+            .map(|r| r.k)
+            .collect();
+        if ks != exp.requested_k {
+            let list = |v: &[usize]| {
+                v.iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            eprintln!(
+                "note: {} reports the k its schedule visits down to the smallest requested: {} (requested {})",
+                method.name(),
+                list(&ks),
+                list(&exp.requested_k)
+            );
+        }
+    }
+}
+
+/// `k = round((1 − s)·p)` for one `--sparsity` value, which must give `k` in `[1, p − 1]`; the
+/// error states the range of sparsities that do (rounded inwards to 4 decimals).
+fn sparsity_to_k(s: &str, p: usize) -> anyhow::Result<usize> {
+    let lowest = ((0.5 / p as f64) * 1e4).ceil() / 1e4;
+    let highest = ((1.0 - 0.5 / p as f64) * 1e4).floor() / 1e4;
+    let range = format!(
+        "[{lowest:.4}, {highest:.4}] (p = {p}: k = round((1 − s)·p) must be in [1, {}])",
+        p - 1
+    );
+    let sp: f64 = s
+        .parse()
+        .map_err(|_| anyhow::anyhow!("`--sparsity`: not a number: {}", quote(s)))?;
+    if !sp.is_finite() {
+        bail!("`--sparsity` must be in {range}, got {s}");
+    }
+    let k = ((1.0 - sp) * p as f64).round();
+    if !(k >= 1.0 && k <= (p - 1) as f64) {
+        bail!("`--sparsity` must be in {range}, got {s}");
+    }
+    Ok(k as usize)
+}
+
+/// The one rule for every comma-separated list flag (`--k`, `--sparsity`, `--methods`,
+/// `converge --samples`, and the lists of new subcommands): items are trimmed; an empty item
+/// (`5,,6`, a trailing comma) and a repeated item are errors naming the flag; the list must
+/// have at least one item. Callers parse the items and may impose an order.
+pub fn split_list<'a>(flag: &str, list: &'a str) -> anyhow::Result<Vec<&'a str>> {
+    let items: Vec<&str> = list.split(',').map(str::trim).collect();
+    if items.iter().all(|s| s.is_empty()) {
         bail!("`{flag}` needs at least one value");
+    }
+    if items.iter().any(|s| s.is_empty()) {
+        bail!(
+            "`{flag}` has an empty item in {}; separate values with single commas",
+            quote(list)
+        );
+    }
+    for (i, item) in items.iter().enumerate() {
+        if items[..i].contains(item) {
+            bail!("`{flag}` lists {} twice; give each value once", quote(item));
+        }
     }
     Ok(items)
 }
 
-/// Parses `--methods`: a comma-separated list of names, or `all`.
+/// Parses `--methods`: a comma-separated list of names (see [`split_list`]), or `all` alone.
 pub fn parse_methods(list: &str) -> anyhow::Result<Vec<Method>> {
     let names = split_list("--methods", list)?;
     if names == ["all"] {
         return Ok(Method::ALL.to_vec());
     }
+    if names.contains(&"all") {
+        bail!("`--methods`: `all` already means every method; give `all` alone or list methods");
+    }
     let mut methods = Vec::new();
     for name in names {
         let m = Method::from_name(name).with_context(|| {
-            format!("`--methods`: unknown method '{name}' (valid: random, synflow, magnitude, imp, snip, grasp, all)")
+            format!("`--methods`: unknown method {} (valid: random, synflow, magnitude, imp, snip, grasp, or all alone)", quote(name))
         })?;
-        if !methods.contains(&m) {
-            methods.push(m);
-        }
+        methods.push(m);
     }
     methods.sort();
     Ok(methods)
+}
+
+/// The clap value parser of every `--name` flag (a result file's stem): refuses an empty
+/// name, path separators (`/`, `\`), `.`/`..`, a leading `.` (peff's temporary files),
+/// control characters and names over 200 bytes, so result files always land directly in
+/// `--out`. New subcommands adopt it with `#[arg(long, value_parser = parse_name)]`.
+pub fn parse_name(name: &str) -> Result<String, String> {
+    if name.is_empty() {
+        return Err("the name is empty".to_string());
+    }
+    if name.contains(['/', '\\']) {
+        return Err(
+            "a name cannot contain a path separator; use `--out DIR` for the directory".to_string(),
+        );
+    }
+    if name.starts_with('.') {
+        return Err("a name cannot start with '.'".to_string());
+    }
+    if name.chars().any(char::is_control) || name.len() > 200 {
+        return Err("a name must be at most 200 bytes without control characters".to_string());
+    }
+    Ok(name.to_string())
 }
 
 /// `--format table|csv|json`; the library's [`Format`] knows no command line, so its clap

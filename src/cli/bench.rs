@@ -1,9 +1,9 @@
-//! `peff bench` (SPEC §10): toy-trainer throughput and its fraction of the FMA peak (the
+//! `peff bench` (docs/methods.md §9): toy-trainer throughput and its fraction of the FMA peak (the
 //! measurement is [`crate::bench`]).
 
 use clap::Args;
 
-use crate::bench::{BenchConfig, DEFAULT_FLOPS_PER_CYCLE};
+use crate::bench::BenchConfig;
 use crate::export::Format;
 
 /// Flags of `peff bench`.
@@ -12,7 +12,7 @@ pub struct BenchArgs {
     /// Seconds per measurement (single-threaded, then all threads), after a short warm-up.
     #[arg(long, allow_hyphen_values = true, default_value_t = 3.0)]
     pub seconds: f64,
-    /// Worker threads of the multi-threaded measurement (0: all logical CPUs).
+    /// Worker threads of the multi-threaded measurement, at most the logical CPUs (0: all).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Also time the default `peff exact` run (regression, n = 6, T = 2000, all six methods).
@@ -24,9 +24,10 @@ pub struct BenchArgs {
     /// Core clock in GHz for the peak (default: the largest `cpu MHz` in /proc/cpuinfo, else 2.6).
     #[arg(long, allow_hyphen_values = true)]
     pub clock_ghz: Option<f64>,
-    /// Float64 flops per cycle per core (16: two 256-bit FMA units; 32 for two 512-bit units).
-    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_FLOPS_PER_CYCLE)]
-    pub flops_per_cycle: f64,
+    /// Float64 flops per cycle per core (default: 2 FMA units × f64 lanes of the detected vector
+    /// width × 2, i.e. 32 with AVX-512, 16 with AVX2).
+    #[arg(long, allow_hyphen_values = true)]
+    pub flops_per_cycle: Option<f64>,
     /// Physical cores, whose FMA units bound the peak (0: detect from /proc/cpuinfo).
     #[arg(long, default_value_t = 0)]
     pub physical_cores: usize,

@@ -40,23 +40,25 @@ struct ConvergeConfig {
 }
 
 fn parse_sizes(list: &str) -> anyhow::Result<Vec<u64>> {
-    let sizes = list
-        .split(',')
+    let sizes = super::args::split_list("--samples", list)?
+        .into_iter()
         .map(|s| {
-            s.trim()
-                .parse::<u64>()
+            s.parse::<u64>()
                 .ok()
                 .filter(|&n| (1..=1_000_000_000).contains(&n))
                 .with_context(|| {
                     format!(
-                        "`--samples` values must be integers in [1, 1000000000], got '{}'",
-                        s.trim()
+                        "`--samples` values must be integers in [1, 1000000000], got {}",
+                        super::errors::quote(s)
                     )
                 })
         })
         .collect::<anyhow::Result<Vec<u64>>>()?;
     if sizes.windows(2).any(|w| w[0] >= w[1]) {
-        bail!("`--samples` must be strictly ascending, got {list}");
+        bail!(
+            "`--samples` must be strictly ascending, got {}",
+            super::errors::quote(list)
+        );
     }
     Ok(sizes)
 }
@@ -68,15 +70,26 @@ pub fn run(args: &ConvergeArgs) -> anyhow::Result<()> {
     if toy.k.is_none() && toy.sparsity.is_none() {
         toy.k = Some("16,12,9,5".to_string());
     }
+    toy.refuse_unused(
+        "converge",
+        &[
+            "--shard",
+            "--checkpoint",
+            "--checkpoint-interval",
+            "--inits",
+            "--dump-init",
+        ],
+    )?;
     let run = toy.validate()?;
+    args.toy.note_rows(&run);
     let sizes = parse_sizes(&args.samples)?;
     let exp = run.experiment;
     let count = exp
         .space
         .num_multisets()
-        .filter(|&c| c <= toy.max_datasets as u128);
+        .filter(|&c| c <= run.max_datasets as u128);
     if count.is_none() {
-        bail!("the exact reference needs every dataset enumerated, more than `--max-datasets` {}; choose a smaller configuration", toy.max_datasets);
+        bail!("the exact reference needs every dataset enumerated, more than `--max-datasets` {}; choose a smaller configuration", run.max_datasets);
     }
     export::check_out_dir(&toy.out)?;
     let pool = rayon::ThreadPoolBuilder::new()

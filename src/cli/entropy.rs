@@ -45,31 +45,23 @@ struct EntropyRow {
 pub fn run(args: &EntropyArgs) -> anyhow::Result<()> {
     use crate::info::counts::parse_counts;
     use crate::info::estimators::{estimate_all, BootstrapConfig};
-    use std::io::Read;
-    let bytes = if args.file.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .context("reading stdin")?;
-        buf
-    } else {
-        std::fs::read(&args.file).with_context(|| format!("reading '{}'", args.file.display()))?
-    };
+    if !(args.confidence > 0.0 && args.confidence < 1.0) {
+        bail!("`--confidence` must be in (0, 1), got {}", args.confidence);
+    }
+    if args.resamples < 2 || args.resamples > 1_000_000 {
+        bail!(
+            "`--resamples` must be in [2, 1000000], got {}",
+            args.resamples
+        );
+    }
+    let bytes =
+        crate::export::read_capped(&args.file, crate::export::MAX_COUNTS_BYTES, "counts file")?;
     let name = if args.file.as_os_str() == "-" {
         "stdin".to_string()
     } else {
         args.file.display().to_string()
     };
     let file = parse_counts(&bytes).with_context(|| format!("'{name}'"))?;
-    if !(args.confidence > 0.0 && args.confidence < 1.0) {
-        bail!("`--confidence` must be in (0, 1), got {}", args.confidence);
-    }
-    if args.resamples < 2 || args.resamples > 1_000_000 {
-        bail!(
-            "`--resamples` must be in [1, 1000000], got {}",
-            args.resamples
-        );
-    }
     let observed = file.counts.iter().filter(|&&c| c > 0).count();
     let alphabet = match args.alphabet {
         Some(a) if !(a.is_finite() && a >= observed as f64) => {

@@ -8,7 +8,6 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
@@ -24,9 +23,6 @@ use crate::model::init_file::InitFile;
 use crate::partial::Partial;
 use crate::record::{ResultFile, RunRecord, Shard};
 use crate::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
-
-/// Set by Ctrl-C (SIGINT); runs stop at the next window boundary.
-pub(crate) static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// `peff exact`.
 pub fn run(args: &ToyArgs) -> anyhow::Result<()> {
@@ -90,6 +86,7 @@ impl Destination<'_> {
 /// `peff exact` and `peff sample`.
 pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::Result<()> {
     let run = args.validate()?;
+    args.note_rows(&run);
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     let whole = ToyRun {
         experiment: run.experiment.clone(),
@@ -113,15 +110,15 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
     match total {
         Some(t)
             if sampling.is_some()
-                || slice(t as u64).count() as u128 <= args.max_datasets as u128 => {}
+                || slice(t as u64).count() as u128 <= run.max_datasets as u128 => {}
         _ => {
             let count = total.map_or("more than 2^128".to_string(), |c| c.to_string());
             let shards = total.map_or("many".to_string(), |c| {
-                c.div_ceil(args.max_datasets.max(1) as u128).to_string()
+                c.div_ceil(run.max_datasets as u128).to_string()
             });
             bail!(
                 "enumeration has {count} datasets (multisets), more than `--max-datasets` {}; use `peff sample`, or split it with `--shard i/N` (N ≥ {shards}), or raise `--max-datasets`",
-                args.max_datasets
+                run.max_datasets
             );
         }
     }
@@ -132,10 +129,10 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         let file = InitFile::from_params(&exp.shape.layers(), &exp.init);
         write_atomic(path, file.to_json().as_bytes()).context("`--dump-init`")?;
     }
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    let stop = super::signals::install();
     let checkpoint = args.checkpoint.as_ref().map(|path| Checkpoint {
         path: path.clone(),
-        interval_secs: args.checkpoint_interval,
+        interval_secs: run.checkpoint_interval,
     });
     let pool = thread_pool(run.threads)?;
     let started = Instant::now();
@@ -149,13 +146,9 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
     for &seed in &inits {
         let record = record_for(seed);
         let tallies = pool.install(|| {
-            compute(
-                &record,
-                range.clone(),
-                checkpoint.as_ref(),
-                &INTERRUPTED,
-                &|n| bar.inc(n),
-            )
+            compute(&record, range.clone(), checkpoint.as_ref(), stop, &|n| {
+                bar.inc(n)
+            })
         })?;
         let Some(tallies) = tallies else {
             bar.abandon();

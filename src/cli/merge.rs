@@ -18,8 +18,8 @@ pub struct MergeArgs {
     /// Directory for result files.
     #[arg(long, allow_hyphen_values = true, default_value = "results")]
     pub out: PathBuf,
-    /// Result file name stem (default: `<command>-<task>`).
-    #[arg(long, allow_hyphen_values = true)]
+    /// Result file name stem (default: `<command>-<task>`); no path separators.
+    #[arg(long, allow_hyphen_values = true, value_parser = super::args::parse_name)]
     pub name: Option<String>,
     /// Output format on stdout.
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]

@@ -12,11 +12,14 @@ pub mod bench;
 pub mod bound;
 pub mod converge;
 pub mod entropy;
+pub mod errors;
 pub mod exact;
 pub mod merge;
 pub mod noise_corr;
 pub mod plot;
 pub mod sample;
+pub mod scaling;
+pub mod signals;
 pub mod verify;
 
 use clap::{Parser, Subcommand};
@@ -25,7 +28,7 @@ pub use args::{Task, ToyArgs, ValidToyArgs};
 
 /// peff: how much information a pruning mask carries about its training data.
 #[derive(Debug, Parser)]
-#[command(name = "peff", version, about, long_about = None)]
+#[command(name = "peff", version, about, long_about = None, arg_required_else_help = true)]
 pub struct Cli {
     /// What to compute.
     #[command(subcommand)]
@@ -110,6 +113,14 @@ pub enum Command {
     ///   peff noise-corr --sweep grad-noise --values 0,1e-3,1e-2
     #[command(verbatim_doc_comment)]
     NoiseCorr(noise_corr::NoiseCorrArgs),
+    /// Exact I(m; D | init) over a grid of dataset sizes n and input dimensions d, beside H(D).
+    ///
+    /// Examples:
+    ///   peff scaling --n 1..10 --name scaling-n
+    ///   peff scaling --input-dim 4 --n 6 --name scaling-d4
+    ///   peff scaling --n 1..5 --methods imp,snip --k 16,9,5 --format csv
+    #[command(verbatim_doc_comment)]
+    Scaling(scaling::ScalingArgs),
 }
 
 /// Runs one parsed command line.
@@ -125,5 +136,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(&args),
         Command::Bound(args) => bound::run(&args),
         Command::NoiseCorr(args) => noise_corr::run(&args),
+        Command::Scaling(args) => scaling::run(&args),
     }
 }

@@ -90,7 +90,7 @@ pub struct NoiseCorrArgs {
     pub out: PathBuf,
     /// Result file name stem (default: noise-corr, noise-corr-fig2 with --prunes 30,
     /// noise-corr-prunes<N> otherwise; noise-corr-lr, noise-corr-grad-noise for sweeps).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, allow_hyphen_values = true, value_parser = super::args::parse_name)]
     pub name: Option<String>,
     /// Output format on stdout.
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
@@ -108,20 +108,23 @@ fn count(flag: &str, value: i64, min: i64, max: i64) -> anyhow::Result<usize> {
 }
 
 fn widths(flag: &str, text: &str) -> anyhow::Result<Vec<usize>> {
-    let bad = || {
-        anyhow::anyhow!(
-            "`{flag}` must be a comma-separated list of widths in [1, 4096], got '{text}'"
-        )
-    };
-    if text.trim().is_empty() {
-        bail!(bad());
-    }
-    text.split(',')
-        .map(|w| match w.trim().parse::<usize>() {
+    split_list_any(flag, text)?
+        .into_iter()
+        .map(|w| match w.parse::<usize>() {
             Ok(w) if (1..=4096).contains(&w) => Ok(w),
-            _ => Err(bad()),
+            _ => bail!("`{flag}` must be a comma-separated list of widths in [1, 4096], got '{w}'"),
         })
         .collect()
+}
+
+/// Widths may repeat (`100,100,100,100`), so only the empty-item rule of
+/// [`super::args::split_list`] applies.
+fn split_list_any<'a>(flag: &str, text: &'a str) -> anyhow::Result<Vec<&'a str>> {
+    let items: Vec<&str> = text.split(',').map(str::trim).collect();
+    if items.iter().any(|s| s.is_empty()) {
+        bail!("`{flag}` needs comma-separated values without empty items, got '{text}'");
+    }
+    Ok(items)
 }
 
 fn values(kind: SweepKind, text: &str) -> anyhow::Result<Vec<f64>> {
@@ -129,15 +132,11 @@ fn values(kind: SweepKind, text: &str) -> anyhow::Result<Vec<f64>> {
         SweepKind::Lr => (f64::MIN_POSITIVE, "finite numbers > 0"),
         SweepKind::GradNoise => (0.0, "finite numbers ≥ 0"),
     };
-    if text.trim().is_empty() {
-        bail!("`--values` is empty; give a comma-separated list of {what}");
-    }
     let mut out: Vec<f64> = Vec::new();
-    for v in text.split(',') {
+    for v in super::args::split_list("--values", text)? {
         let x: f64 = v
-            .trim()
             .parse()
-            .map_err(|_| anyhow::anyhow!("`--values`: '{}' is not a number", v.trim()))?;
+            .map_err(|_| anyhow::anyhow!("`--values`: '{v}' is not a number"))?;
         if !(x.is_finite() && x >= lo) || x > 1e6 {
             bail!(
                 "`--values` for --sweep {} must be {what} (≤ 1e6), got {x}",
@@ -150,19 +149,6 @@ fn values(kind: SweepKind, text: &str) -> anyhow::Result<Vec<f64>> {
         out.push(x);
     }
     Ok(out)
-}
-
-/// Checks a `--name` stem: a plain file name.
-fn check_name(name: &str) -> anyhow::Result<()> {
-    if name.is_empty()
-        || name.starts_with('.')
-        || name
-            .chars()
-            .any(|c| c == '/' || c == '\\' || c.is_control())
-    {
-        bail!("`--name` must be a plain file name stem (no path separators, not starting with '.'), got {name:?}");
-    }
-    Ok(())
 }
 
 impl NoiseCorrArgs {
@@ -209,9 +195,6 @@ impl NoiseCorrArgs {
             threads
         };
         let shard = self.shard.as_deref().map(Shard::parse).transpose()?;
-        if let Some(name) = &self.name {
-            check_name(name)?;
-        }
         let data = TeacherSpec {
             d,
             teacher_hidden: widths("--teacher-hidden", &self.teacher_hidden)?,
@@ -414,9 +397,14 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     let jobs = (seeds.end - seeds.start) as usize * record.config.curves().len();
     let bar = progress_bar(jobs as u64);
     let started = Instant::now();
+    let stop = super::signals::install();
     let (results, timing) = thread_pool(threads)?
-        .install(|| run_seeds(&record.config, seeds, &|| bar.inc(1)))
+        .install(|| run_seeds(&record.config, seeds, stop, &|| bar.inc(1)))
         .context("noise-corr")?;
+    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+        bar.abandon();
+        bail!("interrupted; no results written");
+    }
     bar.finish_and_clear();
     print_timing(&timing, jobs);
     if let Some(shard) = shard {
@@ -461,9 +449,6 @@ pub fn merge_files(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let (whole, results) = merge(&parts)?;
-    if let Some(name) = name {
-        check_name(name)?;
-    }
     export::check_out_dir(out)?;
     let stem = name.map_or_else(|| default_name(&whole.config), str::to_string);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

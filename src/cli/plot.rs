@@ -17,11 +17,13 @@ use serde::de::DeserializeOwned;
 use crate::export::write_atomic;
 use crate::plot::convergence::{convergence_svg, ConvergencePoint};
 use crate::plot::figure3::{figure3_svg, MiPanel, MiPoint};
+use crate::plot::scaling::{scaling_svg, ScalingPoint};
 use crate::plot::{noise_corr_svg, Series};
 use crate::report::{ConvergenceRow, ExactRow};
 
 /// Flags of `peff plot`.
 #[derive(Debug, Args, Clone)]
+#[command(arg_required_else_help = true)]
 pub struct PlotArgs {
     /// Which figure.
     #[command(subcommand)]
@@ -49,6 +51,18 @@ pub enum Figure {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// I(m; D | init) vs the number of points n at fixed k, with H(D) and the ceiling.
+    Scaling {
+        /// Scaling CSV (`peff scaling`).
+        #[arg(default_value = "results/scaling-n.csv")]
+        input: PathBuf,
+        /// Comma-separated kept counts k, one panel each (they must be in the table).
+        #[arg(long, default_value = "16,9,5")]
+        k: String,
+        /// Output SVG.
+        #[arg(long, default_value = "results/scaling-n.svg")]
+        out: PathBuf,
+    },
     /// Estimator convergence to the exact value vs the number of samples.
     Convergence {
         /// Convergence CSV (`peff converge`).
@@ -61,8 +75,8 @@ pub enum Figure {
 }
 
 fn read_rows<R: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<R>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("reading '{}'", path.display()))?;
+    let bytes = crate::export::read_capped(path, crate::export::MAX_RESULT_BYTES, "plot input")?;
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
     reader
         .deserialize()
         .enumerate()
@@ -179,6 +193,57 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             (figure3_svg(&panels)?, out)
+        }
+        Figure::Scaling { input, k, out } => {
+            /// The columns of a `peff scaling` CSV the figure reads.
+            #[derive(serde::Deserialize)]
+            struct Row {
+                input_dim: usize,
+                n: usize,
+                method: String,
+                k: usize,
+                mi_bits: f64,
+                ceiling_bits: f64,
+                data_entropy_bits: f64,
+            }
+            let ks: Vec<usize> = k
+                .split(',')
+                .map(|s| {
+                    s.trim().parse().ok().with_context(|| {
+                        format!(
+                            "`--k` must be comma-separated kept counts, got '{}'",
+                            s.trim()
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let rows: Vec<Row> = read_rows(input)?;
+            let dims: std::collections::BTreeSet<usize> =
+                rows.iter().map(|r| r.input_dim).collect();
+            if dims.len() > 1 {
+                anyhow::bail!(
+                    "'{}' mixes input dimensions {dims:?}; the scaling figure plots one d (x is n)",
+                    input.display()
+                );
+            }
+            let points: Vec<ScalingPoint> = rows
+                .into_iter()
+                .filter(|r| ks.contains(&r.k))
+                .map(|r| ScalingPoint {
+                    method: r.method,
+                    n: r.n,
+                    k: r.k,
+                    mi_bits: r.mi_bits,
+                    data_entropy_bits: r.data_entropy_bits,
+                    ceiling_bits: r.ceiling_bits,
+                })
+                .collect();
+            for &want in &ks {
+                if !points.iter().any(|p| p.k == want) {
+                    anyhow::bail!("`--k` {want} has no rows in '{}'", input.display());
+                }
+            }
+            (scaling_svg(&points)?, out)
         }
         Figure::Convergence { input, out } => {
             let rows: Vec<ConvergenceRow> = read_rows(input)?;

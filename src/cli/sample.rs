@@ -22,6 +22,8 @@ pub struct SampleArgs {
 
 /// `peff sample`.
 pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
+    args.toy
+        .refuse_unused("sample", &["--max-datasets", "--inits"])?;
     if args.samples < 1 || args.samples > 1_000_000_000 {
         bail!(
             "`--samples` must be in [1, 1000000000], got {}",

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::exact::{progress_bar, thread_pool, RecordedResult, INTERRUPTED};
+use super::exact::{progress_bar, thread_pool, RecordedResult};
 use crate::experiments::run::{compute, dataset_count, pmf_sha256};
 use crate::experiments::toy::ToyRecord;
 
@@ -22,8 +22,11 @@ pub struct VerifyArgs {
 
 /// `peff verify`: reruns a JSON result's configuration and compares the pmf hash.
 pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("reading '{}'", args.file.display()))?;
+    let text = crate::export::read_capped_text(
+        &args.file,
+        crate::export::MAX_RESULT_BYTES,
+        "result file",
+    )?;
     let recorded: RecordedResult = serde_json::from_str(&text).with_context(|| {
         format!(
             "'{}' is not a peff exact/sample JSON result",
@@ -39,6 +42,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         args.threads
     };
     let pool = thread_pool(threads)?;
+    let stop = super::signals::install();
     let whole = recorded.run;
     whole
         .config
@@ -63,7 +67,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
             )? as u64;
         let bar = progress_bar(total);
         let tallies = pool
-            .install(|| compute(&identity, 0..total, None, &INTERRUPTED, &|n| bar.inc(n)))?
+            .install(|| compute(&identity, 0..total, None, stop, &|n| bar.inc(n)))?
             .context("interrupted")?;
         bar.finish_and_clear();
         hashes.push(pmf_sha256(&identity.config.experiment, &tallies));

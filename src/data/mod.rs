@@ -64,6 +64,23 @@ impl DataSpace {
         (self.num_points() as u128).checked_pow(self.n as u32)
     }
 
+    /// Entropy of the dataset `D` as training sees it (its multiset), in bits, exactly from the
+    /// multinomial weights: `H(D) = −Σ_M P(M) log2 P(M)`, `P(M) = w(M)/V^n`, summed in
+    /// enumeration order (deterministic). It bounds every `I(m; D | init)`: a mask cannot carry
+    /// more information about the data than the data has. `None` when `V^n` overflows.
+    pub fn multiset_entropy_bits(&self) -> Option<f64> {
+        let total = self.total_weight()? as f64;
+        let log2_total = total.log2();
+        let sum: f64 = self
+            .multisets()
+            .map(|m| {
+                let w = multinomial_weight(&m) as f64;
+                w * (log2_total - w.log2())
+            })
+            .sum();
+        Some(sum / total)
+    }
+
     /// Every multiset in lexicographic order of its sorted ids.
     pub fn multisets(&self) -> Multisets {
         Multisets {
@@ -163,6 +180,41 @@ impl Iterator for Multisets {
 #[allow(clippy::float_cmp)] // Exact values are what these tests pin.
 mod tests {
     use super::*;
+
+    #[test]
+    fn multiset_entropy_equals_brute_force_over_ordered_datasets() {
+        for (input_dim, n) in [(1, 1), (1, 3), (2, 2), (1, 4)] {
+            let space = DataSpace { input_dim, n };
+            let v = space.num_points();
+            let mut counts: std::collections::BTreeMap<Vec<u32>, u64> = Default::default();
+            for index in 0..(v as u64).pow(n as u32) {
+                let mut ids: Vec<u32> = (0..n)
+                    .map(|t| (index / (v as u64).pow(t as u32) % v as u64) as u32)
+                    .collect();
+                ids.sort_unstable();
+                *counts.entry(ids).or_default() += 1;
+            }
+            let total = (v as f64).powi(n as i32);
+            let brute: f64 = counts
+                .values()
+                .map(|&c| -(c as f64 / total) * (c as f64 / total).log2())
+                .sum();
+            let exact = space.multiset_entropy_bits().unwrap();
+            assert!(
+                (exact - brute).abs() < 1e-12,
+                "{input_dim} {n}: {exact} vs {brute}"
+            );
+        }
+        // One point: log2 V; two points: the closed form over pairs and doubles.
+        let one = DataSpace { input_dim: 3, n: 1 };
+        assert!((one.multiset_entropy_bits().unwrap() - 4.0).abs() < 1e-12);
+        let v = 16.0f64;
+        let two = DataSpace { input_dim: 3, n: 2 };
+        // Pairs {i, j}, i < j: probability 2/V²; doubles {i, i}: 1/V².
+        let closed = -(v * (v - 1.0) / 2.0) * (2.0 / (v * v)) * (2.0 / (v * v)).log2()
+            - v * (1.0 / (v * v)) * (1.0 / (v * v)).log2();
+        assert!((two.multiset_entropy_bits().unwrap() - closed).abs() < 1e-12);
+    }
 
     #[test]
     fn multiset_count_and_weights_sum_to_total() {

@@ -8,8 +8,10 @@
 //! - [`convergence`]: each entropy estimator against the exact value as the sample grows.
 //! - [`noise_corr`]: the student network's correlation with its label noise through IMP levels
 //!   and learning-rate / gradient-noise sweeps (Fig. 1d–f, Fig. 2).
+//! - [`scaling`]: exact MI over a grid of dataset sizes and input dimensions, beside `H(D)`.
 
 pub mod convergence;
 pub mod noise_corr;
 pub mod run;
+pub mod scaling;
 pub mod toy;

@@ -36,6 +36,7 @@
 //! depend on `--threads` or on `--shard` (a shard runs a contiguous range of seeds,
 //! [`crate::record::Shard::range`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -336,10 +337,14 @@ pub fn train_seed(seed: u64) -> u64 {
 }
 
 /// Runs curve `curve` (index into [`NoiseCorrConfig::curves`]) of seed `seed`.
+///
+/// When `stop` becomes set the run ends at the next epoch (its curve is then incomplete: the
+/// caller discards it).
 pub fn run_curve(
     config: &NoiseCorrConfig,
     seed: u64,
     curve: usize,
+    stop: &AtomicBool,
 ) -> Result<(Curve, Timing), MlpError> {
     let mut timing = Timing::default();
     let t0 = Instant::now();
@@ -409,13 +414,16 @@ pub fn run_curve(
             timing.eval_mc += last - mid;
             out.corr.push(c);
             out.loss.push(stats.loss);
-            if c.is_finite() {
+            if c.is_finite() && !stop.load(Ordering::Relaxed) {
                 Control::Continue
             } else {
                 Control::Stop
             }
         });
         let done = out.corr.len();
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         if outcome.diverged || out.corr.last().is_some_and(|c| !c.is_finite()) {
             // The epoch whose loss (or C) was not finite is not recorded.
             let at = level * epochs + outcome.epochs;
@@ -430,10 +438,12 @@ pub fn run_curve(
 }
 
 /// Runs seeds `seeds` (a shard's range) of `config` on the current rayon pool, one job per
-/// (seed, curve); returns the results in seed order and the summed timing.
+/// (seed, curve); returns the results in seed order and the summed timing. When `stop` is set
+/// (a stop signal) the jobs end early and the results are incomplete: check `stop` after.
 pub fn run_seeds(
     config: &NoiseCorrConfig,
     seeds: std::ops::Range<u64>,
+    stop: &AtomicBool,
     progress: &(dyn Fn() + Sync),
 ) -> Result<(Vec<SeedResult>, Timing), MlpError> {
     let curves = config.curves().len();
@@ -444,7 +454,7 @@ pub fn run_seeds(
     let done = jobs
         .par_iter()
         .map(|&(i, c)| {
-            let r = run_curve(config, config.seed.wrapping_add(i), c);
+            let r = run_curve(config, config.seed.wrapping_add(i), c, stop);
             progress();
             r
         })

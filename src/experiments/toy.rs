@@ -200,9 +200,18 @@ impl ToyExperiment {
         );
         ensure!(!self.methods.is_empty(), "no methods");
         ensure!(
-            !self.requested_k.is_empty() && self.requested_k.iter().all(|k| (1..=p).contains(k)),
-            "requested k must be in [1, {p}]"
+            !self.requested_k.is_empty() && self.requested_k.iter().all(|k| (1..p).contains(k)),
+            "requested k must be in [1, {}] (p = {p})",
+            p - 1
         );
+        let rows = self.rows();
+        if let Some(m) = self
+            .methods
+            .iter()
+            .find(|&&m| !rows.iter().any(|r| r.method == m))
+        {
+            anyhow::bail!("method {} has no row at the requested k", m.name());
+        }
         ensure!(
             self.init.len() == p,
             "init has {} values, the model has p = {p}",
@@ -315,10 +324,11 @@ impl ToyExperiment {
             }
             let pruner = method.pruner(&self.prune);
             let ks = pruner.kept_counts(p, &self.requested_k);
-            let first_row = rows
-                .iter()
-                .position(|r| r.method == method)
-                .expect("every method has rows");
+            // A method without rows (no requested k it can reach; `validate` refuses such a
+            // configuration) has nothing to tally.
+            let Some(first_row) = rows.iter().position(|r| r.method == method) else {
+                continue;
+            };
             let fixed = if !pruner.uses_data() && pruner.is_deterministic() {
                 // Data-free: evaluate on a batch of one arbitrary dataset, once.
                 let probe = ToyBatch::<1>::new(

@@ -110,6 +110,18 @@ pub enum CountsError {
 /// The CSV header line.
 const HEADER: &str = "mask,count";
 
+/// The first 60 characters of an input field, for an error message (a 10 MB field must not
+/// end up on stderr whole); longer fields end in `…` and give their length in bytes.
+fn excerpt(field: &str) -> String {
+    const KEEP: usize = 60;
+    if field.chars().count() <= KEEP {
+        field.to_string()
+    } else {
+        let head: String = field.chars().take(KEEP).collect();
+        format!("{head}… ({} bytes)", field.len())
+    }
+}
+
 /// Parses one count field (already trimmed).
 fn parse_count(field: &str, line: usize) -> Result<u64, CountsError> {
     let is_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -118,20 +130,20 @@ fn parse_count(field: &str, line: usize) -> Result<u64, CountsError> {
             .parse::<u64>()
             .map_err(|_| CountsError::CountTooLarge {
                 line,
-                value: field.to_string(),
+                value: excerpt(field),
             });
     }
     if let Some(rest) = field.strip_prefix('-') {
         if is_digits(rest.trim_start()) {
             return Err(CountsError::NegativeCount {
                 line,
-                value: field.to_string(),
+                value: excerpt(field),
             });
         }
     }
     Err(CountsError::NotAnInteger {
         line,
-        value: field.to_string(),
+        value: excerpt(field),
     })
 }
 
@@ -204,7 +216,7 @@ pub fn parse_counts(bytes: &[u8]) -> Result<CountsFile, CountsError> {
             if let Some(&first) = seen.get(label) {
                 return Err(CountsError::DuplicateLabel {
                     line,
-                    label: label.to_string(),
+                    label: excerpt(label),
                     first,
                 });
             }

@@ -10,6 +10,8 @@
 //! - [`convergence_svg`]: entropy estimators against the number of sampled datasets `N` (log
 //!   scale), one small panel per (method, k), each estimator with its interval as error bars and the
 //!   exact value as a horizontal black line.
+//! - [`scaling_svg`]: `I(m; D | init)` vs the number of points `n`, one panel per `k`, with the
+//!   data's entropy `H(D)` and the ceiling `log2 C(p, k)`.
 //! - [`curves_svg`]: generic curves with a shaded mean ± standard-error band (the Figure 1 plots).
 //! - [`noise_corr_svg`]: the noise correlation `C` vs epoch with ± s.e. bands and the IMP prunes
 //!   marked (Fig. 1d–f, Fig. 2).
@@ -42,6 +44,7 @@ pub mod convergence;
 pub mod curves;
 pub mod figure3;
 pub mod noise_corr;
+pub mod scaling;
 mod style;
 #[cfg(test)]
 mod tests;
@@ -50,6 +53,7 @@ pub use convergence::{convergence_svg, ConvergencePoint};
 pub use curves::{curves_svg, Series};
 pub use figure3::{figure3_svg, MiPanel, MiPoint};
 pub use noise_corr::noise_corr_svg;
+pub use scaling::{scaling_svg, ScalingPoint};
 
 /// Why a figure could not be drawn. Every message is one line.
 #[derive(Debug, thiserror::Error)]

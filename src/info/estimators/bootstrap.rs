@@ -76,7 +76,8 @@ pub struct EstimateWithInterval {
 ///
 /// Edge cases: `total = 0` gives all zeros. Errors: [`EstimateError::EmptyInput`] if all weights
 /// are zero (or there are none) and `total > 0`; [`EstimateError::CountOverflow`] if the weights
-/// sum above `u64::MAX`.
+/// sum above `u64::MAX`; [`EstimateError::TotalTooLarge`] if `total` or the weights' sum is above
+/// [`MAX_BOOTSTRAP_TOTAL`].
 pub fn multinomial_sample<R: Rng + ?Sized>(
     weights: &[u64],
     total: u64,
@@ -90,6 +91,10 @@ pub fn multinomial_sample<R: Rng + ?Sized>(
     sampler.draw(rng, &mut out);
     Ok(out)
 }
+
+/// Largest total count the bootstrap resamples: 2^53, below which every count is an exact
+/// `f64` and the binomial sampler's `n` stays in its supported range (below 2^63).
+pub const MAX_BOOTSTRAP_TOTAL: u64 = 1 << 53;
 
 /// Multinomial sampler of a fixed size from fixed integer weights (see [`multinomial_sample`]).
 struct Resampler<'a> {
@@ -108,6 +113,11 @@ impl<'a> Resampler<'a> {
             .ok_or(EstimateError::CountOverflow)?;
         if weight_sum == 0 {
             return Err(EstimateError::EmptyInput);
+        }
+        if total > MAX_BOOTSTRAP_TOTAL || weight_sum > MAX_BOOTSTRAP_TOTAL {
+            return Err(EstimateError::TotalTooLarge {
+                total: total.max(weight_sum),
+            });
         }
         // A binomial draw costs about as much as 16–20 table draws.
         let direct = weight_sum <= 1 << 22

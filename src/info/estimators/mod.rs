@@ -94,7 +94,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-pub use bootstrap::{estimate_all, multinomial_sample, BootstrapConfig, EstimateWithInterval};
+pub use bootstrap::{
+    estimate_all, multinomial_sample, BootstrapConfig, EstimateWithInterval, MAX_BOOTSTRAP_TOTAL,
+};
 pub use chao_shen::chao_shen;
 pub use chao_wang_jost::chao_wang_jost;
 pub use grassberger::grassberger;
@@ -202,6 +204,13 @@ pub enum EstimateError {
     /// The total count `N` does not fit in a `u64`.
     #[error("the total count overflows u64")]
     CountOverflow,
+    /// The total count is above what the bootstrap's binomial draws support exactly
+    /// ([`MAX_BOOTSTRAP_TOTAL`] = 2^53, the largest integer every `f64` holds).
+    #[error("the total count {total} is above the bootstrap's limit of 2^53 = 9007199254740992 observations")]
+    TotalTooLarge {
+        /// The total count `N`.
+        total: u64,
+    },
     /// The bootstrap needs at least two resamples to form quantiles.
     #[error("the bootstrap needs at least 2 resamples, got {resamples}")]
     TooFewResamples {

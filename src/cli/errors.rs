@@ -1,0 +1,127 @@
+//! One-line errors: every failure of `peff` is reported as a single line on stderr, whatever
+//! the input it quotes.
+//!
+//! Two rules, used everywhere a message echoes user input:
+//! - [`quote`] shortens a quoted input to [`QUOTE_CHARS`] characters (with its full length), so
+//!   a 10 MB line in a counts file or a huge flag value never floods the terminal;
+//! - [`one_line`] escapes control characters (line breaks of a malformed file's text) and caps
+//!   the whole message at [`MAX_LINE_CHARS`] characters, a last line of defence for messages
+//!   that quote input without [`quote`].
+//!
+//! [`clap_one_line`] turns clap's multi-line errors into one line that still names the flag
+//! and, for a bad value, lists the valid values.
+
+/// Longest excerpt of user input a message quotes.
+pub const QUOTE_CHARS: usize = 60;
+/// Longest error line printed.
+pub const MAX_LINE_CHARS: usize = 400;
+
+/// `'text'`, or its first [`QUOTE_CHARS`] characters followed by `…' (N bytes)` when longer;
+/// control characters are escaped.
+pub fn quote(text: &str) -> String {
+    let escaped: String = text
+        .chars()
+        .flat_map(char::escape_default_if_control)
+        .collect();
+    if escaped.chars().count() <= QUOTE_CHARS {
+        format!("'{escaped}'")
+    } else {
+        let head: String = escaped.chars().take(QUOTE_CHARS).collect();
+        format!("'{head}…' ({} bytes)", text.len())
+    }
+}
+
+trait EscapeControl {
+    fn escape_default_if_control(self) -> Vec<char>;
+}
+
+impl EscapeControl for char {
+    fn escape_default_if_control(self) -> Vec<char> {
+        if self.is_control() {
+            self.escape_default().collect()
+        } else {
+            vec![self]
+        }
+    }
+}
+
+/// The message on one line: control characters (line breaks included) escaped, and at most
+/// [`MAX_LINE_CHARS`] characters (a longer one is cut, saying how long it was).
+pub fn one_line(message: &str) -> String {
+    let escaped: String = message
+        .chars()
+        .flat_map(char::escape_default_if_control)
+        .collect();
+    let count = escaped.chars().count();
+    if count <= MAX_LINE_CHARS {
+        escaped
+    } else {
+        let head: String = escaped.chars().take(MAX_LINE_CHARS).collect();
+        format!("{head}… (message cut; {count} characters in all)")
+    }
+}
+
+/// A clap error as one line: its message lines (the error, the valid values, a tip), without
+/// the usage block and the "For more information" footer, joined by spaces.
+pub fn clap_one_line(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let kept: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let line = if kept.is_empty() {
+        "error: invalid arguments".to_string()
+    } else {
+        kept.join(" ")
+    };
+    one_line(&shorten_quoted(&line))
+}
+
+/// Cuts every `'…'`-quoted span longer than [`QUOTE_CHARS`] characters (clap quotes the value it
+/// rejects before naming the flag, so a huge value must not push the flag off the line).
+fn shorten_quoted(text: &str) -> String {
+    let parts: Vec<&str> = text.split('\'').collect();
+    if parts.len() < 3 {
+        return text.to_string();
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let inside = i % 2 == 1 && i + 1 < parts.len();
+            if inside && part.chars().count() > QUOTE_CHARS {
+                let head: String = part.chars().take(QUOTE_CHARS).collect();
+                format!("{head}… ({} bytes)", part.len())
+            } else {
+                part.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("'")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_cuts_long_input_and_says_how_long_it_was() {
+        assert_eq!(quote("abc"), "'abc'");
+        let long = "x".repeat(10_000);
+        let q = quote(&long);
+        assert!(q.len() < 100, "{q}");
+        assert!(q.contains("10000 bytes"), "{q}");
+        assert_eq!(quote("a\nb"), "'a\\nb'");
+    }
+
+    #[test]
+    fn one_line_caps_the_message() {
+        let msg = format!("bad value {}", "y".repeat(1_000_000));
+        let line = one_line(&msg);
+        assert!(line.chars().count() < MAX_LINE_CHARS + 60);
+        assert!(!line.contains('\n'));
+        assert_eq!(one_line("a\r\nb"), "a\\r\\nb");
+    }
+}

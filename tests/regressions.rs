@@ -1,0 +1,482 @@
+//! Regression tests of issue 11 ("what a new user ran into"): each test is named after what it
+//! guards and fails on the behaviour the issue reported. Every run uses a tiny configuration
+//! (d ≤ 3, n ≤ 6, ≤ 1000 steps) in a fresh `TempDir`, so the file takes seconds.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+fn peff() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_peff"))
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// Runs `peff args…`, asserts success and returns (stdout, stderr).
+fn run_ok(args: &[&str]) -> (String, String) {
+    let output = peff().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "peff {} failed: {stderr}",
+        args.join(" ")
+    );
+    (String::from_utf8(output.stdout).unwrap(), stderr)
+}
+
+/// Runs `peff args…` and checks the bad-input contract: non-zero exit (not a signal, not a
+/// panic's 101), exactly one line on stderr containing every phrase. Returns the line.
+fn expect_error(args: &[&str], phrases: &[&str]) -> String {
+    let output = peff().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let context = format!("peff {}: stderr {stderr:?}", args.join(" "));
+    let code = output
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("{context}: killed"));
+    assert!(code != 0 && code != 101, "{context}: exit {code}");
+    assert!(!stderr.contains("panicked"), "{context}: panicked");
+    assert_eq!(stderr.lines().count(), 1, "{context}: not one line");
+    for phrase in phrases {
+        assert!(stderr.contains(phrase), "{context}: no {phrase:?}");
+    }
+    stderr.trim_end().to_string()
+}
+
+/// A small toy configuration (p = 17) writing into `out`, followed by `extra`.
+fn toy<'a>(command: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        command,
+        "--n",
+        "2",
+        "--input-dim",
+        "2",
+        "--steps",
+        "30",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// `--k p`, `--sparsity 0` (k = p) and IMP at k = p panicked at "every method has rows" in
+/// exact, sample and converge; now every command refuses them with one line naming the flag
+/// and the valid range of k (p = 17 here).
+#[test]
+fn kept_count_equal_to_p_is_refused_not_a_panic() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    for command in ["exact", "sample", "converge"] {
+        for extra in [
+            &["--k", "17"][..],
+            &["--methods", "imp", "--k", "17"],
+            &["--sparsity", "0"],
+            &["--sparsity", "0,0.5", "--methods", "imp"],
+        ] {
+            let flag = extra[extra.len() - 2];
+            let flag = if flag == "--methods" { extra[0] } else { flag };
+            expect_error(&toy(command, out, extra), &[flag, "must be in", "[1, 16]"]);
+        }
+    }
+}
+
+/// A recorded configuration whose requested k reach no row of a method (hand-edited JSON) is
+/// refused by `peff verify` instead of panicking.
+#[test]
+fn verify_of_a_configuration_without_rows_is_refused_not_a_panic() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    run_ok(&toy("exact", out, &["--methods", "imp", "--k", "9"]));
+    let json = tmp.path().join("exact-regression.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    v["run"]["config"]["experiment"]["requested_k"] = serde_json::json!([17]);
+    std::fs::write(&json, serde_json::to_string(&v).unwrap()).unwrap();
+    expect_error(
+        &["verify", path_str(&json)],
+        &["requested k must be in [1, 16]"],
+    );
+}
+
+/// IMP reports the k its schedule visits; when the user asked for others, stderr says so
+/// instead of dropping the requested rows silently.
+#[test]
+fn imp_rows_other_than_requested_are_noted() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let (_, stderr) = run_ok(&toy(
+        "exact",
+        out,
+        &["--methods", "imp,snip", "--k", "11,8"],
+    ));
+    assert!(
+        stderr.contains("note: imp reports the k its schedule visits"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("note: snip"), "{stderr}");
+}
+
+/// Two counts of 2^63 − 1 made the bootstrap's binomial sampler panic; totals above 2^53 are
+/// now refused with one line.
+#[test]
+fn bootstrap_total_beyond_its_limit_is_refused_not_a_panic() {
+    let output = peff()
+        .args(["entropy", "-"])
+        .write_stdin("9223372036854775807\n9223372036854775807\n")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("above the bootstrap's limit of 2^53"),
+        "{stderr}"
+    );
+    let counts = [1u64 << 53, 1];
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+    assert!(peff::info::estimators::multinomial_sample(&counts, 1 << 53, &mut rng).is_err());
+    assert!(
+        peff::info::estimators::multinomial_sample(&[1 << 52, 1 << 52], 1 << 53, &mut rng).is_ok()
+    );
+}
+
+/// `--name /abs`, `../x`, `""`, `a/b` wrote files outside `--out`; every command with
+/// `--name` refuses them with one line naming the flag, and nothing is written.
+#[test]
+fn result_names_with_separators_or_empty_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    let out = path_str(&out);
+    for name in ["/abs", "../x", "", "a/b", "a\\b", ".hidden", ".."] {
+        for command in ["exact", "sample", "converge"] {
+            let arg = format!("--name={name}");
+            expect_error(&toy(command, out, &[&arg]), &["--name"]);
+        }
+        let arg = format!("--name={name}");
+        expect_error(&["merge", "x.json", "--out", out, &arg], &["--name"]);
+    }
+    assert!(!tmp.path().join("out").exists());
+    assert!(!Path::new("/abs.csv").exists());
+}
+
+/// Flags a command does not use were accepted and ignored (`converge --shard/--checkpoint/
+/// --inits`, `sample --max-datasets`); now they are refused with one line naming the flag.
+#[test]
+fn flags_a_command_does_not_use_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    for (command, extra) in [
+        ("converge", &["--shard", "0/2"][..]),
+        ("converge", &["--checkpoint", "c.json"]),
+        (
+            "converge",
+            &["--checkpoint", "c.json", "--checkpoint-interval", "5"],
+        ),
+        ("converge", &["--inits", "2"]),
+        ("converge", &["--dump-init", "i.json"]),
+        ("sample", &["--max-datasets", "5"]),
+        ("sample", &["--inits", "2"]),
+    ] {
+        let flag = if extra[0] == "--checkpoint" && extra.len() == 2 {
+            "--checkpoint"
+        } else {
+            extra[0]
+        };
+        expect_error(&toy(command, out, extra), &[flag, "is not used by"]);
+    }
+    expect_error(
+        &toy("exact", out, &["--checkpoint-interval", "5"]),
+        &["--checkpoint-interval", "needs `--checkpoint"],
+    );
+}
+
+/// `--init FILE --init-seed 5` recorded a seed that was not used, `--dump-init F --inits 3`
+/// dumped one init of three, `--init-seed 2^64−1 --inits 2` wrapped to seed 0: all refused.
+#[test]
+fn init_flags_that_cannot_all_hold_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let init = tmp.path().join("init.json");
+    run_ok(&toy(
+        "exact",
+        out,
+        &["--dump-init", path_str(&init), "--k", "3"],
+    ));
+    expect_error(
+        &toy(
+            "exact",
+            out,
+            &["--init", path_str(&init), "--init-seed", "5"],
+        ),
+        &["--init", "--init-seed", "cannot be used with"],
+    );
+    expect_error(
+        &toy("exact", out, &["--dump-init", "d.json", "--inits", "3"]),
+        &["--dump-init", "--inits", "cannot be used with"],
+    );
+    expect_error(
+        &toy(
+            "exact",
+            out,
+            &["--init-seed", "18446744073709551615", "--inits", "2"],
+        ),
+        &["--init-seed", "2^64"],
+    );
+}
+
+/// Error messages that were wrong or unhelpful: `--resamples 1` said "[1, …]", `all,imp` said
+/// "unknown method 'all'", `--max-datasets 0` suggested an impossible shard count, the
+/// `--sparsity` limit disagreed with what was accepted, a bad `--task` listed no valid values.
+#[test]
+fn messages_state_the_rule_that_was_broken() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let output = peff()
+        .args(["entropy", "--resamples", "1", "-"])
+        .write_stdin("3\n2\n")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`--resamples` must be in [2, 1000000], got 1"),
+        "{stderr}"
+    );
+    let line = expect_error(
+        &toy("exact", out, &["--methods", "all,imp"]),
+        &["--methods", "`all`"],
+    );
+    assert!(!line.contains("unknown method"), "{line}");
+    expect_error(
+        &toy("exact", out, &["--max-datasets", "0"]),
+        &["--max-datasets", "≥ 1"],
+    );
+    expect_error(
+        &toy("exact", out, &["--task", "Regression"]),
+        &["--task", "regression, classification"],
+    );
+    // p = 17: the message's range [0.0295, 0.9705] is exactly what is accepted.
+    let line = expect_error(&toy("exact", out, &["--sparsity", "0.98"]), &["--sparsity"]);
+    assert!(line.contains("[0.0295, 0.9705]"), "{line}");
+    for ok in ["0.0295", "0.9705"] {
+        run_ok(&toy(
+            "exact",
+            out,
+            &["--sparsity", ok, "--methods", "snip", "--force"],
+        ));
+    }
+    for bad in ["0.0294", "0.9706"] {
+        expect_error(
+            &toy("exact", out, &["--sparsity", bad]),
+            &["[0.0295, 0.9705]"],
+        );
+    }
+}
+
+/// `bound` and `merge` without arguments did not name the missing flags; bare `peff` and
+/// `peff plot` printed one line without the subcommands.
+#[test]
+fn missing_arguments_are_named_and_bare_commands_print_usage() {
+    let line = expect_error(&["bound"], &["--n", "--epsilon", "--mi", "--k"]);
+    assert!(line.contains("required"), "{line}");
+    expect_error(&["merge"], &["FILES"]);
+    for args in [&[][..], &["plot"]] {
+        let output = peff().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            stderr.contains("Usage:") && stderr.contains("Commands:"),
+            "{stderr}"
+        );
+    }
+    let output = peff().output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for command in [
+        "exact", "sample", "entropy", "converge", "plot", "merge", "verify", "bound", "bench",
+    ] {
+        assert!(stderr.contains(command), "{command}: {stderr}");
+    }
+}
+
+/// `bound --n 1e308` printed `null` and fractional `--n`/`--k` were accepted.
+#[test]
+fn bound_refuses_fractional_counts_and_unrepresentable_results() {
+    let base = [
+        "bound",
+        "--d",
+        "50",
+        "--epsilon",
+        "0.1",
+        "--delta",
+        "0.05",
+        "--w",
+        "10",
+        "--j",
+        "1",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        base.iter().copied().chain(extra.iter().copied()).collect()
+    };
+    expect_error(
+        &with(&["--n", "1e308", "--mi", "20", "--k", "100"]),
+        &["--n", "whole number"],
+    );
+    expect_error(
+        &with(&["--n", "1000.5", "--mi", "20", "--k", "100"]),
+        &["--n", "got 1000.5"],
+    );
+    expect_error(
+        &with(&["--n", "1000", "--mi", "20", "--k", "2.5"]),
+        &["--k", "whole number"],
+    );
+    let mut args: Vec<&str> = vec!["bound", "--d", "50", "--epsilon", "0.1", "--delta", "0.05"];
+    args.extend([
+        "--w", "1e308", "--j", "1e308", "--n", "1000", "--mi", "20", "--k", "100",
+    ]);
+    expect_error(&args, &["not representable"]);
+    let (stdout, _) = run_ok(&with(&["--n", "1000", "--mi", "20", "--k", "100"]));
+    assert!(!stdout.contains("null"), "{stdout}");
+}
+
+/// `bench --threads 1000` ran for minutes; more threads than logical CPUs are refused.
+#[test]
+fn bench_threads_beyond_the_cpus_are_refused() {
+    expect_error(&["bench", "--threads", "1000"], &["--threads", "got 1000"]);
+    expect_error(&["bench", "--flops-per-cycle", "0"], &["--flops-per-cycle"]);
+}
+
+/// `--k 5,,6` was accepted while `--samples 50,,100` was refused, and duplicates were dropped
+/// silently: one rule for every list (no empty item, no repeat).
+#[test]
+fn every_list_flag_follows_one_rule() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    for (command, flag, empty, repeat) in [
+        ("exact", "--k", "5,,6", "5,6,5"),
+        ("exact", "--sparsity", "0.5,,0.6", "0.5,0.6,0.5"),
+        ("exact", "--methods", "snip,,imp", "snip,imp,snip"),
+        ("converge", "--samples", "50,,100", "50,100,50"),
+        ("converge", "--k", "5,", "5,5"),
+    ] {
+        expect_error(&toy(command, out, &[flag, empty]), &[flag, "empty item"]);
+        expect_error(&toy(command, out, &[flag, repeat]), &[flag, "twice"]);
+    }
+    // Two sparsities that round to the same k are a repeat too.
+    expect_error(
+        &toy("exact", out, &["--sparsity", "0.5,0.49"]),
+        &["both give k = 9"],
+    );
+}
+
+/// Error messages echoed whole inputs (a 10 MB line went to stderr): quoted input is cut.
+#[test]
+fn errors_quoting_huge_inputs_stay_short() {
+    let tmp = TempDir::new().unwrap();
+    let huge = "7".repeat(100_000) + "x";
+    let counts = tmp.path().join("counts.txt");
+    std::fs::write(&counts, format!("3\n{huge}\n")).unwrap();
+    let line = expect_error(&["entropy", path_str(&counts)], &["line 2"]);
+    assert!(line.len() < 500, "{} bytes", line.len());
+    let long_k = format!("--k={huge}");
+    let line = expect_error(&["exact", &long_k], &["--k"]);
+    assert!(line.len() < 500, "{} bytes", line.len());
+    let line = expect_error(&["exact", "--task", &huge], &["--task"]);
+    assert!(line.len() < 600, "{} bytes", line.len());
+}
+
+/// `--init /dev/zero` and gigabytes of counts grew memory without bound; inputs are capped.
+#[test]
+fn unbounded_inputs_are_refused_at_a_cap() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    expect_error(
+        &toy("exact", out, &["--init", "/dev/zero"]),
+        &["--init", "limit of 1 MiB"],
+    );
+    expect_error(
+        &["entropy", "/dev/zero"],
+        &["counts file", "limit of 256 MiB"],
+    );
+    expect_error(&["verify", "/dev/zero"], &["limit of 64 MiB"]);
+}
+
+/// SIGTERM (Slurm's preemption signal) killed the run without saving its checkpoint; now it
+/// stops like SIGINT: the checkpoint is saved, the exit status is 143 (128 + 15), and the rerun
+/// resumes to the table of an uninterrupted run.
+#[test]
+fn sigterm_saves_the_checkpoint_and_exits_143() {
+    let tmp = TempDir::new().unwrap();
+    let args = [
+        "exact",
+        "--n",
+        "6",
+        "--steps",
+        "1000",
+        "--methods",
+        "magnitude",
+        "--k",
+        "3,10",
+        "--threads",
+        "2",
+        "--format",
+        "csv",
+    ];
+    let reference_out = tmp.path().join("reference");
+    let mut reference_args = args.to_vec();
+    reference_args.extend(["--out", path_str(&reference_out)]);
+    let (reference, _) = run_ok(&reference_args);
+    for attempt in 0..3 {
+        let dir = tmp.path().join(format!("attempt{attempt}"));
+        let out = dir.join("out");
+        let checkpoint = dir.join("run.ckpt");
+        let mut full = args.to_vec();
+        full.extend([
+            "--out",
+            path_str(&out),
+            "--checkpoint",
+            path_str(&checkpoint),
+            "--checkpoint-interval",
+            "0",
+        ]);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_peff"))
+            .args(&full)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !checkpoint.exists() && child.try_wait().unwrap().is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "no checkpoint"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if child.try_wait().unwrap().is_some() {
+            continue; // finished before the signal: try again
+        }
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        if output.status.success() {
+            continue; // the last window ended before the signal was seen
+        }
+        assert_eq!(output.status.code(), Some(143), "{stderr}");
+        assert!(stderr.contains("checkpoint"), "{stderr}");
+        let saved = peff::partial::Partial::read(&checkpoint).unwrap();
+        assert!(saved.done > 0 && !saved.is_complete());
+        let (resumed, _) = run_ok(&full);
+        assert_eq!(resumed, reference);
+        return;
+    }
+    panic!("no attempt was stopped by SIGTERM");
+}
