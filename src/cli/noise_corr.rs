@@ -372,7 +372,7 @@ fn print_timing(t: &Timing, jobs: usize) {
     let s = |d: std::time::Duration| d.as_secs_f64();
     let total = s(t.data) + s(t.train) + s(t.eval_train) + s(t.eval_mc) + s(t.prune);
     eprintln!(
-        "cpu time ({jobs} runs): {total:.1} s = optimizer steps {:.1} s + f on training set {:.1} s + f on μ-sample {:.1} s + pruning {:.1} s + data {:.1} s",
+        "time in runs ({jobs} runs, summed wall clock of each run): {total:.1} s = optimizer steps {:.1} s + f on training set {:.1} s + f on μ-sample {:.1} s + pruning {:.1} s + data {:.1} s",
         s(t.train),
         s(t.eval_train),
         s(t.eval_mc),
