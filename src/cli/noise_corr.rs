@@ -89,7 +89,7 @@ pub struct NoiseCorrArgs {
     #[arg(long, allow_hyphen_values = true, default_value = "results")]
     pub out: PathBuf,
     /// Result file name stem (default: noise-corr, noise-corr-fig2 with --prunes 30,
-    /// noise-corr-prunes<N> otherwise; noise-corr-lr, noise-corr-grad-noise for sweeps).
+    /// noise-corr-prunesN otherwise; noise-corr-lr, noise-corr-grad-noise for sweeps).
     #[arg(long, allow_hyphen_values = true, value_parser = super::args::parse_name)]
     pub name: Option<String>,
     /// Output format on stdout.
