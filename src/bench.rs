@@ -42,6 +42,9 @@
 //! gradient-descent step (η = 1e-2) of the Fig. 1a network `30-100-100-2` on `n = 30` points in
 //! `f32`, on one thread, against the same GEMMs alone in the same run
 //! (`mlp_steps_per_sec_1t`, `mlp_gemm_fraction`; about a fifth of `--seconds`).
+//! The noise-correlation student's full-batch step (`f32`, `50-100-100-100-100-1`, `n = 1000`,
+//! Adam) is measured on one thread against the same GEMMs alone
+//! ([`crate::model::mlp::bench::measure`]): `student_steps_per_sec_1t`, `student_gemm_fraction`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -206,6 +209,14 @@ pub struct BenchReport {
     pub mlp_steps_per_sec_1t: f64,
     /// `mlp_steps_per_sec_1t` over the rate of the same GEMMs alone (1 = GEMM-bound).
     pub mlp_gemm_fraction: f64,
+    /// Full-batch Adam steps per second of the noise-correlation student (`f32`,
+    /// `50-100-100-100-100-1`, `n = 1000`), one thread ([`crate::model::mlp::bench::measure`]).
+    pub student_steps_per_sec_1t: f64,
+    /// `student_steps_per_sec_1t` ÷ the rate of the same GEMMs alone (`matrixmultiply`, same
+    /// shapes and strides, same run): 1 = the step costs only its GEMMs.
+    pub student_gemm_fraction: f64,
+    /// GEMM GFLOP/s reached inside the student step.
+    pub student_gflops_1t: f64,
     /// peff's version.
     pub peff_version: &'static str,
 }
@@ -214,6 +225,10 @@ pub struct BenchReport {
 pub const MLP_BENCH_WIDTHS: [usize; 4] = [30, 100, 100, 2];
 /// Points of the benchmarked MLP step.
 pub const MLP_BENCH_N: usize = 30;
+/// Widths of the noise-correlation student (SPEC §7).
+pub const STUDENT_WIDTHS: [usize; 6] = [50, 100, 100, 100, 100, 1];
+/// Training points of the noise-correlation student.
+pub const STUDENT_N: usize = 1000;
 
 /// Flops of one network-step (one full-batch gradient step of one network on `n` points), as
 /// the kernel of [`crate::model::lanes`] executes it in training: an FMA counts 2;
@@ -632,6 +647,13 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         Duration::from_secs_f64(args.seconds / 5.0),
     )
     .context("MLP benchmark")?;
+    let student = crate::model::mlp::bench::measure::<f32>(
+        &STUDENT_WIDTHS,
+        STUDENT_N,
+        crate::model::mlp::Optimizer::adam(1e-3),
+        Duration::from_secs_f64(args.seconds / 5.0),
+    )
+    .context("student benchmark")?;
     let exact = if args.exact {
         Some(time_exact(threads)?)
     } else {
@@ -691,6 +713,9 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         exact_datasets: exact.map(|e| e.1),
         mlp_steps_per_sec_1t: mlp.steps_per_sec,
         mlp_gemm_fraction: mlp.gemm_fraction,
+        student_steps_per_sec_1t: student.steps_per_sec,
+        student_gemm_fraction: student.gemm_fraction,
+        student_gflops_1t: student.step_gflops,
         peff_version: env!("CARGO_PKG_VERSION"),
     })
 }
@@ -827,6 +852,13 @@ fn table(r: &BenchReport) -> String {
         MLP_BENCH_N,
         r.mlp_steps_per_sec_1t,
         100.0 * r.mlp_gemm_fraction
+    ));
+    lines.push(format!(
+        "noise-corr student (f32, 50-100-100-100-100-1, n={STUDENT_N}, full-batch Adam, 1 thread): \
+         {:.1} steps/s = {:.2} GFLOP/s of GEMM, {:.1}% of matrixmultiply's rate on the same GEMMs",
+        r.student_steps_per_sec_1t,
+        r.student_gflops_1t,
+        100.0 * r.student_gemm_fraction
     ));
     if let (Some(wall), Some(datasets)) = (r.exact_wall_seconds, r.exact_datasets) {
         lines.push(String::new());

@@ -31,6 +31,18 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
     if super::memorize::is_shard_file(&args.files[0]) {
         return super::memorize::merge(args);
     }
+    if args
+        .files
+        .first()
+        .is_some_and(|f| super::noise_corr::is_shard_file(f))
+    {
+        return super::noise_corr::merge_files(
+            &args.files,
+            &args.out,
+            args.name.as_deref(),
+            args.format,
+        );
+    }
     let parts = args
         .files
         .iter()

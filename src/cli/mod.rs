@@ -16,6 +16,7 @@ pub mod errors;
 pub mod exact;
 pub mod memorize;
 pub mod merge;
+pub mod noise_corr;
 pub mod plot;
 pub mod sample;
 pub mod scaling;
@@ -113,6 +114,15 @@ pub enum Command {
     ///   peff bench --exact
     #[command(verbatim_doc_comment)]
     Bench(bench::BenchArgs),
+    /// Correlation of a student network with its label noise through IMP, or over a sweep.
+    ///
+    /// Examples:
+    ///   peff noise-corr                      (Fig. 1d: 21 prunes, 25 seeds)
+    ///   peff noise-corr --prunes 30          (Fig. 2)
+    ///   peff noise-corr --sweep lr           (Fig. 1e)
+    ///   peff noise-corr --sweep grad-noise --values 0,1e-3,1e-2
+    #[command(verbatim_doc_comment)]
+    NoiseCorr(noise_corr::NoiseCorrArgs),
     /// Exact I(m; D | init) over a grid of dataset sizes n and input dimensions d, beside H(D).
     ///
     /// Examples:
@@ -136,6 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => verify::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Bound(args) => bound::run(&args),
+        Command::NoiseCorr(args) => noise_corr::run(&args),
         Command::Scaling(args) => scaling::run(&args),
     }
 }

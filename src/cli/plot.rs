@@ -5,6 +5,8 @@
 //!   `log2 C(p, k)`, one panel per exact-result CSV (the paper's Figure 3).
 //! - `figure1a`: memorised fraction vs density (log) per method with ± s.e. bands (from
 //!   `peff memorize`; the paper's Figure 1a, or 1b for a FashionMNIST table).
+//! - `noise-corr`: the correlation with label noise vs epoch, ± s.e. bands, IMP prunes marked
+//!   (from `peff noise-corr`).
 //! - `convergence`: each estimator's estimate ± bootstrap interval vs the number of sampled
 //!   datasets `N`, against the exact value (from `peff converge`).
 
@@ -20,6 +22,7 @@ use crate::plot::convergence::{convergence_svg, ConvergencePoint};
 use crate::plot::figure1a::{figure1a_svg, MemorisePoint};
 use crate::plot::figure3::{figure3_svg, MiPanel, MiPoint};
 use crate::plot::scaling::{scaling_svg, ScalingPoint};
+use crate::plot::{noise_corr_svg, Series};
 use crate::report::{ConvergenceRow, ExactRow};
 
 /// Flags of `peff plot`.
@@ -51,6 +54,15 @@ pub enum Figure {
         /// Output SVG.
         #[arg(long, default_value = "results/figure1a.svg")]
         out: PathBuf,
+    },
+    /// Noise correlation C vs epoch with ± s.e. bands (IMP: prunes marked; sweeps: one curve per value).
+    NoiseCorr {
+        /// `peff noise-corr` CSV.
+        #[arg(default_value = "results/noise-corr.csv")]
+        input: PathBuf,
+        /// Output SVG (default: the input with `.svg`).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// I(m; D | init) vs the number of points n at fixed k, with H(D) and the ceiling.
     Scaling {
@@ -85,9 +97,93 @@ fn read_rows<R: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<R>> {
         .collect()
 }
 
+/// A row of a `peff noise-corr` CSV (IMP or sweep).
+#[derive(serde::Deserialize)]
+struct CorrCsvRow {
+    #[serde(default)]
+    sweep: Option<String>,
+    #[serde(default)]
+    value: Option<f64>,
+    level: usize,
+    density: f64,
+    epoch: usize,
+    corr_mean: Option<f64>,
+    corr_se: Option<f64>,
+    seeds: usize,
+}
+
+/// The noise-correlation SVG of a `peff noise-corr` CSV.
+fn noise_corr_figure(path: &Path) -> anyhow::Result<String> {
+    let rows: Vec<CorrCsvRow> = read_rows(path)?;
+    let first = rows
+        .first()
+        .with_context(|| format!("'{}' has no rows", path.display()))?;
+    let mut series: Vec<Series> = Vec::new();
+    let mut keys: Vec<Option<u64>> = Vec::new();
+    let mut prunes = Vec::new();
+    let mut last = (first.level, first.density);
+    for r in &rows {
+        if r.level != last.0 && r.sweep.is_none() {
+            prunes.push(r.epoch as f64 - 0.5);
+        }
+        last = (r.level, r.density);
+        let (Some(mean), Some(se)) = (r.corr_mean, r.corr_se) else {
+            continue; // every seed diverged by this epoch
+        };
+        let key = r.value.map(f64::to_bits);
+        let i = match keys.iter().position(|k| *k == key) {
+            Some(i) => i,
+            None => {
+                keys.push(key);
+                let label = match (&r.sweep, r.value) {
+                    (Some(s), Some(v)) if s == "lr" => format!("learning rate {v}"),
+                    (Some(_), Some(v)) => format!("gradient-noise variance {v}"),
+                    _ => format!("IMP, {} seeds", r.seeds),
+                };
+                series.push(Series {
+                    label,
+                    x: Vec::new(),
+                    mean: Vec::new(),
+                    se: Vec::new(),
+                });
+                keys.len() - 1
+            }
+        };
+        series[i].x.push(r.epoch as f64);
+        series[i].mean.push(mean);
+        series[i].se.push(se);
+    }
+    let (title, x_label) = match first.sweep.as_deref() {
+        Some("lr") => (
+            "Correlation with label noise: learning-rate sweep (no pruning)".to_string(),
+            "epoch".to_string(),
+        ),
+        Some(_) => (
+            "Correlation with label noise: gradient-noise sweep (no pruning)".to_string(),
+            "epoch".to_string(),
+        ),
+        None => (
+            format!(
+                "Correlation with label noise during IMP ({} prunes)",
+                prunes.len()
+            ),
+            format!(
+                "epoch (dashed: prunes of 20% of the kept weights; density 100% → {:.2}%)",
+                100.0 * last.1
+            ),
+        ),
+    };
+    Ok(noise_corr_svg(&title, &x_label, &series, &prunes)?)
+}
+
 /// Draws the requested figure, writes it atomically and prints its path.
 pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
+    let noise_out;
     let (svg, out) = match &args.figure {
+        Figure::NoiseCorr { input, out } => {
+            noise_out = out.clone().unwrap_or_else(|| input.with_extension("svg"));
+            (noise_corr_figure(input)?, &noise_out)
+        }
         Figure::Figure3 { inputs, out } => {
             let panels = inputs
                 .iter()

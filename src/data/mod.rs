@@ -19,6 +19,8 @@
 pub mod gaussian;
 pub mod idx;
 
+pub mod teacher;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -6,11 +6,14 @@
 //! - [`run`]: one toy run as the `exact`, `sample`, `merge` and `verify` commands drive it: a
 //!   shard of the datasets, checkpoints, Ctrl-C between windows, the mask-pmf hash.
 //! - [`convergence`]: each entropy estimator against the exact value as the sample grows.
-//! - [`memorize`]: memorisation capacity of pruned general MLPs (Fig. 1a, 1b), per seed.
 //! - [`scaling`]: exact MI over a grid of dataset sizes and input dimensions, beside `H(D)`.
+//! - [`memorize`]: memorisation capacity of pruned general MLPs (Fig. 1a, 1b), per seed.
+//! - [`noise_corr`]: the student network's correlation with its label noise through IMP levels
+//!   and learning-rate / gradient-noise sweeps (Fig. 1d–f, Fig. 2).
 
 pub mod convergence;
 pub mod memorize;
+pub mod noise_corr;
 pub mod run;
 pub mod scaling;
 pub mod toy;

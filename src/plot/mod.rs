@@ -15,6 +15,8 @@
 //! - [`scaling_svg`]: `I(m; D | init)` vs the number of points `n`, one panel per `k`, with the
 //!   data's entropy `H(D)` and the ceiling `log2 C(p, k)`.
 //! - [`curves_svg`]: generic curves with a shaded mean ± standard-error band (the Figure 1 plots).
+//! - [`noise_corr_svg`]: the noise correlation `C` vs epoch with ± s.e. bands and the IMP prunes
+//!   marked (Fig. 1d–f, Fig. 2).
 //!
 //! The inputs are plain structs ([`MiPoint`], [`ConvergencePoint`], [`Series`]) so this module does
 //! not depend on the rest of the crate.
@@ -44,6 +46,7 @@ pub mod convergence;
 pub mod curves;
 pub mod figure1a;
 pub mod figure3;
+pub mod noise_corr;
 pub mod scaling;
 mod style;
 #[cfg(test)]
@@ -53,6 +56,7 @@ pub use convergence::{convergence_svg, ConvergencePoint};
 pub use curves::{curves_svg, Series};
 pub use figure1a::{figure1a_svg, MemorisePoint};
 pub use figure3::{figure3_svg, MiPanel, MiPoint};
+pub use noise_corr::noise_corr_svg;
 pub use scaling::{scaling_svg, ScalingPoint};
 
 /// Why a figure could not be drawn. Every message is one line.

@@ -16,7 +16,7 @@
 //! Frankle & Carbin 2018, "The lottery ticket hypothesis"; Frankle et al. 2019 (rewinding).
 
 use super::{Prunable, Pruned, Pruner};
-use crate::mask::keep_top_k;
+use crate::mask::{keep_top_k, Cut};
 use crate::model::Networks;
 
 /// IMP with per-level pruning rate `rate`.
@@ -36,6 +36,15 @@ impl Imp {
             visited.push(kept);
         }
         visited
+    }
+
+    /// One level's cut, the rule every IMP caller shares (this pruner and the noise-correlation
+    /// experiment, [`crate::experiments::noise_corr`]): of the currently kept prunable indices
+    /// `kept`, keep the `k` with the largest trained `|θ|` (snapped, ties to the lower index);
+    /// `trained` holds one network's `p` parameters.
+    pub fn level_cut(trained: &[f64], kept: &[usize], k: usize) -> Cut {
+        let scores: Vec<f64> = trained.iter().map(|w| w.abs()).collect();
+        keep_top_k(&scores, kept.iter().copied(), k)
     }
 }
 
@@ -69,8 +78,8 @@ impl Pruner for Imp {
                     if !alive[l] {
                         return None;
                     }
-                    let scores: Vec<f64> = (0..p).map(|i| trained[i * lanes + l].abs()).collect();
-                    let cut = keep_top_k(&scores, masks[l].iter().copied(), k);
+                    let lane: Vec<f64> = (0..p).map(|i| trained[i * lanes + l]).collect();
+                    let cut = Imp::level_cut(&lane, &masks[l], k);
                     masks[l] = cut.mask.kept().collect();
                     Some(prunable.complete(cut))
                 })

@@ -66,12 +66,14 @@ mod core;
 mod networks;
 mod optim;
 mod scalar;
+mod sparse;
 mod train;
 
 pub use self::core::{Batch, Dataset, Targets, TargetsRef, Workspace};
 pub use self::networks::MlpNetworks;
 pub use self::optim::{Optimizer, OptimizerState};
 pub use self::scalar::Scalar;
+pub use self::sparse::{SparseEval, DEFAULT_SPARSE_BELOW};
 pub use self::train::{Control, EpochStats, Plateau, TrainConfig, TrainOutcome, Trainer};
 
 use std::ops::Range;

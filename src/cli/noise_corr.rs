@@ -1,0 +1,464 @@
+//! `peff noise-corr`: the student network's correlation with its label noise through IMP
+//! (Fig. 1d; Fig. 2 with `--prunes 30`) or over a learning-rate / gradient-noise sweep
+//! (Fig. 1e, 1f); the engine is [`crate::experiments::noise_corr`].
+//!
+//! Every flag is validated here into a [`NoiseCorrConfig`], with a one-line error naming it.
+//! `--shard i/N` runs a contiguous range of the seeds and writes a shard file for `peff merge`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde::Serialize;
+
+use super::exact::{progress_bar, thread_pool};
+use crate::data::teacher::TeacherSpec;
+use crate::experiments::noise_corr::{
+    merge, rows, run_seeds, Divergence, NoiseCorrConfig, Rewind, Rows, Schedule, SeedResult,
+    ShardFile, SweepKind, Timing,
+};
+use crate::export::{self, render, write_atomic, Format};
+use crate::record::{ResultFile, RunRecord, Shard};
+
+/// The command name in run records.
+pub const COMMAND: &str = "noise-corr";
+
+/// Default learning rates of `--sweep lr` (README: why these).
+pub const DEFAULT_LR_GRID: [f64; 4] = [1e-4, 3e-4, 1e-3, 3e-3];
+/// Default gradient-noise variances of `--sweep grad-noise` (README: why these).
+pub const DEFAULT_GRAD_NOISE_GRID: [f64; 4] = [0.0, 1e-6, 1e-5, 1e-4];
+/// Default epochs of a sweep.
+pub const DEFAULT_SWEEP_EPOCHS: i64 = 300;
+
+/// Flags of `peff noise-corr`.
+#[derive(Debug, Args, Clone)]
+pub struct NoiseCorrArgs {
+    /// Number of seeds (each: its own teacher, data, noise, μ-sample and student init).
+    #[arg(long, allow_hyphen_values = true, default_value_t = 25)]
+    pub seeds: i64,
+    /// First seed (seeds are seed, seed + 1, …).
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
+    pub seed: u64,
+    /// Input dimension d.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 50)]
+    pub d: i64,
+    /// Comma-separated hidden widths of the teacher.
+    #[arg(long, allow_hyphen_values = true, default_value = "50,50")]
+    pub teacher_hidden: String,
+    /// Comma-separated hidden widths of the student.
+    #[arg(long, allow_hyphen_values = true, default_value = "100,100,100,100")]
+    pub student_hidden: String,
+    /// Training points n.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1000)]
+    pub n: i64,
+    /// Fresh inputs M for the Monte-Carlo mean E_μ f (drawn once per seed).
+    #[arg(long, allow_hyphen_values = true, default_value_t = 10_000)]
+    pub mc: i64,
+    /// Variance σ² of the label noise.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1.0)]
+    pub noise_variance: f64,
+    /// Adam's learning rate.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Minibatch size (default: full batch), shuffled every epoch from the seed.
+    #[arg(long, allow_hyphen_values = true)]
+    pub batch_size: Option<i64>,
+    /// IMP prunes (default 21, Fig. 1d; 30 for Fig. 2); each removes 20% of the kept weights.
+    #[arg(long, allow_hyphen_values = true)]
+    pub prunes: Option<i64>,
+    /// Epochs of every IMP level (default 100).
+    #[arg(long, allow_hyphen_values = true)]
+    pub epochs_per_level: Option<i64>,
+    /// What each IMP level starts from: init (rewind to θ0, default) or none (trained weights).
+    #[arg(long, allow_hyphen_values = true)]
+    pub rewind: Option<String>,
+    /// Sweep instead of IMP: lr (Fig. 1e) or grad-noise (Fig. 1f); no pruning.
+    #[arg(long, allow_hyphen_values = true)]
+    pub sweep: Option<String>,
+    /// Comma-separated values of the swept quantity (default grids in the README).
+    #[arg(long, allow_hyphen_values = true)]
+    pub values: Option<String>,
+    /// Epochs of each sweep run (default 300).
+    #[arg(long, allow_hyphen_values = true)]
+    pub epochs: Option<i64>,
+    /// Worker threads (0: all cores).
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
+    pub threads: i64,
+    /// Directory for result files.
+    #[arg(long, allow_hyphen_values = true, default_value = "results")]
+    pub out: PathBuf,
+    /// Result file name stem (default: noise-corr, noise-corr-fig2 with --prunes 30,
+    /// noise-corr-prunesN otherwise; noise-corr-lr, noise-corr-grad-noise for sweeps).
+    #[arg(long, allow_hyphen_values = true, value_parser = super::args::parse_name)]
+    pub name: Option<String>,
+    /// Output format on stdout.
+    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Compute only shard i of N of the seeds (e.g. 0/5) and write a shard file for `peff merge`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub shard: Option<String>,
+}
+
+fn count(flag: &str, value: i64, min: i64, max: i64) -> anyhow::Result<usize> {
+    if value < min || value > max {
+        bail!("`{flag}` must be in [{min}, {max}], got {value}");
+    }
+    Ok(value as usize)
+}
+
+fn widths(flag: &str, text: &str) -> anyhow::Result<Vec<usize>> {
+    split_list_any(flag, text)?
+        .into_iter()
+        .map(|w| match w.parse::<usize>() {
+            Ok(w) if (1..=4096).contains(&w) => Ok(w),
+            _ => bail!("`{flag}` must be a comma-separated list of widths in [1, 4096], got '{w}'"),
+        })
+        .collect()
+}
+
+/// Widths may repeat (`100,100,100,100`), so only the empty-item rule of
+/// [`super::args::split_list`] applies.
+fn split_list_any<'a>(flag: &str, text: &'a str) -> anyhow::Result<Vec<&'a str>> {
+    let items: Vec<&str> = text.split(',').map(str::trim).collect();
+    if items.iter().any(|s| s.is_empty()) {
+        bail!("`{flag}` needs comma-separated values without empty items, got '{text}'");
+    }
+    Ok(items)
+}
+
+fn values(kind: SweepKind, text: &str) -> anyhow::Result<Vec<f64>> {
+    let (lo, what) = match kind {
+        SweepKind::Lr => (f64::MIN_POSITIVE, "finite numbers > 0"),
+        SweepKind::GradNoise => (0.0, "finite numbers ≥ 0"),
+    };
+    let mut out: Vec<f64> = Vec::new();
+    for v in super::args::split_list("--values", text)? {
+        let x: f64 = v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("`--values`: '{v}' is not a number"))?;
+        if !(x.is_finite() && x >= lo) || x > 1e6 {
+            bail!(
+                "`--values` for --sweep {} must be {what} (≤ 1e6), got {x}",
+                kind.name()
+            );
+        }
+        if out.iter().any(|o| o.to_bits() == x.to_bits()) {
+            bail!("`--values`: {x} is given twice");
+        }
+        out.push(x);
+    }
+    Ok(out)
+}
+
+impl NoiseCorrArgs {
+    /// Validates every flag into the run's configuration, the thread count and the shard.
+    pub fn validate(&self) -> anyhow::Result<(NoiseCorrConfig, usize, Option<Shard>)> {
+        let seeds = count("--seeds", self.seeds, 1, 1_000_000)?;
+        if self.seed.checked_add(seeds as u64 - 1).is_none() {
+            bail!(
+                "`--seed` {} + `--seeds` {seeds} overflows the seed range",
+                self.seed
+            );
+        }
+        let d = count("--d", self.d, 1, 4096)?;
+        let n = count("--n", self.n, 1, 10_000_000)?;
+        let mc = count("--mc", self.mc, 1, 10_000_000)?;
+        if !(self.noise_variance.is_finite()
+            && self.noise_variance > 0.0
+            && self.noise_variance <= 1e6)
+        {
+            bail!(
+                "`--noise-variance` must be a finite number in (0, 1e6], got {}",
+                self.noise_variance
+            );
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1e6) {
+            bail!(
+                "`--lr` must be a finite number in (0, 1e6], got {}",
+                self.lr
+            );
+        }
+        let batch_size = match self.batch_size {
+            None => None,
+            Some(b) => {
+                if b < 1 || b as u64 > n as u64 {
+                    bail!("`--batch-size` must be in [1, n = {n}], got {b}");
+                }
+                Some(b as usize)
+            }
+        };
+        let threads = count("--threads", self.threads, 0, 1024)?;
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        let shard = self.shard.as_deref().map(Shard::parse).transpose()?;
+        let data = TeacherSpec {
+            d,
+            teacher_hidden: widths("--teacher-hidden", &self.teacher_hidden)?,
+            n,
+            mc,
+            noise_variance: self.noise_variance,
+        };
+        let student_hidden = widths("--student-hidden", &self.student_hidden)?;
+        let schedule = match &self.sweep {
+            None => {
+                if self.values.is_some() {
+                    bail!("`--values` needs `--sweep lr` or `--sweep grad-noise`");
+                }
+                if self.epochs.is_some() {
+                    bail!("`--epochs` sets the length of a sweep; IMP levels use `--epochs-per-level`");
+                }
+                let rewind = match self.rewind.as_deref() {
+                    None | Some("init") => Rewind::Init,
+                    Some("none") => Rewind::None,
+                    Some(other) => bail!("`--rewind` must be init or none, got '{other}'"),
+                };
+                let epochs_per_level = count(
+                    "--epochs-per-level",
+                    self.epochs_per_level.unwrap_or(100),
+                    1,
+                    1_000_000,
+                )?;
+                let prunes = self.prunes.unwrap_or(21);
+                let mut probe = NoiseCorrConfig {
+                    data: data.clone(),
+                    student_hidden: student_hidden.clone(),
+                    lr: self.lr,
+                    batch_size,
+                    seed: self.seed,
+                    seeds,
+                    schedule: Schedule::Imp {
+                        prunes: 0,
+                        epochs_per_level,
+                        rewind,
+                    },
+                };
+                let max = NoiseCorrConfig::max_prunes(probe.weights()?);
+                if prunes < 0 || prunes as u64 > max as u64 {
+                    bail!("`--prunes` must be in [0, {max}] (more prunes would leave no weight of the {} in this student), got {prunes}", probe.weights()?);
+                }
+                probe.schedule = Schedule::Imp {
+                    prunes: prunes as usize,
+                    epochs_per_level,
+                    rewind,
+                };
+                if (epochs_per_level as u64) * (prunes as u64 + 1) > 100_000_000 {
+                    bail!("`--epochs-per-level` × (`--prunes` + 1) must be at most 1e8");
+                }
+                return Ok((probe, threads, shard));
+            }
+            Some(kind) => {
+                let kind = match kind.as_str() {
+                    "lr" => SweepKind::Lr,
+                    "grad-noise" => SweepKind::GradNoise,
+                    other => bail!("`--sweep` must be lr or grad-noise, got '{other}'"),
+                };
+                for (flag, set) in [
+                    ("--prunes", self.prunes.is_some()),
+                    ("--epochs-per-level", self.epochs_per_level.is_some()),
+                    ("--rewind", self.rewind.is_some()),
+                ] {
+                    if set {
+                        bail!("`{flag}` is an IMP setting; a `--sweep` does not prune");
+                    }
+                }
+                let values = match &self.values {
+                    Some(text) => values(kind, text)?,
+                    None => match kind {
+                        SweepKind::Lr => DEFAULT_LR_GRID.to_vec(),
+                        SweepKind::GradNoise => DEFAULT_GRAD_NOISE_GRID.to_vec(),
+                    },
+                };
+                let epochs = count(
+                    "--epochs",
+                    self.epochs.unwrap_or(DEFAULT_SWEEP_EPOCHS),
+                    1,
+                    100_000_000,
+                )?;
+                Schedule::Sweep {
+                    kind,
+                    values,
+                    epochs,
+                }
+            }
+        };
+        let config = NoiseCorrConfig {
+            data,
+            student_hidden,
+            lr: self.lr,
+            batch_size,
+            seed: self.seed,
+            seeds,
+            schedule,
+        };
+        config.student()?;
+        Ok((config, threads, shard))
+    }
+}
+
+/// The default result name of a configuration.
+pub fn default_name(config: &NoiseCorrConfig) -> String {
+    match &config.schedule {
+        Schedule::Imp { prunes: 21, .. } => COMMAND.to_string(),
+        Schedule::Imp { prunes: 30, .. } => format!("{COMMAND}-fig2"),
+        Schedule::Imp { prunes, .. } => format!("{COMMAND}-prunes{prunes}"),
+        Schedule::Sweep { kind, .. } => format!("{COMMAND}-{}", kind.name()),
+    }
+}
+
+/// The JSON summary: diverged seeds per curve.
+#[derive(Serialize)]
+struct Summary<'a> {
+    diverged: &'a [Divergence],
+}
+
+/// Writes `<stem>.csv` and `<stem>.json` (each atomically; the CSV first) and prints the rows.
+fn emit(
+    out: &Path,
+    stem: &str,
+    format: Format,
+    record: &RunRecord<NoiseCorrConfig>,
+    results: &[SeedResult],
+    threads: usize,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let (rows, divergences) = rows(&record.config, results)?;
+    fn write<R: Serialize>(
+        out: &Path,
+        stem: &str,
+        format: Format,
+        file: &ResultFile<'_, NoiseCorrConfig, R>,
+    ) -> anyhow::Result<()> {
+        write_atomic(
+            &out.join(format!("{stem}.csv")),
+            export::to_csv(file.rows)?.as_bytes(),
+        )?;
+        write_atomic(
+            &out.join(format!("{stem}.json")),
+            (serde_json::to_string_pretty(file)? + "\n").as_bytes(),
+        )?;
+        print!("{}", render(file.rows, format)?);
+        Ok(())
+    }
+    let summary = serde_json::to_value(Summary {
+        diverged: &divergences,
+    })?;
+    let wall = started.elapsed().as_secs_f64();
+    for d in divergences.iter().filter(|d| d.diverged_seeds > 0) {
+        let which = d.value.map_or(String::new(), |v| format!(" at value {v}"));
+        eprintln!(
+            "warning: {} of {} seeds diverged{which} (NaN/∞ loss); their later epochs are left out of the means",
+            d.diverged_seeds, record.config.seeds
+        );
+    }
+    match &rows {
+        Rows::Imp(r) => {
+            let mut file = ResultFile::new(record, threads, wall, r);
+            file.summary = Some(summary);
+            write(out, stem, format, &file)
+        }
+        Rows::Sweep(r) => {
+            let mut file = ResultFile::new(record, threads, wall, r);
+            file.summary = Some(summary);
+            write(out, stem, format, &file)
+        }
+    }
+}
+
+fn print_timing(t: &Timing, jobs: usize) {
+    let s = |d: std::time::Duration| d.as_secs_f64();
+    let total = s(t.data) + s(t.train) + s(t.eval_train) + s(t.eval_mc) + s(t.prune);
+    eprintln!(
+        "time in runs ({jobs} runs, summed wall clock of each run): {total:.1} s = optimizer steps {:.1} s + f on training set {:.1} s + f on μ-sample {:.1} s + pruning {:.1} s + data {:.1} s",
+        s(t.train),
+        s(t.eval_train),
+        s(t.eval_mc),
+        s(t.prune),
+        s(t.data)
+    );
+}
+
+/// `peff noise-corr`.
+pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
+    let (config, threads, shard) = args.validate()?;
+    export::check_out_dir(&args.out)?;
+    let stem = args.name.clone().unwrap_or_else(|| default_name(&config));
+    let record = RunRecord {
+        command: COMMAND.to_string(),
+        config,
+        shard,
+    };
+    let seeds = shard
+        .unwrap_or(Shard::WHOLE)
+        .range(record.config.seeds as u64);
+    let jobs = (seeds.end - seeds.start) as usize * record.config.curves().len();
+    let bar = progress_bar(jobs as u64);
+    let started = Instant::now();
+    let stop = super::signals::install();
+    let (results, timing) = thread_pool(threads)?
+        .install(|| run_seeds(&record.config, seeds, stop, &|| bar.inc(1)))
+        .context("noise-corr")?;
+    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+        bar.abandon();
+        bail!("interrupted; no results written");
+    }
+    bar.finish_and_clear();
+    print_timing(&timing, jobs);
+    if let Some(shard) = shard {
+        let path = args.out.join(format!(
+            "{stem}.shard-{}-of-{}.json",
+            shard.index, shard.count
+        ));
+        let file = ShardFile::new(record, results);
+        write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
+        println!("{}", path.display());
+        return Ok(());
+    }
+    emit(
+        &args.out,
+        &stem,
+        args.format,
+        &record,
+        &results,
+        threads,
+        started,
+    )
+}
+
+/// Whether the file at `path` is a noise-corr shard file (for `peff merge`'s dispatch).
+pub fn is_shard_file(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|t| ShardFile::is_this_format(&t))
+}
+
+/// `peff merge` of noise-corr shard files: the table and JSON of the unsharded run.
+pub fn merge_files(
+    files: &[PathBuf],
+    out: &Path,
+    name: Option<&str>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let parts = files
+        .iter()
+        .map(|p| {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading '{}'", p.display()))?;
+            ShardFile::parse(&text).with_context(|| format!("'{}'", p.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (whole, results) = merge(&parts)?;
+    export::check_out_dir(out)?;
+    let stem = name.map_or_else(|| default_name(&whole.config), str::to_string);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    emit(
+        out,
+        &stem,
+        format,
+        &whole,
+        &results,
+        threads,
+        Instant::now(),
+    )
+}

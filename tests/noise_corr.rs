@@ -1,0 +1,409 @@
+//! `peff noise-corr` (SPEC §7 "Correlation with noise", §8): the recorded correlation equals a
+//! direct recomputation from the network, a level's first row after a prune is one epoch from
+//! the rewound, pruned init, results do not depend on threads or shards, sweeps give one curve
+//! per value, a diverging run is counted and left out, and every bad flag is one line.
+//!
+//! Everything runs on tiny configurations (d = 3, students of width ≤ 6, n ≤ 20, M ≤ 50, a
+//! few epochs), well under a second each in release mode.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+static NO_STOP: AtomicBool = AtomicBool::new(false);
+
+use assert_cmd::Command;
+use peff::data::teacher::TeacherSpec;
+use peff::experiments::noise_corr::{
+    correlation, run_curve, run_seeds, train_seed, NoiseCorrConfig, Rewind, Schedule, IMP_RATE,
+};
+use peff::model::mlp::{Dataset, Mlp, Optimizer, Targets, TrainConfig, Trainer};
+use peff::prune::Imp;
+use serde_json::Value;
+use tempfile::TempDir;
+
+fn config(prunes: usize, epochs: usize, rewind: Rewind) -> NoiseCorrConfig {
+    NoiseCorrConfig {
+        data: TeacherSpec {
+            d: 3,
+            teacher_hidden: vec![4],
+            n: 20,
+            mc: 50,
+            noise_variance: 1.0,
+        },
+        student_hidden: vec![6, 5],
+        lr: 1e-2,
+        batch_size: None,
+        seed: 7,
+        seeds: 3,
+        schedule: Schedule::Imp {
+            prunes,
+            epochs_per_level: epochs,
+            rewind,
+        },
+    }
+}
+
+/// A naive `f64` forward pass of `mlp` at `params` on one input.
+fn naive(mlp: &Mlp, params: &[f32], x: &[f32]) -> f64 {
+    let mut a: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let last = mlp.layers().len() - 1;
+    for (l, layer) in mlp.layers().iter().enumerate() {
+        a = (0..layer.outputs)
+            .map(|j| {
+                let w = &params[layer.weights.start + j * layer.inputs..];
+                let z = params[layer.bias.start + j] as f64
+                    + (0..layer.inputs).map(|t| w[t] as f64 * a[t]).sum::<f64>();
+                if l < last {
+                    z.max(0.0)
+                } else {
+                    z
+                }
+            })
+            .collect();
+    }
+    a[0]
+}
+
+/// `C = (1/n) Σ (f(x_i) − E_μ f) z_i` straight from the definition.
+fn direct_c(mlp: &Mlp, params: &[f32], x: &[f32], z: &[f64], mc: &[f32]) -> f64 {
+    let d = mlp.input_dim();
+    let e_mu = mc.chunks(d).map(|x| naive(mlp, params, x)).sum::<f64>() / (mc.len() / d) as f64;
+    x.chunks(d)
+        .zip(z)
+        .map(|(x, z)| (naive(mlp, params, x) - e_mu) * z)
+        .sum::<f64>()
+        / z.len() as f64
+}
+
+/// Replays seed `seed` of `config` by hand (one prune at most): returns C after every epoch.
+fn replay(config: &NoiseCorrConfig, seed: u64) -> Vec<f64> {
+    let (prunes, epochs, rewind) = match config.schedule {
+        Schedule::Imp {
+            prunes,
+            epochs_per_level,
+            rewind,
+        } => (prunes, epochs_per_level, rewind),
+        _ => unreachable!(),
+    };
+    let data = config.data.generate(seed).unwrap();
+    let mlp = config.student().unwrap();
+    let cv = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+    let (x, mc) = (cv(&data.x), cv(&data.mc));
+    let train = Dataset::new(&mlp, x.clone(), Targets::Values(cv(&data.y))).unwrap();
+    let init = cv(&mlp.init_params(seed));
+    let tc = TrainConfig {
+        optimizer: Optimizer::adam(config.lr),
+        batch_size: None,
+        grad_noise_variance: 0.0,
+        seed: train_seed(seed),
+    };
+    let mut t = Trainer::<f32>::new(&mlp, tc, train.len());
+    t.reset(&init, None);
+    let mut cs = Vec::new();
+    let mut kept = mlp.weight_indices();
+    let ks = config.kept_counts().unwrap();
+    for (level, &k) in ks.iter().enumerate().take(prunes + 1) {
+        if level > 0 {
+            let trained: Vec<f64> = t.params().iter().map(|&w| w as f64).collect();
+            kept = Imp::level_cut(&trained, &kept, k).mask.kept().collect();
+            assert_eq!(kept.len(), k);
+            let mask: Vec<bool> = (0..mlp.num_params())
+                .map(|i| !mlp.is_weight(i) || kept.contains(&i))
+                .collect();
+            let start = match rewind {
+                Rewind::Init => init.clone(),
+                Rewind::None => t.params().to_vec(),
+            };
+            t.reset(&start, Some(&mask));
+            // Rewinding: kept parameters are back at their start, pruned ones are 0.
+            for (i, (&p, &s)) in t.params().iter().zip(&start).enumerate() {
+                assert_eq!(p.to_bits(), if mask[i] { s } else { 0.0 }.to_bits());
+            }
+        }
+        for _ in 0..epochs {
+            t.epoch(&train);
+            cs.push(direct_c(&mlp, t.params(), &x, &data.z, &mc));
+        }
+    }
+    cs
+}
+
+#[test]
+fn c_equals_a_direct_recomputation_through_a_prune() {
+    for rewind in [Rewind::Init, Rewind::None] {
+        let config = config(1, 4, rewind);
+        let (curve, _) = run_curve(&config, 7, 0, &NO_STOP).unwrap();
+        assert_eq!(curve.corr.len(), 8);
+        assert!(curve.diverged_at.is_none());
+        let expected = replay(&config, 7);
+        for (e, (got, want)) in curve.corr.iter().zip(&expected).enumerate() {
+            assert!(
+                (got - want).abs() < 1e-5 * (1.0 + want.abs()),
+                "{rewind:?} epoch {}: {got} vs {want}",
+                e + 1
+            );
+        }
+        // The level's first row after the prune (epoch 5) starts from the pruned network.
+        assert!(curve.corr[4] != curve.corr[3]);
+    }
+    // Rewinding matters.
+    let a = run_curve(&config(1, 4, Rewind::Init), 7, 0, &NO_STOP)
+        .unwrap()
+        .0;
+    let b = run_curve(&config(1, 4, Rewind::None), 7, 0, &NO_STOP)
+        .unwrap()
+        .0;
+    assert_eq!(a.corr[..4], b.corr[..4]);
+    assert_ne!(a.corr[4..], b.corr[4..]);
+}
+
+#[test]
+fn correlation_matches_its_definition() {
+    let f = [1.0f32, -2.0, 0.5];
+    let z = [0.3, -1.0, 2.0];
+    let mc = [0.25f32, 0.75];
+    let e = 0.5;
+    let want = ((1.0 - e) * 0.3 + (2.0 + e) + (0.5 - e) * 2.0) / 3.0;
+    assert!((correlation(&f, &z, &mc) - want).abs() < 1e-12);
+}
+
+#[test]
+fn kept_counts_follow_imp_and_prunes_are_bounded() {
+    let config = config(3, 1, Rewind::Init);
+    let w = config.weights().unwrap();
+    assert_eq!(w, 3 * 6 + 6 * 5 + 5);
+    let ks = config.kept_counts().unwrap();
+    assert_eq!(ks[0], w);
+    assert_eq!(ks[1..], Imp { rate: IMP_RATE }.schedule(w, 1)[..3]);
+    assert_eq!(ks[1], w - (w as f64 * 0.2).ceil() as usize);
+    assert_eq!(*Imp { rate: 0.2 }.schedule(w, 1).last().unwrap(), 1);
+    assert_eq!(
+        NoiseCorrConfig::max_prunes(w),
+        Imp { rate: 0.2 }.schedule(w, 1).len()
+    );
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let config = config(1, 3, Rewind::Init);
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| run_seeds(&config, 0..3, &NO_STOP, &|| {}).unwrap().0)
+    };
+    assert_eq!(run(1), run(3));
+}
+
+// ---- the command line ----
+
+fn peff() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_peff"))
+}
+
+const TINY: [&str; 16] = [
+    "--d",
+    "3",
+    "--teacher-hidden",
+    "4",
+    "--student-hidden",
+    "6,5",
+    "--n",
+    "20",
+    "--mc",
+    "50",
+    "--seeds",
+    "3",
+    "--seed",
+    "7",
+    "--lr",
+    "1e-2",
+];
+
+fn run_ok(out: &Path, extra: &[&str]) -> String {
+    let o = peff()
+        .arg("noise-corr")
+        .args(TINY)
+        .args(["--out", out.to_str().unwrap(), "--format", "csv"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{extra:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn cli_rows_threads_and_shards() {
+    let dir = TempDir::new().unwrap();
+    let imp = ["--prunes", "2", "--epochs-per-level", "3"];
+    let one = run_ok(dir.path(), &[&imp[..], &["--threads", "1"]].concat());
+    let csv = read(&dir.path().join("noise-corr-prunes2.csv"));
+    assert_eq!(one, csv);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "level,density,epoch,corr_mean,corr_se,train_loss_mean,seeds"
+    );
+    assert_eq!(lines.len(), 1 + 9);
+    assert!(lines[1].starts_with("0,1.0,1,") && lines[1].ends_with(",3"));
+    assert!(lines[4].starts_with("1,0.7"), "{}", lines[4]);
+    let two = run_ok(
+        dir.path(),
+        &[&imp[..], &["--threads", "2", "--name", "t2"]].concat(),
+    );
+    assert_eq!(one, two);
+    let json: Value = serde_json::from_str(&read(&dir.path().join("t2.json"))).unwrap();
+    assert_eq!(json["run"]["command"], "noise-corr");
+    assert_eq!(json["run"]["config"]["seeds"], 3);
+    assert_eq!(json["rows"].as_array().unwrap().len(), 9);
+    // Shards merge into the same table, byte for byte.
+    let shards = dir.path().join("shards");
+    let mut files = Vec::new();
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let o = run_ok(&shards, &[&imp[..], &["--shard", &shard]].concat());
+        files.push(o.trim().to_string());
+    }
+    files.reverse();
+    let merged = dir.path().join("merged");
+    let o = peff()
+        .arg("merge")
+        .args(&files)
+        .args(["--out", merged.to_str().unwrap(), "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(&merged.join("noise-corr-prunes2.csv")), csv);
+    // A missing shard is refused.
+    let o = peff()
+        .arg("merge")
+        .arg(&files[0])
+        .args(["--out", merged.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing shards"));
+}
+
+#[test]
+fn cli_sweeps_and_divergence() {
+    let dir = TempDir::new().unwrap();
+    let csv = run_ok(
+        dir.path(),
+        &["--sweep", "lr", "--values", "1e-3,1e-2", "--epochs", "4"],
+    );
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "sweep,value,level,density,epoch,corr_mean,corr_se,train_loss_mean,seeds"
+    );
+    assert_eq!(lines.len(), 1 + 8);
+    assert!(lines[1].starts_with("lr,0.001,0,1.0,1,"));
+    assert!(lines[8].starts_with("lr,0.01,0,1.0,4,"));
+    assert!(dir.path().join("noise-corr-lr.json").exists());
+    // Gradient noise: variance 0 is the plain run.
+    let gn = run_ok(
+        dir.path(),
+        &["--sweep", "grad-noise", "--values", "0,1", "--epochs", "3"],
+    );
+    let plain = run_ok(
+        dir.path(),
+        &[
+            "--sweep", "lr", "--values", "1e-2", "--epochs", "3", "--name", "p",
+        ],
+    );
+    let strip = |l: &str| l.splitn(3, ',').nth(2).unwrap().to_string();
+    let gn0: Vec<String> = gn.lines().skip(1).take(3).map(strip).collect();
+    let p: Vec<String> = plain.lines().skip(1).map(strip).collect();
+    assert_eq!(gn0, p);
+    assert_ne!(
+        gn.lines().nth(4).map(strip),
+        plain.lines().nth(1).map(strip)
+    );
+    // A huge learning rate diverges: counted, never averaged in, no NaN in the table.
+    let o = peff()
+        .arg("noise-corr")
+        .args(TINY)
+        .args(["--out", dir.path().to_str().unwrap(), "--format", "csv"])
+        .args([
+            "--sweep", "lr", "--values", "1e-2,1e6", "--epochs", "30", "--name", "div",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("diverged"));
+    let csv = read(&dir.path().join("div.csv"));
+    assert!(!csv.to_lowercase().contains("nan") && !csv.contains("inf"));
+    let json: Value = serde_json::from_str(&read(&dir.path().join("div.json"))).unwrap();
+    let div = &json["summary"]["diverged"];
+    assert_eq!(div[0]["diverged_seeds"], 0);
+    let diverged = div[1]["diverged_seeds"].as_u64().unwrap();
+    assert!(diverged >= 1, "{div}");
+    assert_eq!(div[1]["at"].as_array().unwrap().len() as u64, diverged);
+    let last = csv.lines().last().unwrap();
+    assert!(last.ends_with(&format!(",{}", 3 - diverged)), "{last}");
+}
+
+#[test]
+fn cli_bad_flags_are_one_line_errors() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--prunes", "1000"], "`--prunes` must be in [0, 13]"),
+        (&["--prunes", "-1"], "--prunes"),
+        (&["--mc", "0"], "--mc"),
+        (&["--mc", "-5"], "--mc"),
+        (&["--batch-size", "21"], "--batch-size"),
+        (&["--batch-size", "0"], "--batch-size"),
+        (&["--sweep", "lr", "--values", ""], "--values"),
+        (&["--sweep", "lr", "--values", "1e-3,abc"], "--values"),
+        (&["--sweep", "lr", "--values", "0"], "--values"),
+        (&["--sweep", "grad-noise", "--values", "-1"], "--values"),
+        (&["--sweep", "lr", "--values", "1,1"], "--values"),
+        (&["--sweep", "lr", "--values", "1,1.0"], "--values"),
+        (&["--sweep", "lr", "--values", "1,,2"], "--values"),
+        (&["--values", "1e-3"], "--values"),
+        (&["--sweep", "momentum"], "--sweep"),
+        (&["--sweep", "lr", "--prunes", "3"], "--prunes"),
+        (&["--sweep", "lr", "--epochs", "0"], "--epochs"),
+        (&["--epochs", "5"], "--epochs"),
+        (&["--rewind", "late"], "--rewind"),
+        (&["--epochs-per-level", "0"], "--epochs-per-level"),
+        (&["--lr", "nan"], "--lr"),
+        (&["--lr", "-1"], "--lr"),
+        (&["--noise-variance", "0"], "--noise-variance"),
+        (&["--seeds", "0"], "--seeds"),
+        (&["--n", "0"], "--n"),
+        (&["--d", "0"], "--d"),
+        (&["--student-hidden", "5,0"], "--student-hidden"),
+        (&["--teacher-hidden", ""], "--teacher-hidden"),
+        (&["--threads", "-2"], "--threads"),
+        (&["--shard", "2/2"], "--shard"),
+        (&["--name", "a/b"], "--name"),
+    ];
+    for (extra, phrase) in cases {
+        let o = peff()
+            .arg("noise-corr")
+            .args(TINY)
+            .args(["--out", out])
+            .args(*extra)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{extra:?} succeeded");
+        assert_eq!(err.lines().count(), 1, "{extra:?}: {err}");
+        assert!(
+            !err.contains("panicked") && err.contains(phrase),
+            "{extra:?}: {err}"
+        );
+    }
+}
