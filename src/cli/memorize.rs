@@ -98,6 +98,9 @@ pub struct MemorizeArgs {
     /// Epoch cap of every training run.
     #[arg(long, allow_hyphen_values = true, default_value_t = 20_000)]
     pub max_epochs: i64,
+    /// Stop a run once its loss has not improved by 1 % over this many epochs.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 200)]
+    pub patience: i64,
     /// Comma-separated methods, or `all`: random, synflow, magnitude, imp, snip, grasp.
     #[arg(long, allow_hyphen_values = true, default_value = "all")]
     pub methods: String,
@@ -184,6 +187,7 @@ impl MemorizeArgs {
         let width = in_range("--width", self.width, 1, 100_000)?;
         let depth = in_range("--depth", self.depth, 1, 100)?;
         let max_epochs = in_range("--max-epochs", self.max_epochs, 1, 100_000_000)?;
+        let patience = in_range("--patience", self.patience, 1, 100_000_000)?;
         let seeds = in_range(
             "--seeds",
             self.seeds.unwrap_or(if fashion { 10 } else { 250 }),
@@ -283,7 +287,7 @@ impl MemorizeArgs {
             optimizer,
             batch_size,
             max_epochs,
-            plateau_epochs: 200,
+            plateau_epochs: patience,
             plateau_rel: 0.01,
             memorised_loss: MEMORISED_LOSS,
             methods,
