@@ -480,3 +480,162 @@ fn sigterm_saves_the_checkpoint_and_exits_143() {
     }
     panic!("no attempt was stopped by SIGTERM");
 }
+
+/// A result is its pair: when one file cannot be written (a full disk; here its directory is a
+/// regular file), neither is, and no temporary is left behind.
+#[test]
+fn result_pair_is_written_both_or_neither() {
+    let tmp = TempDir::new().unwrap();
+    let csv = tmp.path().join("r.csv");
+    let blocker = tmp.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let json = blocker.join("r.json");
+    let err = peff::export::write_result_files(&[
+        (csv.clone(), b"a,b\n".to_vec()),
+        (json, b"{}".to_vec()),
+    ])
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("no result file was written"),
+        "{err:#}"
+    );
+    assert!(!csv.exists());
+    let names: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    // And the happy path writes both.
+    let json = tmp.path().join("r.json");
+    peff::export::write_result_files(&[
+        (csv.clone(), b"x".to_vec()),
+        (json.clone(), b"y".to_vec()),
+    ])
+    .unwrap();
+    assert_eq!(std::fs::read(&csv).unwrap(), b"x");
+    assert_eq!(std::fs::read(&json).unwrap(), b"y");
+}
+
+/// Two runs writing the same `--out` and `--name` concurrently: the CSV on disk and the rows
+/// of the JSON beside it always come from the same run.
+#[test]
+fn concurrent_runs_never_mix_their_result_pairs() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    for _ in 0..4 {
+        let children: Vec<_> = ["0", "1"]
+            .iter()
+            .map(|seed| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_peff"))
+                    .args(toy(
+                        "exact",
+                        out,
+                        &[
+                            "--methods",
+                            "snip",
+                            "--init-seed",
+                            seed,
+                            "--name",
+                            "r",
+                            "--force",
+                        ],
+                    ))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut child in children {
+            assert!(child.wait().unwrap().success());
+        }
+        let csv = std::fs::read_to_string(tmp.path().join("r.csv")).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(tmp.path().join("r.json")).unwrap())
+                .unwrap();
+        let entropies: Vec<String> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(4).unwrap().to_string())
+            .collect();
+        let recorded: Vec<String> = json["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["entropy_bits"].to_string())
+            .collect();
+        assert_eq!(entropies, recorded);
+    }
+}
+
+/// A checkpoint or `--dump-init` path equal to a result file was overwritten, and an unusable
+/// `--checkpoint` path failed only after the first window: every output path is now checked
+/// before any work.
+#[test]
+fn output_paths_are_checked_before_any_work() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let json = tmp.path().join("exact-regression.json");
+    let csv = tmp.path().join("exact-regression.csv");
+    for (flag, path) in [
+        ("--checkpoint", &json),
+        ("--dump-init", &csv),
+        ("--checkpoint", &csv),
+    ] {
+        expect_error(
+            &toy("exact", out, &[flag, path_str(path)]),
+            &[flag, "same file as"],
+        );
+        assert!(!path.exists());
+    }
+    // The same file through another spelling of the directory.
+    let other = format!("{out}/./exact-regression.json");
+    expect_error(
+        &toy("exact", out, &["--dump-init", &other]),
+        &["--dump-init", "same file"],
+    );
+    let blocker = tmp.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let under_file = blocker.join("run.ckpt");
+    // n = 6 with 2000 steps would take seconds: the refusal must come before any of it.
+    let started = Instant::now();
+    expect_error(
+        &["exact", "--out", out, "--checkpoint", path_str(&under_file)],
+        &["--checkpoint"],
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    expect_error(
+        &toy("exact", out, &["--checkpoint", out]),
+        &["--checkpoint", "is a directory"],
+    );
+    assert!(!json.exists() && !csv.exists());
+}
+
+/// `--n 8`, `--hidden 8` etc. silently replaced `results/exact-regression.csv`: a result of
+/// another configuration is not replaced without `--force` (a rerun of the same one is), and
+/// the paths written are printed.
+#[test]
+fn results_of_another_configuration_are_not_overwritten_silently() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let (_, stderr) = run_ok(&toy("exact", out, &["--methods", "snip"]));
+    let csv = tmp.path().join("exact-regression.csv");
+    assert!(
+        stderr.contains(&format!("wrote {}", csv.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("exact-regression.json"), "{stderr}");
+    let before = std::fs::read_to_string(&csv).unwrap();
+    run_ok(&toy("exact", out, &["--methods", "snip"]));
+    expect_error(
+        &toy("exact", out, &["--methods", "snip", "--hidden", "3"]),
+        &["another configuration", "--force"],
+    );
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), before);
+    run_ok(&toy(
+        "exact",
+        out,
+        &["--methods", "snip", "--hidden", "3", "--force"],
+    ));
+    assert_ne!(std::fs::read_to_string(&csv).unwrap(), before);
+}

@@ -68,17 +68,27 @@ pub(crate) struct Destination<'a> {
 }
 
 impl Destination<'_> {
-    /// Writes `<stem>.csv` and `<stem>.json` atomically and prints the rows on stdout.
+    /// `<out>/<stem>.csv` and `<out>/<stem>.json`.
+    pub(crate) fn paths(&self) -> [std::path::PathBuf; 2] {
+        [
+            self.out.join(format!("{}.csv", self.stem)),
+            self.out.join(format!("{}.json", self.stem)),
+        ]
+    }
+
+    /// Writes `<stem>.csv` and `<stem>.json` as one unit ([`export::write_result_files`]),
+    /// prints the rows on stdout and the paths written on stderr.
     fn emit<R: Serialize>(&self, record: &ResultFile<'_, ToyRun, R>) -> anyhow::Result<()> {
-        write_atomic(
-            &self.out.join(format!("{}.csv", self.stem)),
-            export::to_csv(record.rows)?.as_bytes(),
-        )?;
-        write_atomic(
-            &self.out.join(format!("{}.json", self.stem)),
-            (serde_json::to_string_pretty(record)? + "\n").as_bytes(),
-        )?;
+        let [csv, json] = self.paths();
+        export::write_result_files(&[
+            (csv.clone(), export::to_csv(record.rows)?.into_bytes()),
+            (
+                json.clone(),
+                (serde_json::to_string_pretty(record)? + "\n").into_bytes(),
+            ),
+        ])?;
         print!("{}", render(record.rows, self.format)?);
+        eprintln!("wrote {} and {}", csv.display(), json.display());
         Ok(())
     }
 }
@@ -124,6 +134,45 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
     }
     let total = total.expect("checked above") as u64;
     export::check_out_dir(&args.out)?;
+    let stem = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{command}-{}", first.config.experiment.task));
+    let dest = Destination {
+        out: &args.out,
+        stem,
+        format: args.format,
+    };
+    let shard_path = shard.map(|shard| {
+        args.out.join(format!(
+            "{}.shard-{}-of-{}.json",
+            dest.stem, shard.index, shard.count
+        ))
+    });
+    // Every output path is checked before any work.
+    let [csv_path, json_path] = dest.paths();
+    let mut outputs: Vec<(&str, &Path)> = match &shard_path {
+        Some(path) => vec![("the shard file", path.as_path())],
+        None => vec![
+            ("the result file", csv_path.as_path()),
+            ("the result file", json_path.as_path()),
+        ],
+    };
+    if let Some(path) = &args.checkpoint {
+        outputs.push(("`--checkpoint`", path));
+    }
+    if let Some(path) = &args.dump_init {
+        outputs.push(("`--dump-init`", path));
+    }
+    export::check_output_paths(&outputs)?;
+    if shard.is_none() {
+        let record = RunRecord {
+            command: command.to_string(),
+            config: whole.clone(),
+            shard: None,
+        };
+        export::check_overwrite(&json_path, &serde_json::to_value(&record)?, args.force)?;
+    }
     if let Some(path) = &args.dump_init {
         let exp = &first.config.experiment;
         let file = InitFile::from_params(&exp.shape.layers(), &exp.init);
@@ -138,10 +187,6 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
     let started = Instant::now();
     let range = slice(total);
     let bar = progress_bar((range.end - range.start) * inits.len() as u64);
-    let stem = args
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{command}-{}", first.config.experiment.task));
     let mut per_init = Vec::new();
     for &seed in &inits {
         let record = record_for(seed);
@@ -163,22 +208,13 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         per_init.push((record.config, tallies));
     }
     bar.finish_and_clear();
-    if let Some(shard) = shard {
+    if let Some(path) = shard_path {
         let tallies = &per_init[0].1;
         let partial = Partial::new(first, range.clone(), range.end - range.start, tallies);
-        let path = args.out.join(format!(
-            "{stem}.shard-{}-of-{}.json",
-            shard.index, shard.count
-        ));
         write_atomic(&path, serde_json::to_string(&partial)?.as_bytes())?;
         println!("{}", path.display());
         return Ok(());
     }
-    let dest = Destination {
-        out: &args.out,
-        stem,
-        format: args.format,
-    };
     finish(&dest, &whole, per_init, run.threads, started)
 }
 
