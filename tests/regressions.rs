@@ -639,3 +639,153 @@ fn results_of_another_configuration_are_not_overwritten_silently() {
     ));
     assert_ne!(std::fs::read_to_string(&csv).unwrap(), before);
 }
+
+/// `--lr 1e300` made every run diverge and the table showed 0 bits and `p_eff = k` with no
+/// warning. Rows whose every run diverged now have empty entropy cells (JSON `null`) and a
+/// warning on stderr, in `exact` and in `sample`.
+#[test]
+fn rows_whose_runs_all_diverged_do_not_look_like_results() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let (csv, stderr) = run_ok(&toy(
+        "exact",
+        out,
+        &[
+            "--lr",
+            "1e300",
+            "--methods",
+            "magnitude,snip",
+            "--k",
+            "3",
+            "--format",
+            "csv",
+        ],
+    ));
+    assert!(
+        stderr.contains("warning: every training run diverged in 1 rows (magnitude k=3)"),
+        "{stderr}"
+    );
+    let magnitude = csv.lines().find(|l| l.contains(",magnitude,")).unwrap();
+    assert!(magnitude.contains(",,"), "{magnitude}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("exact-regression.json")).unwrap(),
+    )
+    .unwrap();
+    let row = &json["rows"][0];
+    assert_eq!(row["method"], "magnitude");
+    assert!(
+        row["entropy_bits"].is_null() && row["p_eff"].is_null(),
+        "{row}"
+    );
+    let (csv, stderr) = run_ok(&toy(
+        "sample",
+        out,
+        &[
+            "--samples",
+            "20",
+            "--lr",
+            "1e300",
+            "--methods",
+            "magnitude",
+            "--k",
+            "3",
+            "--format",
+            "csv",
+        ],
+    ));
+    assert!(stderr.contains("every training run diverged"), "{stderr}");
+    let row = csv.lines().nth(1).unwrap();
+    assert!(row.ends_with(",none,,,"), "{row}");
+}
+
+/// `plot figure3` drew zig-zags from a `sample` or `--inits` CSV and nonsense from MI above
+/// the ceiling or negative; `--out f.png` wrote SVG. What a plot reads is validated.
+#[test]
+fn plots_refuse_tables_they_cannot_draw() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    run_ok(&toy(
+        "sample",
+        out,
+        &["--samples", "20", "--methods", "snip", "--k", "3,5"],
+    ));
+    run_ok(&toy(
+        "exact",
+        out,
+        &[
+            "--methods",
+            "snip",
+            "--k",
+            "3,5",
+            "--inits",
+            "2",
+            "--name",
+            "inits",
+        ],
+    ));
+    run_ok(&toy("exact", out, &["--methods", "snip", "--k", "3,5"]));
+    let svg = tmp.path().join("f.svg");
+    let svg = path_str(&svg);
+    let file = |name: &str| tmp.path().join(name);
+    for name in ["sample-regression.csv", "inits.csv"] {
+        expect_error(
+            &["plot", "figure3", path_str(&file(name)), "--out", svg],
+            &["is not a `peff exact` table"],
+        );
+    }
+    let exact = std::fs::read_to_string(file("exact-regression.csv")).unwrap();
+    let mut lines: Vec<String> = exact.lines().map(str::to_string).collect();
+    // Columns: task,method,k,sparsity,entropy_bits,mi_bits,ceiling_bits,…
+    for (value, phrase) in [("99", "outside [0, log2 C(17, 5)]"), ("-1", "outside [0,")] {
+        let mut fields: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+        fields[5] = value.to_string();
+        let edited = lines.clone();
+        let mut edited = edited;
+        edited[1] = fields.join(",");
+        let path = file("edited.csv");
+        std::fs::write(&path, edited.join("\n") + "\n").unwrap();
+        expect_error(
+            &["plot", "figure3", path_str(&path), "--out", svg],
+            &["mi_bits", phrase],
+        );
+    }
+    lines.push(lines[1].clone());
+    std::fs::write(file("twice.csv"), lines.join("\n") + "\n").unwrap();
+    expect_error(
+        &[
+            "plot",
+            "figure3",
+            path_str(&file("twice.csv")),
+            "--out",
+            svg,
+        ],
+        &["appears twice"],
+    );
+    expect_error(
+        &[
+            "plot",
+            "figure3",
+            path_str(&file("exact-regression.csv")),
+            "--out",
+            "f.png",
+        ],
+        &["--out", ".svg"],
+    );
+    expect_error(
+        &[
+            "plot",
+            "convergence",
+            path_str(&file("exact-regression.csv")),
+            "--out",
+            svg,
+        ],
+        &["is not a `peff converge` table"],
+    );
+    run_ok(&[
+        "plot",
+        "figure3",
+        path_str(&file("exact-regression.csv")),
+        "--out",
+        svg,
+    ]);
+}

@@ -251,6 +251,18 @@ pub(crate) fn finish(
     if let Some(samples) = first.samples {
         let rows = thread_pool(threads)?
             .install(|| sample_rows(&first.experiment, &per_init[0].1, samples))?;
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        let table: Vec<ExactRow> = rows
+            .iter()
+            .filter(|r| {
+                let key = (r.row.method.clone(), r.row.k);
+                let new = !seen.contains(&key);
+                seen.push(key);
+                new
+            })
+            .map(|r| r.row.clone())
+            .collect();
+        warn_about_divergence(&table);
         return dest.emit(&file(&record, threads, started, &hash, &rows));
     }
     let mut tables: Vec<(u64, Vec<ExactRow>)> = per_init
@@ -262,11 +274,47 @@ pub(crate) fn finish(
             )
         })
         .collect();
+    for (_, rows) in &tables {
+        warn_about_divergence(rows);
+    }
     if tables.len() == 1 {
         let rows = tables.remove(0).1;
         dest.emit(&file(&record, threads, started, &hash, &rows))
     } else {
         let rows = multi_init_rows(&tables);
         dest.emit(&file(&record, threads, started, &hash, &rows))
+    }
+}
+
+/// Says on stderr which rows lost runs to divergence: rows where every run diverged have no
+/// pmf (their entropy cells are empty), and rows where some did describe only the rest.
+pub(crate) fn warn_about_divergence(rows: &[ExactRow]) {
+    let list = |rows: &[&ExactRow]| {
+        let names: Vec<String> = rows
+            .iter()
+            .take(6)
+            .map(|r| format!("{} k={}", r.method, r.k))
+            .collect();
+        let more = if rows.len() > 6 { ", …" } else { "" };
+        format!("{}{more}", names.join(", "))
+    };
+    let all: Vec<&ExactRow> = rows.iter().filter(|r| r.entropy_bits.is_none()).collect();
+    let some: Vec<&ExactRow> = rows
+        .iter()
+        .filter(|r| r.entropy_bits.is_some() && r.diverged > 0)
+        .collect();
+    if !all.is_empty() {
+        eprintln!(
+            "warning: every training run diverged in {} rows ({}): they have no mask pmf, so entropy_bits, mi_bits and p_eff are empty; lower `--lr` (or check `--grasp-temperature`)",
+            all.len(),
+            list(&all)
+        );
+    }
+    if !some.is_empty() {
+        eprintln!(
+            "warning: some training runs diverged in {} rows ({}): their pmf covers the other datasets only (column `diverged`)",
+            some.len(),
+            list(&some)
+        );
     }
 }
