@@ -162,7 +162,7 @@ pub fn multi_init_rows(per_init: &[(u64, Vec<ExactRow>)]) -> Vec<InitRow> {
             },
             entropy_bits_se: entropy_se,
             mi_bits_se: mi_se,
-            p_eff_se: p_eff_se,
+            p_eff_se,
         });
     }
     out
