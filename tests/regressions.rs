@@ -789,3 +789,142 @@ fn plots_refuse_tables_they_cannot_draw() {
         svg,
     ]);
 }
+
+/// `verify` passed a result whose rows were edited (entropies set to 0, rows deleted): it
+/// checked only the pmf hash. It now recomputes the table and compares it with the JSON's rows
+/// and the CSV beside it.
+#[test]
+fn verify_recomputes_the_table_the_file_records() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    run_ok(&toy("exact", out, &["--methods", "snip,imp", "--k", "5"]));
+    let json = tmp.path().join("exact-regression.json");
+    let csv = tmp.path().join("exact-regression.csv");
+    let (stdout, _) = run_ok(&["verify", path_str(&json)]);
+    assert!(stdout.contains("table"), "{stdout}");
+    let original = std::fs::read_to_string(&json).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = value.clone();
+        f(&mut v);
+        std::fs::write(&json, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    };
+    edit(&|v| {
+        for row in v["rows"].as_array_mut().unwrap() {
+            row["entropy_bits"] = serde_json::json!(0.0);
+        }
+    });
+    expect_error(
+        &["verify", path_str(&json)],
+        &["verification failed", "table differs"],
+    );
+    edit(&|v| {
+        v["rows"].as_array_mut().unwrap().pop();
+    });
+    expect_error(
+        &["verify", path_str(&json)],
+        &["verification failed", "table differs"],
+    );
+    std::fs::write(&json, &original).unwrap();
+    let table = std::fs::read_to_string(&csv).unwrap();
+    let cut: Vec<&str> = table.lines().take(2).collect();
+    std::fs::write(&csv, cut.join("\n") + "\n").unwrap();
+    expect_error(
+        &["verify", path_str(&json)],
+        &["verification failed", "exact-regression.csv"],
+    );
+}
+
+/// `Partial::new`'s checksum recomputed after an edit, as anyone can.
+fn resign(mut partial: peff::partial::Partial) -> String {
+    use sha2::{Digest, Sha256};
+    partial.checksum.clear();
+    let unsigned = serde_json::to_string(&partial).unwrap();
+    partial.checksum = format!("{:x}", Sha256::digest(unsigned.as_bytes()));
+    serde_json::to_string(&partial).unwrap()
+}
+
+/// Hand-edited shards with a recomputed checksum: an empty range with zero tallies merged into
+/// a wrong table, and `diverged` wrapped to 2^64 − 2. Ranges, totals and overflow are checked.
+#[test]
+fn edited_shards_with_valid_checksums_cannot_merge_into_a_wrong_table() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let mut shards = Vec::new();
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let (stdout, _) = run_ok(&toy(
+            "exact",
+            out,
+            &["--methods", "snip", "--k", "5", "--shard", &shard],
+        ));
+        shards.push(std::path::PathBuf::from(stdout.trim()));
+    }
+    let read = |p: &Path| peff::partial::Partial::read(p).unwrap();
+    let edited = tmp.path().join("edited.json");
+    let merge_with = |second: &Path, phrase: &str| {
+        expect_error(
+            &[
+                "merge",
+                path_str(&shards[0]),
+                path_str(second),
+                "--out",
+                out,
+            ],
+            &[phrase],
+        )
+    };
+    // Shard 1 emptied: its range [18, 18) and zero tallies.
+    let mut p = read(&shards[1]);
+    p.start = p.end;
+    p.done = 0;
+    for row in &mut p.rows {
+        row.total_weight = "0".into();
+        row.tie_weight = "0".into();
+        row.diverged_weight = "0".into();
+        row.diverged_datasets = 0;
+        row.masks.clear();
+    }
+    std::fs::write(&edited, resign(p)).unwrap();
+    merge_with(&edited, "edited.json");
+    // Zero tallies over the right range.
+    let mut p = read(&shards[1]);
+    for row in &mut p.rows {
+        row.total_weight = "0".into();
+        row.tie_weight = "0".into();
+        row.diverged_weight = "0".into();
+        row.masks.clear();
+    }
+    std::fs::write(&edited, resign(p)).unwrap();
+    merge_with(&edited, "edited.json");
+    // Diverged counts near 2^64 that would wrap when added.
+    let mut p = read(&shards[1]);
+    p.rows[0].diverged_datasets = u64::MAX - 1;
+    std::fs::write(&edited, resign(p)).unwrap();
+    merge_with(&edited, "edited.json");
+    // Weights moved from one mask to a new one: totals still add up, so this is a valid pmf of
+    // another run; but weights scaled up break the run's total V^n.
+    let mut p = read(&shards[1]);
+    let row = &mut p.rows[0];
+    let scaled: u128 = row.total_weight.parse::<u128>().unwrap() * 2;
+    row.total_weight = scaled.to_string();
+    for (_, w) in &mut row.masks {
+        *w = (w.parse::<u128>().unwrap() * 2).to_string();
+    }
+    row.tie_weight = "0".into();
+    std::fs::write(&edited, resign(p)).unwrap();
+    merge_with(
+        &edited,
+        "weights add up to 95 for snip k=5, not the run's total 64",
+    );
+    // The genuine shards merge.
+    run_ok(&[
+        "merge",
+        path_str(&shards[0]),
+        path_str(&shards[1]),
+        "--out",
+        out,
+        "--name",
+        "merged",
+    ]);
+}

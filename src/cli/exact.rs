@@ -58,6 +58,38 @@ pub(crate) fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
 pub(crate) struct RecordedResult {
     pub(crate) run: ToyRecord,
     pub(crate) pmf_sha256: Option<String>,
+    /// The table the file records (compared with the recomputed one).
+    pub(crate) rows: serde_json::Value,
+}
+
+/// The table of finished tallies (one entry per init), as the result files hold it: the rows
+/// as JSON and as CSV text. `peff verify` compares a recorded result with this.
+pub(crate) fn table_of(
+    per_init: &[(ToyRun, Vec<MaskTally>)],
+    threads: usize,
+) -> anyhow::Result<(serde_json::Value, String)> {
+    let first = &per_init[0].0;
+    if let Some(samples) = first.samples {
+        let rows = thread_pool(threads)?
+            .install(|| sample_rows(&first.experiment, &per_init[0].1, samples))?;
+        return Ok((serde_json::to_value(&rows)?, export::to_csv(&rows)?));
+    }
+    let tables: Vec<(u64, Vec<ExactRow>)> = per_init
+        .iter()
+        .map(|(run, t)| {
+            (
+                run.experiment.init_seed.unwrap_or(0),
+                exact_rows(&run.experiment, t),
+            )
+        })
+        .collect();
+    if tables.len() == 1 {
+        let rows = &tables[0].1;
+        Ok((serde_json::to_value(rows)?, export::to_csv(rows)?))
+    } else {
+        let rows = multi_init_rows(&tables);
+        Ok((serde_json::to_value(&rows)?, export::to_csv(&rows)?))
+    }
 }
 
 /// Where and how a run's results go.
