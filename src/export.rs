@@ -107,12 +107,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating directory '{}'", dir.display()))?;
-    let name = path.file_name().context("output path has no file name")?;
-    let tmp: PathBuf = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let tmp = temp_name(path)?;
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(contents)?;
@@ -196,4 +191,172 @@ fn human_bytes(n: u64) -> String {
         n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
         n => format!("{n} bytes"),
     }
+}
+
+/// A temporary name for `path`'s new contents, unique per process and call.
+fn temp_name(path: &Path) -> anyhow::Result<PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path.file_name().context("output path has no file name")?;
+    Ok(dir.join(format!(
+        ".{}.tmp{}-{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )))
+}
+
+/// Writes a result that consists of several files (a table's `<stem>.csv` and `<stem>.json`)
+/// as one unit: **both or neither**, and never a mix of two runs.
+///
+/// Every file is first written in full to a temporary name in its directory and synced; if any
+/// write fails (a full disk), every temporary is removed and no result file changes. Then, under
+/// an exclusive lock on the directory (`flock` on the directory itself, so no lock file is left
+/// behind), the temporaries are renamed into place one after the other: a concurrent run writing
+/// the same names waits for the lock, so the pair on disk always comes from one run. Every
+/// subcommand that writes a result table writes it through this function; new subcommands adopt
+/// it with one call, `write_result_files(&[(csv_path, csv), (json_path, json)])`.
+pub fn write_result_files(files: &[(PathBuf, Vec<u8>)]) -> anyhow::Result<()> {
+    let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
+    let cleanup = |temps: &[(PathBuf, &Path)]| {
+        for (tmp, _) in temps {
+            let _ = std::fs::remove_file(tmp);
+        }
+    };
+    for (path, contents) in files {
+        let written = (|| -> anyhow::Result<PathBuf> {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating directory '{}'", dir.display()))?;
+            let tmp = temp_name(path)?;
+            let result = (|| {
+                let mut file = std::fs::File::create(&tmp)?;
+                file.write_all(contents)?;
+                file.sync_all()
+            })();
+            if let Err(e) = result {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e).with_context(|| format!("writing '{}'", path.display()));
+            }
+            Ok(tmp)
+        })();
+        match written {
+            Ok(tmp) => temps.push((tmp, path)),
+            Err(e) => {
+                cleanup(&temps);
+                return Err(e.context("no result file was written"));
+            }
+        }
+    }
+    let dirs: std::collections::BTreeSet<PathBuf> = files
+        .iter()
+        .map(|(p, _)| {
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf()
+        })
+        .collect();
+    // Lock every directory involved (sorted, so two runs cannot deadlock).
+    let locks: Vec<std::fs::File> = dirs
+        .iter()
+        .filter_map(|d| {
+            let f = std::fs::File::open(d).ok()?;
+            f.lock().ok()?;
+            Some(f)
+        })
+        .collect();
+    for (i, (tmp, path)) in temps.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            cleanup(&temps[i..]);
+            drop(locks);
+            return Err(e).with_context(|| format!("writing '{}'", path.display()));
+        }
+    }
+    drop(locks);
+    Ok(())
+}
+
+/// The path as it will be opened: its directory made absolute (created if needed) and its
+/// file name, so that `out/x.json`, `./out/x.json` and `/abs/out/x.json` compare equal.
+fn resolved(path: &Path) -> anyhow::Result<PathBuf> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .with_context(|| format!("'{}' names no file", path.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create directory '{}'", dir.display()))?;
+    let dir = std::fs::canonicalize(dir)
+        .with_context(|| format!("cannot resolve directory '{}'", dir.display()))?;
+    Ok(dir.join(name))
+}
+
+/// Checks, before any work, every file a run will write: each `(flag, path)` of `outputs`
+/// (`--checkpoint`, `--dump-init`, a shard file, the result files) must be creatable — its
+/// directory exists or can be created and is writable, the path is not a directory — and no two
+/// may be the same file (a checkpoint or `--dump-init` equal to a result file would be
+/// overwritten). Fails with one line naming the flag. Like hyperfine, peff refuses a run whose
+/// output it cannot write before spending any time on it.
+pub fn check_output_paths(outputs: &[(&str, &Path)]) -> anyhow::Result<()> {
+    let mut seen: Vec<(&str, &Path, PathBuf)> = Vec::new();
+    for &(flag, path) in outputs {
+        let full = resolved(path).with_context(|| format!("{flag}: '{}'", path.display()))?;
+        if full.is_dir() {
+            anyhow::bail!("{flag}: '{}' is a directory", path.display());
+        }
+        let dir = full.parent().unwrap_or(Path::new("."));
+        let probe = dir.join(format!(".peff-write-probe{}", std::process::id()));
+        std::fs::write(&probe, b"").with_context(|| {
+            format!(
+                "{flag}: cannot write to directory '{}' of '{}'",
+                dir.display(),
+                path.display()
+            )
+        })?;
+        let _ = std::fs::remove_file(probe);
+        if let Some((other_flag, other, _)) = seen.iter().find(|(_, _, p)| *p == full) {
+            anyhow::bail!(
+                "{flag} '{}' is the same file as {other_flag} '{}'; choose another path",
+                path.display(),
+                other.display()
+            );
+        }
+        seen.push((flag, path, full));
+    }
+    Ok(())
+}
+
+/// Refuses to replace a result file that holds a result of another run: `json` exists, and its
+/// `run` record (command and configuration) differs from `run` (the record this run will
+/// write, as JSON). `force` (the `--force` flag) allows it. A file from the same configuration
+/// is replaced silently (a rerun), so reproducing `results/` never needs `--force`.
+pub fn check_overwrite(json: &Path, run: &serde_json::Value, force: bool) -> anyhow::Result<()> {
+    if force || !json.exists() {
+        return Ok(());
+    }
+    let same = read_capped_text(json, MAX_RESULT_BYTES, "result file")
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|v| v.get("run").cloned())
+        .is_some_and(|recorded| {
+            recorded.get("command") == run.get("command")
+                && recorded.get("config") == run.get("config")
+        });
+    if !same {
+        anyhow::bail!(
+            "'{}' holds a result of another configuration; choose `--name` or `--out`, or pass `--force` to replace it",
+            json.display()
+        );
+    }
+    Ok(())
 }

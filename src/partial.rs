@@ -147,6 +147,25 @@ impl Partial {
         if partial.start > partial.end || partial.done > partial.end - partial.start {
             bail!("invalid dataset range");
         }
+        // The range must be exactly the shard's slice of the run's datasets.
+        let config = &partial.run.config;
+        let datasets = match config.samples {
+            Some(n) => Some(n as u128),
+            None => config.experiment.space.num_multisets(),
+        }
+        .filter(|&m| m <= u64::MAX as u128)
+        .context("recorded configuration has more datasets than a u64 counts")?
+            as u64;
+        let expected = partial.run.shard.unwrap_or(Shard::WHOLE).range(datasets);
+        if (partial.start, partial.end) != (expected.start, expected.end) {
+            bail!(
+                "dataset range [{}, {}) is not the shard's slice [{}, {}) of the run's {datasets} datasets",
+                partial.start,
+                partial.end,
+                expected.start,
+                expected.end
+            );
+        }
         let keys = partial.run.config.experiment.rows();
         if keys.len() != partial.rows.len()
             || keys
@@ -156,14 +175,63 @@ impl Partial {
         {
             bail!("rows do not match the recorded configuration");
         }
-        partial.tallies()?;
+        let tallies = partial.tallies()?;
+        partial.check_totals(&tallies)?;
         Ok(partial)
+    }
+
+    /// Checks the tallies against the datasets done: every tallied row saw every dataset (one
+    /// total weight for all of them, at least 1 and, for samples, exactly 1 per dataset), rows
+    /// that are not tallied (random pruning when enumerating) are empty, and no row counts more
+    /// diverged datasets than were done.
+    fn check_totals(&self, tallies: &[MaskTally]) -> anyhow::Result<()> {
+        let exp = &self.run.config.experiment;
+        let sampled = self.run.config.samples.is_some();
+        let mut total = None;
+        for (key, (row, tally)) in exp.rows().iter().zip(self.rows.iter().zip(tallies)) {
+            let what = format!("row {} k={}", row.method, row.k);
+            if row.diverged_datasets > self.done {
+                bail!(
+                    "{what}: {} diverged datasets of {} done",
+                    row.diverged_datasets,
+                    self.done
+                );
+            }
+            if !exp.is_tallied(key.method, sampled) {
+                if tally.total_weight != 0 || row.diverged_datasets != 0 {
+                    bail!("{what}: the method is not tallied, yet the row has weights");
+                }
+                continue;
+            }
+            if *total.get_or_insert(tally.total_weight) != tally.total_weight {
+                bail!("{what}: total weight differs from the other rows' (every row sees every dataset)");
+            }
+        }
+        if let Some(total) = total {
+            let done = self.done as u128;
+            let plausible = if sampled {
+                total == done
+            } else {
+                (total == 0) == (done == 0) && total >= done
+            };
+            if !plausible {
+                bail!(
+                    "total weight {total} does not fit the {} datasets done",
+                    self.done
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Reads and checks a partial-result file.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading '{}'", path.display()))?;
+        let text = crate::export::read_capped_text(
+            path,
+            crate::export::MAX_PARTIAL_BYTES,
+            "partial-result file",
+        )
+        .with_context(|| format!("reading '{}'", path.display()))?;
         Self::parse(&text).with_context(|| format!("'{}'", path.display()))
     }
 
@@ -231,6 +299,10 @@ pub fn merge(parts: &[Partial]) -> anyhow::Result<(ToyRecord, Vec<MaskTally>)> {
                 .total_weight
                 .checked_add(tally.total_weight)
                 .context("weights overflow when merging")?;
+            total
+                .diverged_datasets
+                .checked_add(tally.diverged_datasets)
+                .context("diverged counts overflow when merging")?;
             total.merge(&tally);
         }
     }
@@ -243,6 +315,26 @@ pub fn merge(parts: &[Partial]) -> anyhow::Result<(ToyRecord, Vec<MaskTally>)> {
         .collect();
     if !missing.is_empty() {
         bail!("missing shards: {}", missing.join(", "));
+    }
+    // The shards together must hold every dataset's weight: V^n for enumeration, N for samples.
+    let config = &first.run.config;
+    let expected = match config.samples {
+        Some(n) => Some(n as u128),
+        None => config.experiment.space.total_weight(),
+    };
+    let exp = &config.experiment;
+    for (key, tally) in exp.rows().iter().zip(&totals) {
+        if exp.is_tallied(key.method, config.samples.is_some())
+            && Some(tally.total_weight) != expected
+        {
+            bail!(
+                "the shards' weights add up to {} for {} k={}, not the run's total {}",
+                tally.total_weight,
+                key.method.name(),
+                key.k,
+                expected.map_or("(overflow)".to_string(), |e| e.to_string())
+            );
+        }
     }
     let whole = ToyRecord {
         shard: None,

@@ -23,13 +23,17 @@ pub struct ExactRow {
     /// `1 − k/p`.
     pub sparsity: f64,
     /// `H(m | init)` in bits.
-    pub entropy_bits: f64,
+    /// Empty (JSON `null`) when every run of the row diverged: there is no mask pmf, so no
+    /// entropy; such a row is not a result (the `diverged` column says why).
+    pub entropy_bits: Option<f64>,
     /// `I(m; D | init)` in bits (equals the entropy for deterministic methods, 0 for random).
-    pub mi_bits: f64,
+    /// Empty when every run diverged.
+    pub mi_bits: Option<f64>,
     /// `log2 C(p, k)` in bits, the largest possible entropy at `k`.
     pub ceiling_bits: f64,
     /// `I(m; D | init) + k`.
-    pub p_eff: f64,
+    /// Empty when every run diverged.
+    pub p_eff: Option<f64>,
     /// Number of distinct masks (for random: the support size `C(p, k)`).
     pub distinct_masks: u64,
     /// Number of datasets whose training diverged (excluded from the pmf).
@@ -46,20 +50,24 @@ impl ExactRow {
         let deterministic = exp.is_tallied(key.method, false);
         let (entropy, distinct, diverged, tie_mass) = match tally {
             Some(t) => (
-                t.entropy_bits(),
+                (t.valid_weight() > 0).then(|| t.entropy_bits()),
                 t.distinct() as u64,
                 t.diverged_datasets,
                 t.tie_mass(),
             ),
             None => (
-                ceiling,
+                Some(ceiling),
                 binomial(p as u128, key.k as u128)
                     .map_or(u64::MAX, |c| c.min(u64::MAX as u128) as u64),
                 0,
                 0.0,
             ),
         };
-        let mi = if deterministic { entropy } else { 0.0 };
+        let mi = if deterministic {
+            entropy
+        } else {
+            entropy.map(|_| 0.0)
+        };
         ExactRow {
             task: exp.task.clone(),
             method: key.method.name().to_string(),
@@ -68,7 +76,7 @@ impl ExactRow {
             entropy_bits: entropy,
             mi_bits: mi,
             ceiling_bits: ceiling,
-            p_eff: mi + key.k as f64,
+            p_eff: mi.map(|mi| mi + key.k as f64),
             distinct_masks: distinct,
             diverged,
             tie_mass,
@@ -127,9 +135,17 @@ pub fn multi_init_rows(per_init: &[(u64, Vec<ExactRow>)]) -> Vec<InitRow> {
             let v: Vec<f64> = per_init.iter().map(|(_, rows)| f(&rows[idx])).collect();
             mean_se(&v)
         };
-        let (entropy, entropy_se) = column(|r| r.entropy_bits);
-        let (mi, mi_se) = column(|r| r.mi_bits);
-        let (p_eff, p_eff_se) = column(|r| r.p_eff);
+        // A mean over inits exists only if every init has the value.
+        let optional = |f: fn(&ExactRow) -> Option<f64>| -> (Option<f64>, Option<f64>) {
+            let v: Option<Vec<f64>> = per_init.iter().map(|(_, rows)| f(&rows[idx])).collect();
+            v.map_or((None, None), |v| {
+                let (m, se) = mean_se(&v);
+                (Some(m), Some(se))
+            })
+        };
+        let (entropy, entropy_se) = optional(|r| r.entropy_bits);
+        let (mi, mi_se) = optional(|r| r.mi_bits);
+        let (p_eff, p_eff_se) = optional(|r| r.p_eff);
         let (distinct, _) = column(|r| r.distinct_masks as f64);
         let (tie_mass, _) = column(|r| r.tie_mass);
         let diverged = per_init.iter().map(|(_, rows)| rows[idx].diverged).sum();
@@ -144,9 +160,9 @@ pub fn multi_init_rows(per_init: &[(u64, Vec<ExactRow>)]) -> Vec<InitRow> {
                 tie_mass,
                 ..template.clone()
             },
-            entropy_bits_se: Some(entropy_se),
-            mi_bits_se: Some(mi_se),
-            p_eff_se: Some(p_eff_se),
+            entropy_bits_se: entropy_se,
+            mi_bits_se: mi_se,
+            p_eff_se,
         });
     }
     out
@@ -173,17 +189,17 @@ pub struct SampleRow {
     pub samples: u64,
     /// Estimator name.
     pub estimator: String,
-    /// Estimate of `H(m | init)`, bits.
-    pub estimate_bits: f64,
-    /// Lower end of the 95 % bootstrap basic interval, bits.
-    pub ci_low_bits: f64,
-    /// Upper end of the 95 % bootstrap basic interval, bits.
-    pub ci_high_bits: f64,
+    /// Estimate of `H(m | init)`, bits (empty for estimator `none`: every run diverged).
+    pub estimate_bits: Option<f64>,
+    /// Lower end of the 95 % bootstrap basic interval, bits (empty for `none`).
+    pub ci_low_bits: Option<f64>,
+    /// Upper end of the 95 % bootstrap basic interval, bits (empty for `none`).
+    pub ci_high_bits: Option<f64>,
 }
 
 /// Sample rows for one experiment from its tallies: one per estimator for each (method, k).
 /// A row whose every run diverged has no estimate: it gets a single row with estimator `none`,
-/// zero entropy and `diverged = samples`.
+/// empty entropy, estimate and interval cells, and `diverged = samples`.
 pub fn sample_rows(
     exp: &ToyExperiment,
     tallies: &[MaskTally],
@@ -198,12 +214,7 @@ pub fn sample_rows(
         .zip(tallies)
         .map(|(&key, tally)| {
             if tally.valid_weight() == 0 {
-                return Ok(vec![crate::info::EstimateRow {
-                    estimator: "none".to_string(),
-                    estimate_bits: 0.0,
-                    ci_low_bits: 0.0,
-                    ci_high_bits: 0.0,
-                }]);
+                return Ok(Vec::new());
             }
             crate::info::estimate_rows(tally, exp.num_params(), key.k)
         })
@@ -212,20 +223,30 @@ pub fn sample_rows(
     for ((key, tally), estimates) in keys.into_iter().zip(tallies).zip(per_row) {
         let base = ExactRow::new(exp, key, Some(tally));
         let deterministic = exp.is_tallied(key.method, false);
+        if estimates.is_empty() {
+            out.push(SampleRow {
+                row: base.clone(),
+                samples,
+                estimator: "none".to_string(),
+                estimate_bits: None,
+                ci_low_bits: None,
+                ci_high_bits: None,
+            });
+        }
         for e in estimates {
             let mi = if deterministic { e.estimate_bits } else { 0.0 };
             out.push(SampleRow {
                 row: ExactRow {
-                    entropy_bits: e.estimate_bits,
-                    mi_bits: mi,
-                    p_eff: mi + key.k as f64,
+                    entropy_bits: Some(e.estimate_bits),
+                    mi_bits: Some(mi),
+                    p_eff: Some(mi + key.k as f64),
                     ..base.clone()
                 },
                 samples,
                 estimator: e.estimator,
-                estimate_bits: e.estimate_bits,
-                ci_low_bits: e.ci_low_bits,
-                ci_high_bits: e.ci_high_bits,
+                estimate_bits: Some(e.estimate_bits),
+                ci_low_bits: Some(e.ci_low_bits),
+                ci_high_bits: Some(e.ci_high_bits),
             });
         }
     }

@@ -480,3 +480,451 @@ fn sigterm_saves_the_checkpoint_and_exits_143() {
     }
     panic!("no attempt was stopped by SIGTERM");
 }
+
+/// A result is its pair: when one file cannot be written (a full disk; here its directory is a
+/// regular file), neither is, and no temporary is left behind.
+#[test]
+fn result_pair_is_written_both_or_neither() {
+    let tmp = TempDir::new().unwrap();
+    let csv = tmp.path().join("r.csv");
+    let blocker = tmp.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let json = blocker.join("r.json");
+    let err = peff::export::write_result_files(&[
+        (csv.clone(), b"a,b\n".to_vec()),
+        (json, b"{}".to_vec()),
+    ])
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("no result file was written"),
+        "{err:#}"
+    );
+    assert!(!csv.exists());
+    let names: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    // And the happy path writes both.
+    let json = tmp.path().join("r.json");
+    peff::export::write_result_files(&[
+        (csv.clone(), b"x".to_vec()),
+        (json.clone(), b"y".to_vec()),
+    ])
+    .unwrap();
+    assert_eq!(std::fs::read(&csv).unwrap(), b"x");
+    assert_eq!(std::fs::read(&json).unwrap(), b"y");
+}
+
+/// Two runs writing the same `--out` and `--name` concurrently: the CSV on disk and the rows
+/// of the JSON beside it always come from the same run.
+#[test]
+fn concurrent_runs_never_mix_their_result_pairs() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    for _ in 0..4 {
+        let children: Vec<_> = ["0", "1"]
+            .iter()
+            .map(|seed| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_peff"))
+                    .args(toy(
+                        "exact",
+                        out,
+                        &[
+                            "--methods",
+                            "snip",
+                            "--init-seed",
+                            seed,
+                            "--name",
+                            "r",
+                            "--force",
+                        ],
+                    ))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut child in children {
+            assert!(child.wait().unwrap().success());
+        }
+        let csv = std::fs::read_to_string(tmp.path().join("r.csv")).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(tmp.path().join("r.json")).unwrap())
+                .unwrap();
+        let entropies: Vec<String> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(4).unwrap().to_string())
+            .collect();
+        let recorded: Vec<String> = json["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["entropy_bits"].to_string())
+            .collect();
+        assert_eq!(entropies, recorded);
+    }
+}
+
+/// A checkpoint or `--dump-init` path equal to a result file was overwritten, and an unusable
+/// `--checkpoint` path failed only after the first window: every output path is now checked
+/// before any work.
+#[test]
+fn output_paths_are_checked_before_any_work() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let json = tmp.path().join("exact-regression.json");
+    let csv = tmp.path().join("exact-regression.csv");
+    for (flag, path) in [
+        ("--checkpoint", &json),
+        ("--dump-init", &csv),
+        ("--checkpoint", &csv),
+    ] {
+        expect_error(
+            &toy("exact", out, &[flag, path_str(path)]),
+            &[flag, "same file as"],
+        );
+        assert!(!path.exists());
+    }
+    // The same file through another spelling of the directory.
+    let other = format!("{out}/./exact-regression.json");
+    expect_error(
+        &toy("exact", out, &["--dump-init", &other]),
+        &["--dump-init", "same file"],
+    );
+    let blocker = tmp.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let under_file = blocker.join("run.ckpt");
+    // n = 6 with 2000 steps would take seconds: the refusal must come before any of it.
+    let started = Instant::now();
+    expect_error(
+        &["exact", "--out", out, "--checkpoint", path_str(&under_file)],
+        &["--checkpoint"],
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    expect_error(
+        &toy("exact", out, &["--checkpoint", out]),
+        &["--checkpoint", "is a directory"],
+    );
+    assert!(!json.exists() && !csv.exists());
+}
+
+/// `--n 8`, `--hidden 8` etc. silently replaced `results/exact-regression.csv`: a result of
+/// another configuration is not replaced without `--force` (a rerun of the same one is), and
+/// the paths written are printed.
+#[test]
+fn results_of_another_configuration_are_not_overwritten_silently() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let (_, stderr) = run_ok(&toy("exact", out, &["--methods", "snip"]));
+    let csv = tmp.path().join("exact-regression.csv");
+    assert!(
+        stderr.contains(&format!("wrote {}", csv.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("exact-regression.json"), "{stderr}");
+    let before = std::fs::read_to_string(&csv).unwrap();
+    run_ok(&toy("exact", out, &["--methods", "snip"]));
+    expect_error(
+        &toy("exact", out, &["--methods", "snip", "--hidden", "3"]),
+        &["another configuration", "--force"],
+    );
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), before);
+    run_ok(&toy(
+        "exact",
+        out,
+        &["--methods", "snip", "--hidden", "3", "--force"],
+    ));
+    assert_ne!(std::fs::read_to_string(&csv).unwrap(), before);
+}
+
+/// `--lr 1e300` made every run diverge and the table showed 0 bits and `p_eff = k` with no
+/// warning. Rows whose every run diverged now have empty entropy cells (JSON `null`) and a
+/// warning on stderr, in `exact` and in `sample`.
+#[test]
+fn rows_whose_runs_all_diverged_do_not_look_like_results() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let (csv, stderr) = run_ok(&toy(
+        "exact",
+        out,
+        &[
+            "--lr",
+            "1e300",
+            "--methods",
+            "magnitude,snip",
+            "--k",
+            "3",
+            "--format",
+            "csv",
+        ],
+    ));
+    assert!(
+        stderr.contains("warning: every training run diverged in 1 rows (magnitude k=3)"),
+        "{stderr}"
+    );
+    let magnitude = csv.lines().find(|l| l.contains(",magnitude,")).unwrap();
+    assert!(magnitude.contains(",,"), "{magnitude}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("exact-regression.json")).unwrap(),
+    )
+    .unwrap();
+    let row = &json["rows"][0];
+    assert_eq!(row["method"], "magnitude");
+    assert!(
+        row["entropy_bits"].is_null() && row["p_eff"].is_null(),
+        "{row}"
+    );
+    let (csv, stderr) = run_ok(&toy(
+        "sample",
+        out,
+        &[
+            "--samples",
+            "20",
+            "--lr",
+            "1e300",
+            "--methods",
+            "magnitude",
+            "--k",
+            "3",
+            "--format",
+            "csv",
+        ],
+    ));
+    assert!(stderr.contains("every training run diverged"), "{stderr}");
+    let row = csv.lines().nth(1).unwrap();
+    assert!(row.ends_with(",none,,,"), "{row}");
+}
+
+/// `plot figure3` drew zig-zags from a `sample` or `--inits` CSV and nonsense from MI above
+/// the ceiling or negative; `--out f.png` wrote SVG. What a plot reads is validated.
+#[test]
+fn plots_refuse_tables_they_cannot_draw() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    run_ok(&toy(
+        "sample",
+        out,
+        &["--samples", "20", "--methods", "snip", "--k", "3,5"],
+    ));
+    run_ok(&toy(
+        "exact",
+        out,
+        &[
+            "--methods",
+            "snip",
+            "--k",
+            "3,5",
+            "--inits",
+            "2",
+            "--name",
+            "inits",
+        ],
+    ));
+    run_ok(&toy("exact", out, &["--methods", "snip", "--k", "3,5"]));
+    let svg = tmp.path().join("f.svg");
+    let svg = path_str(&svg);
+    let file = |name: &str| tmp.path().join(name);
+    for name in ["sample-regression.csv", "inits.csv"] {
+        expect_error(
+            &["plot", "figure3", path_str(&file(name)), "--out", svg],
+            &["is not a `peff exact` table"],
+        );
+    }
+    let exact = std::fs::read_to_string(file("exact-regression.csv")).unwrap();
+    let mut lines: Vec<String> = exact.lines().map(str::to_string).collect();
+    // Columns: task,method,k,sparsity,entropy_bits,mi_bits,ceiling_bits,…
+    for (value, phrase) in [("99", "outside [0, log2 C(17, 5)]"), ("-1", "outside [0,")] {
+        let mut fields: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+        fields[5] = value.to_string();
+        let edited = lines.clone();
+        let mut edited = edited;
+        edited[1] = fields.join(",");
+        let path = file("edited.csv");
+        std::fs::write(&path, edited.join("\n") + "\n").unwrap();
+        expect_error(
+            &["plot", "figure3", path_str(&path), "--out", svg],
+            &["mi_bits", phrase],
+        );
+    }
+    lines.push(lines[1].clone());
+    std::fs::write(file("twice.csv"), lines.join("\n") + "\n").unwrap();
+    expect_error(
+        &[
+            "plot",
+            "figure3",
+            path_str(&file("twice.csv")),
+            "--out",
+            svg,
+        ],
+        &["appears twice"],
+    );
+    expect_error(
+        &[
+            "plot",
+            "figure3",
+            path_str(&file("exact-regression.csv")),
+            "--out",
+            "f.png",
+        ],
+        &["--out", ".svg"],
+    );
+    expect_error(
+        &[
+            "plot",
+            "convergence",
+            path_str(&file("exact-regression.csv")),
+            "--out",
+            svg,
+        ],
+        &["is not a `peff converge` table"],
+    );
+    run_ok(&[
+        "plot",
+        "figure3",
+        path_str(&file("exact-regression.csv")),
+        "--out",
+        svg,
+    ]);
+}
+
+/// `verify` passed a result whose rows were edited (entropies set to 0, rows deleted): it
+/// checked only the pmf hash. It now recomputes the table and compares it with the JSON's rows
+/// and the CSV beside it.
+#[test]
+fn verify_recomputes_the_table_the_file_records() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    run_ok(&toy("exact", out, &["--methods", "snip,imp", "--k", "5"]));
+    let json = tmp.path().join("exact-regression.json");
+    let csv = tmp.path().join("exact-regression.csv");
+    let (stdout, _) = run_ok(&["verify", path_str(&json)]);
+    assert!(stdout.contains("table"), "{stdout}");
+    let original = std::fs::read_to_string(&json).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = value.clone();
+        f(&mut v);
+        std::fs::write(&json, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    };
+    edit(&|v| {
+        for row in v["rows"].as_array_mut().unwrap() {
+            row["entropy_bits"] = serde_json::json!(0.0);
+        }
+    });
+    expect_error(
+        &["verify", path_str(&json)],
+        &["verification failed", "table differs"],
+    );
+    edit(&|v| {
+        v["rows"].as_array_mut().unwrap().pop();
+    });
+    expect_error(
+        &["verify", path_str(&json)],
+        &["verification failed", "table differs"],
+    );
+    std::fs::write(&json, &original).unwrap();
+    let table = std::fs::read_to_string(&csv).unwrap();
+    let cut: Vec<&str> = table.lines().take(2).collect();
+    std::fs::write(&csv, cut.join("\n") + "\n").unwrap();
+    expect_error(
+        &["verify", path_str(&json)],
+        &["verification failed", "exact-regression.csv"],
+    );
+}
+
+/// `Partial::new`'s checksum recomputed after an edit, as anyone can.
+fn resign(mut partial: peff::partial::Partial) -> String {
+    use sha2::{Digest, Sha256};
+    partial.checksum.clear();
+    let unsigned = serde_json::to_string(&partial).unwrap();
+    partial.checksum = format!("{:x}", Sha256::digest(unsigned.as_bytes()));
+    serde_json::to_string(&partial).unwrap()
+}
+
+/// Hand-edited shards with a recomputed checksum: an empty range with zero tallies merged into
+/// a wrong table, and `diverged` wrapped to 2^64 − 2. Ranges, totals and overflow are checked.
+#[test]
+fn edited_shards_with_valid_checksums_cannot_merge_into_a_wrong_table() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let mut shards = Vec::new();
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let (stdout, _) = run_ok(&toy(
+            "exact",
+            out,
+            &["--methods", "snip", "--k", "5", "--shard", &shard],
+        ));
+        shards.push(std::path::PathBuf::from(stdout.trim()));
+    }
+    let read = |p: &Path| peff::partial::Partial::read(p).unwrap();
+    let edited = tmp.path().join("edited.json");
+    let merge_with = |second: &Path, phrase: &str| {
+        expect_error(
+            &[
+                "merge",
+                path_str(&shards[0]),
+                path_str(second),
+                "--out",
+                out,
+            ],
+            &[phrase],
+        )
+    };
+    // Shard 1 emptied: its range [18, 18) and zero tallies.
+    let mut p = read(&shards[1]);
+    p.start = p.end;
+    p.done = 0;
+    for row in &mut p.rows {
+        row.total_weight = "0".into();
+        row.tie_weight = "0".into();
+        row.diverged_weight = "0".into();
+        row.diverged_datasets = 0;
+        row.masks.clear();
+    }
+    std::fs::write(&edited, resign(p)).unwrap();
+    merge_with(&edited, "edited.json");
+    // Zero tallies over the right range.
+    let mut p = read(&shards[1]);
+    for row in &mut p.rows {
+        row.total_weight = "0".into();
+        row.tie_weight = "0".into();
+        row.diverged_weight = "0".into();
+        row.masks.clear();
+    }
+    std::fs::write(&edited, resign(p)).unwrap();
+    merge_with(&edited, "edited.json");
+    // Diverged counts near 2^64 that would wrap when added.
+    let mut p = read(&shards[1]);
+    p.rows[0].diverged_datasets = u64::MAX - 1;
+    std::fs::write(&edited, resign(p)).unwrap();
+    merge_with(&edited, "edited.json");
+    // Weights moved from one mask to a new one: totals still add up, so this is a valid pmf of
+    // another run; but weights scaled up break the run's total V^n.
+    let mut p = read(&shards[1]);
+    let row = &mut p.rows[0];
+    let scaled: u128 = row.total_weight.parse::<u128>().unwrap() * 2;
+    row.total_weight = scaled.to_string();
+    for (_, w) in &mut row.masks {
+        *w = (w.parse::<u128>().unwrap() * 2).to_string();
+    }
+    row.tie_weight = "0".into();
+    std::fs::write(&edited, resign(p)).unwrap();
+    merge_with(
+        &edited,
+        "weights add up to 95 for snip k=5, not the run's total 64",
+    );
+    // The genuine shards merge.
+    run_ok(&[
+        "merge",
+        path_str(&shards[0]),
+        path_str(&shards[1]),
+        "--out",
+        out,
+        "--name",
+        "merged",
+    ]);
+}

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::args::ToyArgs;
 use crate::experiments::convergence::{convergence_rows, coverage_at};
 use crate::experiments::toy::ToyExperiment;
-use crate::export::{self, render, write_atomic};
+use crate::export::{self, render};
 use crate::record::{ResultFile, RunRecord};
 
 /// Flags of `peff converge`.
@@ -92,17 +92,18 @@ pub fn run(args: &ConvergeArgs) -> anyhow::Result<()> {
         bail!("the exact reference needs every dataset enumerated, more than `--max-datasets` {}; choose a smaller configuration", run.max_datasets);
     }
     export::check_out_dir(&toy.out)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(run.threads)
-        .build()?;
-    let started = Instant::now();
-    let rows = pool.install(|| convergence_rows(&exp, &sizes, args.seed))?;
-    let largest = *sizes.last().expect("at least one size");
-    let coverage = coverage_at(&rows, largest);
     let stem = toy
         .name
         .clone()
         .unwrap_or_else(|| "convergence".to_string());
+    let (csv_path, json_path) = (
+        toy.out.join(format!("{stem}.csv")),
+        toy.out.join(format!("{stem}.json")),
+    );
+    export::check_output_paths(&[
+        ("the result file", &csv_path),
+        ("the result file", &json_path),
+    ])?;
     let record = RunRecord {
         command: "converge".to_string(),
         config: ConvergeConfig {
@@ -112,17 +113,26 @@ pub fn run(args: &ConvergeArgs) -> anyhow::Result<()> {
         },
         shard: None,
     };
+    export::check_overwrite(&json_path, &serde_json::to_value(&record)?, toy.force)?;
+    let (exp, sizes) = (&record.config.experiment, &record.config.samples);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(run.threads)
+        .build()?;
+    let started = Instant::now();
+    let rows = pool.install(|| convergence_rows(exp, sizes, args.seed))?;
+    let largest = *sizes.last().expect("at least one size");
+    let coverage = coverage_at(&rows, largest);
     let mut file = ResultFile::new(&record, run.threads, started.elapsed().as_secs_f64(), &rows);
     file.summary = Some(serde_json::json!({ "coverage_at_largest_n": &coverage }));
-    write_atomic(
-        &toy.out.join(format!("{stem}.csv")),
-        export::to_csv(&rows)?.as_bytes(),
-    )?;
-    write_atomic(
-        &toy.out.join(format!("{stem}.json")),
-        (serde_json::to_string_pretty(&file)? + "\n").as_bytes(),
-    )?;
+    export::write_result_files(&[
+        (csv_path.clone(), export::to_csv(&rows)?.into_bytes()),
+        (
+            json_path.clone(),
+            (serde_json::to_string_pretty(&file)? + "\n").into_bytes(),
+        ),
+    ])?;
     print!("{}", render(&rows, toy.format)?);
+    eprintln!("wrote {} and {}", csv_path.display(), json_path.display());
     if toy.format == export::Format::Table {
         println!(
             "\ncoverage of the exact value at N = {largest} (95 % bootstrap basic intervals):"

@@ -58,6 +58,38 @@ pub(crate) fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
 pub(crate) struct RecordedResult {
     pub(crate) run: ToyRecord,
     pub(crate) pmf_sha256: Option<String>,
+    /// The table the file records (compared with the recomputed one).
+    pub(crate) rows: serde_json::Value,
+}
+
+/// The table of finished tallies (one entry per init), as the result files hold it: the rows
+/// as JSON and as CSV text. `peff verify` compares a recorded result with this.
+pub(crate) fn table_of(
+    per_init: &[(ToyRun, Vec<MaskTally>)],
+    threads: usize,
+) -> anyhow::Result<(serde_json::Value, String)> {
+    let first = &per_init[0].0;
+    if let Some(samples) = first.samples {
+        let rows = thread_pool(threads)?
+            .install(|| sample_rows(&first.experiment, &per_init[0].1, samples))?;
+        return Ok((serde_json::to_value(&rows)?, export::to_csv(&rows)?));
+    }
+    let tables: Vec<(u64, Vec<ExactRow>)> = per_init
+        .iter()
+        .map(|(run, t)| {
+            (
+                run.experiment.init_seed.unwrap_or(0),
+                exact_rows(&run.experiment, t),
+            )
+        })
+        .collect();
+    if tables.len() == 1 {
+        let rows = &tables[0].1;
+        Ok((serde_json::to_value(rows)?, export::to_csv(rows)?))
+    } else {
+        let rows = multi_init_rows(&tables);
+        Ok((serde_json::to_value(&rows)?, export::to_csv(&rows)?))
+    }
 }
 
 /// Where and how a run's results go.
@@ -68,17 +100,27 @@ pub(crate) struct Destination<'a> {
 }
 
 impl Destination<'_> {
-    /// Writes `<stem>.csv` and `<stem>.json` atomically and prints the rows on stdout.
+    /// `<out>/<stem>.csv` and `<out>/<stem>.json`.
+    pub(crate) fn paths(&self) -> [std::path::PathBuf; 2] {
+        [
+            self.out.join(format!("{}.csv", self.stem)),
+            self.out.join(format!("{}.json", self.stem)),
+        ]
+    }
+
+    /// Writes `<stem>.csv` and `<stem>.json` as one unit ([`export::write_result_files`]),
+    /// prints the rows on stdout and the paths written on stderr.
     fn emit<R: Serialize>(&self, record: &ResultFile<'_, ToyRun, R>) -> anyhow::Result<()> {
-        write_atomic(
-            &self.out.join(format!("{}.csv", self.stem)),
-            export::to_csv(record.rows)?.as_bytes(),
-        )?;
-        write_atomic(
-            &self.out.join(format!("{}.json", self.stem)),
-            (serde_json::to_string_pretty(record)? + "\n").as_bytes(),
-        )?;
+        let [csv, json] = self.paths();
+        export::write_result_files(&[
+            (csv.clone(), export::to_csv(record.rows)?.into_bytes()),
+            (
+                json.clone(),
+                (serde_json::to_string_pretty(record)? + "\n").into_bytes(),
+            ),
+        ])?;
         print!("{}", render(record.rows, self.format)?);
+        eprintln!("wrote {} and {}", csv.display(), json.display());
         Ok(())
     }
 }
@@ -124,6 +166,45 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
     }
     let total = total.expect("checked above") as u64;
     export::check_out_dir(&args.out)?;
+    let stem = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{command}-{}", first.config.experiment.task));
+    let dest = Destination {
+        out: &args.out,
+        stem,
+        format: args.format,
+    };
+    let shard_path = shard.map(|shard| {
+        args.out.join(format!(
+            "{}.shard-{}-of-{}.json",
+            dest.stem, shard.index, shard.count
+        ))
+    });
+    // Every output path is checked before any work.
+    let [csv_path, json_path] = dest.paths();
+    let mut outputs: Vec<(&str, &Path)> = match &shard_path {
+        Some(path) => vec![("the shard file", path.as_path())],
+        None => vec![
+            ("the result file", csv_path.as_path()),
+            ("the result file", json_path.as_path()),
+        ],
+    };
+    if let Some(path) = &args.checkpoint {
+        outputs.push(("`--checkpoint`", path));
+    }
+    if let Some(path) = &args.dump_init {
+        outputs.push(("`--dump-init`", path));
+    }
+    export::check_output_paths(&outputs)?;
+    if shard.is_none() {
+        let record = RunRecord {
+            command: command.to_string(),
+            config: whole.clone(),
+            shard: None,
+        };
+        export::check_overwrite(&json_path, &serde_json::to_value(&record)?, args.force)?;
+    }
     if let Some(path) = &args.dump_init {
         let exp = &first.config.experiment;
         let file = InitFile::from_params(&exp.shape.layers(), &exp.init);
@@ -138,10 +219,6 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
     let started = Instant::now();
     let range = slice(total);
     let bar = progress_bar((range.end - range.start) * inits.len() as u64);
-    let stem = args
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{command}-{}", first.config.experiment.task));
     let mut per_init = Vec::new();
     for &seed in &inits {
         let record = record_for(seed);
@@ -163,22 +240,13 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         per_init.push((record.config, tallies));
     }
     bar.finish_and_clear();
-    if let Some(shard) = shard {
+    if let Some(path) = shard_path {
         let tallies = &per_init[0].1;
         let partial = Partial::new(first, range.clone(), range.end - range.start, tallies);
-        let path = args.out.join(format!(
-            "{stem}.shard-{}-of-{}.json",
-            shard.index, shard.count
-        ));
         write_atomic(&path, serde_json::to_string(&partial)?.as_bytes())?;
         println!("{}", path.display());
         return Ok(());
     }
-    let dest = Destination {
-        out: &args.out,
-        stem,
-        format: args.format,
-    };
     finish(&dest, &whole, per_init, run.threads, started)
 }
 
@@ -215,6 +283,18 @@ pub(crate) fn finish(
     if let Some(samples) = first.samples {
         let rows = thread_pool(threads)?
             .install(|| sample_rows(&first.experiment, &per_init[0].1, samples))?;
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        let table: Vec<ExactRow> = rows
+            .iter()
+            .filter(|r| {
+                let key = (r.row.method.clone(), r.row.k);
+                let new = !seen.contains(&key);
+                seen.push(key);
+                new
+            })
+            .map(|r| r.row.clone())
+            .collect();
+        warn_about_divergence(&table);
         return dest.emit(&file(&record, threads, started, &hash, &rows));
     }
     let mut tables: Vec<(u64, Vec<ExactRow>)> = per_init
@@ -226,11 +306,47 @@ pub(crate) fn finish(
             )
         })
         .collect();
+    for (_, rows) in &tables {
+        warn_about_divergence(rows);
+    }
     if tables.len() == 1 {
         let rows = tables.remove(0).1;
         dest.emit(&file(&record, threads, started, &hash, &rows))
     } else {
         let rows = multi_init_rows(&tables);
         dest.emit(&file(&record, threads, started, &hash, &rows))
+    }
+}
+
+/// Says on stderr which rows lost runs to divergence: rows where every run diverged have no
+/// pmf (their entropy cells are empty), and rows where some did describe only the rest.
+pub(crate) fn warn_about_divergence(rows: &[ExactRow]) {
+    let list = |rows: &[&ExactRow]| {
+        let names: Vec<String> = rows
+            .iter()
+            .take(6)
+            .map(|r| format!("{} k={}", r.method, r.k))
+            .collect();
+        let more = if rows.len() > 6 { ", …" } else { "" };
+        format!("{}{more}", names.join(", "))
+    };
+    let all: Vec<&ExactRow> = rows.iter().filter(|r| r.entropy_bits.is_none()).collect();
+    let some: Vec<&ExactRow> = rows
+        .iter()
+        .filter(|r| r.entropy_bits.is_some() && r.diverged > 0)
+        .collect();
+    if !all.is_empty() {
+        eprintln!(
+            "warning: every training run diverged in {} rows ({}): they have no mask pmf, so entropy_bits, mi_bits and p_eff are empty; lower `--lr` (or check `--grasp-temperature`)",
+            all.len(),
+            list(&all)
+        );
+    }
+    if !some.is_empty() {
+        eprintln!(
+            "warning: some training runs diverged in {} rows ({}): their pmf covers the other datasets only (column `diverged`)",
+            some.len(),
+            list(&some)
+        );
     }
 }

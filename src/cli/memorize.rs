@@ -400,14 +400,16 @@ pub(crate) fn finish(
     let rows = memorize::rows(&run.config, results);
     let mut file = ResultFile::new(run, threads, started.elapsed().as_secs_f64(), &rows);
     file.summary = Some(memorize::summary(&run.config, results));
-    write_atomic(
-        &out.join(format!("{stem}.csv")),
-        export::to_csv(&rows)?.as_bytes(),
-    )?;
-    write_atomic(
-        &out.join(format!("{stem}.json")),
-        (serde_json::to_string_pretty(&file)? + "\n").as_bytes(),
-    )?;
+    export::write_result_files(&[
+        (
+            out.join(format!("{stem}.csv")),
+            export::to_csv(&rows)?.into_bytes(),
+        ),
+        (
+            out.join(format!("{stem}.json")),
+            (serde_json::to_string_pretty(&file)? + "\n").into_bytes(),
+        ),
+    ])?;
     print!("{}", render(&rows, format)?);
     Ok(())
 }

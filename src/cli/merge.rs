@@ -24,6 +24,9 @@ pub struct MergeArgs {
     /// Output format on stdout.
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Overwrite result files that hold a result of another configuration.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `peff merge`: shards of one run into the table the unsharded run produces.
@@ -59,6 +62,16 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
         stem,
         format: args.format,
     };
+    let [csv_path, json_path] = dest.paths();
+    export::check_output_paths(&[
+        ("the result file", &csv_path),
+        ("the result file", &json_path),
+    ])?;
+    let record = crate::record::RunRecord {
+        shard: None,
+        ..whole.clone()
+    };
+    export::check_overwrite(&json_path, &serde_json::to_value(&record)?, args.force)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let run = whole.config.for_init(whole.config.inits()[0]);
     finish(

@@ -332,14 +332,16 @@ fn emit(
         format: Format,
         file: &ResultFile<'_, NoiseCorrConfig, R>,
     ) -> anyhow::Result<()> {
-        write_atomic(
-            &out.join(format!("{stem}.csv")),
-            export::to_csv(file.rows)?.as_bytes(),
-        )?;
-        write_atomic(
-            &out.join(format!("{stem}.json")),
-            (serde_json::to_string_pretty(file)? + "\n").as_bytes(),
-        )?;
+        export::write_result_files(&[
+            (
+                out.join(format!("{stem}.csv")),
+                export::to_csv(file.rows)?.into_bytes(),
+            ),
+            (
+                out.join(format!("{stem}.json")),
+                (serde_json::to_string_pretty(file)? + "\n").into_bytes(),
+            ),
+        ])?;
         print!("{}", render(file.rows, format)?);
         Ok(())
     }

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 
@@ -87,9 +87,30 @@ pub enum Figure {
     },
 }
 
-fn read_rows<R: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<R>> {
+/// Reads the rows of a result CSV whose header must be exactly one of `headers` (the columns of
+/// the command that writes it: a `peff sample` or `--inits` table has other columns and is
+/// refused, rather than half-read into a nonsense figure).
+fn read_rows<R: DeserializeOwned>(
+    path: &Path,
+    headers: &[&str],
+    what: &str,
+) -> anyhow::Result<Vec<R>> {
     let bytes = crate::export::read_capped(path, crate::export::MAX_RESULT_BYTES, "plot input")?;
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let found = reader
+        .headers()
+        .with_context(|| format!("'{}': not a CSV table", path.display()))?
+        .iter()
+        .collect::<Vec<_>>()
+        .join(",");
+    if !headers.contains(&found.as_str()) {
+        bail!(
+            "'{}' is not {what}: its columns are {} (expected {})",
+            path.display(),
+            crate::cli::errors::quote(&found),
+            headers.join(" or ")
+        );
+    }
     reader
         .deserialize()
         .enumerate()
@@ -114,7 +135,9 @@ struct CorrCsvRow {
 
 /// The noise-correlation SVG of a `peff noise-corr` CSV.
 fn noise_corr_figure(path: &Path) -> anyhow::Result<String> {
-    let rows: Vec<CorrCsvRow> = read_rows(path)?;
+    const IMP: &str = "level,density,epoch,corr_mean,corr_se,train_loss_mean,seeds";
+    const SWEEP: &str = "sweep,value,level,density,epoch,corr_mean,corr_se,train_loss_mean,seeds";
+    let rows: Vec<CorrCsvRow> = read_rows(path, &[IMP, SWEEP], "a `peff noise-corr` table")?;
     let first = rows
         .first()
         .with_context(|| format!("'{}' has no rows", path.display()))?;
@@ -176,39 +199,129 @@ fn noise_corr_figure(path: &Path) -> anyhow::Result<String> {
     Ok(noise_corr_svg(&title, &x_label, &series, &prunes)?)
 }
 
+/// The CSV header line of a row type.
+fn header_of<R: serde::Serialize>(row: &R) -> String {
+    crate::export::to_csv(std::slice::from_ref(row))
+        .ok()
+        .and_then(|t| t.lines().next().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The figure-3 points of an exact table, after checking that each row is one `peff exact`
+/// could have written: a known method, `1 ≤ k < p ≤ 64` with one `p` for the file, the ceiling
+/// equal to `log2 C(p, k)`, `0 ≤ mi_bits ≤ ceiling_bits`, each (method, k) once. Rows whose every
+/// run diverged (empty `mi_bits`) are left out, with a note.
+fn figure3_points(path: &Path, rows: &[ExactRow]) -> anyhow::Result<Vec<MiPoint>> {
+    let at = |i: usize| format!("'{}' line {}", path.display(), i + 2);
+    let mut points: Vec<MiPoint> = Vec::new();
+    let mut p_file = None;
+    let mut skipped = 0;
+    for (i, r) in rows.iter().enumerate() {
+        if crate::prune::Method::from_name(&r.method).is_none() {
+            bail!(
+                "{}: unknown method {}",
+                at(i),
+                crate::cli::errors::quote(&r.method)
+            );
+        }
+        if !(r.sparsity.is_finite() && (0.0..1.0).contains(&r.sparsity)) || r.k == 0 {
+            bail!(
+                "{}: k = {} and sparsity = {} are not a kept count of a network",
+                at(i),
+                r.k,
+                r.sparsity
+            );
+        }
+        let p = (r.k as f64 / (1.0 - r.sparsity)).round() as usize;
+        if !(r.k < p && p <= 64) || *p_file.get_or_insert(p) != p {
+            bail!(
+                "{}: k = {} with sparsity {} gives p = {p}, not the file's p",
+                at(i),
+                r.k,
+                r.sparsity
+            );
+        }
+        let ceiling = crate::data::log2_binomial(p, r.k);
+        if (r.ceiling_bits - ceiling).abs() > 1e-6 {
+            bail!(
+                "{}: ceiling_bits {} is not log2 C({p}, {}) = {ceiling}",
+                at(i),
+                r.ceiling_bits,
+                r.k
+            );
+        }
+        let Some(mi) = r.mi_bits else {
+            skipped += 1;
+            continue;
+        };
+        if !(mi.is_finite() && mi >= -1e-9 && mi <= ceiling + 1e-9) {
+            bail!(
+                "{}: mi_bits {mi} is outside [0, log2 C({p}, {})] = [0, {ceiling}]",
+                at(i),
+                r.k
+            );
+        }
+        if points.iter().any(|q| q.method == r.method && q.k == r.k) {
+            bail!("{}: {} at k = {} appears twice", at(i), r.method, r.k);
+        }
+        points.push(MiPoint {
+            method: r.method.clone(),
+            k: r.k,
+            p,
+            mi_bits: mi,
+            ceiling_bits: r.ceiling_bits,
+        });
+    }
+    if skipped > 0 {
+        eprintln!(
+            "note: '{}': {skipped} rows without mi_bits (every run diverged) are not drawn",
+            path.display()
+        );
+    }
+    Ok(points)
+}
+
 /// Draws the requested figure, writes it atomically and prints its path.
 pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
     let noise_out;
-    let (svg, out) = match &args.figure {
+    let out: &PathBuf = match &args.figure {
+        Figure::Figure3 { out, .. }
+        | Figure::Convergence { out, .. }
+        | Figure::Figure1a { out, .. }
+        | Figure::Scaling { out, .. } => out,
         Figure::NoiseCorr { input, out } => {
             noise_out = out.clone().unwrap_or_else(|| input.with_extension("svg"));
-            (noise_corr_figure(input)?, &noise_out)
+            &noise_out
         }
-        Figure::Figure3 { inputs, out } => {
+    };
+    if out.extension().and_then(|e| e.to_str()) != Some("svg") {
+        bail!(
+            "`--out` must name an .svg file (peff draws SVG only), got '{}'",
+            out.display()
+        );
+    }
+    crate::export::check_output_paths(&[("`--out`", out)])?;
+    let svg = match &args.figure {
+        Figure::NoiseCorr { input, .. } => noise_corr_figure(input)?,
+        Figure::Figure3 { inputs, .. } => {
             let panels = inputs
                 .iter()
                 .map(|path| {
-                    let rows: Vec<ExactRow> = read_rows(path)?;
+                    let rows: Vec<ExactRow> =
+                        read_rows(path, &[&exact_header()], "a `peff exact` table (one init)")?;
                     let title = rows
                         .first()
                         .map_or_else(|| path.display().to_string(), |r| r.task.clone());
-                    let points = rows
-                        .iter()
-                        .map(|r| MiPoint {
-                            method: r.method.clone(),
-                            k: r.k,
-                            p: (r.k as f64 / (1.0 - r.sparsity)).round() as usize,
-                            mi_bits: r.mi_bits,
-                            ceiling_bits: r.ceiling_bits,
-                        })
-                        .collect();
+                    let points = figure3_points(path, &rows)?;
                     Ok(MiPanel { title, points })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            (figure3_svg(&panels)?, out)
+            figure3_svg(&panels)?
         }
-        Figure::Figure1a { input, out } => {
-            let rows: Vec<MemorizeRow> = read_rows(input)?;
+        Figure::Figure1a { input, .. } => {
+            const HEADER: &str =
+                "dataset,method,density,kept,memorised_mean,memorised_se,seeds,capped,diverged";
+            let rows: Vec<MemorizeRow> = read_rows(input, &[HEADER], "a `peff memorize` table")?;
             let dataset = rows.first().map_or("", |r| r.dataset.as_str()).to_string();
             let seeds = rows.iter().map(|r| r.seeds).max().unwrap_or(0);
             // Rows where every seed diverged have no mean: nothing to draw.
@@ -224,9 +337,9 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                 })
                 .collect();
             let title = format!("Memorisation capacity ({dataset}, {seeds} seeds)");
-            (figure1a_svg(&title, &points)?, out)
+            figure1a_svg(&title, &points)?
         }
-        Figure::Scaling { input, k, out } => {
+        Figure::Scaling { input, k, .. } => {
             /// The columns of a `peff scaling` CSV the figure reads.
             #[derive(serde::Deserialize)]
             struct Row {
@@ -249,7 +362,8 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                     })
                 })
                 .collect::<anyhow::Result<_>>()?;
-            let rows: Vec<Row> = read_rows(input)?;
+            const HEADER: &str = "input_dim,n,task,method,k,sparsity,entropy_bits,mi_bits,ceiling_bits,p_eff,distinct_masks,diverged,tie_mass,data_entropy_bits";
+            let rows: Vec<Row> = read_rows(input, &[HEADER], "a `peff scaling` table")?;
             let dims: std::collections::BTreeSet<usize> =
                 rows.iter().map(|r| r.input_dim).collect();
             if dims.len() > 1 {
@@ -275,10 +389,24 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                     anyhow::bail!("`--k` {want} has no rows in '{}'", input.display());
                 }
             }
-            (scaling_svg(&points)?, out)
+            scaling_svg(&points)?
         }
-        Figure::Convergence { input, out } => {
-            let rows: Vec<ConvergenceRow> = read_rows(input)?;
+        Figure::Convergence { input, .. } => {
+            let rows: Vec<ConvergenceRow> =
+                read_rows(input, &[&convergence_header()], "a `peff converge` table")?;
+            for (i, r) in rows.iter().enumerate() {
+                let values = [r.estimate_bits, r.ci_low_bits, r.ci_high_bits, r.exact_bits];
+                if !values.iter().all(|v| v.is_finite())
+                    || r.ci_low_bits > r.ci_high_bits
+                    || r.samples == 0
+                {
+                    bail!(
+                        "'{}' line {}: not a convergence row (non-finite value, interval low above high, or N = 0)",
+                        input.display(),
+                        i + 2
+                    );
+                }
+            }
             let points: Vec<ConvergencePoint> = rows
                 .into_iter()
                 .map(|r| ConvergencePoint {
@@ -292,10 +420,42 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                     exact_bits: r.exact_bits,
                 })
                 .collect();
-            (convergence_svg(&points)?, out)
+            convergence_svg(&points)?
         }
     };
     write_atomic(out, svg.as_bytes())?;
     println!("{}", out.display());
     Ok(())
+}
+
+fn exact_header() -> String {
+    header_of(&ExactRow {
+        task: String::new(),
+        method: String::new(),
+        k: 0,
+        sparsity: 0.0,
+        entropy_bits: None,
+        mi_bits: None,
+        ceiling_bits: 0.0,
+        p_eff: None,
+        distinct_masks: 0,
+        diverged: 0,
+        tie_mass: 0.0,
+    })
+}
+
+fn convergence_header() -> String {
+    header_of(&ConvergenceRow {
+        task: String::new(),
+        method: String::new(),
+        k: 0,
+        samples: 0,
+        estimator: String::new(),
+        estimate_bits: 0.0,
+        ci_low_bits: 0.0,
+        ci_high_bits: 0.0,
+        exact_bits: 0.0,
+        error_bits: 0.0,
+        covered: false,
+    })
 }

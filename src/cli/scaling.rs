@@ -13,7 +13,7 @@ use super::exact::{progress_bar, thread_pool};
 use crate::experiments::run::compute;
 use crate::experiments::scaling::{scaling_rows, IntRange, ScalingRow, MAX_N};
 use crate::experiments::toy::{ToyRecord, ToyRun};
-use crate::export::{self, render, write_atomic, Format};
+use crate::export::{self, render, Format};
 use crate::record::{ResultFile, RunRecord};
 
 /// Flags of `peff scaling`.
@@ -201,14 +201,16 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
         )
     });
     let file = ResultFile::new(&record, threads, started.elapsed().as_secs_f64(), &rows);
-    write_atomic(
-        &args.out.join(format!("{stem}.csv")),
-        export::to_csv(&rows)?.as_bytes(),
-    )?;
-    write_atomic(
-        &args.out.join(format!("{stem}.json")),
-        (serde_json::to_string_pretty(&file)? + "\n").as_bytes(),
-    )?;
+    export::write_result_files(&[
+        (
+            args.out.join(format!("{stem}.csv")),
+            export::to_csv(&rows)?.into_bytes(),
+        ),
+        (
+            args.out.join(format!("{stem}.json")),
+            (serde_json::to_string_pretty(&file)? + "\n").into_bytes(),
+        ),
+    ])?;
     print!("{}", render(&rows, args.format)?);
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::exact::{progress_bar, thread_pool, RecordedResult};
+use super::exact::{progress_bar, table_of, thread_pool, RecordedResult};
 use crate::experiments::run::{compute, dataset_count, pmf_sha256};
 use crate::experiments::toy::ToyRecord;
 
@@ -55,6 +55,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         );
     }
     let mut hashes = Vec::new();
+    let mut per_init = Vec::new();
     for seed in whole.config.inits() {
         let identity = ToyRecord {
             config: whole.config.for_init(seed),
@@ -71,14 +72,50 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
             .context("interrupted")?;
         bar.finish_and_clear();
         hashes.push(pmf_sha256(&identity.config.experiment, &tallies));
+        per_init.push((identity.config, tallies));
     }
     let actual = hashes.join(",");
     if actual != expected {
         bail!("verification failed: pmf hash {actual} differs from the recorded {expected}");
     }
+    // The hash covers the pmf; the table is what users read: recompute it and compare it with
+    // the rows the JSON records and, when present, the CSV beside it.
+    let (rows, csv) = table_of(&per_init, threads)?;
+    let recorded_rows = recorded.rows.as_array().map_or(0, Vec::len);
+    if rows != recorded.rows {
+        let computed = rows.as_array().map_or(&[][..], Vec::as_slice);
+        let recorded_slice = recorded.rows.as_array().map_or(&[][..], Vec::as_slice);
+        let first = (0..computed.len().max(recorded_slice.len()))
+            .find(|&i| computed.get(i) != recorded_slice.get(i))
+            .unwrap_or(0);
+        bail!(
+            "verification failed: the pmf hash matches, but the table differs: the file records {recorded_rows} rows, the rerun gives {}; first difference at row {}",
+            computed.len(),
+            first + 1
+        );
+    }
+    let csv_path = args.file.with_extension("csv");
+    if csv_path.exists() {
+        let recorded_csv = crate::export::read_capped_text(
+            &csv_path,
+            crate::export::MAX_RESULT_BYTES,
+            "result file",
+        )?;
+        if recorded_csv != csv {
+            bail!(
+                "verification failed: '{}' differs from the recomputed table (the JSON matches)",
+                csv_path.display()
+            );
+        }
+    }
     println!(
-        "verified: {} reproduces pmf hash {expected}",
-        args.file.display()
+        "verified: {} reproduces pmf hash {expected} and its {recorded_rows}-row table{}",
+        args.file.display(),
+        if csv_path.exists() {
+            format!(" (and '{}')", csv_path.display())
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }

@@ -41,7 +41,8 @@ pub fn convergence_rows(
 ) -> Result<Vec<ConvergenceRow>, EstimateError> {
     use rayon::prelude::*;
     let exact = exp.tally(enumerate_datasets(exp.space), false, &|_| {});
-    let exact_bits: Vec<f64> = exact_rows(exp, &exact)
+    // A row whose every run diverged has no exact value (`None`) and no convergence rows.
+    let exact_bits: Vec<Option<f64>> = exact_rows(exp, &exact)
         .iter()
         .map(|r| r.entropy_bits)
         .collect();
@@ -70,6 +71,7 @@ pub fn convergence_rows(
             })
             .collect::<Result<Vec<_>, _>>()?;
         for ((key, row_estimates), &exact) in keys.iter().zip(estimates).zip(&exact_bits) {
+            let Some(exact) = exact else { continue };
             for e in row_estimates {
                 rows.push(ConvergenceRow {
                     task: exp.task.clone(),
