@@ -268,30 +268,16 @@ impl Partial {
 /// Merges complete shards of one run: the same run, the same shard count, each shard exactly
 /// once. Returns the whole run's record and tallies.
 pub fn merge(parts: &[Partial]) -> anyhow::Result<(ToyRecord, Vec<MaskTally>)> {
-    let first = parts.first().context("no partial-result files given")?;
-    // A complete checkpoint of a whole run is its only shard.
-    let shard_of = |part: &Partial| part.run.shard.unwrap_or(Shard::WHOLE);
-    let count = shard_of(first).count;
-    let mut seen = vec![false; count as usize];
-    let mut totals = vec![MaskTally::default(); first.rows.len()];
-    for part in parts {
-        let shard = shard_of(part);
-        if !part.run.same_run(&first.run) {
-            bail!(
-                "shard {}/{} belongs to a different configuration than shard {}/{count}",
-                shard.index,
-                shard.count,
-                shard_of(first).index,
-            );
-        }
-        if shard.count != count {
-            bail!("shard counts differ: {} and {count}", shard.count);
-        }
+    let (ordered, whole) = crate::record::order_shards(parts, |p: &Partial| &p.run)?;
+    let mut totals = vec![MaskTally::default(); ordered[0].rows.len()];
+    for part in ordered {
         if !part.is_complete() {
-            bail!("shard {}/{count} is an unfinished checkpoint", shard.index);
-        }
-        if std::mem::replace(&mut seen[shard.index as usize], true) {
-            bail!("shard {}/{count} is given twice", shard.index);
+            let shard = part.run.shard.unwrap_or(Shard::WHOLE);
+            bail!(
+                "shard {}/{} is an unfinished checkpoint",
+                shard.index,
+                shard.count
+            );
         }
         for (total, tally) in totals.iter_mut().zip(part.tallies()?) {
             // Every mask weight is at most its row's total, so checking totals rules out overflow.
@@ -306,18 +292,8 @@ pub fn merge(parts: &[Partial]) -> anyhow::Result<(ToyRecord, Vec<MaskTally>)> {
             total.merge(&tally);
         }
     }
-    let missing_count = seen.iter().filter(|s| !**s).count();
-    let missing: Vec<String> = (0..count)
-        .filter(|&i| !seen[i as usize])
-        .take(10)
-        .map(|i| format!("{i}/{count}"))
-        .chain((missing_count > 10).then(|| format!("… ({missing_count} in all)")))
-        .collect();
-    if !missing.is_empty() {
-        bail!("missing shards: {}", missing.join(", "));
-    }
     // The shards together must hold every dataset's weight: V^n for enumeration, N for samples.
-    let config = &first.run.config;
+    let config = &whole.config;
     let expected = match config.samples {
         Some(n) => Some(n as u128),
         None => config.experiment.space.total_weight(),
@@ -336,9 +312,5 @@ pub fn merge(parts: &[Partial]) -> anyhow::Result<(ToyRecord, Vec<MaskTally>)> {
             );
         }
     }
-    let whole = ToyRecord {
-        shard: None,
-        ..first.run.clone()
-    };
     Ok((whole, totals))
 }

@@ -71,6 +71,59 @@ impl<C: PartialEq> RunRecord<C> {
     }
 }
 
+/// Puts the shard files of one run in shard order: every file must record the same run (command
+/// and configuration) with the same shard count, each shard exactly once and none missing (a
+/// file without a shard is the run's only shard). Returns the files in shard order and the
+/// record of the whole run. One rule for every command's `peff merge`.
+pub fn order_shards<'a, T, C: PartialEq + Clone>(
+    parts: &'a [T],
+    record: impl Fn(&T) -> &RunRecord<C>,
+) -> anyhow::Result<(Vec<&'a T>, RunRecord<C>)> {
+    use anyhow::{bail, Context};
+    let first = parts.first().context("no shard files given")?;
+    let shard_of = |part: &T| record(part).shard.unwrap_or(Shard::WHOLE);
+    let count = shard_of(first).count;
+    let mut slots: Vec<Option<&T>> = vec![None; count as usize];
+    for part in parts {
+        let s = shard_of(part);
+        if !record(part).same_run(record(first)) {
+            bail!(
+                "shard {}/{} belongs to a different configuration than shard {}/{count}",
+                s.index,
+                s.count,
+                shard_of(first).index
+            );
+        }
+        if s.count != count {
+            bail!("shard counts differ: {} and {count}", s.count);
+        }
+        if slots[s.index as usize].replace(part).is_some() {
+            bail!("shard {}/{count} is given twice", s.index);
+        }
+    }
+    let missing: Vec<u64> = (0..count)
+        .filter(|&i| slots[i as usize].is_none())
+        .collect();
+    if !missing.is_empty() {
+        let shown: Vec<String> = missing
+            .iter()
+            .take(10)
+            .map(|i| format!("{i}/{count}"))
+            .collect();
+        let more = if missing.len() > 10 {
+            format!(", … ({} in all)", missing.len())
+        } else {
+            String::new()
+        };
+        bail!("missing shards: {}{more}", shown.join(", "));
+    }
+    let whole = RunRecord {
+        shard: None,
+        ..record(first).clone()
+    };
+    Ok((slots.into_iter().flatten().collect(), whole))
+}
+
 /// A JSON result file: the run record, how it ran, and the rows of its table.
 #[derive(Serialize)]
 pub struct ResultFile<'a, C: Serialize, R: Serialize> {

@@ -858,52 +858,11 @@ impl MemorizeShard {
 pub fn merge_shards(
     parts: &[MemorizeShard],
 ) -> anyhow::Result<(RunRecord<MemorizeConfig>, Vec<SeedResult>)> {
-    use anyhow::{bail, Context};
-    let first = parts.first().context("no shard files given")?;
-    let shard_of = |part: &MemorizeShard| part.run.shard.expect("parsed shards have one");
-    let count = shard_of(first).count;
-    let mut slots: Vec<Option<&MemorizeShard>> = vec![None; count as usize];
-    for part in parts {
-        let s = shard_of(part);
-        if !part.run.same_run(&first.run) {
-            bail!(
-                "shard {}/{} belongs to a different configuration than shard {}/{count}",
-                s.index,
-                s.count,
-                shard_of(first).index
-            );
-        }
-        if s.count != count {
-            bail!("shard counts differ: {} and {count}", s.count);
-        }
-        if slots[s.index as usize].replace(part).is_some() {
-            bail!("shard {}/{count} is given twice", s.index);
-        }
-    }
-    let missing: Vec<String> = (0..count)
-        .filter(|&i| slots[i as usize].is_none())
-        .map(|i| format!("{i}/{count}"))
-        .collect();
-    if !missing.is_empty() {
-        let shown = missing.len().min(10);
-        bail!(
-            "missing shards: {}{}",
-            missing[..shown].join(", "),
-            if missing.len() > shown {
-                format!(", … ({} in all)", missing.len())
-            } else {
-                String::new()
-            }
-        );
-    }
-    let results = slots
+    let (ordered, whole) = crate::record::order_shards(parts, |p: &MemorizeShard| &p.run)?;
+    let results = ordered
         .into_iter()
-        .flat_map(|s| s.expect("checked").results.iter().cloned())
+        .flat_map(|s| s.results.iter().cloned())
         .collect();
-    let whole = RunRecord {
-        shard: None,
-        ..first.run.clone()
-    };
     Ok((whole, results))
 }
 

@@ -651,43 +651,10 @@ impl ShardFile {
 pub fn merge(
     parts: &[ShardFile],
 ) -> anyhow::Result<(crate::record::RunRecord<NoiseCorrConfig>, Vec<SeedResult>)> {
-    use anyhow::{bail, Context};
-    let first = parts.first().context("no shard files given")?;
-    let shard_of = |p: &ShardFile| p.run.shard.unwrap_or(crate::record::Shard::WHOLE);
-    let count = shard_of(first).count;
-    let mut slots: Vec<Option<&ShardFile>> = vec![None; count as usize];
-    for part in parts {
-        let s = shard_of(part);
-        if !part.run.same_run(&first.run) {
-            bail!(
-                "shard {}/{} belongs to a different configuration than shard {}/{count}",
-                s.index,
-                s.count,
-                shard_of(first).index
-            );
-        }
-        if s.count != count {
-            bail!("shard counts differ: {} and {count}", s.count);
-        }
-        if slots[s.index as usize].replace(part).is_some() {
-            bail!("shard {}/{count} is given twice", s.index);
-        }
-    }
-    let missing: Vec<String> = (0..count)
-        .filter(|&i| slots[i as usize].is_none())
-        .take(10)
-        .map(|i| format!("{i}/{count}"))
-        .collect();
-    if !missing.is_empty() {
-        bail!("missing shards: {}", missing.join(", "));
-    }
-    let results = slots
+    let (ordered, whole) = crate::record::order_shards(parts, |p: &ShardFile| &p.run)?;
+    let results = ordered
         .into_iter()
-        .flat_map(|p| p.expect("checked").results.clone())
+        .flat_map(|p| p.results.clone())
         .collect();
-    let whole = crate::record::RunRecord {
-        shard: None,
-        ..first.run.clone()
-    };
     Ok((whole, results))
 }
