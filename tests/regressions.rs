@@ -928,3 +928,39 @@ fn edited_shards_with_valid_checksums_cannot_merge_into_a_wrong_table() {
         "merged",
     ]);
 }
+
+/// `cargo build --release` then `cargo run --release` compiled peff twice: `build.rs` watched
+/// `.git/index`, which its own `git describe --dirty` rewrites. The script must not watch the
+/// index and must run git without optional locks (no index refresh is written); running the
+/// same git command here must leave `.git/index` untouched.
+#[test]
+fn build_script_does_not_make_the_next_cargo_command_rebuild() {
+    let script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/build.rs")).unwrap();
+    let watched: Vec<&str> = script
+        .lines()
+        .filter(|l| l.contains("rerun-if-changed"))
+        .collect();
+    assert!(!watched.iter().any(|l| l.contains("index")), "{watched:?}");
+    assert!(script.contains("\"GIT_OPTIONAL_LOCKS\", \"0\""));
+    let index = std::process::Command::new("git")
+        .args(["rev-parse", "--git-path", "index"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    let Ok(index) = index.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()) else {
+        return; // not a checkout: nothing to refresh
+    };
+    let index = Path::new(env!("CARGO_MANIFEST_DIR")).join(index);
+    let Ok(before) = std::fs::metadata(&index).and_then(|m| m.modified()) else {
+        return;
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    let status = std::process::Command::new("git")
+        .args(["describe", "--always", "--dirty", "--abbrev=12"])
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let after = std::fs::metadata(&index).unwrap().modified().unwrap();
+    assert_eq!(before, after, ".git/index was rewritten");
+}

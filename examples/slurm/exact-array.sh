@@ -27,7 +27,7 @@ if [[ -n "${SLURM_ARRAY_TASK_ID:-}" ]]; then
     # The first task submits the merge, to run once every task of the array has succeeded.
     if [[ "${SLURM_ARRAY_TASK_ID}" == 0 ]]; then
         sbatch --dependency="afterok:${SLURM_ARRAY_JOB_ID}" --job-name=peff-merge \
-            --wrap="$PEFF merge $OUT/*.shard-*-of-${SHARDS}.json --out results"
+            --wrap="$PEFF merge $OUT/*.shard-*-of-${SHARDS}.json --out $OUT"
     fi
 else
     sbatch "$0"

@@ -1,5 +1,5 @@
 //! `peff entropy`: every entropy estimator, with bootstrap intervals, on a counts file
-//! (SPEC §8; the estimators are in [`crate::info::estimators`]).
+//! (docs/methods.md §5, §7; the estimators are in [`crate::info::estimators`]).
 
 use std::path::PathBuf;
 
@@ -32,7 +32,7 @@ pub struct EntropyArgs {
     pub format: Format,
 }
 
-/// One row of `peff entropy` (SPEC §8).
+/// One row of `peff entropy` (docs/methods.md §7).
 #[derive(Serialize)]
 struct EntropyRow {
     #[serde(flatten)]

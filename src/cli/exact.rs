@@ -29,6 +29,11 @@ pub fn run(args: &ToyArgs) -> anyhow::Result<()> {
     run_toy(args, None)
 }
 
+/// The progress line: the bar takes what the terminal width leaves (`wide_bar`), so the line
+/// never wraps; the text around it stays under 60 characters.
+pub(crate) const PROGRESS_TEMPLATE: &str =
+    "{elapsed_precise} [{wide_bar}] {pos}/{len} datasets, {eta} left";
+
 pub(crate) fn progress_bar(total: u64) -> ProgressBar {
     let target = if std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr()
@@ -37,11 +42,9 @@ pub(crate) fn progress_bar(total: u64) -> ProgressBar {
     };
     let bar = ProgressBar::with_draw_target(Some(total), target);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {pos}/{len} datasets ({eta} left)",
-        )
-        .expect("static template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template(PROGRESS_TEMPLATE)
+            .expect("static template")
+            .progress_chars("=> "),
     );
     bar
 }
@@ -348,5 +351,25 @@ pub(crate) fn warn_about_divergence(rows: &[ExactRow]) {
             some.len(),
             list(&some)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The progress line was 40 columns of bar plus text, wider than 80 columns: it wrapped.
+    /// The bar is now `wide_bar` and the text around it leaves room on an 80-column terminal.
+    #[test]
+    fn progress_line_fits_80_columns() {
+        assert!(PROGRESS_TEMPLATE.contains("{wide_bar}"));
+        let text = PROGRESS_TEMPLATE
+            .replace("{elapsed_precise}", "00:00:00")
+            .replace("{wide_bar}", "")
+            .replace("{pos}", "9999999999")
+            .replace("{len}", "9999999999")
+            .replace("{eta}", "59m 9s");
+        // At least 20 of 80 columns remain for the bar.
+        assert!(text.chars().count() <= 60, "{text}");
     }
 }
