@@ -75,10 +75,10 @@ impl<C: PartialEq> RunRecord<C> {
 /// and configuration) with the same shard count, each shard exactly once and none missing (a
 /// file without a shard is the run's only shard). Returns the files in shard order and the
 /// record of the whole run. One rule for every command's `peff merge`.
-pub fn order_shards<'a, T, C: PartialEq + Clone>(
-    parts: &'a [T],
+pub fn order_shards<T, C: PartialEq + Clone>(
+    parts: &[T],
     record: impl Fn(&T) -> &RunRecord<C>,
-) -> anyhow::Result<(Vec<&'a T>, RunRecord<C>)> {
+) -> anyhow::Result<(Vec<&T>, RunRecord<C>)> {
     use anyhow::{bail, Context};
     let first = parts.first().context("no shard files given")?;
     let shard_of = |part: &T| record(part).shard.unwrap_or(Shard::WHOLE);
