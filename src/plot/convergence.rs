@@ -151,15 +151,18 @@ pub fn convergence_svg(points: &[ConvergencePoint]) -> Result<String, PlotError>
         swatch: Swatch::SolidBlack,
     });
 
-    let ncols = panels.len().min(3);
+    // A wide grid (five panels a row) keeps 25 panels on one screen; the legend goes on top,
+    // where it is read first.
+    let ncols = panels.len().min(5);
     let nrows = panels.len().div_ceil(ncols);
-    let width = (ncols as u32 * 360).max(720);
-    let cell_h = 290;
+    let width = (ncols as u32 * 330).max(720);
+    let cell_h = 270;
     let grid_h = nrows as u32 * cell_h;
     let rows = legend_rows(&entries, width as i32 - 40)?;
-    let height = grid_h + legend_height(rows.len());
+    let legend_h = legend_height(rows.len());
+    let height = grid_h + legend_h;
     render(width, height, |root| {
-        let (grid, legend) = root.split_vertically(grid_h);
+        let (legend, grid) = root.split_vertically(legend_h);
         let cells = grid.split_evenly((nrows, ncols));
         for (i, (panel, cell)) in panels.iter().zip(&cells).enumerate() {
             let labels = AxisLabels {

@@ -115,7 +115,8 @@ fn prepare_mi_panel(panel: &MiPanel) -> Result<MiPanelData<'_>, PlotError> {
 /// x is the sparsity `1 − k/p` on `[0, 1]`, y is `I(m; D | init)` in bits; one line with markers
 /// per method (colour and marker by sorted method name, the same in every panel), and the ceiling
 /// `log2 C(p, k)` as a dashed black line. The legend is shared, below the panels. The figure is
-/// 500 px wide per panel (1000 px for two) and about 420 px high.
+/// 500 px wide per panel (1000 px for two) and about 420 px high. A marker that would cover
+/// another method's marker moves right by 8 px per marker under it, so none hides another.
 ///
 /// # Errors
 /// [`PlotError::NoData`] for no panels, [`PlotError::Empty`] for a panel without points,
@@ -206,6 +207,9 @@ fn draw_mi_panel(
             BLACK.stroke_width(2),
         ))
         .map_err(backend_err)?;
+    // Methods that coincide (random and SynFlow both carry 0 bits) stay visible: a marker that
+    // would cover one already drawn moves right by a marker's width per marker under it.
+    let mut drawn: Vec<(i32, i32)> = Vec::new();
     for (name, pts) in &panel.methods {
         let style = styles[name];
         chart
@@ -215,7 +219,13 @@ fn draw_mi_panel(
             ))
             .map_err(backend_err)?;
         for pt in pts {
-            draw_marker(root, chart.backend_coord(pt), style.marker, style.color)?;
+            let (x, y) = chart.backend_coord(pt);
+            let under = drawn
+                .iter()
+                .filter(|&&(dx, dy)| (dx - x).abs() <= 1 && (dy - y).abs() <= 1)
+                .count() as i32;
+            drawn.push((x, y));
+            draw_marker(root, (x + 8 * under, y), style.marker, style.color)?;
         }
     }
     Ok(())
