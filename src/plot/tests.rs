@@ -340,7 +340,10 @@ fn convergence_is_well_formed_with_panels_and_legend() {
         assert!(has_text(&svg, text), "missing text '{text}'");
     }
     // The N axis reaches the largest sample size: labelled exactly, or by its round decade tick.
-    assert!(has_text(&svg, "32k") || has_text(&svg, "30k"), "no tick near N = 32k");
+    assert!(
+        has_text(&svg, "32k") || has_text(&svg, "30k"),
+        "no tick near N = 32k"
+    );
 }
 
 /// The curves figure is well formed with its title, axis labels and series labels (escaped
