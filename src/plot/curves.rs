@@ -49,8 +49,24 @@ pub fn curves_svg(
     y_label: &str,
     series: &[Series],
 ) -> Result<String, PlotError> {
+    curves_with_rules_svg(title, x_label, y_label, series, &[], (720, 450))
+}
+
+/// [`curves_svg`] with a dashed grey vertical rule at each of `rules` (x values, e.g. the
+/// epochs of IMP's prunes) and a plot area of `width × plot_h` pixels above the legend.
+pub(super) fn curves_with_rules_svg(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    rules: &[f64],
+    (width, plot_h): (u32, u32),
+) -> Result<String, PlotError> {
     if series.is_empty() {
         return Err(PlotError::NoData);
+    }
+    for (i, &x) in rules.iter().enumerate() {
+        check_finite(x, "x", || format!("rule {}", i + 1))?;
     }
     let mut data: Vec<Vec<(f64, f64, f64)>> = Vec::with_capacity(series.len());
     let (mut x_lo, mut x_hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -109,8 +125,6 @@ pub fn curves_svg(
     let (y0, y1) = finite_range(padded(y_lo, y_hi, 0.06), || format!("y axis of '{title}'"))?;
     let (xt, yt) = (Ticks::new(x0, x1, 8), Ticks::new(y0, y1, 8));
 
-    let width = 720;
-    let plot_h = 450;
     let rows = legend_rows(&entries, width as i32 - 40)?;
     let height = plot_h + legend_height(rows.len());
     render(width, height, |root| {
@@ -121,12 +135,25 @@ pub fn curves_svg(
             .margin_left(10)
             .margin_right(24)
             .x_label_area_size(48)
-            .y_label_area_size(70)
+            .y_label_area_size(80)
             .build_cartesian_2d(linear_axis(x0, x1, &xt), linear_axis(y0, y1, &yt))
             .map_err(backend_err)?;
         draw_mesh(&mut chart, x_label, y_label, &|v| xt.label(*v), &|v| {
             yt.label(*v)
         })?;
+        for &x in rules.iter().filter(|&&x| x >= x0 && x <= x1) {
+            let (top, bottom) = (chart.backend_coord(&(x, y1)), chart.backend_coord(&(x, y0)));
+            let mut y = top.1;
+            while y < bottom.1 {
+                let end = (y + 5).min(bottom.1);
+                root.draw(&PathElement::new(
+                    vec![(top.0, y), (top.0, end)],
+                    RGBColor(0x90, 0x90, 0x90).stroke_width(1),
+                ))
+                .map_err(backend_err)?;
+                y += 9;
+            }
+        }
         // All bands first, so that no band hides another series' line.
         for (i, pts) in data.iter().enumerate() {
             let band: Vec<(f64, f64)> = pts

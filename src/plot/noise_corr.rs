@@ -8,10 +8,7 @@
 //!
 //! Curves keep the caller's order (a sweep reads in its natural order: colours and legend).
 
-use plotters::prelude::*;
-
 use super::curves::Series;
-use super::style::*;
 use super::PlotError;
 
 /// The noise-correlation plot: `series` (x = epoch, mean ± se of `C`) with dashed vertical lines
@@ -35,127 +32,14 @@ pub fn noise_corr_svg(
     series: &[Series],
     prune_epochs: &[f64],
 ) -> Result<String, PlotError> {
-    if series.is_empty() {
-        return Err(PlotError::NoData);
-    }
-    let mut data: Vec<Vec<(f64, f64, f64)>> = Vec::with_capacity(series.len());
-    let (mut x_lo, mut x_hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    let (mut y_lo, mut y_hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for s in series {
-        let name = || format!("series '{}'", s.label);
-        if s.x.len() != s.mean.len() || s.x.len() != s.se.len() {
-            return Err(PlotError::Invalid {
-                what: name(),
-                reason: format!(
-                    "x, mean and se must have the same length, got {}, {} and {}",
-                    s.x.len(),
-                    s.mean.len(),
-                    s.se.len()
-                ),
-            });
-        }
-        if s.x.is_empty() {
-            return Err(PlotError::Empty { what: name() });
-        }
-        let mut pts = Vec::with_capacity(s.x.len());
-        for (i, ((&x, &m), &se)) in s.x.iter().zip(&s.mean).zip(&s.se).enumerate() {
-            let what = || format!("point {i} of series '{}'", s.label);
-            let x = check_finite(x, "x", what)?;
-            let m = check_finite(m, "mean", what)?;
-            let se = check_finite(se, "se", what)?;
-            if se < 0.0 {
-                return Err(PlotError::Invalid {
-                    what: what(),
-                    reason: format!("se must be ≥ 0, got {se}"),
-                });
-            }
-            x_lo = x_lo.min(x);
-            x_hi = x_hi.max(x);
-            y_lo = y_lo.min(m - se);
-            y_hi = y_hi.max(m + se);
-            pts.push((x, m, se));
-        }
-        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        data.push(pts);
-    }
-    for (i, &e) in prune_epochs.iter().enumerate() {
-        check_finite(e, "epoch", || format!("prune {}", i + 1))?;
-    }
-    let entries: Vec<LegendEntry> = series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| LegendEntry {
-            label: s.label.clone(),
-            swatch: Swatch::Band(series_style(i)),
-        })
-        .collect();
-    let x_range = if x_hi > x_lo {
-        (x_lo, x_hi)
-    } else {
-        padded(x_lo, x_hi, 0.0)
-    };
-    let (x0, x1) = finite_range(x_range, || format!("x axis of '{title}'"))?;
-    let (y0, y1) = finite_range(padded(y_lo, y_hi, 0.06), || format!("y axis of '{title}'"))?;
-    let (xt, yt) = (Ticks::new(x0, x1, 8), Ticks::new(y0, y1, 8));
-
-    let width = 900;
-    let plot_h = 480;
-    let rows = legend_rows(&entries, width as i32 - 40)?;
-    let height = plot_h + legend_height(rows.len());
-    render(width, height, |root| {
-        let (plot, legend) = root.split_vertically(plot_h);
-        let mut chart = ChartBuilder::on(&plot)
-            .caption(title, (FONT, TITLE_SIZE))
-            .margin_top(10)
-            .margin_left(10)
-            .margin_right(24)
-            .x_label_area_size(48)
-            .y_label_area_size(80)
-            .build_cartesian_2d(linear_axis(x0, x1, &xt), linear_axis(y0, y1, &yt))
-            .map_err(backend_err)?;
-        draw_mesh(
-            &mut chart,
-            x_label,
-            "correlation with label noise C",
-            &|v| xt.label(*v),
-            &|v| yt.label(*v),
-        )?;
-        for &e in prune_epochs.iter().filter(|&&e| e >= x0 && e <= x1) {
-            let (top, bottom) = (chart.backend_coord(&(e, y1)), chart.backend_coord(&(e, y0)));
-            let mut y = top.1;
-            while y < bottom.1 {
-                let end = (y + 5).min(bottom.1);
-                root.draw(&PathElement::new(
-                    vec![(top.0, y), (top.0, end)],
-                    RGBColor(0x90, 0x90, 0x90).stroke_width(1),
-                ))
-                .map_err(backend_err)?;
-                y += 9;
-            }
-        }
-        for (i, pts) in data.iter().enumerate() {
-            let band: Vec<(f64, f64)> = pts
-                .iter()
-                .map(|&(x, m, se)| (x, m + se))
-                .chain(pts.iter().rev().map(|&(x, m, se)| (x, m - se)))
-                .collect();
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    band,
-                    series_style(i).color.mix(0.22).filled(),
-                )))
-                .map_err(backend_err)?;
-        }
-        for (i, pts) in data.iter().enumerate() {
-            chart
-                .draw_series(LineSeries::new(
-                    pts.iter().map(|&(x, m, _)| (x, m)),
-                    series_style(i).color.stroke_width(2),
-                ))
-                .map_err(backend_err)?;
-        }
-        draw_legend(&legend, &entries, &rows)
-    })
+    super::curves::curves_with_rules_svg(
+        title,
+        x_label,
+        "correlation with label noise C",
+        series,
+        prune_epochs,
+        (900, 480),
+    )
 }
 
 #[cfg(test)]
