@@ -219,13 +219,8 @@ fn draw_mi_panel(
             ))
             .map_err(backend_err)?;
         for pt in pts {
-            let (x, y) = chart.backend_coord(pt);
-            let under = drawn
-                .iter()
-                .filter(|&&(dx, dy)| (dx - x).abs() <= 1 && (dy - y).abs() <= 1)
-                .count() as i32;
-            drawn.push((x, y));
-            draw_marker(root, (x + 8 * under, y), style.marker, style.color)?;
+            let at = dodged(&mut drawn, chart.backend_coord(pt));
+            draw_marker(root, at, style.marker, style.color)?;
         }
     }
     Ok(())

@@ -178,6 +178,8 @@ pub fn scaling_svg(points: &[ScalingPoint]) -> Result<String, PlotError> {
                     BLACK.stroke_width(2),
                 ))
                 .map_err(backend_err)?;
+            // Coinciding methods (random and SynFlow at 0 bits) stay visible.
+            let mut drawn: Vec<(i32, i32)> = Vec::new();
             for (name, pts) in &panel.methods {
                 let style = styles[name];
                 chart
@@ -187,7 +189,8 @@ pub fn scaling_svg(points: &[ScalingPoint]) -> Result<String, PlotError> {
                     ))
                     .map_err(backend_err)?;
                 for pt in pts {
-                    draw_marker(root, chart.backend_coord(pt), style.marker, style.color)?;
+                    let at = dodged(&mut drawn, chart.backend_coord(pt));
+                    draw_marker(root, at, style.marker, style.color)?;
                 }
             }
         }

@@ -286,6 +286,18 @@ pub(super) fn linear_axis(lo: f64, hi: f64, ticks: &Ticks) -> TickedAxis<RangedC
     }
 }
 
+/// Where a marker goes so that it hides none already drawn: `at`, moved right by 8 px for every
+/// marker in `drawn` within 1 px of it (random pruning and SynFlow both sit at 0 bits, for
+/// example); `at` is recorded in `drawn`.
+pub(super) fn dodged(drawn: &mut Vec<(i32, i32)>, at: (i32, i32)) -> (i32, i32) {
+    let under = drawn
+        .iter()
+        .filter(|&&(x, y)| (x - at.0).abs() <= 1 && (y - at.1).abs() <= 1)
+        .count() as i32;
+    drawn.push(at);
+    (at.0 + 8 * under, at.1)
+}
+
 pub(super) fn draw_marker(
     area: &Area<'_>,
     (x, y): (i32, i32),
