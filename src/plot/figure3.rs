@@ -7,7 +7,7 @@
 //! x = 1 − k/p,   y = H(m | init) = I(m; D | init) ≤ log2 C(p, k)
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use plotters::prelude::*;
 
@@ -140,22 +140,7 @@ pub fn figure3_svg(panels: &[MiPanel]) -> Result<String, PlotError> {
         .iter()
         .map(prepare_mi_panel)
         .collect::<Result<Vec<_>, _>>()?;
-    let names: BTreeSet<&str> = data
-        .iter()
-        .flat_map(|d| d.methods.keys().copied())
-        .collect();
-    let styles: BTreeMap<&str, SeriesStyle> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (*n, series_style(i)))
-        .collect();
-    let mut entries: Vec<LegendEntry> = styles
-        .iter()
-        .map(|(n, s)| LegendEntry {
-            label: (*n).to_string(),
-            swatch: Swatch::Series(*s),
-        })
-        .collect();
+    let (styles, mut entries) = method_styles(data.iter().flat_map(|d| d.methods.keys().copied()));
     entries.push(LegendEntry {
         label: "ceiling log₂ C(p, k)".into(),
         swatch: Swatch::DashedBlack,

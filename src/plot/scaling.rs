@@ -7,7 +7,7 @@
 //! x = n,   y = I(m; D | init) ≤ min(H(D), log2 C(p, k))
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use plotters::prelude::*;
 
@@ -109,22 +109,8 @@ pub fn scaling_svg(points: &[ScalingPoint]) -> Result<String, PlotError> {
         }
         panel.data_entropy = entropy_at.iter().map(|(&n, &h)| (n as f64, h)).collect();
     }
-    let names: BTreeSet<&str> = panels
-        .values()
-        .flat_map(|p| p.methods.keys().copied())
-        .collect();
-    let styles: BTreeMap<&str, SeriesStyle> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (*n, series_style(i)))
-        .collect();
-    let mut entries: Vec<LegendEntry> = styles
-        .iter()
-        .map(|(n, s)| LegendEntry {
-            label: (*n).to_string(),
-            swatch: Swatch::Series(*s),
-        })
-        .collect();
+    let (styles, mut entries) =
+        method_styles(panels.values().flat_map(|p| p.methods.keys().copied()));
     entries.push(LegendEntry {
         label: "data entropy H(D)".into(),
         swatch: Swatch::SolidBlack,

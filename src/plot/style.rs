@@ -352,6 +352,30 @@ pub(super) struct LegendEntry {
     pub(super) swatch: Swatch,
 }
 
+/// A style per method, by sorted name (so a method keeps its colour and marker in every panel
+/// and figure), and their legend entries in that order.
+pub(super) fn method_styles<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> (
+    std::collections::BTreeMap<&'a str, SeriesStyle>,
+    Vec<LegendEntry>,
+) {
+    let names: std::collections::BTreeSet<&str> = names.into_iter().collect();
+    let styles: std::collections::BTreeMap<&str, SeriesStyle> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (*n, series_style(i)))
+        .collect();
+    let entries = styles
+        .iter()
+        .map(|(n, s)| LegendEntry {
+            label: (*n).to_string(),
+            swatch: Swatch::Series(*s),
+        })
+        .collect();
+    (styles, entries)
+}
+
 pub(super) const SWATCH_W: i32 = 34;
 pub(super) const SWATCH_GAP: i32 = 7;
 pub(super) const ENTRY_GAP: i32 = 26;
