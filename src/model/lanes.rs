@@ -92,12 +92,6 @@ fn add<const L: usize>(a: Lane<L>, b: Lane<L>) -> Lane<L> {
     std::array::from_fn(|l| a[l] + b[l])
 }
 
-/// Lane-wise `a · b`.
-#[inline(always)]
-fn mul<const L: usize>(a: Lane<L>, b: Lane<L>) -> Lane<L> {
-    std::array::from_fn(|l| a[l] * b[l])
-}
-
 /// Lane-wise ReLU gate: `v` where `z > 0`, else 0 (`gate(z, z) = relu(z)`; `relu'(0) = 0`).
 #[inline(always)]
 fn gate<const L: usize>(z: Lane<L>, v: Lane<L>) -> Lane<L> {
@@ -194,19 +188,37 @@ impl<const L: usize> ToyBatch<L> {
     /// `∂ℓ/∂f · scale` for point `i` from `ws.f`, with `u = f · inv_t`; into `ws.delta`.
     #[inline(always)]
     fn output_delta(&self, ws: &mut Workspace<L>, i: usize, inv_t: f64, scale: f64) {
-        let y = &self.y[i];
         let o_dim = ws.f.len();
-        let delta = &mut ws.delta[i * o_dim..(i + 1) * o_dim];
-        match self.shape.loss {
+        Self::loss_delta(
+            self.shape.loss,
+            &self.y[i],
+            &ws.f,
+            &mut ws.delta[i * o_dim..(i + 1) * o_dim],
+            inv_t,
+            scale,
+        );
+    }
+
+    /// `∂ℓ/∂f · scale` of one point with target `y` and outputs `f`, with `u = f · inv_t`.
+    #[inline(always)]
+    fn loss_delta(
+        loss: Loss,
+        y: &Lane<L>,
+        f: &[Lane<L>],
+        delta: &mut [Lane<L>],
+        inv_t: f64,
+        scale: f64,
+    ) {
+        match loss {
             Loss::Mse => {
-                for (f, delta) in ws.f.iter().zip(delta.iter_mut()) {
+                for (f, delta) in f.iter().zip(delta.iter_mut()) {
                     *delta = std::array::from_fn(|l| f[l].mul_add(inv_t, -y[l]) * scale);
                 }
             }
             Loss::CrossEntropy => {
                 // Softmax lane-wise (vectorised, with `exp_nonpositive`), shifted by the max.
                 let mut max = [f64::NEG_INFINITY; L];
-                for f in &ws.f {
+                for f in f {
                     max = std::array::from_fn(|l| {
                         let u = f[l] * inv_t;
                         if u > max[l] {
@@ -217,7 +229,7 @@ impl<const L: usize> ToyBatch<L> {
                     });
                 }
                 let mut sum = [0.0; L];
-                for (f, delta) in ws.f.iter().zip(delta.iter_mut()) {
+                for (f, delta) in f.iter().zip(delta.iter_mut()) {
                     *delta = std::array::from_fn(|l| exp_nonpositive(f[l] * inv_t - max[l]));
                     sum = add(sum, *delta);
                 }
@@ -231,25 +243,43 @@ impl<const L: usize> ToyBatch<L> {
         }
     }
 
-    /// Forward pass of point `i`: fills `ws.a` (of point `i`) and `ws.f`.
+    /// Forward pass of one point with inputs `x` (`d` lane vectors): fills its activations `a`
+    /// (`h`) and outputs `f` (`o`).
     #[inline(always)]
-    fn forward<S: Dims>(&self, s: S, theta: &[Lane<L>], i: usize, ws: &mut Workspace<L>) {
-        let x = &self.x[i * s.d()..(i + 1) * s.d()];
-        let a_i = &mut ws.a[i * s.h()..(i + 1) * s.h()];
+    fn forward<S: Dims>(
+        s: S,
+        theta: &[Lane<L>],
+        x: &[Lane<L>],
+        a: &mut [Lane<L>],
+        f: &mut [Lane<L>],
+    ) {
         for j in 0..s.h() {
             let mut z = theta[s.b1(j)];
             for (t, xt) in x.iter().enumerate() {
                 z = fma(theta[s.w1(j, t)], *xt, z);
             }
-            a_i[j] = gate(z, z);
+            a[j] = gate(z, z);
         }
-        for o in 0..s.o() {
-            let mut f = theta[s.b2(o)];
-            for j in 0..s.h() {
-                f = fma(theta[s.w2(o, j)], a_i[j], f);
+        for (o, f) in f.iter_mut().enumerate() {
+            let mut acc = theta[s.b2(o)];
+            for (j, a) in a.iter().enumerate() {
+                acc = fma(theta[s.w2(o, j)], *a, acc);
             }
-            ws.f[o] = f;
+            *f = acc;
         }
+    }
+
+    /// Forward pass of point `i` of this batch's data into `ws` (activations of point `i`, `f`).
+    #[inline(always)]
+    fn forward_point<S: Dims>(&self, s: S, theta: &[Lane<L>], i: usize, ws: &mut Workspace<L>) {
+        let (d, h) = (s.d(), s.h());
+        Self::forward(
+            s,
+            theta,
+            &self.x[i * d..(i + 1) * d],
+            &mut ws.a[i * h..(i + 1) * h],
+            &mut ws.f[..s.o()],
+        );
     }
 
     /// Gradient of the loss (outputs multiplied by `inv_t`) at `theta`, into `grad`.
@@ -268,20 +298,32 @@ impl<const L: usize> ToyBatch<L> {
     ) {
         let (n, h, o_dim, d) = (s.n().unwrap_or(self.n), s.h(), s.o(), s.d());
         let scale = inv_t / n as f64;
+        // Views of constant length for the compile-time shapes, so that the unrolled loops
+        // index them without bounds checks.
+        let p = s.b2(o_dim - 1) + 1;
+        let (theta, grad) = (&theta[..p], &mut grad[..p]);
+        let (x, y) = (&self.x[..n * d], &self.y[..n]);
+        let (a, delta, f) = (
+            &mut ws.a[..n * h],
+            &mut ws.delta[..n * o_dim],
+            &mut ws.f[..o_dim],
+        );
         for i in 0..n {
-            self.forward(s, theta, i, ws);
-            self.output_delta(ws, i, inv_t, scale);
+            let a_i = &mut a[i * h..(i + 1) * h];
+            Self::forward(s, theta, &x[i * d..(i + 1) * d], a_i, f);
+            let delta_i = &mut delta[i * o_dim..(i + 1) * o_dim];
+            Self::loss_delta(self.shape.loss, &y[i], f, delta_i, inv_t, scale);
         }
         for o in 0..o_dim {
             let mut gb = [0.0; L];
             for i in 0..n {
-                gb = add(gb, ws.delta[i * o_dim + o]);
+                gb = add(gb, delta[i * o_dim + o]);
             }
             grad[s.b2(o)] = gb;
             for j in 0..h {
                 let mut gw = [0.0; L];
                 for i in 0..n {
-                    gw = fma(ws.delta[i * o_dim + o], ws.a[i * h + j], gw);
+                    gw = fma(delta[i * o_dim + o], a[i * h + j], gw);
                 }
                 grad[s.w2(o, j)] = gw;
             }
@@ -292,12 +334,12 @@ impl<const L: usize> ToyBatch<L> {
             for i in 0..n {
                 let mut da = [0.0; L];
                 for o in 0..o_dim {
-                    da = fma(theta[s.w2(o, j)], ws.delta[i * o_dim + o], da);
+                    da = fma(theta[s.w2(o, j)], delta[i * o_dim + o], da);
                 }
-                let dz = gate(ws.a[i * h + j], da);
+                let dz = gate(a[i * h + j], da);
                 gb = add(gb, dz);
                 for (t, g) in gw.iter_mut().enumerate().take(d) {
-                    *g = fma(dz, self.x[i * d + t], *g);
+                    *g = fma(dz, x[i * d + t], *g);
                 }
             }
             grad[s.b1(j)] = gb;
@@ -311,7 +353,7 @@ impl<const L: usize> ToyBatch<L> {
     fn loss(&self, theta: &[Lane<L>], ws: &mut Workspace<L>) -> Lane<L> {
         let mut total = [0.0; L];
         for i in 0..self.n {
-            self.forward(self.shape, theta, i, ws);
+            self.forward_point(self.shape, theta, i, ws);
             let y = &self.y[i];
             for l in 0..L {
                 total[l] += match self.shape.loss {
@@ -341,7 +383,7 @@ impl<const L: usize> ToyBatch<L> {
         let (mut rf, mut rdelta) = (vec![[0.0; L]; o_dim], vec![[0.0; L]; o_dim]);
         out.fill([0.0; L]);
         for i in 0..self.n {
-            self.forward(self.shape, theta, i, &mut ws);
+            self.forward_point(self.shape, theta, i, &mut ws);
             self.output_delta(&mut ws, i, inv_t, scale);
             let x = &self.x[i * s.input_dim..(i + 1) * s.input_dim];
             for j in 0..h {
@@ -444,10 +486,18 @@ impl<const L: usize> ToyBatch<L> {
         let mut grad = vec![[0.0; L]; theta.len()];
         let mut ws = Workspace::new(&self.shape, self.n);
         let neg_lr = -self.train.lr;
+        let mask = mask.as_flattened();
         for _ in 0..self.train.steps {
             self.gradient(s, &theta, &mut grad, &mut ws, 1.0);
-            for ((w, g), m) in theta.iter_mut().zip(&grad).zip(mask) {
-                *w = fma([neg_lr; L], mul(*g, *m), *w);
+            // Element-wise over the flattened lanes, so that the compiler vectorises along the
+            // contiguous memory (not across parameters with gathers).
+            for ((w, g), m) in theta
+                .as_flattened_mut()
+                .iter_mut()
+                .zip(grad.as_flattened())
+                .zip(mask)
+            {
+                *w = neg_lr.mul_add(g * m, *w);
             }
         }
         theta
