@@ -29,6 +29,55 @@ pub const MAX_INPUT_DIM: usize = 16;
 /// One parameter (or activation) across the `L` lanes.
 pub type Lane<const L: usize> = [f64; L];
 
+/// A buffer of lane vectors whose first element starts on a 64-byte boundary, so that no
+/// vector load or store of the trainer straddles two cache lines (an allocator guarantees only
+/// 16 bytes; a straddling 512-bit access costs two, and made the kernel's speed depend on where
+/// its buffers happened to land). Dereferences to `[Lane<L>]`.
+struct Lanes<const L: usize> {
+    buf: Vec<f64>,
+    start: usize,
+    len: usize,
+}
+
+impl<const L: usize> Lanes<L> {
+    /// Doubles a buffer may need to skip to reach a 64-byte boundary.
+    const SLACK: usize = 64 / std::mem::size_of::<f64>() - 1;
+
+    /// `len` lane vectors equal to `value`.
+    fn filled(len: usize, value: Lane<L>) -> Self {
+        let buf = vec![0.0; len * L + Self::SLACK];
+        let start = buf.as_ptr().align_offset(64).min(Self::SLACK);
+        let mut lanes = Lanes { buf, start, len };
+        lanes.fill(value);
+        lanes
+    }
+
+    /// A copy of `values`.
+    fn from_slice(values: &[Lane<L>]) -> Self {
+        let mut lanes = Self::filled(values.len(), [0.0; L]);
+        lanes.copy_from_slice(values);
+        lanes
+    }
+}
+
+impl<const L: usize> std::ops::Deref for Lanes<L> {
+    type Target = [Lane<L>];
+
+    fn deref(&self) -> &[Lane<L>] {
+        self.buf[self.start..self.start + self.len * L]
+            .as_chunks::<L>()
+            .0
+    }
+}
+
+impl<const L: usize> std::ops::DerefMut for Lanes<L> {
+    fn deref_mut(&mut self) -> &mut [Lane<L>] {
+        self.buf[self.start..self.start + self.len * L]
+            .as_chunks_mut::<L>()
+            .0
+    }
+}
+
 /// Lane-wise `a · b + c`, one rounding (fused multiply-add).
 #[inline(always)]
 fn fma<const L: usize>(a: Lane<L>, b: Lane<L>, c: Lane<L>) -> Lane<L> {
@@ -115,9 +164,9 @@ pub struct ToyBatch<const L: usize> {
     init: Vec<f64>,
     keys: Vec<u64>,
     /// Inputs, point-major: `x[i·d + t]`.
-    x: Vec<Lane<L>>,
+    x: Lanes<L>,
     /// Targets: `y ∈ {±1}` for MSE, the class `(y + 1)/2` for cross-entropy.
-    y: Vec<Lane<L>>,
+    y: Lanes<L>,
     dense: OnceCell<(Vec<f64>, Vec<bool>)>,
 }
 
@@ -125,17 +174,17 @@ pub struct ToyBatch<const L: usize> {
 /// Activations `a[i·h + j]` and output deltas `δ[i·o + k]` of every point, and the outputs `f`
 /// of the current point. (`relu'(z) = 1[z > 0] = 1[a > 0]`, so pre-activations need no storage.)
 struct Workspace<const L: usize> {
-    a: Vec<Lane<L>>,
-    f: Vec<Lane<L>>,
-    delta: Vec<Lane<L>>,
+    a: Lanes<L>,
+    f: Lanes<L>,
+    delta: Lanes<L>,
 }
 
 impl<const L: usize> Workspace<L> {
     fn new(shape: &ToyShape, n: usize) -> Self {
         Workspace {
-            a: vec![[0.0; L]; n * shape.hidden],
-            f: vec![[0.0; L]; shape.outputs],
-            delta: vec![[0.0; L]; n * shape.outputs],
+            a: Lanes::filled(n * shape.hidden, [0.0; L]),
+            f: Lanes::filled(shape.outputs, [0.0; L]),
+            delta: Lanes::filled(n * shape.outputs, [0.0; L]),
         }
     }
 }
@@ -152,8 +201,8 @@ impl<const L: usize> ToyBatch<L> {
     ) -> Self {
         assert!(!datasets.is_empty() && datasets.len() <= L);
         let (d, n) = (shape.input_dim, space.n);
-        let mut x = vec![[0.0; L]; n * d];
-        let mut y = vec![[0.0; L]; n];
+        let mut x = Lanes::filled(n * d, [0.0; L]);
+        let mut y = Lanes::filled(n, [0.0; L]);
         let mut keys = Vec::with_capacity(L);
         for l in 0..L {
             let (key, ids) = &datasets[l.min(datasets.len() - 1)];
@@ -477,16 +526,17 @@ impl<const L: usize> ToyBatch<L> {
 
     /// The gradient-descent loop: `θ ← θ − η (m ⊙ ∇L(θ))` for `steps` steps from `θ0 ⊙ m`.
     fn descend<S: Dims>(&self, s: S, mask: &[Lane<L>]) -> Vec<Lane<L>> {
-        let mut theta: Vec<Lane<L>> = self
+        let gated: Vec<Lane<L>> = self
             .init
             .iter()
             .zip(mask)
             .map(|(&w, m)| gate(*m, [w; L]))
             .collect();
-        let mut grad = vec![[0.0; L]; theta.len()];
+        let mut theta = Lanes::from_slice(&gated);
+        let mask = Lanes::from_slice(mask);
+        let mut grad = Lanes::filled(theta.len(), [0.0; L]);
         let mut ws = Workspace::new(&self.shape, self.n);
         let neg_lr = -self.train.lr;
-        let mask = mask.as_flattened();
         for _ in 0..self.train.steps {
             self.gradient(s, &theta, &mut grad, &mut ws, 1.0);
             // Element-wise over the flattened lanes, so that the compiler vectorises along the
@@ -495,12 +545,12 @@ impl<const L: usize> ToyBatch<L> {
                 .as_flattened_mut()
                 .iter_mut()
                 .zip(grad.as_flattened())
-                .zip(mask)
+                .zip(mask.as_flattened())
             {
                 *w = neg_lr.mul_add(g * m, *w);
             }
         }
-        theta
+        theta.to_vec()
     }
 
     /// Training loss of each lane at `params` (structure-of-arrays), e.g. for checks and tests.
