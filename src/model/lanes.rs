@@ -147,6 +147,27 @@ fn gate<const L: usize>(z: Lane<L>, v: Lane<L>) -> Lane<L> {
     std::array::from_fn(|l| if z[l] > 0.0 { v[l] } else { 0.0 })
 }
 
+/// What [`ToyBatch`]'s gradient does with each completed entry `g_i`.
+enum Emit<'a, const L: usize> {
+    /// Store it: `grad[i] = g_i`.
+    Gradient(&'a mut [Lane<L>]),
+    /// Apply the masked gradient-descent update `θ_i ← fma(−η, g_i · m_i, θ_i)`.
+    Step { mask: &'a [Lane<L>], neg_lr: f64 },
+}
+
+impl<const L: usize> Emit<'_, L> {
+    #[inline(always)]
+    fn put(&mut self, theta: &mut [Lane<L>], i: usize, g: Lane<L>) {
+        match self {
+            Emit::Gradient(grad) => grad[i] = g,
+            Emit::Step { mask, neg_lr } => {
+                let (w, m) = (&mut theta[i], mask[i]);
+                *w = std::array::from_fn(|l| neg_lr.mul_add(g[l] * m[l], w[l]));
+            }
+        }
+    }
+}
+
 /// Full-batch gradient descent settings.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainParams {
@@ -331,7 +352,12 @@ impl<const L: usize> ToyBatch<L> {
         );
     }
 
-    /// Gradient of the loss (outputs multiplied by `inv_t`) at `theta`, into `grad`.
+    /// Gradient of the loss (outputs multiplied by `inv_t`) at `theta`, each entry handed to
+    /// `out` as soon as it is complete: stored ([`Emit::Gradient`]), or applied as the masked
+    /// gradient-descent update `θ_i ← fma(−η, g_i · m_i, θ_i)` ([`Emit::Step`]), which saves the
+    /// gradient's stores and reloads. Every entry is final before its parameter is updated: the
+    /// forward passes of all points run first; the hidden layer's entries (which read `W2`)
+    /// come before the output layer's.
     ///
     /// Forward passes of all points first, then the backward pass one parameter group at a
     /// time with its accumulator in registers; every gradient entry is summed over points in
@@ -340,8 +366,8 @@ impl<const L: usize> ToyBatch<L> {
     fn gradient<S: Dims>(
         &self,
         s: S,
-        theta: &[Lane<L>],
-        grad: &mut [Lane<L>],
+        theta: &mut [Lane<L>],
+        mut out: Emit<'_, L>,
         ws: &mut Workspace<L>,
         inv_t: f64,
     ) {
@@ -350,7 +376,7 @@ impl<const L: usize> ToyBatch<L> {
         // Views of constant length for the compile-time shapes, so that the unrolled loops
         // index them without bounds checks.
         let p = s.b2(o_dim - 1) + 1;
-        let (theta, grad) = (&theta[..p], &mut grad[..p]);
+        let theta = &mut theta[..p];
         let (x, y) = (&self.x[..n * d], &self.y[..n]);
         let (a, delta, f) = (
             &mut ws.a[..n * h],
@@ -362,20 +388,6 @@ impl<const L: usize> ToyBatch<L> {
             Self::forward(s, theta, &x[i * d..(i + 1) * d], a_i, f);
             let delta_i = &mut delta[i * o_dim..(i + 1) * o_dim];
             Self::loss_delta(self.shape.loss, &y[i], f, delta_i, inv_t, scale);
-        }
-        for o in 0..o_dim {
-            let mut gb = [0.0; L];
-            for i in 0..n {
-                gb = add(gb, delta[i * o_dim + o]);
-            }
-            grad[s.b2(o)] = gb;
-            for j in 0..h {
-                let mut gw = [0.0; L];
-                for i in 0..n {
-                    gw = fma(delta[i * o_dim + o], a[i * h + j], gw);
-                }
-                grad[s.w2(o, j)] = gw;
-            }
         }
         for j in 0..h {
             let mut gb = [0.0; L];
@@ -391,9 +403,23 @@ impl<const L: usize> ToyBatch<L> {
                     *g = fma(dz, x[i * d + t], *g);
                 }
             }
-            grad[s.b1(j)] = gb;
+            out.put(theta, s.b1(j), gb);
             for (t, g) in gw.iter().enumerate().take(d) {
-                grad[s.w1(j, t)] = *g;
+                out.put(theta, s.w1(j, t), *g);
+            }
+        }
+        for o in 0..o_dim {
+            let mut gb = [0.0; L];
+            for i in 0..n {
+                gb = add(gb, delta[i * o_dim + o]);
+            }
+            out.put(theta, s.b2(o), gb);
+            for j in 0..h {
+                let mut gw = [0.0; L];
+                for i in 0..n {
+                    gw = fma(delta[i * o_dim + o], a[i * h + j], gw);
+                }
+                out.put(theta, s.w2(o, j), gw);
             }
         }
     }
@@ -544,21 +570,14 @@ impl<const L: usize> ToyBatch<L> {
             .collect();
         let mut theta = Lanes::from_slice(&gated);
         let mask = Lanes::from_slice(mask);
-        let mut grad = Lanes::filled(theta.len(), [0.0; L]);
         let mut ws = Workspace::new(&self.shape, self.n);
         let neg_lr = -self.train.lr;
         for _ in 0..self.train.steps {
-            self.gradient(s, &theta, &mut grad, &mut ws, 1.0);
-            // Element-wise over the flattened lanes, so that the compiler vectorises along the
-            // contiguous memory (not across parameters with gathers).
-            for ((w, g), m) in theta
-                .as_flattened_mut()
-                .iter_mut()
-                .zip(grad.as_flattened())
-                .zip(mask.as_flattened())
-            {
-                *w = neg_lr.mul_add(g * m, *w);
-            }
+            let step = Emit::Step {
+                mask: &mask,
+                neg_lr,
+            };
+            self.gradient(s, &mut theta, step, &mut ws, 1.0);
         }
         theta.to_vec()
     }
@@ -573,12 +592,11 @@ impl<const L: usize> ToyBatch<L> {
     /// Gradient at arbitrary per-lane parameters (structure-of-arrays), outputs divided by
     /// `temperature`.
     pub fn gradient_at(&self, params: &[f64], temperature: f64, out: &mut [f64]) {
-        let theta: Vec<Lane<L>> = params.as_chunks::<L>().0.to_vec();
-        let grad = out.as_chunks_mut::<L>().0;
+        let mut theta: Vec<Lane<L>> = params.as_chunks::<L>().0.to_vec();
         self.gradient(
             self.shape,
-            &theta,
-            grad,
+            &mut theta,
+            Emit::Gradient(out.as_chunks_mut::<L>().0),
             &mut Workspace::new(&self.shape, self.n),
             1.0 / temperature,
         );
@@ -625,13 +643,12 @@ impl<const L: usize> Networks for ToyBatch<L> {
     }
 
     fn gradient_at_init(&self, temperature: f64, out: &mut [f64]) {
-        let theta = Self::broadcast(&self.init);
-        let mut ws = Workspace::new(&self.shape, self.n);
+        let mut theta = Self::broadcast(&self.init);
         self.gradient(
             self.shape,
-            &theta,
-            out.as_chunks_mut::<L>().0,
-            &mut ws,
+            &mut theta,
+            Emit::Gradient(out.as_chunks_mut::<L>().0),
+            &mut Workspace::new(&self.shape, self.n),
             1.0 / temperature,
         );
     }
