@@ -23,6 +23,9 @@ use super::toy::{Dims, Fixed, Loss, ToyShape};
 use super::Networks;
 use crate::data::DataSpace;
 
+/// Points whose forward passes the trainer interleaves.
+const POINTS: usize = 2;
+
 /// Largest input dimension the trainer supports (`--input-dim` is validated against it).
 pub const MAX_INPUT_DIM: usize = 16;
 
@@ -191,11 +194,13 @@ pub struct ToyBatch<const L: usize> {
     dense: OnceCell<(Vec<f64>, Vec<bool>)>,
 }
 
-/// Per-point activations and their R-operator counterparts.
-/// Activations `a[i·h + j]` and output deltas `δ[i·o + k]` of every point, and the outputs `f`
-/// of the current point. (`relu'(z) = 1[z > 0] = 1[a > 0]`, so pre-activations need no storage.)
+/// Activations `a[i·h + j]`, outputs `outputs[i·o + k]` and output deltas `δ[i·o + k]` of every
+/// point, and the outputs `f` of the current point (for the point-by-point passes: loss and
+/// Hessian-vector product). (`relu'(z) = 1[z > 0] = 1[a > 0]`, so pre-activations need no
+/// storage.)
 struct Workspace<const L: usize> {
     a: Lanes<L>,
+    outputs: Lanes<L>,
     f: Lanes<L>,
     delta: Lanes<L>,
 }
@@ -204,6 +209,7 @@ impl<const L: usize> Workspace<L> {
     fn new(shape: &ToyShape, n: usize) -> Self {
         Workspace {
             a: Lanes::filled(n * shape.hidden, [0.0; L]),
+            outputs: Lanes::filled(n * shape.outputs, [0.0; L]),
             f: Lanes::filled(shape.outputs, [0.0; L]),
             delta: Lanes::filled(n * shape.outputs, [0.0; L]),
         }
@@ -339,6 +345,85 @@ impl<const L: usize> ToyBatch<L> {
         }
     }
 
+    /// Forward passes of `P` consecutive points (inputs `x`, `P·d` lane vectors) with their sums
+    /// interleaved: fills their activations `a` (`P·h`) and outputs `f` (`P·o`). Each point's
+    /// sums are those of [`Self::forward`], in the same order.
+    #[inline(always)]
+    fn forward_points<S: Dims, const P: usize>(
+        s: S,
+        theta: &[Lane<L>],
+        x: &[Lane<L>],
+        a: &mut [Lane<L>],
+        f: &mut [Lane<L>],
+    ) {
+        let (d, h, o_dim) = (s.d(), s.h(), s.o());
+        let (x, a, f) = (&x[..P * d], &mut a[..P * h], &mut f[..P * o_dim]);
+        for j in 0..h {
+            let mut z = [theta[s.b1(j)]; P];
+            for t in 0..d {
+                let w = theta[s.w1(j, t)];
+                for (q, z) in z.iter_mut().enumerate() {
+                    *z = fma(w, x[q * d + t], *z);
+                }
+            }
+            for (q, z) in z.iter().enumerate() {
+                a[q * h + j] = gate(*z, *z);
+            }
+        }
+        for o in 0..o_dim {
+            let mut acc = [theta[s.b2(o)]; P];
+            for j in 0..h {
+                let w = theta[s.w2(o, j)];
+                for (q, acc) in acc.iter_mut().enumerate() {
+                    *acc = fma(w, a[q * h + j], *acc);
+                }
+            }
+            for (q, acc) in acc.iter().enumerate() {
+                f[q * o_dim + o] = *acc;
+            }
+        }
+    }
+
+    /// Forward passes ([`Self::forward_points`]) and output deltas of the `P` points from
+    /// `first` (inputs and targets of all points in `x`, `y`), into their entries of `a`,
+    /// `outputs` and `delta` (those of all points).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn forward_and_delta<S: Dims, const P: usize>(
+        &self,
+        s: S,
+        theta: &[Lane<L>],
+        first: usize,
+        (x, y): (&[Lane<L>], &[Lane<L>]),
+        a: &mut [Lane<L>],
+        outputs: &mut [Lane<L>],
+        delta: &mut [Lane<L>],
+        inv_t: f64,
+        scale: f64,
+    ) {
+        let (d, h, o_dim) = (s.d(), s.h(), s.o());
+        let end = first + P;
+        let f = &mut outputs[first * o_dim..end * o_dim];
+        Self::forward_points::<S, P>(
+            s,
+            theta,
+            &x[first * d..end * d],
+            &mut a[first * h..end * h],
+            f,
+        );
+        let delta = &mut delta[first * o_dim..end * o_dim];
+        for q in 0..P {
+            Self::loss_delta(
+                self.shape.loss,
+                &y[first + q],
+                &f[q * o_dim..(q + 1) * o_dim],
+                &mut delta[q * o_dim..(q + 1) * o_dim],
+                inv_t,
+                scale,
+            );
+        }
+    }
+
     /// Forward pass of point `i` of this batch's data into `ws` (activations of point `i`, `f`).
     #[inline(always)]
     fn forward_point<S: Dims>(&self, s: S, theta: &[Lane<L>], i: usize, ws: &mut Workspace<L>) {
@@ -378,16 +463,32 @@ impl<const L: usize> ToyBatch<L> {
         let p = s.b2(o_dim - 1) + 1;
         let theta = &mut theta[..p];
         let (x, y) = (&self.x[..n * d], &self.y[..n]);
-        let (a, delta, f) = (
+        let (a, outputs, delta) = (
             &mut ws.a[..n * h],
+            &mut ws.outputs[..n * o_dim],
             &mut ws.delta[..n * o_dim],
-            &mut ws.f[..o_dim],
         );
-        for i in 0..n {
-            let a_i = &mut a[i * h..(i + 1) * h];
-            Self::forward(s, theta, &x[i * d..(i + 1) * d], a_i, f);
-            let delta_i = &mut delta[i * o_dim..(i + 1) * o_dim];
-            Self::loss_delta(self.shape.loss, &y[i], f, delta_i, inv_t, scale);
+        // The forward passes, `POINTS` points at a time with their sums interleaved: the
+        // points' chains of dependent FMAs are independent, and interleaved in program order
+        // the core overlaps them (point by point, the output sum's chain of `h` FMAs left the
+        // FMA units idle). Each sum keeps its order, so the bits do not change.
+        let mut first = 0;
+        while first + POINTS <= n {
+            self.forward_and_delta::<S, POINTS>(
+                s,
+                theta,
+                first,
+                (x, y),
+                a,
+                outputs,
+                delta,
+                inv_t,
+                scale,
+            );
+            first += POINTS;
+        }
+        for i in first..n {
+            self.forward_and_delta::<S, 1>(s, theta, i, (x, y), a, outputs, delta, inv_t, scale);
         }
         for j in 0..h {
             let mut gb = [0.0; L];
