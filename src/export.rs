@@ -341,10 +341,30 @@ pub fn check_output_paths(outputs: &[(&str, &Path)]) -> anyhow::Result<()> {
 /// write, as JSON). `force` (the `--force` flag) allows it. A file from the same configuration
 /// is replaced silently (a rerun), so reproducing `results/` never needs `--force`.
 pub fn check_overwrite(json: &Path, run: &serde_json::Value, force: bool) -> anyhow::Result<()> {
-    if force || !json.exists() {
+    check_replace(json, run, force, MAX_RESULT_BYTES, "a result")
+}
+
+/// [`check_overwrite`] for a shard file (`--shard i/N`): shards of two configurations share
+/// their file names when they share `--name` and `--out`.
+pub fn check_shard_overwrite(
+    path: &Path,
+    run: &serde_json::Value,
+    force: bool,
+) -> anyhow::Result<()> {
+    check_replace(path, run, force, MAX_PARTIAL_BYTES, "a shard")
+}
+
+fn check_replace(
+    path: &Path,
+    run: &serde_json::Value,
+    force: bool,
+    max: u64,
+    what: &str,
+) -> anyhow::Result<()> {
+    if force || !path.exists() {
         return Ok(());
     }
-    let same = read_capped_text(json, MAX_RESULT_BYTES, "result file")
+    let same = read_capped_text(path, max, "output file")
         .ok()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
         .and_then(|v| v.get("run").cloned())
@@ -354,8 +374,8 @@ pub fn check_overwrite(json: &Path, run: &serde_json::Value, force: bool) -> any
         });
     if !same {
         anyhow::bail!(
-            "'{}' holds a result of another configuration; choose `--name` or `--out`, or pass `--force` to replace it",
-            json.display()
+            "'{}' holds {what} of another configuration; choose `--name` or `--out`, or pass `--force` to replace it",
+            path.display()
         );
     }
     Ok(())

@@ -640,6 +640,37 @@ fn results_of_another_configuration_are_not_overwritten_silently() {
     assert_ne!(std::fs::read_to_string(&csv).unwrap(), before);
 }
 
+/// A shard of `--n 12` was silently replaced by the shard of `--input-dim 5` with the same
+/// index: both are `exact-regression.shard-0-of-100.json`. A shard file of another
+/// configuration is now refused like a result file (a rerun of the same shard replaces it).
+#[test]
+fn shard_files_of_another_configuration_are_not_overwritten_silently() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let shard = tmp.path().join("exact-regression.shard-0-of-2.json");
+    let args = ["--methods", "snip", "--shard", "0/2"];
+    run_ok(&toy("exact", out, &args));
+    let before = std::fs::read_to_string(&shard).unwrap();
+    run_ok(&toy("exact", out, &args));
+    let other = ["--methods", "snip", "--shard", "0/2", "--hidden", "3"];
+    expect_error(
+        &toy("exact", out, &other),
+        &["holds a shard of another configuration", "--force"],
+    );
+    assert_eq!(std::fs::read_to_string(&shard).unwrap(), before);
+    let forced = [
+        "--methods",
+        "snip",
+        "--shard",
+        "0/2",
+        "--hidden",
+        "3",
+        "--force",
+    ];
+    run_ok(&toy("exact", out, &forced));
+    assert_ne!(std::fs::read_to_string(&shard).unwrap(), before);
+}
+
 /// `--lr 1e300` made every run diverge and the table showed 0 bits and `p_eff = k` with no
 /// warning. Rows whose every run diverged now have empty entropy cells (JSON `null`) and a
 /// warning on stderr, in `exact` and in `sample`.

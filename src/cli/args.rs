@@ -87,7 +87,7 @@ pub struct ToyArgs {
     /// Result file name stem (default: `<command>-<task>`); no path separators.
     #[arg(long, allow_hyphen_values = true, value_parser = parse_name)]
     pub name: Option<String>,
-    /// Overwrite result files that hold a result of another configuration.
+    /// Overwrite result (or shard) files that hold a result of another configuration.
     #[arg(long)]
     pub force: bool,
     /// Output format on stdout.

@@ -200,13 +200,18 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         outputs.push(("`--dump-init`", path));
     }
     export::check_output_paths(&outputs)?;
-    if shard.is_none() {
-        let record = RunRecord {
-            command: command.to_string(),
-            config: whole.clone(),
-            shard: None,
-        };
-        export::check_overwrite(&json_path, &serde_json::to_value(&record)?, args.force)?;
+    match &shard_path {
+        Some(path) => {
+            export::check_shard_overwrite(path, &serde_json::to_value(&first)?, args.force)?;
+        }
+        None => {
+            let record = RunRecord {
+                command: command.to_string(),
+                config: whole.clone(),
+                shard: None,
+            };
+            export::check_overwrite(&json_path, &serde_json::to_value(&record)?, args.force)?;
+        }
     }
     if let Some(path) = &args.dump_init {
         let exp = &first.config.experiment;
