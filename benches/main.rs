@@ -99,7 +99,7 @@ mod train {
         }
     }
 
-    /// One step and a full run of `T` steps, at `L ∈ {1, 4, 8}`.
+    /// One step and a full run of `T` steps, at `L ∈ {1, 4, 8, 16}` (16: `peff exact`'s batch).
     pub fn benches(c: &mut Criterion) {
         for steps in [1, T] {
             let mut group = c.benchmark_group(format!("train-T{steps}"));
@@ -110,6 +110,7 @@ mod train {
             lanes::<1>(&mut group, steps);
             lanes::<4>(&mut group, steps);
             lanes::<8>(&mut group, steps);
+            lanes::<16>(&mut group, steps);
             group.finish();
         }
     }
