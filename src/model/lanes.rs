@@ -16,6 +16,13 @@
 //! derivative vanishes almost everywhere, so the only second-order terms of `f` are the cross
 //! terms between a hidden unit's input weights/bias and its output weights).
 //! Products use fused multiply-add (`f64::mul_add`, exactly rounded on every target).
+//!
+//! Layout and schedule, for speed (none changes a bit of the result; every sum keeps its order):
+//! lane buffers start on 64-byte boundaries (`Lanes`), so no 512-bit access straddles two
+//! cache lines; the forward passes of several points run interleaved, so their independent
+//! chains of FMAs overlap; the masked update `θ ← θ − η (m ⊙ ∇L(θ))` is applied to each gradient
+//! entry as soon as it is final; the preset and scaling-study shapes run copies of the loop
+//! with constant dimensions.
 
 use std::cell::OnceCell;
 
@@ -23,10 +30,14 @@ use super::toy::{Dims, Fixed, Loss, ToyShape};
 use super::Networks;
 use crate::data::DataSpace;
 
-/// Points whose forward passes the trainer interleaves (the remainder goes in pairs, then
-/// alone): all six of the default configuration, which measured fastest (2 and 3 are 6 % and
-/// 2 % slower).
-const POINTS: usize = 6;
+/// Points whose forward passes the trainer interleaves for inputs of up to
+/// [`WIDE_GROUP_MAX_INPUT_DIM`] dimensions (the rest, and wider inputs, go in pairs, then
+/// alone): all six of the default configuration, which measured fastest there (pairs and
+/// triples are 6 % and 2 % slower); at `d = 4` six points ran 3.5× slower than pairs (their
+/// inputs and sums no longer fit the registers).
+const WIDE_GROUP: usize = 6;
+/// Largest input dimension whose forward passes run [`WIDE_GROUP`] points at a time.
+const WIDE_GROUP_MAX_INPUT_DIM: usize = 3;
 
 /// Largest input dimension the trainer supports (`--input-dim` is validated against it).
 pub const MAX_INPUT_DIM: usize = 16;
@@ -321,35 +332,9 @@ impl<const L: usize> ToyBatch<L> {
         }
     }
 
-    /// Forward pass of one point with inputs `x` (`d` lane vectors): fills its activations `a`
-    /// (`h`) and outputs `f` (`o`).
-    #[inline(always)]
-    fn forward<S: Dims>(
-        s: S,
-        theta: &[Lane<L>],
-        x: &[Lane<L>],
-        a: &mut [Lane<L>],
-        f: &mut [Lane<L>],
-    ) {
-        for j in 0..s.h() {
-            let mut z = theta[s.b1(j)];
-            for (t, xt) in x.iter().enumerate() {
-                z = fma(theta[s.w1(j, t)], *xt, z);
-            }
-            a[j] = gate(z, z);
-        }
-        for (o, f) in f.iter_mut().enumerate() {
-            let mut acc = theta[s.b2(o)];
-            for (j, a) in a.iter().enumerate() {
-                acc = fma(theta[s.w2(o, j)], *a, acc);
-            }
-            *f = acc;
-        }
-    }
-
     /// Forward passes of `P` consecutive points (inputs `x`, `P·d` lane vectors) with their sums
     /// interleaved: fills their activations `a` (`P·h`) and outputs `f` (`P·o`). Each point's
-    /// sums are those of [`Self::forward`], in the same order.
+    /// sums are the same whatever `P`: bias first, then the inputs in ascending order.
     #[inline(always)]
     fn forward_points<S: Dims, const P: usize>(
         s: S,
@@ -430,7 +415,7 @@ impl<const L: usize> ToyBatch<L> {
     #[inline(always)]
     fn forward_point<S: Dims>(&self, s: S, theta: &[Lane<L>], i: usize, ws: &mut Workspace<L>) {
         let (d, h) = (s.d(), s.h());
-        Self::forward(
+        Self::forward_points::<S, 1>(
             s,
             theta,
             &self.x[i * d..(i + 1) * d],
@@ -470,24 +455,26 @@ impl<const L: usize> ToyBatch<L> {
             &mut ws.outputs[..n * o_dim],
             &mut ws.delta[..n * o_dim],
         );
-        // The forward passes, `POINTS` points at a time with their sums interleaved: the
+        // The forward passes, several points at a time with their sums interleaved: the
         // points' chains of dependent FMAs are independent, and interleaved in program order
         // the core overlaps them (point by point, the output sum's chain of `h` FMAs left the
         // FMA units idle). Each sum keeps its order, so the bits do not change.
         let mut first = 0;
-        while first + POINTS <= n {
-            self.forward_and_delta::<S, POINTS>(
-                s,
-                theta,
-                first,
-                (x, y),
-                a,
-                outputs,
-                delta,
-                inv_t,
-                scale,
-            );
-            first += POINTS;
+        if d <= WIDE_GROUP_MAX_INPUT_DIM {
+            while first + WIDE_GROUP <= n {
+                self.forward_and_delta::<S, WIDE_GROUP>(
+                    s,
+                    theta,
+                    first,
+                    (x, y),
+                    a,
+                    outputs,
+                    delta,
+                    inv_t,
+                    scale,
+                );
+                first += WIDE_GROUP;
+            }
         }
         while first + 2 <= n {
             self.forward_and_delta::<S, 2>(
