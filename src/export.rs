@@ -344,6 +344,29 @@ pub fn check_overwrite(json: &Path, run: &serde_json::Value, force: bool) -> any
     check_replace(json, run, force, MAX_RESULT_BYTES, "a result")
 }
 
+/// The file a run writes its record to, checked before any work: its shard file under
+/// `--shard` ([`crate::record::Shard::file_name`], with [`check_shard_overwrite`]), else its
+/// result JSON `<stem>.json` (with [`check_overwrite`]). Returns the shard file's path.
+pub fn check_destination(
+    out: &Path,
+    stem: &str,
+    shard: Option<crate::record::Shard>,
+    run: &serde_json::Value,
+    force: bool,
+) -> anyhow::Result<Option<PathBuf>> {
+    match shard {
+        Some(shard) => {
+            let path = out.join(shard.file_name(stem));
+            check_shard_overwrite(&path, run, force)?;
+            Ok(Some(path))
+        }
+        None => {
+            check_overwrite(&out.join(format!("{stem}.json")), run, force)?;
+            Ok(None)
+        }
+    }
+}
+
 /// [`check_overwrite`] for a shard file (`--shard i/N`): shards of two configurations share
 /// their file names when they share `--name` and `--out`.
 pub fn check_shard_overwrite(

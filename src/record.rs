@@ -41,6 +41,11 @@ impl Shard {
         shard.is_valid().then_some(shard).ok_or_else(bad)
     }
 
+    /// The file a shard of the result `<stem>` is written to: `<stem>.shard-<i>-of-<N>.json`.
+    pub fn file_name(self, stem: &str) -> String {
+        format!("{stem}.shard-{}-of-{}.json", self.index, self.count)
+    }
+
     /// Whether `0 ≤ index < count ≤ MAX_SHARDS`.
     pub fn is_valid(self) -> bool {
         self.count > 0 && self.index < self.count && self.count <= MAX_SHARDS

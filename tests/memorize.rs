@@ -504,3 +504,36 @@ fn invalid_flags_fail_with_one_line_naming_the_flag() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A result or shard of another configuration under the same name is not replaced without
+/// `--force`, checked before any training; a rerun of the same configuration replaces it.
+#[test]
+fn results_and_shards_of_another_configuration_are_not_overwritten() {
+    let tmp = TempDir::new().unwrap();
+    let json = tmp.path().join("memorize-gaussian.json");
+    run_tiny(tmp.path(), &["--seeds", "1"]);
+    run_tiny(tmp.path(), &["--seeds", "1"]);
+    let before = read(&json);
+    let other = tiny(tmp.path(), &["--seeds", "1", "--width", "6"]);
+    let output = peff().args(&other).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("holds a result of another configuration") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(read(&json), before);
+    run_tiny(tmp.path(), &["--seeds", "1", "--width", "6", "--force"]);
+    assert_ne!(read(&json), before);
+
+    run_tiny(tmp.path(), &["--seeds", "2", "--shard", "0/2"]);
+    let shard = tiny(
+        tmp.path(),
+        &["--seeds", "2", "--shard", "0/2", "--width", "6"],
+    );
+    let output = peff().args(&shard).output().unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("holds a shard of another configuration")
+    );
+}

@@ -407,3 +407,36 @@ fn cli_bad_flags_are_one_line_errors() {
         );
     }
 }
+
+/// A result or shard of another configuration under the same name is not replaced without
+/// `--force`; a rerun of the same configuration replaces it.
+#[test]
+fn results_and_shards_of_another_configuration_are_not_overwritten() {
+    let dir = TempDir::new().unwrap();
+    let imp = ["--prunes", "1", "--epochs-per-level", "2"];
+    run_ok(dir.path(), &imp);
+    run_ok(dir.path(), &imp);
+    let json = dir.path().join("noise-corr-prunes1.json");
+    let before = read(&json);
+    let refused = |extra: &[&str], what: &str| {
+        let o = peff()
+            .arg("noise-corr")
+            .args(TINY)
+            .args(["--out", dir.path().to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && stderr.contains(what), "{stderr}");
+    };
+    let other = ["--prunes", "1", "--epochs-per-level", "3"];
+    refused(&other, "holds a result of another configuration");
+    assert_eq!(read(&json), before);
+    run_ok(dir.path(), &[&other[..], &["--force"]].concat());
+    assert_ne!(read(&json), before);
+    run_ok(dir.path(), &[&imp[..], &["--shard", "0/3"]].concat());
+    refused(
+        &[&other[..], &["--shard", "0/3"]].concat(),
+        "holds a shard of another configuration",
+    );
+}

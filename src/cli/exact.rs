@@ -178,12 +178,7 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         stem,
         format: args.format,
     };
-    let shard_path = shard.map(|shard| {
-        args.out.join(format!(
-            "{}.shard-{}-of-{}.json",
-            dest.stem, shard.index, shard.count
-        ))
-    });
+    let shard_path = shard.map(|shard| args.out.join(shard.file_name(&dest.stem)));
     // Every output path is checked before any work.
     let [csv_path, json_path] = dest.paths();
     let mut outputs: Vec<(&str, &Path)> = match &shard_path {

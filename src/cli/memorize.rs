@@ -117,6 +117,9 @@ pub struct MemorizeArgs {
     /// Result file name stem (default: `memorize-<dataset>`); no path separators.
     #[arg(long, allow_hyphen_values = true, value_parser = super::args::parse_name)]
     pub name: Option<String>,
+    /// Overwrite result (or shard) files that hold a result of another configuration.
+    #[arg(long)]
+    pub force: bool,
     /// Output format on stdout.
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -325,6 +328,18 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         .name
         .clone()
         .unwrap_or_else(|| format!("memorize-{}", config.dataset.name()));
+    let run = RunRecord {
+        command: "memorize".to_string(),
+        config: config.clone(),
+        shard,
+    };
+    let shard_path = export::check_destination(
+        &args.out,
+        &stem,
+        shard,
+        &serde_json::to_value(&run)?,
+        args.force,
+    )?;
     let range = shard.unwrap_or(Shard::WHOLE).range(config.seeds);
     let stop = super::signals::install();
     let pool = thread_pool(threads)?;
@@ -361,17 +376,8 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         bar.finish_and_clear();
         results
     };
-    let run = RunRecord {
-        command: "memorize".to_string(),
-        config,
-        shard,
-    };
-    if let Some(shard) = shard {
+    if let Some(path) = shard_path {
         let file = MemorizeShard::new(run, range, results);
-        let path = args.out.join(format!(
-            "{stem}.shard-{}-of-{}.json",
-            shard.index, shard.count
-        ));
         write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
         println!("{}", path.display());
         return Ok(());
@@ -466,6 +472,13 @@ pub(crate) fn merge(args: &super::merge::MergeArgs) -> anyhow::Result<()> {
         .name
         .clone()
         .unwrap_or_else(|| format!("memorize-{}", run.config.dataset.name()));
+    export::check_destination(
+        &args.out,
+        &stem,
+        None,
+        &serde_json::to_value(&run)?,
+        args.force,
+    )?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     finish(
         &args.out,

@@ -44,6 +44,7 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
             &args.out,
             args.name.as_deref(),
             args.format,
+            args.force,
         );
     }
     let parts = args

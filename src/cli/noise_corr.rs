@@ -92,6 +92,9 @@ pub struct NoiseCorrArgs {
     /// noise-corr-prunesN otherwise; noise-corr-lr, noise-corr-grad-noise for sweeps).
     #[arg(long, allow_hyphen_values = true, value_parser = super::args::parse_name)]
     pub name: Option<String>,
+    /// Overwrite result (or shard) files that hold a result of another configuration.
+    #[arg(long)]
+    pub force: bool,
     /// Output format on stdout.
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -393,6 +396,13 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
         config,
         shard,
     };
+    let shard_path = export::check_destination(
+        &args.out,
+        &stem,
+        shard,
+        &serde_json::to_value(&record)?,
+        args.force,
+    )?;
     let seeds = shard
         .unwrap_or(Shard::WHOLE)
         .range(record.config.seeds as u64);
@@ -409,11 +419,7 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     print_timing(&timing, jobs);
-    if let Some(shard) = shard {
-        let path = args.out.join(format!(
-            "{stem}.shard-{}-of-{}.json",
-            shard.index, shard.count
-        ));
+    if let Some(path) = shard_path {
         let file = ShardFile::new(record, results);
         write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
         println!("{}", path.display());
@@ -441,6 +447,7 @@ pub fn merge_files(
     out: &Path,
     name: Option<&str>,
     format: Format,
+    force: bool,
 ) -> anyhow::Result<()> {
     let parts = files
         .iter()
@@ -453,6 +460,7 @@ pub fn merge_files(
     let (whole, results) = merge(&parts)?;
     export::check_out_dir(out)?;
     let stem = name.map_or_else(|| default_name(&whole.config), str::to_string);
+    export::check_destination(out, &stem, None, &serde_json::to_value(&whole)?, force)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     emit(
         out,
