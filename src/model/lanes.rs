@@ -323,8 +323,12 @@ impl<const L: usize> ToyBatch<L> {
                     sum = add(sum, *delta);
                 }
                 for (o, delta) in delta.iter_mut().enumerate() {
+                    // The class is held as a float (0.0, 1.0, …): compared as one, so that the
+                    // lanes vectorise (a float-to-integer conversion per lane does not).
+                    let class = o as f64;
                     *delta = std::array::from_fn(|l| {
-                        let target = if y[l] as usize == o { 1.0 } else { 0.0 };
+                        #[allow(clippy::float_cmp)] // Small integers, held exactly.
+                        let target = if y[l] == class { 1.0 } else { 0.0 };
                         (delta[l] / sum[l] - target) * scale
                     });
                 }
