@@ -431,13 +431,12 @@ impl<const L: usize> ToyBatch<L> {
     /// Gradient of the loss (outputs multiplied by `inv_t`) at `theta`, each entry handed to
     /// `out` as soon as it is complete: stored ([`Emit::Gradient`]), or applied as the masked
     /// gradient-descent update `θ_i ← fma(−η, g_i · m_i, θ_i)` ([`Emit::Step`]), which saves the
-    /// gradient's stores and reloads. Every entry is final before its parameter is updated: the
-    /// forward passes of all points run first; the hidden layer's entries (which read `W2`)
-    /// come before the output layer's.
+    /// gradient's stores and reloads.
     ///
-    /// Forward passes of all points first, then the backward pass one parameter group at a
-    /// time with its accumulator in registers; every gradient entry is summed over points in
-    /// ascending order starting from 0.
+    /// The forward passes of all points run first, then the backward pass one parameter group
+    /// at a time with its accumulator in registers, the hidden layer's entries (which read
+    /// `W2`) before the output layer's, so every entry is final before its parameter changes.
+    /// Every entry is summed over points in ascending order starting from 0.
     #[inline(always)]
     fn gradient<S: Dims>(
         &self,
