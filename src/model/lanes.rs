@@ -208,13 +208,10 @@ pub struct ToyBatch<const L: usize> {
 }
 
 /// Activations `a[i·h + j]`, outputs `outputs[i·o + k]` and output deltas `δ[i·o + k]` of every
-/// point, and the outputs `f` of the current point (for the point-by-point passes: loss and
-/// Hessian-vector product). (`relu'(z) = 1[z > 0] = 1[a > 0]`, so pre-activations need no
-/// storage.)
+/// point. (`relu'(z) = 1[z > 0] = 1[a > 0]`, so pre-activations need no storage.)
 struct Workspace<const L: usize> {
     a: Lanes<L>,
     outputs: Lanes<L>,
-    f: Lanes<L>,
     delta: Lanes<L>,
 }
 
@@ -223,7 +220,6 @@ impl<const L: usize> Workspace<L> {
         Workspace {
             a: Lanes::filled(n * shape.hidden, [0.0; L]),
             outputs: Lanes::filled(n * shape.outputs, [0.0; L]),
-            f: Lanes::filled(shape.outputs, [0.0; L]),
             delta: Lanes::filled(n * shape.outputs, [0.0; L]),
         }
     }
@@ -274,15 +270,17 @@ impl<const L: usize> ToyBatch<L> {
         values.iter().map(|&v| [v; L]).collect()
     }
 
-    /// `∂ℓ/∂f · scale` for point `i` from `ws.f`, with `u = f · inv_t`; into `ws.delta`.
+    /// `∂ℓ/∂f · scale` for point `i` from its outputs `f`, with `u = f · inv_t`; into its
+    /// `δ`.
     #[inline(always)]
     fn output_delta(&self, ws: &mut Workspace<L>, i: usize, inv_t: f64, scale: f64) {
-        let o_dim = ws.f.len();
+        let o_dim = self.shape.outputs;
+        let point = i * o_dim..(i + 1) * o_dim;
         Self::loss_delta(
             self.shape.loss,
             &self.y[i],
-            &ws.f,
-            &mut ws.delta[i * o_dim..(i + 1) * o_dim],
+            &ws.outputs[point.clone()],
+            &mut ws.delta[point],
             inv_t,
             scale,
         );
@@ -415,17 +413,26 @@ impl<const L: usize> ToyBatch<L> {
         }
     }
 
-    /// Forward pass of point `i` of this batch's data into `ws` (activations of point `i`, `f`).
+    /// Forward pass of point `i` of this batch's data into `ws` (its activations and outputs);
+    /// returns its outputs.
     #[inline(always)]
-    fn forward_point<S: Dims>(&self, s: S, theta: &[Lane<L>], i: usize, ws: &mut Workspace<L>) {
-        let (d, h) = (s.d(), s.h());
+    fn forward_point<'w, S: Dims>(
+        &self,
+        s: S,
+        theta: &[Lane<L>],
+        i: usize,
+        ws: &'w mut Workspace<L>,
+    ) -> &'w [Lane<L>] {
+        let (d, h, o) = (s.d(), s.h(), s.o());
+        let f = &mut ws.outputs[i * o..(i + 1) * o];
         Self::forward_points::<S, 1>(
             s,
             theta,
             &self.x[i * d..(i + 1) * d],
             &mut ws.a[i * h..(i + 1) * h],
-            &mut ws.f[..s.o()],
+            f,
         );
+        f
     }
 
     /// Gradient of the loss (outputs multiplied by `inv_t`) at `theta`, each entry handed to
@@ -545,19 +552,15 @@ impl<const L: usize> ToyBatch<L> {
     fn loss(&self, theta: &[Lane<L>], ws: &mut Workspace<L>) -> Lane<L> {
         let mut total = [0.0; L];
         for i in 0..self.n {
-            self.forward_point(self.shape, theta, i, ws);
+            let f = self.forward_point(self.shape, theta, i, ws);
             let y = &self.y[i];
             for l in 0..L {
                 total[l] += match self.shape.loss {
-                    Loss::Mse => {
-                        ws.f.iter()
-                            .map(|f| 0.5 * (f[l] - y[l]).powi(2))
-                            .sum::<f64>()
-                    }
+                    Loss::Mse => f.iter().map(|f| 0.5 * (f[l] - y[l]).powi(2)).sum::<f64>(),
                     Loss::CrossEntropy => {
-                        let max = ws.f.iter().fold(f64::NEG_INFINITY, |m, f| m.max(f[l]));
-                        let lse = max + ws.f.iter().map(|f| (f[l] - max).exp()).sum::<f64>().ln();
-                        lse - ws.f[y[l] as usize][l]
+                        let max = f.iter().fold(f64::NEG_INFINITY, |m, f| m.max(f[l]));
+                        let lse = max + f.iter().map(|f| (f[l] - max).exp()).sum::<f64>().ln();
+                        lse - f[y[l] as usize][l]
                     }
                 };
             }
@@ -608,10 +611,9 @@ impl<const L: usize> ToyBatch<L> {
                         }
                     }
                     Loss::CrossEntropy => {
-                        let max =
-                            ws.f.iter()
-                                .fold(f64::NEG_INFINITY, |m, f| m.max(f[l] * inv_t));
-                        let e: Vec<f64> = ws.f.iter().map(|f| (f[l] * inv_t - max).exp()).collect();
+                        let f = &ws.outputs[i * o_dim..(i + 1) * o_dim];
+                        let max = f.iter().fold(f64::NEG_INFINITY, |m, f| m.max(f[l] * inv_t));
+                        let e: Vec<f64> = f.iter().map(|f| (f[l] * inv_t - max).exp()).collect();
                         let sum: f64 = e.iter().sum();
                         let sm: Vec<f64> = e.iter().map(|e| e / sum).collect();
                         let mean: f64 = (0..o_dim).map(|o| sm[o] * rf[o][l]).sum();
