@@ -1,6 +1,7 @@
-//! The general MLP core: its gradient and Hessian-vector product against central finite
-//! differences, its equality with the toy trainer on the toy's shapes, masks under GD and Adam,
-//! Adam against hand-computed values, determinism, and pruning through `Networks`.
+//! The general MLP core: its equality with the toy trainer on the toy's shapes, Adam against
+//! hand-computed values, determinism, and pruning through `Networks`. Its gradient,
+//! Hessian-vector product, SynFlow gradient and masks are checked, as every [`Model`]'s, in
+//! `tests/model_properties.rs`.
 
 use peff::data::DataSpace;
 use peff::model::mlp::Mlp;
@@ -11,7 +12,6 @@ use peff::model::{
     TrainConfig, TrainOutcome, Trainer,
 };
 use peff::prune::{Method, PruneSettings};
-use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -32,119 +32,6 @@ fn random_data(mlp: &Mlp, n: usize, seed: u64) -> Dataset<f64> {
         }
     };
     Dataset::new(mlp, x, targets).unwrap()
-}
-
-/// Smallest |pre-activation| of any hidden unit on any point, by a naive forward pass
-/// (finite differences are only valid away from ReLU kinks).
-fn kink_distance(mlp: &Mlp, params: &[f64], data: &Dataset<f64>) -> f64 {
-    let d = mlp.input_dim();
-    let mut min = f64::INFINITY;
-    for x in data.inputs().chunks(d) {
-        let mut a = x.to_vec();
-        for (l, layer) in mlp.layers().iter().enumerate() {
-            let z: Vec<f64> = (0..layer.outputs)
-                .map(|j| {
-                    let w = &params[layer.weights.start + j * layer.inputs..];
-                    params[layer.bias.start + j]
-                        + (0..layer.inputs).map(|t| w[t] * a[t]).sum::<f64>()
-                })
-                .collect();
-            if l + 1 < mlp.layers().len() {
-                min = z.iter().fold(min, |m, v| m.min(v.abs()));
-                a = z.iter().map(|v| v.max(0.0)).collect();
-            }
-        }
-    }
-    min
-}
-
-/// Widths of `depth` layers from a seed: 1..5 wide, CE nets with ≥ 2 outputs.
-fn widths(depth: usize, ce: bool, seed: u64) -> Vec<usize> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut w: Vec<usize> = (0..=depth).map(|_| rng.random_range(1..5)).collect();
-    if ce {
-        w[depth] = w[depth].max(2);
-    }
-    w
-}
-
-/// Parameters: the init scaled, with entries zeroed where `mask_seed` says (pruned).
-fn masked_params(mlp: &Mlp, seed: u64, scale: f64, mask_seed: u64) -> Vec<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(mask_seed);
-    mlp.init_params(seed)
-        .iter()
-        .map(|w| if rng.random_bool(0.2) { 0.0 } else { w * scale })
-        .collect()
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
-    /// The analytic gradient equals central differences of the loss (relative error ≤ 1e-6)
-    /// for depths 1–4, both losses, temperatures and masked (zeroed) parameters; it fails on any
-    /// stride, transpose, index or chain-rule slip in the GEMM backward pass.
-    #[test]
-    fn gradient_matches_finite_differences(
-        ce in any::<bool>(), depth in 1usize..5, shape_seed in any::<u64>(), n in 1usize..6,
-        seed in any::<u64>(), data_seed in any::<u64>(), mask_seed in any::<u64>(),
-        temp_idx in 0usize..3, scale in 0.5f64..2.5,
-    ) {
-        let loss = if ce { Loss::CrossEntropy } else { Loss::Mse };
-        let mlp = Mlp::new(&widths(depth, ce, shape_seed), loss).unwrap();
-        let data = random_data(&mlp, n, data_seed);
-        let params = masked_params(&mlp, seed, scale, mask_seed);
-        prop_assume!(kink_distance(&mlp, &params, &data) > 1e-3);
-        let temperature = [1.0, 3.0, 200.0][temp_idx];
-        let mut ws = mlp.workspace(n);
-        let mut grad = vec![0.0; params.len()];
-        mlp.gradient(&params, data.batch(), temperature, &mut ws, &mut grad);
-        let eps = 1e-6;
-        for i in 0..params.len() {
-            let (mut up, mut down) = (params.clone(), params.clone());
-            up[i] += eps;
-            down[i] -= eps;
-            let fd = (mlp.mean_loss(&up, data.batch(), temperature, &mut ws)
-                - mlp.mean_loss(&down, data.batch(), temperature, &mut ws)) / (2.0 * eps);
-            let err = (grad[i] - fd).abs() / grad[i].abs().max(fd.abs()).max(1e-3);
-            prop_assert!(err < 1e-6 || (grad[i] - fd).abs() < 1e-9,
-                "param {i}: analytic {} vs fd {fd}", grad[i]);
-        }
-    }
-
-    /// The R-operator Hessian-vector product equals central differences of the analytic
-    /// gradient along `v` (≤ 1e-6 of the largest entry); it fails if a cross term
-    /// (`δᵀ R{A}`, `δ V`), the softmax curvature or the temperature scaling were wrong.
-    #[test]
-    fn hvp_matches_finite_differences_of_the_gradient(
-        ce in any::<bool>(), depth in 1usize..5, shape_seed in any::<u64>(), n in 1usize..6,
-        seed in any::<u64>(), data_seed in any::<u64>(), mask_seed in any::<u64>(),
-        v_seed in any::<u64>(), temp_idx in 0usize..3,
-    ) {
-        let loss = if ce { Loss::CrossEntropy } else { Loss::Mse };
-        let mlp = Mlp::new(&widths(depth, ce, shape_seed), loss).unwrap();
-        let data = random_data(&mlp, n, data_seed);
-        let params = masked_params(&mlp, seed, 1.5, mask_seed);
-        prop_assume!(kink_distance(&mlp, &params, &data) > 1e-3);
-        let temperature = [1.0, 3.0, 200.0][temp_idx];
-        let v = mlp.init_params(v_seed);
-        let mut ws = mlp.workspace(n);
-        let mut hv = vec![0.0; params.len()];
-        mlp.hvp(&params, data.batch(), temperature, &v, &mut ws, &mut hv);
-        let eps = 1e-5;
-        let mut shifted = |sign: f64| {
-            let p: Vec<f64> = params.iter().zip(&v).map(|(w, vi)| w + sign * eps * vi).collect();
-            let mut g = vec![0.0; p.len()];
-            mlp.gradient(&p, data.batch(), temperature, &mut ws, &mut g);
-            g
-        };
-        let (gp, gm) = (shifted(1.0), shifted(-1.0));
-        let scale = hv.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-12);
-        for i in 0..params.len() {
-            let fd = (gp[i] - gm[i]) / (2.0 * eps);
-            prop_assert!((hv[i] - fd).abs() <= 1e-6 * scale.max(fd.abs()) + 1e-11,
-                "param {i}: analytic {} vs fd {fd}", hv[i]);
-        }
-    }
 }
 
 /// The toy's two presets with their SPEC §2 parameter counts.
@@ -377,55 +264,6 @@ fn networks_prune_of_an_mlp_keeps_k_weights_and_every_bias() {
                 }
             }
         }
-    }
-}
-
-/// A pruned weight stays exactly 0 through full-batch GD, minibatch Adam and Adam with gradient
-/// noise, while the kept weights move; it fails if the mask is not applied to the update.
-#[test]
-fn masked_weights_stay_exactly_zero() {
-    let mlp = Mlp::new(&[5, 8, 8, 1], Loss::Mse).unwrap();
-    let data = random_data(&mlp, 20, 1);
-    let init = mlp.init_params(5);
-    let mask: Vec<bool> = (0..mlp.num_params())
-        .map(|i| !i.is_multiple_of(3))
-        .collect();
-    for config in [
-        TrainConfig::full_batch(Optimizer::sgd(0.05)),
-        TrainConfig {
-            batch_size: Some(6),
-            ..TrainConfig::full_batch(Optimizer::adam(1e-2))
-        },
-        TrainConfig {
-            grad_noise_variance: 0.1,
-            ..TrainConfig::full_batch(Optimizer::adam(1e-2))
-        },
-    ] {
-        let mut trainer = Trainer::<_, f64>::new(&mlp, config, 20);
-        trainer.reset(&init, Some(&mask));
-        // After one full-batch step, exactly the kept parameters with a nonzero gradient moved
-        // (a unit dead on every point gives its weights no gradient).
-        if config.batch_size.is_none() && config.grad_noise_variance == 0.0 {
-            let start: Vec<f64> = trainer.params().to_vec();
-            let mut grad = vec![0.0; start.len()];
-            let mut ws = mlp.workspace(20);
-            mlp.gradient(&start, data.batch(), 1.0, &mut ws, &mut grad);
-            trainer.train(&data, 1, |_, _| Control::Continue);
-            for (i, (&w, &w0)) in trainer.params().iter().zip(&start).enumerate() {
-                let should_move = mask[i] && grad[i] != 0.0;
-                assert_eq!(w != w0, should_move, "parameter {i}, gradient {}", grad[i]);
-            }
-        }
-        trainer.train(&data, 30, |_, _| Control::Continue);
-        let mut moved = 0;
-        for (i, (&w, &w0)) in trainer.params().iter().zip(&init).enumerate() {
-            if mask[i] {
-                moved += usize::from(w != w0);
-            } else {
-                assert_eq!(w.to_bits(), 0.0f64.to_bits(), "pruned parameter {i}");
-            }
-        }
-        assert!(moved > 0);
     }
 }
 
