@@ -14,10 +14,10 @@ use clap::{Args, ValueEnum};
 use super::args::{parse_methods, split_list};
 use super::errors::quote;
 use super::exact::{progress_bar, thread_pool};
-use crate::data::idx::{load_fashion_mnist_train, LabelledImages};
+use crate::data::idx::{load_fashion_mnist_train, LabelledImages, DEBIAN_FASHION_MNIST_DIR};
 use crate::experiments::memorize::{
-    self, Arch, DataSource, MemorizeConfig, MemorizeShard, SeedProfile, DEFAULT_LEVELS,
-    MEMORISED_LOSS,
+    self, grasp_temperature, Arch, DataSource, MemorizeConfig, MemorizeShard, SeedProfile,
+    StopRule, DEFAULT_FASHION_TRAIN_SIZE, DEFAULT_LEVELS,
 };
 use crate::export::{self, render, write_atomic, Format};
 use crate::model::{Loss, Optimizer};
@@ -42,6 +42,16 @@ pub enum LossArg {
     Mse,
 }
 
+/// `--stop`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StopArg {
+    /// Every point memorised, or no 1 % loss improvement over `--patience` epochs (Fig. 1a).
+    Plateau,
+    /// The paper's Fig. 1b rule: loss converged to within `--converge-delta`, or train accuracy
+    /// unchanged over `--converge-epochs` epochs.
+    Converged,
+}
+
 /// `--optimizer`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OptimizerArg {
@@ -54,18 +64,21 @@ pub enum OptimizerArg {
 /// Flags of `peff memorize`.
 #[derive(Debug, Args, Clone)]
 pub struct MemorizeArgs {
-    /// The data: gaussian (Fig. 1a) or fashion-mnist (Fig. 1b, needs `--data`).
+    /// The data: gaussian (Fig. 1a) or fashion-mnist (Fig. 1b).
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = DatasetArg::Gaussian)]
     pub dataset: DatasetArg,
-    /// Directory holding train-images-idx3-ubyte and train-labels-idx1-ubyte (raw or .gz).
+    /// FashionMNIST: directory holding train-images-idx3-ubyte and train-labels-idx1-ubyte (raw
+    /// or .gz) [default: /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist].
     #[arg(long, allow_hyphen_values = true)]
     pub data: Option<PathBuf>,
-    /// FashionMNIST training points per seed (a random subset, drawn per seed).
-    #[arg(long, allow_hyphen_values = true, default_value_t = 256)]
-    pub train_size: i64,
-    /// Variance of the Gaussian noise added to FashionMNIST pixels (scaled to [0, 1]).
-    #[arg(long, allow_hyphen_values = true, default_value_t = 3.0)]
-    pub noise_variance: f64,
+    /// FashionMNIST: training points per seed, a random subset drawn per seed (up to the 60,000
+    /// the files hold) [default: 2000].
+    #[arg(long, allow_hyphen_values = true)]
+    pub train_size: Option<i64>,
+    /// FashionMNIST: variance of the Gaussian noise added to the pixels (scaled to [0, 1])
+    /// [default: 3].
+    #[arg(long, allow_hyphen_values = true)]
+    pub noise_variance: Option<f64>,
     /// Number of seeds (networks and datasets) [default: 250 gaussian, 10 fashion-mnist].
     #[arg(long, allow_hyphen_values = true)]
     pub seeds: Option<i64>,
@@ -81,27 +94,41 @@ pub struct MemorizeArgs {
     /// Learning rate [default: 1e-2 gaussian, 1e-3 fashion-mnist].
     #[arg(long, allow_hyphen_values = true)]
     pub lr: Option<f64>,
-    /// Minibatch size (default: full batch).
+    /// Minibatch size, reshuffled every epoch [default: full batch gaussian, 64 fashion-mnist].
     #[arg(long, allow_hyphen_values = true)]
     pub batch_size: Option<i64>,
-    /// Hidden width.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 100)]
-    pub width: i64,
+    /// Hidden width [default: 100 gaussian, 200 fashion-mnist].
+    #[arg(long, allow_hyphen_values = true)]
+    pub width: Option<i64>,
     /// Hidden layers.
     #[arg(long, allow_hyphen_values = true, default_value_t = 2)]
     pub depth: i64,
-    /// Gaussian training points n.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 30)]
-    pub n: i64,
-    /// Gaussian input dimension d.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 30)]
-    pub input_dim: i64,
-    /// Epoch cap of every training run.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 20_000)]
-    pub max_epochs: i64,
-    /// Stop a run once its loss has not improved by 1 % over this many epochs.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 200)]
-    pub patience: i64,
+    /// Gaussian: training points n [default: 30].
+    #[arg(long, allow_hyphen_values = true)]
+    pub n: Option<i64>,
+    /// Gaussian: input dimension d [default: 30].
+    #[arg(long, allow_hyphen_values = true)]
+    pub input_dim: Option<i64>,
+    /// Epoch cap of every training run [default: 20000 gaussian, 1000 fashion-mnist].
+    #[arg(long, allow_hyphen_values = true)]
+    pub max_epochs: Option<i64>,
+    /// When a run stops before the cap: plateau (every point memorised, or no 1 % loss
+    /// improvement over `--patience` epochs; Fig. 1a) or converged (the paper's Fig. 1b rule:
+    /// epoch loss changed by less than `--converge-delta`, or train accuracy unchanged over
+    /// `--converge-epochs` epochs) [default: plateau gaussian, converged fashion-mnist].
+    #[arg(long, allow_hyphen_values = true, value_enum)]
+    pub stop: Option<StopArg>,
+    /// `--stop plateau`: the window in epochs [default: 200].
+    #[arg(long, allow_hyphen_values = true)]
+    pub patience: Option<i64>,
+    /// `--stop converged`: the loss change between consecutive epochs that counts as converged
+    /// [default: 0.01].
+    #[arg(long, allow_hyphen_values = true)]
+    pub converge_delta: Option<f64>,
+    /// `--stop converged`: epochs without a change of train accuracy that stop a run
+    /// [default: 3].
+    #[arg(long, allow_hyphen_values = true)]
+    pub converge_epochs: Option<i64>,
     /// Comma-separated methods, or `all`: random, synflow, magnitude, imp, snip, grasp.
     #[arg(long, allow_hyphen_values = true, default_value = "all")]
     pub methods: String,
@@ -182,44 +209,39 @@ fn levels_for(list: Option<&str>, weights: usize) -> anyhow::Result<Vec<usize>> 
 }
 
 impl MemorizeArgs {
-    /// Validates every flag; loads the FashionMNIST files for `--dataset fashion-mnist`.
+    /// Validates every flag (and refuses the flags of the other dataset); loads the FashionMNIST
+    /// files for `--dataset fashion-mnist`. Starts from [`MemorizeConfig::paper`] and changes
+    /// what the flags say.
     pub fn validate(&self) -> anyhow::Result<(MemorizeConfig, Option<LabelledImages>, usize)> {
         let fashion = self.dataset == DatasetArg::FashionMnist;
-        if !fashion && self.data.is_some() {
-            bail!("`--data` is only for `--dataset fashion-mnist`");
-        }
-        let width = in_range("--width", self.width, 1, 100_000)?;
-        let depth = in_range("--depth", self.depth, 1, 100)?;
-        let max_epochs = in_range("--max-epochs", self.max_epochs, 1, 100_000_000)?;
-        let patience = in_range("--patience", self.patience, 1, 100_000_000)?;
-        let seeds = in_range(
-            "--seeds",
-            self.seeds.unwrap_or(if fashion { 10 } else { 250 }),
-            1,
-            100_000_000,
-        )? as u64;
-        if self.seed.checked_add(seeds - 1).is_none() {
+        let other_dataset: &[(&str, bool)] = if fashion {
+            &[
+                ("--n", self.n.is_some()),
+                ("--input-dim", self.input_dim.is_some()),
+            ]
+        } else {
+            &[
+                ("--data", self.data.is_some()),
+                ("--train-size", self.train_size.is_some()),
+                ("--noise-variance", self.noise_variance.is_some()),
+            ]
+        };
+        if let Some((flag, _)) = other_dataset.iter().find(|(_, given)| *given) {
             bail!(
-                "`--seed` {} + `--seeds` {seeds} exceeds the largest seed",
-                self.seed
+                "`{flag}` does not apply to `--dataset {}`",
+                if fashion { "fashion-mnist" } else { "gaussian" }
             );
         }
-        let lr = self.lr.unwrap_or(if fashion { 1e-3 } else { 1e-2 });
-        if !(lr.is_finite() && lr > 0.0) {
-            bail!("`--lr` must be a finite number > 0, got {lr}");
+        let depth = in_range("--depth", self.depth, 1, 100)?;
+        if let Some(seeds) = self.seeds {
+            in_range("--seeds", seeds, 1, 100_000_000)?;
         }
-        let optimizer = match self.optimizer.unwrap_or(if fashion {
-            OptimizerArg::Adam
-        } else {
-            OptimizerArg::Gd
-        }) {
-            OptimizerArg::Gd => Optimizer::sgd(lr),
-            OptimizerArg::Adam => Optimizer::adam(lr),
-        };
-        let loss = match self.loss {
-            LossArg::CrossEntropy => Loss::CrossEntropy,
-            LossArg::Mse => Loss::Mse,
-        };
+        if let Some(lr) = self.lr {
+            // Training runs in f32: a rate that rounds to 0 (or overflows) there trains nothing.
+            if !(lr.is_finite() && lr > 0.0 && (lr as f32) > 0.0 && (lr as f32).is_finite()) {
+                bail!("`--lr` must be a finite number > 0 in single precision (1.4e-45 to 3.4e38), got {lr}");
+            }
+        }
         if self.threads < 0 || self.threads > 1024 {
             bail!(
                 "`--threads` must be in [0, 1024] (0: all cores), got {}",
@@ -232,80 +254,142 @@ impl MemorizeArgs {
             self.threads as usize
         };
         let methods = parse_methods(&self.methods)?;
-        // Every flag is checked whichever dataset it applies to.
-        if !(self.noise_variance.is_finite() && self.noise_variance >= 0.0) {
-            bail!(
-                "`--noise-variance` must be a finite number ≥ 0, got {}",
-                self.noise_variance
-            );
-        }
-        in_range("--train-size", self.train_size, 1, MAX_POINTS)?;
-        let n = in_range("--n", self.n, 1, MAX_POINTS)?;
-        let input_dim = in_range("--input-dim", self.input_dim, 1, 1_000_000)?;
         let (dataset, images) = if fashion {
-            let dir = self
-                .data
-                .as_ref()
-                .context("`--data DIR` is required with `--dataset fashion-mnist`")?;
-            let images = load_fashion_mnist_train(dir).context("`--data`")?;
+            let noise_variance = self.noise_variance.unwrap_or(3.0);
+            // Noisy pixels must stay finite in the f32 the network trains in (and far below
+            // where they would not): refuse variances no experiment needs.
+            if !(noise_variance.is_finite() && (0.0..=1e12).contains(&noise_variance)) {
+                bail!("`--noise-variance` must be in [0, 1e12], got {noise_variance}");
+            }
+            let requested = self.train_size.unwrap_or(DEFAULT_FASHION_TRAIN_SIZE as i64);
+            in_range("--train-size", requested, 1, MAX_POINTS)?;
+            let dir = match &self.data {
+                Some(dir) => dir.clone(),
+                None => {
+                    let debian = PathBuf::from(DEBIAN_FASHION_MNIST_DIR);
+                    if !debian.is_dir() {
+                        bail!(
+                            "no FashionMNIST files: install Debian's dataset-fashion-mnist package \
+                             (it puts them in {DEBIAN_FASHION_MNIST_DIR}), or download \
+                             train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz from the \
+                             data/fashion directory of github.com/zalandoresearch/fashion-mnist \
+                             and give their directory as `--data DIR`"
+                        );
+                    }
+                    debian
+                }
+            };
+            let images = load_fashion_mnist_train(&dir).context("`--data`")?;
             let count = images.images.count;
-            let train_size = in_range("--train-size", self.train_size, 1, count as i64)
+            let train_size = in_range("--train-size", requested, 1, count as i64)
                 .with_context(|| format!("the training files hold {count} images"))?;
             let source = DataSource::FashionMnist {
                 train_size,
-                noise_variance: self.noise_variance,
+                noise_variance,
                 images: count,
                 pixels: images.images.pixels_per_image(),
                 data_sha256: data_sha256(&images),
             };
             (source, Some(images))
         } else {
+            let n = in_range("--n", self.n.unwrap_or(30), 1, MAX_POINTS)?;
+            let input_dim = in_range("--input-dim", self.input_dim.unwrap_or(30), 1, 1_000_000)?;
             (DataSource::Gaussian { n, input_dim }, None)
         };
-        let batch_size = match self.batch_size {
-            None => None,
-            Some(b) => Some(in_range("--batch-size", b, 1, dataset.points() as i64)?),
+        let mut config = MemorizeConfig::paper(dataset);
+        let loss = match self.loss {
+            LossArg::CrossEntropy => Loss::CrossEntropy,
+            LossArg::Mse => Loss::Mse,
         };
-        let outputs = match (loss, &dataset) {
-            (Loss::Mse, DataSource::Gaussian { .. }) => 1,
-            _ => dataset.classes(),
+        config.loss = loss;
+        config.grasp_temperature = grasp_temperature(loss);
+        config.methods = methods;
+        if let Some(seeds) = self.seeds {
+            config.seeds = seeds as u64;
+        }
+        config.seed = self.seed;
+        if self.seed.checked_add(config.seeds - 1).is_none() {
+            bail!(
+                "`--seed` {} + `--seeds` {} exceeds the largest seed",
+                self.seed,
+                config.seeds
+            );
+        }
+        let lr = self.lr.unwrap_or(config.optimizer.lr());
+        config.optimizer = match self.optimizer {
+            None => match config.optimizer {
+                Optimizer::Sgd { .. } => Optimizer::sgd(lr),
+                Optimizer::Adam { .. } => Optimizer::adam(lr),
+            },
+            Some(OptimizerArg::Gd) => Optimizer::sgd(lr),
+            Some(OptimizerArg::Adam) => Optimizer::adam(lr),
         };
-        let mut widths = vec![dataset.input_dim()];
-        widths.extend(std::iter::repeat_n(width, depth));
-        widths.push(outputs);
+        let points = config.dataset.points() as i64;
+        if let Some(b) = self.batch_size {
+            let b = in_range("--batch-size", b, 1, points)
+                .with_context(|| format!("a batch holds at most the {points} training points"))?;
+            config.batch_size = Some(b);
+        }
+        if let Some(cap) = self.max_epochs {
+            config.max_epochs = in_range("--max-epochs", cap, 1, 100_000_000)?;
+        }
+        let stop = self.stop.unwrap_or(match config.stop {
+            StopRule::Plateau { .. } => StopArg::Plateau,
+            StopRule::Converged { .. } => StopArg::Converged,
+        });
+        config.stop = match stop {
+            StopArg::Plateau => {
+                if self.converge_delta.is_some() || self.converge_epochs.is_some() {
+                    bail!(
+                        "`--converge-delta` and `--converge-epochs` apply only to `--stop converged`"
+                    );
+                }
+                let window = self.patience.unwrap_or(200);
+                StopRule::Plateau {
+                    plateau_epochs: in_range("--patience", window, 1, 100_000_000)?,
+                    plateau_rel: 0.01,
+                }
+            }
+            StopArg::Converged => {
+                if self.patience.is_some() {
+                    bail!("`--patience` applies only to `--stop plateau`");
+                }
+                let delta = self.converge_delta.unwrap_or(0.01);
+                if !(delta.is_finite() && delta >= 0.0) {
+                    bail!("`--converge-delta` must be a finite number ≥ 0, got {delta}");
+                }
+                let epochs = self.converge_epochs.unwrap_or(3);
+                StopRule::Converged {
+                    converge_loss_delta: delta,
+                    converge_accuracy_epochs: in_range(
+                        "--converge-epochs",
+                        epochs,
+                        1,
+                        100_000_000,
+                    )?,
+                }
+            }
+        };
+        let width = match self.width {
+            Some(w) => in_range("--width", w, 1, 100_000)?,
+            None => match &config.arch {
+                Arch::Mlp { widths } => widths[1],
+            },
+        };
+        let widths = MemorizeConfig::mlp_widths(&config.dataset, loss, width, depth);
         let weights: usize = widths.windows(2).map(|w| w[0] * w[1]).sum();
         if weights > 200_000_000 {
             bail!(
                 "`--width` {width} and `--depth` {depth} give {weights} weights, more than 2·10^8"
             );
         }
-        let levels = levels_for(self.densities.as_deref(), weights)?;
-        let kept = levels
+        config.arch = Arch::Mlp { widths };
+        config.levels = levels_for(self.densities.as_deref(), weights)?;
+        config.kept = config
+            .levels
             .iter()
-            .map(|&l| MemorizeConfig::kept_at(weights, 0.2, l))
+            .map(|&l| MemorizeConfig::kept_at(weights, config.imp_rate, l))
             .collect();
-        let config = MemorizeConfig {
-            dataset,
-            loss,
-            arch: Arch::Mlp { widths },
-            optimizer,
-            batch_size,
-            max_epochs,
-            plateau_epochs: patience,
-            plateau_rel: 0.01,
-            memorised_loss: MEMORISED_LOSS,
-            methods,
-            levels,
-            kept,
-            imp_rate: 0.2,
-            synflow_rounds: 100,
-            grasp_temperature: match loss {
-                Loss::CrossEntropy => 200.0,
-                Loss::Mse => 1.0,
-            },
-            seed: self.seed,
-            seeds,
-        };
         config.validate()?;
         Ok((config, images, threads))
     }

@@ -16,8 +16,11 @@
 //! FashionMNIST (Xiao, Rasul & Vollgraf 2017) is distributed as four files,
 //! `train-images-idx3-ubyte.gz`, `train-labels-idx1-ubyte.gz`, `t10k-images-idx3-ubyte.gz`,
 //! `t10k-labels-idx1-ubyte.gz`, in the `data/fashion` directory of the
-//! `zalandoresearch/fashion-mnist` GitHub repository. Memorisation needs only the training pair;
-//! [`load_fashion_mnist_train`] looks for each raw or with `.gz`.
+//! `zalandoresearch/fashion-mnist` GitHub repository; Debian's `dataset-fashion-mnist` package
+//! installs them in [`DEBIAN_FASHION_MNIST_DIR`]. Memorisation needs only the training pair;
+//! [`load_fashion_mnist_train`] looks for each raw or with `.gz` (refusing a directory that holds
+//! both, so that which one was read is never in doubt) and records each file's path and the
+//! SHA-256 of its decompressed bytes ([`DataFile`]).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -36,6 +39,8 @@ pub const MAX_DATA_BYTES: u64 = 1 << 30;
 pub const CLASSES: u8 = 10;
 /// File names of the FashionMNIST training images and labels (each raw or with `.gz`).
 pub const TRAIN_FILES: [&str; 2] = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"];
+/// Where Debian's `dataset-fashion-mnist` package puts the four gzipped files.
+pub const DEBIAN_FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 /// Why an IDX file or directory could not be read. Every message is one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,8 +131,26 @@ pub enum IdxError {
         /// Number of classes.
         classes: u8,
     },
+    /// `--data` is not a directory (missing, a file, or a dangling link).
+    #[error("'{dir}' is not a directory ({what}); give `--data DIR` with the FashionMNIST files")]
+    NotADirectory {
+        /// The path.
+        dir: String,
+        /// What it is instead.
+        what: &'static str,
+    },
+    /// Both the raw file and its `.gz` exist, so which one is read would be a guess.
+    #[error(
+        "'{dir}' holds both {name} and {name}.gz; remove one so that the data read is unambiguous"
+    )]
+    Ambiguous {
+        /// The directory.
+        dir: String,
+        /// The file name (without `.gz`).
+        name: &'static str,
+    },
     /// A directory without the expected file.
-    #[error("'{dir}' has no {name} (nor {name}.gz); download {name}.gz from the data/fashion directory of github.com/zalandoresearch/fashion-mnist")]
+    #[error("'{dir}' has no {name} (nor {name}.gz); install Debian's dataset-fashion-mnist package, or download {name}.gz from the data/fashion directory of github.com/zalandoresearch/fashion-mnist into a directory given as `--data DIR`")]
     Missing {
         /// The directory.
         dir: String,
@@ -163,6 +186,43 @@ pub struct LabelledImages {
     pub images: IdxImages,
     /// One label per image.
     pub labels: Vec<u8>,
+    /// The files read (images, then labels).
+    pub files: Vec<DataFile>,
+}
+
+/// A data file as read: its path and the SHA-256 of its (decompressed) contents, recorded in
+/// result files so that a result names exactly the data it came from.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DataFile {
+    /// The path as given (`--data DIR` joined with the file name).
+    pub path: String,
+    /// SHA-256 (lower-case hex) of the decompressed bytes.
+    pub sha256: String,
+}
+
+impl DataFile {
+    /// The record of `bytes` read from `path`.
+    pub fn of(path: &Path, bytes: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        DataFile {
+            path: path.display().to_string(),
+            sha256: format!("{:x}", Sha256::digest(bytes)),
+        }
+    }
+
+    /// Re-reads the file and checks its digest; the error names the path and both digests.
+    pub fn check(&self) -> Result<(), String> {
+        let bytes = read_file(Path::new(&self.path)).map_err(|e| e.to_string())?;
+        let now = DataFile::of(Path::new(&self.path), &bytes);
+        if now.sha256 == self.sha256 {
+            Ok(())
+        } else {
+            Err(format!(
+                "'{}' has SHA-256 {} now, {} when the result was computed",
+                self.path, now.sha256, self.sha256
+            ))
+        }
+    }
 }
 
 fn be_u32(bytes: &[u8], at: usize) -> u32 {
@@ -301,15 +361,20 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, IdxError> {
     Ok(bytes)
 }
 
-/// `dir/name`, or `dir/name.gz` when only that exists.
+/// `dir/name`, or `dir/name.gz`; an error when neither or both exist.
 fn find(dir: &Path, name: &'static str) -> Result<PathBuf, IdxError> {
     let raw = dir.join(name);
-    if raw.is_file() {
-        return Ok(raw);
-    }
     let gz = dir.join(format!("{name}.gz"));
-    if gz.is_file() {
-        return Ok(gz);
+    match (raw.is_file(), gz.is_file()) {
+        (true, false) => return Ok(raw),
+        (false, true) => return Ok(gz),
+        (true, true) => {
+            return Err(IdxError::Ambiguous {
+                dir: dir.display().to_string(),
+                name,
+            })
+        }
+        (false, false) => {}
     }
     Err(IdxError::Missing {
         dir: dir.display().to_string(),
@@ -319,12 +384,30 @@ fn find(dir: &Path, name: &'static str) -> Result<PathBuf, IdxError> {
 
 /// The FashionMNIST training set from `dir`: [`TRAIN_FILES`], each raw or gzipped.
 pub fn load_fashion_mnist_train(dir: &Path) -> Result<LabelledImages, IdxError> {
+    if !dir.is_dir() {
+        let what = match std::fs::symlink_metadata(dir) {
+            Err(_) => "it does not exist",
+            Ok(m) if m.file_type().is_symlink() => "a link to nothing readable as a directory",
+            Ok(_) => "a file",
+        };
+        return Err(IdxError::NotADirectory {
+            dir: dir.display().to_string(),
+            what,
+        });
+    }
     let images_path = find(dir, TRAIN_FILES[0])?;
     let labels_path = find(dir, TRAIN_FILES[1])?;
     let images_name = images_path.display().to_string();
     let labels_name = labels_path.display().to_string();
-    let images = parse_images(&images_name, &read_file(&images_path)?)?;
-    let labels = parse_labels(&labels_name, &read_file(&labels_path)?)?;
+    let image_bytes = read_file(&images_path)?;
+    let label_bytes = read_file(&labels_path)?;
+    let files = vec![
+        DataFile::of(&images_path, &image_bytes),
+        DataFile::of(&labels_path, &label_bytes),
+    ];
+    let images = parse_images(&images_name, &image_bytes)?;
+    drop(image_bytes);
+    let labels = parse_labels(&labels_name, &label_bytes)?;
     if images.count != labels.len() {
         return Err(IdxError::CountMismatch {
             images: images_name,
@@ -333,7 +416,11 @@ pub fn load_fashion_mnist_train(dir: &Path) -> Result<LabelledImages, IdxError> 
             label_count: labels.len(),
         });
     }
-    Ok(LabelledImages { images, labels })
+    Ok(LabelledImages {
+        images,
+        labels,
+        files,
+    })
 }
 
 /// The bytes of an IDX image file (for tests and tools that write small sets).

@@ -67,6 +67,25 @@ pub const MEMORISED_LOSS: f64 = std::f64::consts::LN_2 / 10.0;
 /// The default IMP levels of the density grid, `j = 3, 6, …, 30`.
 pub const DEFAULT_LEVELS: [usize; 10] = [3, 6, 9, 12, 15, 18, 21, 24, 27, 30];
 
+/// FashionMNIST training points per seed unless `--train-size` says otherwise (the paper does
+/// not state its size; see the README for the cost of the full 60,000).
+pub const DEFAULT_FASHION_TRAIN_SIZE: usize = 2_000;
+
+/// IMP's per-level pruning rate (OpenLTH's 20 %).
+pub const DEFAULT_IMP_RATE: f64 = 0.2;
+
+/// SynFlow's rounds (Tanaka et al. 2020).
+pub const DEFAULT_SYNFLOW_ROUNDS: usize = 100;
+
+/// GraSP's output temperature for `loss`: 200 for cross-entropy (Tanaka et al.'s code), 1 for
+/// MSE (where a temperature has no role).
+pub fn grasp_temperature(loss: Loss) -> f64 {
+    match loss {
+        Loss::CrossEntropy => 200.0,
+        Loss::Mse => 1.0,
+    }
+}
+
 /// Where the training points come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case")]
@@ -183,10 +202,9 @@ pub struct MemorizeConfig {
     pub batch_size: Option<usize>,
     /// Epoch cap.
     pub max_epochs: usize,
-    /// Plateau window (epochs).
-    pub plateau_epochs: usize,
-    /// Relative improvement that resets the plateau window.
-    pub plateau_rel: f64,
+    /// When a training run stops before the cap.
+    #[serde(flatten)]
+    pub stop: StopRule,
     /// A point is memorised when its loss is below this ([`MEMORISED_LOSS`]).
     pub memorised_loss: f64,
     /// Methods, in table order.
@@ -207,12 +225,124 @@ pub struct MemorizeConfig {
     pub seeds: u64,
 }
 
+/// When a memorisation training run stops (besides the epoch cap). Serialised without a tag, by
+/// its field names, so that files of earlier versions (which knew only the plateau rule) read
+/// as the same run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StopRule {
+    /// Fig. 1a (SPEC §7): every point memorised, or the epoch loss has not improved by the
+    /// relative amount `plateau_rel` over `plateau_epochs` epochs ([`Plateau`]).
+    Plateau {
+        /// Plateau window (epochs).
+        plateau_epochs: usize,
+        /// Relative improvement that resets the plateau window.
+        plateau_rel: f64,
+    },
+    /// Fig. 1b (App. B.1.1): "till convergence in loss to within 0.01 (or until accuracy doesn't
+    /// change for three consecutive epochs)", read as: stop after epoch `e ≥ 2` when
+    /// `|L_e − L_{e−1}| < converge_loss_delta` (the epoch losses PyTorch reports, each batch's
+    /// loss taken before its step), or when the training accuracy measured after each epoch is
+    /// the same for `converge_accuracy_epochs + 1` consecutive epochs (it did not change over
+    /// `converge_accuracy_epochs` epoch boundaries). Never stops on memorisation alone.
+    Converged {
+        /// Loss change between consecutive epochs below which training has converged (0.01).
+        converge_loss_delta: f64,
+        /// Epoch boundaries without a change of training accuracy that stop training (3).
+        converge_accuracy_epochs: usize,
+    },
+}
+
+impl StopRule {
+    /// SPEC §7's rule for Fig. 1a: 200 epochs without a 1 % improvement.
+    pub const FIG1A: StopRule = StopRule::Plateau {
+        plateau_epochs: 200,
+        plateau_rel: 0.01,
+    };
+    /// The paper's rule for Fig. 1b (App. B.1.1): loss change below 0.01, or accuracy unchanged
+    /// over three epochs.
+    pub const PAPER: StopRule = StopRule::Converged {
+        converge_loss_delta: 0.01,
+        converge_accuracy_epochs: 3,
+    };
+}
+
 /// Validation failure of a [`MemorizeConfig`] (the CLI checks flags first; this guards files).
 #[derive(Debug, thiserror::Error)]
 #[error("invalid memorize configuration: {0}")]
 pub struct ConfigError(String);
 
 impl MemorizeConfig {
+    /// The paper's settings for `dataset` (Fig. 1a for Gaussian data, Fig. 1b for FashionMNIST),
+    /// with peff's choices where the paper states none; every field can then be changed (the
+    /// CLI's flags) and the result checked with [`Self::validate`].
+    ///
+    /// | field | Gaussian (Fig. 1a) | FashionMNIST (Fig. 1b) | valid range |
+    /// |---|---|---|---|
+    /// | data | `n = 30`, `d = 30` (paper) | its points, variance-3 noise (paper) | `n ≥ 1` |
+    /// | network | `30-100-100-2` ReLU MLP (paper) | `784-200-200-10` (paper) | widths ≥ 1 |
+    /// | loss | cross-entropy (paper) | cross-entropy (paper) | CE or MSE |
+    /// | optimizer | full-batch GD, lr 1e-2 (SPEC §7) | Adam 1e-3 (paper) | lr > 0, finite |
+    /// | batch | full (SPEC §7) | 64, reshuffled per epoch (paper) | `1..=n` |
+    /// | stop | [`StopRule::FIG1A`] (SPEC §7) | [`StopRule::PAPER`] (paper) | windows ≥ 1 |
+    /// | epoch cap | 20,000 (SPEC §7) | 1,000 (peff) | ≥ 1 |
+    /// | memorised | loss < ln 2 / 10 (paper) | same | > 0 |
+    /// | densities | IMP levels 3, 6, …, 30 (`0.8^j`, SPEC §7) | same | levels of the schedule |
+    /// | IMP rate | 0.2 (OpenLTH) | same | (0, 1) |
+    /// | SynFlow rounds | 100 (Tanaka et al.) | same | ≥ 1 |
+    /// | GraSP temperature | 200 for CE, 1 for MSE (Tanaka et al.'s code) | same | > 0 |
+    /// | seeds | 250 from 0 (paper) | 10 from 0 (paper) | ≥ 1 |
+    pub fn paper(dataset: DataSource) -> MemorizeConfig {
+        let loss = Loss::CrossEntropy;
+        let fashion = matches!(dataset, DataSource::FashionMnist { .. });
+        let width = if fashion { 200 } else { 100 };
+        let widths = vec![dataset.input_dim(), width, width, dataset.classes()];
+        let weights: usize = widths.windows(2).map(|w| w[0] * w[1]).sum();
+        let kept = DEFAULT_LEVELS
+            .iter()
+            .map(|&l| Self::kept_at(weights, DEFAULT_IMP_RATE, l))
+            .collect();
+        MemorizeConfig {
+            dataset,
+            loss,
+            arch: Arch::Mlp { widths },
+            optimizer: if fashion {
+                Optimizer::adam(1e-3)
+            } else {
+                Optimizer::sgd(1e-2)
+            },
+            batch_size: fashion.then_some(64),
+            max_epochs: if fashion { 1_000 } else { 20_000 },
+            stop: if fashion {
+                StopRule::PAPER
+            } else {
+                StopRule::FIG1A
+            },
+            memorised_loss: MEMORISED_LOSS,
+            methods: Method::ALL.to_vec(),
+            levels: DEFAULT_LEVELS.to_vec(),
+            kept,
+            imp_rate: DEFAULT_IMP_RATE,
+            synflow_rounds: DEFAULT_SYNFLOW_ROUNDS,
+            grasp_temperature: grasp_temperature(loss),
+            seed: 0,
+            seeds: if fashion { 10 } else { 250 },
+        }
+    }
+
+    /// The widths of an MLP with `depth` hidden layers of `width` units for this data and loss
+    /// (one output for MSE on Gaussian ±1 labels, one per class otherwise).
+    pub fn mlp_widths(dataset: &DataSource, loss: Loss, width: usize, depth: usize) -> Vec<usize> {
+        let outputs = match (loss, dataset) {
+            (Loss::Mse, DataSource::Gaussian { .. }) => 1,
+            _ => dataset.classes(),
+        };
+        let mut widths = vec![dataset.input_dim()];
+        widths.extend(std::iter::repeat_n(width, depth));
+        widths.push(outputs);
+        widths
+    }
+
     /// Number of prunable weights.
     ///
     /// # Panics
@@ -290,11 +420,26 @@ impl MemorizeConfig {
             return bad("levels must increase".into());
         }
         let positive = |v: f64| v.is_finite() && v > 0.0;
+        let stop_ok = match self.stop {
+            StopRule::Plateau {
+                plateau_epochs,
+                plateau_rel,
+            } => plateau_epochs > 0 && plateau_rel.is_finite() && plateau_rel >= 0.0,
+            StopRule::Converged {
+                converge_loss_delta,
+                converge_accuracy_epochs,
+            } => {
+                converge_loss_delta.is_finite()
+                    && converge_loss_delta >= 0.0
+                    && converge_accuracy_epochs > 0
+            }
+        };
+        if !stop_ok {
+            return bad(format!("stopping rule {:?}", self.stop));
+        }
         let rates_ok = positive(self.optimizer.lr())
             && positive(self.grasp_temperature)
-            && positive(self.memorised_loss)
-            && self.plateau_rel.is_finite()
-            && self.plateau_rel >= 0.0;
+            && positive(self.memorised_loss);
         if !rates_ok {
             return bad("non-positive rate, temperature or threshold".into());
         }
@@ -318,6 +463,10 @@ impl MemorizeConfig {
 pub struct Cell {
     /// Training points memorised at the end of training (0 when diverged).
     pub memorised: u32,
+    /// Training points classified correctly (argmax = label) at the end of training (0 when
+    /// diverged); absent in files of versions before accuracy was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correct: Option<u32>,
     /// Epochs trained.
     pub epochs: u32,
     /// Whether training hit the epoch cap.
@@ -329,6 +478,7 @@ pub struct Cell {
 impl Cell {
     const DIVERGED: Cell = Cell {
         memorised: 0,
+        correct: Some(0),
         epochs: 0,
         capped: false,
         diverged: true,
@@ -371,6 +521,12 @@ pub struct MemorizeRow {
     pub memorised_mean: Option<f64>,
     /// Its standard error (sample sd / √seeds; 0 for one seed; empty if none).
     pub memorised_se: Option<f64>,
+    /// Mean training accuracy (fraction of training points whose predicted class is their
+    /// label) over the seeds that did not diverge (empty if none, or if a shard of a version
+    /// before accuracy was recorded is among the inputs).
+    pub accuracy_mean: Option<f64>,
+    /// Its standard error (as `memorised_se`).
+    pub accuracy_se: Option<f64>,
     /// Seeds averaged.
     pub seeds: u64,
     /// Runs that hit the epoch cap.
@@ -409,7 +565,7 @@ fn dataset(
     model: &impl Model,
     images: Option<&LabelledImages>,
     seeds: &SubSeeds,
-) -> Dataset<T> {
+) -> Labelled {
     let outputs = model.outputs();
     let (x, classes): (Vec<f64>, Vec<usize>) = match &config.dataset {
         DataSource::Gaussian { n, input_dim } => {
@@ -441,7 +597,7 @@ fn dataset(
         }
     };
     let targets = match config.loss {
-        Loss::CrossEntropy => Targets::Classes(classes),
+        Loss::CrossEntropy => Targets::Classes(classes.clone()),
         Loss::Mse if outputs == 1 => Targets::Values(
             classes
                 .iter()
@@ -459,16 +615,48 @@ fn dataset(
         Targets::Values(v) => Targets::Values(v.into_iter().map(T::from_f64).collect()),
         Targets::Classes(c) => Targets::Classes(c),
     };
-    Dataset::new(model, x.into_iter().map(T::from_f64).collect(), targets)
-        .expect("generated data fit the validated network")
+    let data = Dataset::new(model, x.into_iter().map(T::from_f64).collect(), targets)
+        .expect("generated data fit the validated network");
+    Labelled { data, classes }
+}
+
+/// The predicted class of each row of outputs `f` (`o` per row): the argmax (ties to the lower
+/// class, as `torch.argmax`), or for one output the sign (`f > 0` is class 1, the ±1 labels).
+fn predicted(f: &[T], o: usize) -> impl Iterator<Item = usize> + '_ {
+    f.chunks_exact(o).map(move |row| {
+        if o == 1 {
+            usize::from(row[0] > 0.0)
+        } else {
+            (1..o).fold(0, |best, k| if row[k] > row[best] { k } else { best })
+        }
+    })
+}
+
+/// The training set of one seed with the class of each point (for the accuracy).
+struct Labelled {
+    data: Dataset<T>,
+    classes: Vec<usize>,
+}
+
+impl Labelled {
+    /// Points whose predicted class is their label, at `trainer`'s parameters (one forward
+    /// pass); `outputs` is scratch of `n × o` values.
+    fn correct<M: Model>(&self, trainer: &mut Trainer<M, T>, outputs: &mut [T]) -> u32 {
+        let n = self.data.len();
+        let o = trainer.model().outputs();
+        trainer.evaluate(self.data.inputs(), n, outputs);
+        predicted(outputs, o)
+            .zip(&self.classes)
+            .filter(|(p, c)| p == *c)
+            .count() as u32
+    }
 }
 
 /// The stopping rule and the memorisation count (module docs).
 #[derive(Clone, Copy)]
 struct Rule {
     max_epochs: usize,
-    plateau_epochs: usize,
-    plateau_rel: f64,
+    stop: StopRule,
     /// Threshold on the core's per-point loss `ℓ_i` (MSE: `ℓ_i = ½ Σ_o (f_o − y_o)²`, so the
     /// PyTorch per-point loss `2ℓ_i/o` is below `memorised_loss` iff `ℓ_i < memorised_loss · o/2`).
     threshold: f64,
@@ -479,8 +667,7 @@ impl Rule {
         let o = config.outputs() as f64;
         Rule {
             max_epochs: config.max_epochs,
-            plateau_epochs: config.plateau_epochs,
-            plateau_rel: config.plateau_rel,
+            stop: config.stop,
             threshold: match config.loss {
                 Loss::CrossEntropy => config.memorised_loss,
                 Loss::Mse => config.memorised_loss * o / 2.0,
@@ -489,30 +676,58 @@ impl Rule {
     }
 
     /// Trains `trainer` (already reset) to the stopping rule; returns the outcome and the
-    /// number of points memorised at the final parameters.
-    fn train<M: Model>(
-        &self,
-        trainer: &mut Trainer<M, T>,
-        data: &Dataset<T>,
-    ) -> (TrainOutcome, Cell) {
-        let mut plateau = Plateau::new(self.plateau_epochs, self.plateau_rel);
+    /// counts of points memorised and classified correctly at the final parameters.
+    fn train<M: Model>(&self, trainer: &mut Trainer<M, T>, set: &Labelled) -> (TrainOutcome, Cell) {
+        let data = &set.data;
         let mut losses = vec![T::ZERO; data.len()];
+        let mut outputs = vec![T::ZERO; data.len() * trainer.model().outputs()];
         let threshold = self.threshold;
         let all_memorised = |l: &[T]| l.iter().all(|&v| v.to_f64() < threshold);
-        let outcome = trainer.train(data, self.max_epochs, |t, stats| {
-            let done = match t.last_point_losses() {
-                Some(l) => all_memorised(l),
-                None => {
-                    t.point_losses(data, &mut losses);
-                    all_memorised(&losses)
-                }
-            };
-            if done || plateau.update(stats.loss) {
-                Control::Stop
-            } else {
-                Control::Continue
+        let outcome = match self.stop {
+            StopRule::Plateau {
+                plateau_epochs,
+                plateau_rel,
+            } => {
+                let mut plateau = Plateau::new(plateau_epochs, plateau_rel);
+                trainer.train(data, self.max_epochs, |t, stats| {
+                    let done = match t.last_point_losses() {
+                        Some(l) => all_memorised(l),
+                        None => {
+                            t.point_losses(data, &mut losses);
+                            all_memorised(&losses)
+                        }
+                    };
+                    if done || plateau.update(stats.loss) {
+                        Control::Stop
+                    } else {
+                        Control::Continue
+                    }
+                })
             }
-        });
+            StopRule::Converged {
+                converge_loss_delta,
+                converge_accuracy_epochs,
+            } => {
+                let mut last_loss = f64::NAN;
+                let (mut last_correct, mut unchanged) = (u32::MAX, 0);
+                trainer.train(data, self.max_epochs, |t, stats| {
+                    let converged = (stats.loss - last_loss).abs() < converge_loss_delta;
+                    last_loss = stats.loss;
+                    let correct = set.correct(t, &mut outputs);
+                    unchanged = if correct == last_correct {
+                        unchanged + 1
+                    } else {
+                        0
+                    };
+                    last_correct = correct;
+                    if converged || unchanged >= converge_accuracy_epochs {
+                        Control::Stop
+                    } else {
+                        Control::Continue
+                    }
+                })
+            }
+        };
         let diverged = outcome.diverged || !trainer.params().iter().all(|w| w.is_finite());
         if diverged {
             return (outcome, Cell::DIVERGED);
@@ -521,6 +736,7 @@ impl Rule {
         let memorised = losses.iter().filter(|&&v| v.to_f64() < threshold).count();
         let cell = Cell {
             memorised: memorised as u32,
+            correct: Some(set.correct(trainer, &mut outputs)),
             epochs: outcome.epochs as u32,
             capped: !outcome.stopped && outcome.epochs == self.max_epochs,
             diverged: false,
@@ -573,7 +789,7 @@ fn run_seed_on<M: Model>(
     mut profile: Option<&mut SeedProfile>,
 ) -> SeedResult {
     let sub = SubSeeds::of(seed);
-    let data = dataset(config, model, images, &sub);
+    let set = dataset(config, model, images, &sub);
     let init = model.init_params(sub.init);
     let train_config = TrainConfig {
         optimizer: config.optimizer,
@@ -585,12 +801,13 @@ fn run_seed_on<M: Model>(
     // Every training run from θ0 ⊙ m goes through this routine; its cells are cached by mask,
     // so that IMP's level trainings double as the evaluations of its masks.
     let cache: RefCell<HashMap<Vec<u64>, Cell>> = RefCell::new(HashMap::new());
-    let routine = |trainer: &mut Trainer<M, T>, data: &Dataset<T>| {
-        let (outcome, cell) = rule.train(trainer, data);
+    // (The routine's dataset is `set.data`, which `nets` holds a copy of.)
+    let routine = |trainer: &mut Trainer<M, T>, _: &Dataset<T>| {
+        let (outcome, cell) = rule.train(trainer, &set);
         cache.borrow_mut().insert(mask_key(trainer.mask()), cell);
         outcome
     };
-    let nets = ModelNetworks::new(model, data.clone(), &init, 0, train_config, routine);
+    let nets = ModelNetworks::new(model, set.data.clone(), &init, 0, train_config, routine);
     let settings = PruneSettings {
         random_seed: sub.random,
         synflow_rounds: config.synflow_rounds,
@@ -608,7 +825,7 @@ fn run_seed_on<M: Model>(
     let weights = nets.prunable().len();
     let p = model.num_params();
     let mut cells = Vec::with_capacity(config.methods.len() * config.kept.len());
-    let mut trainer = Trainer::<M, T>::new(model, train_config, data.len());
+    let mut trainer = Trainer::<M, T>::new(model, train_config, set.data.len());
     for &method in &config.methods {
         let started = Instant::now();
         let pruner = method.pruner(&settings);
@@ -648,7 +865,7 @@ fn run_seed_on<M: Model>(
                         Cell::DIVERGED
                     } else {
                         trainer.reset(&dense_start, Some(&keep));
-                        rule.train(&mut trainer, &data).1
+                        rule.train(&mut trainer, &set).1
                     }
                 }
                 Some(keep) => {
@@ -730,6 +947,22 @@ pub fn rows(config: &MemorizeConfig, results: &[SeedResult]) -> Vec<MemorizeRow>
     rows
 }
 
+/// Mean and standard error (sample sd / √m; 0 for one value) of `values`; `None` if empty.
+fn mean_se(values: &[f64]) -> (Option<f64>, Option<f64>) {
+    let m = values.len();
+    if m == 0 {
+        return (None, None);
+    }
+    let mean = values.iter().sum::<f64>() / m as f64;
+    let se = if m < 2 {
+        0.0
+    } else {
+        let ss: f64 = values.iter().map(|f| (f - mean).powi(2)).sum();
+        (ss / (m - 1) as f64 / m as f64).sqrt()
+    };
+    (Some(mean), Some(se))
+}
+
 fn row(
     dataset: &str,
     method: &str,
@@ -738,7 +971,8 @@ fn row(
     n: f64,
     cells: impl Iterator<Item = Cell>,
 ) -> MemorizeRow {
-    let (mut fractions, mut capped, mut diverged) = (Vec::new(), 0, 0);
+    let (mut fractions, mut accuracies, mut capped, mut diverged) = (Vec::new(), Vec::new(), 0, 0);
+    let mut accuracy_known = true;
     for cell in cells {
         if cell.diverged {
             diverged += 1;
@@ -746,28 +980,27 @@ fn row(
         }
         capped += u64::from(cell.capped);
         fractions.push(cell.memorised as f64 / n);
+        match cell.correct {
+            Some(c) => accuracies.push(c as f64 / n),
+            None => accuracy_known = false,
+        }
     }
-    let m = fractions.len();
-    let (mean, se) = if m == 0 {
-        (None, None)
+    let (memorised_mean, memorised_se) = mean_se(&fractions);
+    let (accuracy_mean, accuracy_se) = if accuracy_known {
+        mean_se(&accuracies)
     } else {
-        let mean = fractions.iter().sum::<f64>() / m as f64;
-        let se = if m < 2 {
-            0.0
-        } else {
-            let ss: f64 = fractions.iter().map(|f| (f - mean).powi(2)).sum();
-            (ss / (m - 1) as f64 / m as f64).sqrt()
-        };
-        (Some(mean), Some(se))
+        (None, None)
     };
     MemorizeRow {
         dataset: dataset.to_string(),
         method: method.to_string(),
         density,
         kept,
-        memorised_mean: mean,
-        memorised_se: se,
-        seeds: m as u64,
+        memorised_mean,
+        memorised_se,
+        accuracy_mean,
+        accuracy_se,
+        seeds: fractions.len() as u64,
         capped,
         diverged,
     }
@@ -816,6 +1049,8 @@ pub fn summary(config: &MemorizeConfig, results: &[SeedResult]) -> serde_json::V
         "dense": {
             "memorised_mean": dense.memorised_mean,
             "memorised_se": dense.memorised_se,
+            "accuracy_mean": dense.accuracy_mean,
+            "accuracy_se": dense.accuracy_se,
             "seeds": dense.seeds,
             "capped": dense.capped,
             "diverged": dense.diverged,
@@ -954,8 +1189,10 @@ mod tests {
             optimizer: Optimizer::sgd(0.1),
             batch_size: None,
             max_epochs: 300,
-            plateau_epochs: 50,
-            plateau_rel: 0.01,
+            stop: StopRule::Plateau {
+                plateau_epochs: 50,
+                plateau_rel: 0.01,
+            },
             memorised_loss: MEMORISED_LOSS,
             methods,
             kept: levels
