@@ -1144,7 +1144,7 @@ fn interrupted_run_resumes_from_its_checkpoint() {
                     }
                 }
             }
-            let saved = peff::partial::Partial::read(&checkpoint).unwrap();
+            let saved = peff::experiments::toy::partial::Partial::read(&checkpoint).unwrap();
             assert!(
                 saved.done > 0 && !saved.is_complete(),
                 "done {}",

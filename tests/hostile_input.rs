@@ -23,12 +23,12 @@
 use std::sync::LazyLock;
 
 use peff::data::DataSpace;
+use peff::experiments::toy::partial::Partial;
 use peff::experiments::toy::{enumerate_range, ToyExperiment};
 use peff::experiments::toy::{ToyRecord, ToyRun};
 use peff::model::init_file::InitFile;
 use peff::model::lanes::TrainParams;
 use peff::model::toy::{Loss, ToyShape};
-use peff::partial::Partial;
 use peff::prune::{Method, PruneSettings};
 use peff::record::Shard;
 use proptest::prelude::*;
@@ -502,10 +502,10 @@ proptest! {
                 let others = other_shards();
                 // The edited shard first: `merge` takes the shard count from the first file.
                 let parts = [edited, others[0].clone(), others[1].clone()];
-                match peff::partial::merge(&parts) {
+                match peff::experiments::toy::partial::merge(&parts) {
                     Err(e) => assert_one_line(&format!("{e:#}"), &text)?,
                     Ok((identity, tallies)) => {
-                        let rows = peff::report::exact_rows(&identity.config.experiment, &tallies);
+                        let rows = peff::experiments::toy::report::exact_rows(&identity.config.experiment, &tallies);
                         prop_assert_eq!(rows.len(), tallies.len());
                     }
                 }

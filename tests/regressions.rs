@@ -472,7 +472,7 @@ fn sigterm_saves_the_checkpoint_and_exits_143() {
         }
         assert_eq!(output.status.code(), Some(143), "{stderr}");
         assert!(stderr.contains("checkpoint"), "{stderr}");
-        let saved = peff::partial::Partial::read(&checkpoint).unwrap();
+        let saved = peff::experiments::toy::partial::Partial::read(&checkpoint).unwrap();
         assert!(saved.done > 0 && !saved.is_complete());
         let (resumed, _) = run_ok(&full);
         assert_eq!(resumed, reference);
@@ -867,7 +867,7 @@ fn verify_recomputes_the_table_the_file_records() {
 }
 
 /// `Partial::new`'s checksum recomputed after an edit, as anyone can.
-fn resign(mut partial: peff::partial::Partial) -> String {
+fn resign(mut partial: peff::experiments::toy::partial::Partial) -> String {
     use sha2::{Digest, Sha256};
     partial.checksum.clear();
     let unsigned = serde_json::to_string(&partial).unwrap();
@@ -891,7 +891,7 @@ fn edited_shards_with_valid_checksums_cannot_merge_into_a_wrong_table() {
         ));
         shards.push(std::path::PathBuf::from(stdout.trim()));
     }
-    let read = |p: &Path| peff::partial::Partial::read(p).unwrap();
+    let read = |p: &Path| peff::experiments::toy::partial::Partial::read(p).unwrap();
     let edited = tmp.path().join("edited.json");
     let merge_with = |second: &Path, phrase: &str| {
         expect_error(

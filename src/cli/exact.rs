@@ -16,13 +16,13 @@ use serde::{Deserialize, Serialize};
 
 use super::args::ToyArgs;
 use crate::experiments::run::{compute, dataset_count, pmf_sha256, Checkpoint};
+use crate::experiments::toy::partial::Partial;
+use crate::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
 use crate::experiments::toy::{ToyRecord, ToyRun};
 use crate::export::{self, render, write_atomic, Format};
 use crate::info::tally::MaskTally;
 use crate::model::init_file::InitFile;
-use crate::partial::Partial;
 use crate::record::{ResultFile, RunRecord, Shard};
-use crate::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
 
 /// `peff exact`.
 pub fn run(args: &ToyArgs) -> anyhow::Result<()> {

@@ -6,8 +6,8 @@ use std::time::Instant;
 use clap::Args;
 
 use super::exact::{finish, Destination};
+use crate::experiments::toy::partial::{merge, Partial};
 use crate::export::{self, Format};
-use crate::partial::{merge, Partial};
 
 /// Flags of `peff merge`.
 #[derive(Debug, Args, Clone)]

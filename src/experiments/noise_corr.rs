@@ -554,7 +554,7 @@ pub fn rows(
 pub const SHARD_FORMAT: &str = "peff-noise-corr-shard-1";
 
 /// A `--shard i/N` run's file: the run record (shard set), its seeds' exact results, and a
-/// SHA-256 checksum of the file's JSON with an empty `checksum` (as in [`crate::partial`]).
+/// SHA-256 checksum of the file's JSON with an empty `checksum` (as in [`crate::experiments::toy::partial`]).
 /// Values are `f64` in shortest round-trip form (serde_json's `float_roundtrip`), so a merge
 /// reproduces the unsharded rows bit for bit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -17,12 +17,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 
+use crate::experiments::toy::partial::Partial;
 use crate::experiments::toy::{
     enumerate_range, sample_datasets, Dataset, ToyExperiment, ToyRecord,
 };
 use crate::export::write_atomic;
 use crate::info::tally::MaskTally;
-use crate::partial::Partial;
 
 /// SHA-256 over every row's mask pmf (rows in order, masks sorted), in hex.
 pub fn pmf_sha256(exp: &ToyExperiment, tallies: &[MaskTally]) -> String {

@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
-use crate::experiments::toy::ToyRecord;
+use super::ToyRecord;
 use crate::info::tally::MaskTally;
 use crate::mask::Mask;
 use crate::record::Shard;
