@@ -32,7 +32,8 @@
 //!   [`experiments::run`], [`experiments::convergence`], [`experiments::scaling`], memorisation
 //!   capacity of pruned MLPs in [`experiments::memorize`], [`experiments::noise_corr`]);
 //! - [`plot`]: one file per figure on a shared house style;
-//! - [`record`] (the run record of every result and shard file), [`export`] (formats, atomic writes, capped reads), [`mask`],
+//! - [`record`] (the run record of every result and shard file, and the one shard-file
+//!   envelope, [`record::ShardFile`]), [`export`] (formats, atomic writes, capped reads), [`mask`],
 //!   [`bench`](mod@bench) (`peff bench`'s measurements).
 //!
 //! # Example: an exact run

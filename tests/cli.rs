@@ -1146,9 +1146,9 @@ fn interrupted_run_resumes_from_its_checkpoint() {
             }
             let saved = peff::experiments::toy::partial::Partial::read(&checkpoint).unwrap();
             assert!(
-                saved.done > 0 && !saved.is_complete(),
+                saved.payload.done > 0 && !saved.is_complete(),
                 "done {}",
-                saved.done
+                saved.payload.done
             );
             expect_error(
                 &["merge", "--out", path_str(&dir), path_str(&checkpoint)],

@@ -69,3 +69,123 @@ fn old_result_file_verifies() {
         .assert()
         .success();
 }
+
+/// Runs `peff merge FILES… --out <temp>` expecting a one-line error with every phrase.
+fn merge_fails(files: &[&str], phrases: &[&str]) {
+    let tmp = TempDir::new().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_peff"))
+        .arg("merge")
+        .args(files.iter().map(|f| fixture(f)))
+        .arg("--out")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "merged {files:?}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    for phrase in phrases {
+        assert!(stderr.contains(phrase), "{files:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+/// `peff merge` reads each file's format tag and says, in one line, what a file of the wrong
+/// kind is: a result file, another experiment's shard, a file that is not JSON.
+#[test]
+fn merge_says_what_a_file_of_the_wrong_kind_is() {
+    merge_fails(
+        &["exact-tiny.json"],
+        &["exact-tiny.json' is a result file of `peff exact`, not a shard file"],
+    );
+    merge_fails(
+        &["exact-tiny.shard-0-of-2.json", "exact-tiny.json"],
+        &[
+            "is a result file of `peff exact`",
+            "merge the shard files of one run",
+        ],
+    );
+    merge_fails(
+        &[
+            "memorize-tiny.shard-0-of-2.json",
+            "noise-corr-tiny.shard-1-of-2.json",
+        ],
+        &[
+            "noise-corr-tiny.shard-1-of-2.json' is a peff noise-corr shard file",
+            "is a peff memorize shard file",
+        ],
+    );
+    merge_fails(
+        &[
+            "memorize-tiny.shard-0-of-2.json",
+            "exact-tiny.shard-1-of-2.json",
+        ],
+        &["exact-tiny.shard-1-of-2.json' is a peff partial-result file (shard or checkpoint) of `peff exact`"],
+    );
+    merge_fails(&["exact-tiny.csv"], &["is not a peff JSON file"]);
+}
+
+/// A merged result records no thread count (the shards' are unknown) and how many shard files
+/// it was merged from; a result computed in one run records its threads.
+#[test]
+fn merged_results_record_their_shards_not_threads() {
+    let tmp = TempDir::new().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_peff"))
+        .args(["merge", "--name", "merged", "--out"])
+        .arg(tmp.path())
+        .arg(fixture("memorize-tiny.shard-0-of-2.json"))
+        .arg(fixture("memorize-tiny.shard-1-of-2.json"))
+        .assert()
+        .success();
+    let json: serde_json::Value =
+        serde_json::from_str(&read(&tmp.path().join("merged.json"))).unwrap();
+    assert!(json["threads"].is_null(), "{json}");
+    assert_eq!(json["merged_from_shards"], 2);
+    Command::new(env!("CARGO_BIN_EXE_peff"))
+        .args([
+            "noise-corr",
+            "--seeds",
+            "2",
+            "--d",
+            "3",
+            "--teacher-hidden",
+            "4",
+        ])
+        .args([
+            "--student-hidden",
+            "8,8",
+            "--n",
+            "20",
+            "--mc",
+            "50",
+            "--prunes",
+            "2",
+        ])
+        .args([
+            "--epochs-per-level",
+            "5",
+            "--threads",
+            "1",
+            "--name",
+            "whole",
+            "--out",
+        ])
+        .arg(tmp.path())
+        .assert()
+        .success();
+    let whole: serde_json::Value =
+        serde_json::from_str(&read(&tmp.path().join("whole.json"))).unwrap();
+    assert_eq!(whole["threads"], 1);
+    assert!(whole.get("merged_from_shards").is_none());
+    // The merged noise-corr table equals the one computed whole.
+    Command::new(env!("CARGO_BIN_EXE_peff"))
+        .args(["merge", "--name", "merged-nc", "--out"])
+        .arg(tmp.path())
+        .arg(fixture("noise-corr-tiny.shard-0-of-2.json"))
+        .arg(fixture("noise-corr-tiny.shard-1-of-2.json"))
+        .assert()
+        .success();
+    assert_eq!(
+        read(&tmp.path().join("merged-nc.csv")),
+        read(&tmp.path().join("whole.csv"))
+    );
+}

@@ -94,7 +94,7 @@ static PARTIAL: LazyLock<(Partial, String)> = LazyLock::new(|| {
         },
         shard: Some(shard),
     };
-    let partial = Partial::new(record, range.clone(), range.end - range.start, &tallies);
+    let partial = Partial::from_tallies(record, range.clone(), range.end - range.start, &tallies);
     let text = serde_json::to_string(&partial).unwrap();
     (partial, text)
 });
@@ -407,7 +407,7 @@ fn valid_files_parse() {
     let (partial, text) = &*PARTIAL;
     assert_eq!(&Partial::parse(text).unwrap(), partial);
     assert!(partial.is_complete());
-    assert!(partial.rows.iter().any(|r| !r.masks.is_empty()));
+    assert!(partial.payload.rows.iter().any(|r| !r.masks.is_empty()));
     // Re-signing an unchanged file reproduces it, so `resign` computes the real checksum.
     assert_eq!(&resign(partial.clone()), text);
     assert_eq!(
@@ -464,7 +464,7 @@ proptest! {
                 Err(e) => assert_one_line(&format!("{e:#}"), &text)?,
                 Ok(parsed) => {
                     let tallies = parsed.tallies().unwrap();
-                    prop_assert_eq!(tallies.len(), parsed.rows.len());
+                    prop_assert_eq!(tallies.len(), parsed.payload.rows.len());
                 }
             }
         }
@@ -531,7 +531,7 @@ fn other_shards() -> Vec<Partial> {
                     shard: Some(shard),
                     ..record.clone()
                 };
-                Partial::new(record, range, done, &tallies)
+                Partial::from_tallies(record, range, done, &tallies)
             })
             .collect()
     });
