@@ -137,8 +137,8 @@ pub const MAX_COUNTS_BYTES: u64 = 256 << 20;
 pub const MAX_INIT_BYTES: u64 = 1 << 20;
 /// Largest result file (JSON or CSV) `peff verify` and `peff plot` read (64 MiB).
 pub const MAX_RESULT_BYTES: u64 = 64 << 20;
-/// Largest partial-result or checkpoint file read (4 GiB).
-pub const MAX_PARTIAL_BYTES: u64 = 4 << 30;
+/// Largest shard file or checkpoint read (4 GiB), by every experiment's reader.
+pub const MAX_SHARD_BYTES: u64 = 4 << 30;
 
 /// Reads at most `max` bytes of `path` (`-`: stdin) and fails with one line naming `flag` when
 /// the input is longer, so that `/dev/zero`, a named pipe or gigabytes on stdin end in a clear
@@ -374,7 +374,7 @@ pub fn check_shard_overwrite(
     run: &serde_json::Value,
     force: bool,
 ) -> anyhow::Result<()> {
-    check_replace(path, run, force, MAX_PARTIAL_BYTES, "a shard")
+    check_replace(path, run, force, MAX_SHARD_BYTES, "a shard")
 }
 
 fn check_replace(

@@ -9,26 +9,32 @@
 //!
 //! The library knows no command line: [`cli`] holds every clap type and one driver per
 //! subcommand, turns flags into validated configurations, calls the library and writes what it
-//! returns. Imports run one way (no module imports one above it, none imports `cli`):
+//! returns. Imports run one way (no module imports one above it, none imports `cli`; nothing at
+//! the top of `src/` imports from `experiments`):
 //!
 //! ```text
-//! cli → experiments::{run, convergence}, bench → partial, report → experiments::toy
-//!     → prune, info, data → model, mask
-//! plot, export, bound: leaves that cli calls (plot takes plain structs, not result types)
+//! cli → experiments::{run, convergence, scaling, memorize, noise_corr}, bench
+//!     → experiments::toy (with its report and partial files)
+//!     → record, prune, info, data → model, mask
+//! plot, export, info::bound: leaves that cli calls (plot takes plain structs, not result types)
 //! ```
 //!
 //! - [`model`]: the networks (the [`model::Networks`] trait pruning methods see, the toy MLP,
-//!   its SIMD lockstep trainer, init files);
+//!   its SIMD lockstep trainer, init files, the general MLP core);
 //! - [`prune`]: one file per pruning method behind [`prune::Pruner`];
 //! - [`data`]: the toy datasets, their multisets and multinomial weights; Gaussian memorisation
 //!   data and the FashionMNIST IDX reader (Figure 1);
-//! - [`info`]: mask tallies, counts files, and [`info::estimators`] (one file per estimator);
-//! - [`experiments`]: the engines ([`experiments::toy`], a driven run with shards and
-//!   checkpoints in [`experiments::run`], [`experiments::convergence`], memorisation capacity of
-//!   pruned MLPs in [`experiments::memorize`]);
+//! - [`info`]: mask tallies, counts files, [`info::estimators`] (one file per estimator) and
+//!   [`info::bound`] (Theorem 5.6 as a calculator);
+//! - [`experiments`]: the engines ([`experiments::toy`] with its result rows
+//!   ([`experiments::toy::report`]) and its shard and checkpoint files
+//!   ([`experiments::toy::partial`]), a driven run with shards and checkpoints in
+//!   [`experiments::run`], [`experiments::convergence`], [`experiments::scaling`], memorisation
+//!   capacity of pruned MLPs in [`experiments::memorize`], [`experiments::noise_corr`]);
 //! - [`plot`]: one file per figure on a shared house style;
-//! - [`partial`] (shard and checkpoint files), [`report`] (result rows), [`export`] (formats,
-//!   atomic writes), [`mask`], [`bench`](mod@bench) (`peff bench`'s measurements), [`bound`] (Theorem 5.6).
+//! - [`record`] (the run record of every result and shard file, and the one shard-file
+//!   envelope, [`record::ShardFile`]), [`export`] (formats, atomic writes, capped reads), [`mask`],
+//!   [`bench`](mod@bench) (`peff bench`'s measurements).
 //!
 //! # Example: an exact run
 //!
@@ -41,7 +47,7 @@
 //! use peff::model::toy::lanes::TrainParams;
 //! use peff::model::toy::{Loss, ToyShape};
 //! use peff::prune::{Method, PruneSettings};
-//! use peff::report::exact_rows;
+//! use peff::experiments::toy::report::exact_rows;
 //!
 //! let shape = ToyShape { input_dim: 3, hidden: 4, outputs: 1, loss: Loss::Mse };
 //! let exp = ToyExperiment {
@@ -80,7 +86,6 @@
 #![deny(clippy::float_cmp)]
 
 pub mod bench;
-pub mod bound;
 pub mod cli;
 pub mod data;
 pub mod experiments;
@@ -88,8 +93,6 @@ pub mod export;
 pub mod info;
 pub mod mask;
 pub mod model;
-pub mod partial;
 pub mod plot;
 pub mod prune;
 pub mod record;
-pub mod report;

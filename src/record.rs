@@ -2,13 +2,27 @@
 //! slice of it that was computed. Result JSONs, shard files and checkpoints all carry this one
 //! record, so "do these files belong to the same run?" has one answer everywhere.
 //!
+//! Every experiment's shard files (and the toy's checkpoints) share one envelope,
+//! [`ShardFile`]; what an experiment adds is its payload and the check of it
+//! ([`ShardPayload`]).
+//!
 //! ```text
-//! result JSON  = { peff_version, git_commit, run, threads, wall_seconds, pmf_sha256?, summary?, rows }
-//! partial file = { format, peff_version, run (shard set for --shard runs), start, end, done, rows, checksum }
+//! result JSON  = { peff_version, git_commit, run, threads, merged_from_shards?, wall_seconds,
+//!                  pmf_sha256?, summary?, rows }
+//! shard file   = { format, peff_version, run (shard set for --shard runs), <payload fields>, checksum }
+//! checksum     = SHA-256 (hex) of the file's compact JSON with checksum = ""
 //! same run     ⇔ run.command and run.config are equal (shards differ only in run.shard)
 //! shard i of N covers items [⌊i·M/N⌋, ⌊(i+1)·M/N⌋) of M (datasets, or seeds)
 //! ```
+//!
+//! The payloads: the toy's tallies (`peff-partial-2`: `start, end, done, rows`), memorize's
+//! per-seed cells (`peff-memorize-shard-1`: `start, end, results`) and noise-corr's per-seed
+//! curves (`peff-noise-corr-shard-1`: `results`).
 
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Largest shard count accepted.
@@ -138,9 +152,13 @@ pub struct ResultFile<'a, C: Serialize, R: Serialize> {
     pub git_commit: Option<&'static str>,
     /// What was run.
     pub run: &'a RunRecord<C>,
-    /// Worker threads used.
-    pub threads: usize,
-    /// Wall time of the computation, seconds.
+    /// Worker threads the computation ran on; `None` (JSON `null`) for a result merged from
+    /// shards, whose threads are not recorded (each shard may have run on other machines).
+    pub threads: Option<usize>,
+    /// Number of shard files the result was merged from (`peff merge`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_from_shards: Option<u64>,
+    /// Wall time of the computation, seconds (for a merged result: of the merge).
     pub wall_seconds: f64,
     /// SHA-256 of the mask pmf (hex), independent of thread count and sharding (toy runs).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -154,17 +172,237 @@ pub struct ResultFile<'a, C: Serialize, R: Serialize> {
 
 impl<'a, C: Serialize, R: Serialize> ResultFile<'a, C, R> {
     /// A result file for `run` stamped with this build's version and commit.
-    pub fn new(run: &'a RunRecord<C>, threads: usize, wall_seconds: f64, rows: &'a [R]) -> Self {
+    pub fn new(run: &'a RunRecord<C>, threads: Threads, wall_seconds: f64, rows: &'a [R]) -> Self {
+        let (threads, merged_from_shards) = match threads {
+            Threads::Ran(n) => (Some(n), None),
+            Threads::Merged { shards } => (None, Some(shards)),
+        };
         ResultFile {
             peff_version: env!("CARGO_PKG_VERSION"),
             git_commit: git_commit(),
             run,
             threads,
+            merged_from_shards,
             wall_seconds,
             pmf_sha256: None,
             summary: None,
             rows,
         }
+    }
+}
+
+/// How a result was computed, as its file records it (`threads`, `merged_from_shards`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// Computed here on this many worker threads.
+    Ran(usize),
+    /// Merged from this many shard files; the threads the shards ran on are not known.
+    Merged {
+        /// Number of shard files.
+        shards: u64,
+    },
+}
+
+/// What one experiment's shard files hold beside the envelope of [`ShardFile`], and how that
+/// payload is checked against the run it records. The payload's fields sit at the top level
+/// of the file, between `run` and `checksum`.
+pub trait ShardPayload<C>: Serialize + DeserializeOwned {
+    /// The file's `format` tag (e.g. `peff-memorize-shard-1`).
+    const FORMAT: &'static str;
+    /// What such a file is, for messages: "a peff memorize shard file".
+    const WHAT: &'static str;
+
+    /// Checks the payload against the run record (after the envelope's checks: format,
+    /// checksum, a valid shard if any): the recorded configuration is valid, the payload
+    /// covers exactly the shard's items and has the shape the configuration implies.
+    fn check(&self, run: &RunRecord<C>) -> anyhow::Result<()>;
+}
+
+/// A shard file (or checkpoint) of any experiment: the envelope every experiment shares.
+///
+/// ```text
+/// { "format": P::FORMAT, "peff_version": "…", "run": RunRecord<C>, <P's fields>, "checksum": "…" }
+/// ```
+///
+/// Reading refuses unknown keys, a wrong format tag, a checksum mismatch, an invalid shard and
+/// whatever [`ShardPayload::check`] refuses, each with a one-line error; files are read
+/// through [`crate::export::read_capped`] with the cap
+/// [`MAX_SHARD_BYTES`](crate::export::MAX_SHARD_BYTES).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ShardFile<C, P> {
+    /// The experiment's format tag, [`ShardPayload::FORMAT`].
+    pub format: String,
+    /// peff version that wrote it.
+    pub peff_version: String,
+    /// The run it belongs to; `run.shard` is set for `--shard` runs.
+    pub run: RunRecord<C>,
+    /// What the experiment computed for the shard (its fields are the file's).
+    #[serde(flatten)]
+    pub payload: P,
+    /// SHA-256 (hex) of this file's compact JSON with `checksum` empty.
+    pub checksum: String,
+}
+
+/// The serialised form with `checksum` empty, borrowed (what the checksum covers).
+#[derive(Serialize)]
+struct Unsigned<'a, C, P> {
+    format: &'a str,
+    peff_version: &'a str,
+    run: &'a RunRecord<C>,
+    #[serde(flatten)]
+    payload: &'a P,
+    checksum: &'static str,
+}
+
+impl<C, P> ShardFile<C, P>
+where
+    C: Serialize + DeserializeOwned,
+    P: ShardPayload<C>,
+{
+    /// A shard file of `run` holding `payload`, stamped with this build's version and signed.
+    pub fn new(run: RunRecord<C>, payload: P) -> Self {
+        let mut file = ShardFile {
+            format: P::FORMAT.to_string(),
+            peff_version: env!("CARGO_PKG_VERSION").to_string(),
+            run,
+            payload,
+            checksum: String::new(),
+        };
+        file.checksum = file.compute_checksum();
+        file
+    }
+
+    /// SHA-256 (hex) of the file's compact JSON with `checksum` empty.
+    pub fn compute_checksum(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let unsigned = Unsigned {
+            format: &self.format,
+            peff_version: &self.peff_version,
+            run: &self.run,
+            payload: &self.payload,
+            checksum: "",
+        };
+        let text = serde_json::to_string(&unsigned).expect("shard files always serialise");
+        format!("{:x}", Sha256::digest(text.as_bytes()))
+    }
+
+    /// Parses and checks a shard file's text: JSON of this envelope and payload (no unknown
+    /// keys), the format tag, the checksum, a valid shard if one is recorded, then the
+    /// payload's own check.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let file: Self = serde_json::from_str(text).with_context(|| format!("not {}", P::WHAT))?;
+        if file.format != P::FORMAT {
+            bail!(
+                "unsupported format '{}' (expected {})",
+                file.format,
+                P::FORMAT
+            );
+        }
+        if file.compute_checksum() != file.checksum {
+            bail!("checksum mismatch: the file was modified or truncated");
+        }
+        if let Some(shard) = file.run.shard.filter(|s| !s.is_valid()) {
+            bail!("invalid shard {}/{}", shard.index, shard.count);
+        }
+        file.payload.check(&file.run)?;
+        Ok(file)
+    }
+
+    /// Reads (at most [`MAX_SHARD_BYTES`](crate::export::MAX_SHARD_BYTES)) and checks a shard
+    /// file.
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = crate::export::read_capped_text(path, crate::export::MAX_SHARD_BYTES, P::WHAT)
+            .with_context(|| format!("reading '{}'", path.display()))?;
+        Self::parse(&text).with_context(|| format!("'{}'", path.display()))
+    }
+}
+
+/// Reads the envelope by hand so that the payload's fields, which sit beside the envelope's,
+/// are checked for unknown keys (`#[serde(flatten)]` cannot deny them).
+impl<'de, C: DeserializeOwned, P: DeserializeOwned> Deserialize<'de> for ShardFile<C, P> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        use serde_json::Value;
+        let mut map = deserializer.deserialize_map(Fields)?;
+        let mut take =
+            |key: &'static str| map.remove(key).ok_or_else(|| D::Error::missing_field(key));
+        fn field<T: DeserializeOwned, E: Error>(key: &str, value: Value) -> Result<T, E> {
+            serde_json::from_value(value).map_err(|e| E::custom(format!("`{key}`: {e}")))
+        }
+        let format = field("format", take("format")?)?;
+        let peff_version = field("peff_version", take("peff_version")?)?;
+        let run = field("run", take("run")?)?;
+        let checksum = field("checksum", take("checksum")?)?;
+        let payload = P::deserialize(Value::Object(map)).map_err(D::Error::custom)?;
+        Ok(ShardFile {
+            format,
+            peff_version,
+            run,
+            payload,
+            checksum,
+        })
+    }
+}
+
+/// The keys and values of a JSON object, refusing a key given twice (as a derived
+/// `Deserialize` does).
+struct Fields;
+
+impl<'de> serde::de::Visitor<'de> for Fields {
+    type Value = serde_json::Map<String, serde_json::Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut access: A,
+    ) -> Result<Self::Value, A::Error> {
+        let mut map = serde_json::Map::new();
+        while let Some((key, value)) = access.next_entry::<String, serde_json::Value>()? {
+            if map.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate field `{key}`"
+                )));
+            }
+            map.insert(key, value);
+        }
+        Ok(map)
+    }
+}
+
+/// What a peff JSON file says it is, read cheaply before it is parsed in full, so that `peff
+/// merge` reads the format tag once and says what a file of the wrong kind is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileTag {
+    /// The `format` tag (shard files and checkpoints).
+    pub format: Option<String>,
+    /// `run.command`, when the file records a run.
+    pub command: Option<String>,
+    /// Whether the file has `rows` and no `format`: a result file.
+    pub is_result: bool,
+}
+
+impl FileTag {
+    /// The tag of a file's text; an error when the text is not a JSON object.
+    pub fn of(text: &str) -> anyhow::Result<Self> {
+        #[derive(Deserialize)]
+        struct Run {
+            command: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Tag {
+            format: Option<String>,
+            run: Option<Run>,
+            rows: Option<serde::de::IgnoredAny>,
+        }
+        let tag: Tag = serde_json::from_str(text).context("not a peff JSON file")?;
+        Ok(FileTag {
+            is_result: tag.format.is_none() && tag.rows.is_some(),
+            format: tag.format,
+            command: tag.run.and_then(|r| r.command),
+        })
     }
 }
 

@@ -1144,11 +1144,11 @@ fn interrupted_run_resumes_from_its_checkpoint() {
                     }
                 }
             }
-            let saved = peff::partial::Partial::read(&checkpoint).unwrap();
+            let saved = peff::experiments::toy::partial::Partial::read(&checkpoint).unwrap();
             assert!(
-                saved.done > 0 && !saved.is_complete(),
+                saved.payload.done > 0 && !saved.is_complete(),
                 "done {}",
-                saved.done
+                saved.payload.done
             );
             expect_error(
                 &["merge", "--out", path_str(&dir), path_str(&checkpoint)],

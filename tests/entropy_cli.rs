@@ -99,7 +99,7 @@ fn entropy_rejects_bad_flags() {
         .stderr(predicate::str::contains("`--resamples`"));
 }
 
-/// `peff bound` prints the hand-computed value of the unit test in src/bound.rs.
+/// `peff bound` prints the hand-computed value of the unit test in src/info/bound.rs.
 #[test]
 fn bound_prints_the_theorem_value() {
     peff()

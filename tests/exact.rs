@@ -1,13 +1,13 @@
 //! Exact enumeration against brute force, the pruning methods' contracts, and determinism.
 
 use peff::data::{multinomial_weight, DataSpace};
+use peff::experiments::toy::report::exact_rows;
 use peff::experiments::toy::{enumerate_datasets, sample_datasets, Dataset, ToyExperiment};
 use peff::export::to_csv;
 use peff::model::toy::lanes::{ToyBatch, TrainParams};
 use peff::model::toy::{Loss, ToyShape};
 use peff::model::Networks;
 use peff::prune::{Method, PruneSettings};
-use peff::report::exact_rows;
 
 fn tiny(loss: Loss, d: usize, n: usize, steps: usize) -> ToyExperiment {
     let shape = ToyShape {

@@ -23,12 +23,12 @@
 use std::sync::LazyLock;
 
 use peff::data::DataSpace;
+use peff::experiments::toy::partial::Partial;
 use peff::experiments::toy::{enumerate_range, ToyExperiment};
 use peff::experiments::toy::{ToyRecord, ToyRun};
 use peff::model::toy::init_file::InitFile;
 use peff::model::toy::lanes::TrainParams;
 use peff::model::toy::{Loss, ToyShape};
-use peff::partial::Partial;
 use peff::prune::{Method, PruneSettings};
 use peff::record::Shard;
 use proptest::prelude::*;
@@ -94,7 +94,7 @@ static PARTIAL: LazyLock<(Partial, String)> = LazyLock::new(|| {
         },
         shard: Some(shard),
     };
-    let partial = Partial::new(record, range.clone(), range.end - range.start, &tallies);
+    let partial = Partial::from_tallies(record, range.clone(), range.end - range.start, &tallies);
     let text = serde_json::to_string(&partial).unwrap();
     (partial, text)
 });
@@ -407,7 +407,7 @@ fn valid_files_parse() {
     let (partial, text) = &*PARTIAL;
     assert_eq!(&Partial::parse(text).unwrap(), partial);
     assert!(partial.is_complete());
-    assert!(partial.rows.iter().any(|r| !r.masks.is_empty()));
+    assert!(partial.payload.rows.iter().any(|r| !r.masks.is_empty()));
     // Re-signing an unchanged file reproduces it, so `resign` computes the real checksum.
     assert_eq!(&resign(partial.clone()), text);
     assert_eq!(
@@ -464,7 +464,7 @@ proptest! {
                 Err(e) => assert_one_line(&format!("{e:#}"), &text)?,
                 Ok(parsed) => {
                     let tallies = parsed.tallies().unwrap();
-                    prop_assert_eq!(tallies.len(), parsed.rows.len());
+                    prop_assert_eq!(tallies.len(), parsed.payload.rows.len());
                 }
             }
         }
@@ -502,10 +502,10 @@ proptest! {
                 let others = other_shards();
                 // The edited shard first: `merge` takes the shard count from the first file.
                 let parts = [edited, others[0].clone(), others[1].clone()];
-                match peff::partial::merge(&parts) {
+                match peff::experiments::toy::partial::merge(&parts) {
                     Err(e) => assert_one_line(&format!("{e:#}"), &text)?,
                     Ok((identity, tallies)) => {
-                        let rows = peff::report::exact_rows(&identity.config.experiment, &tallies);
+                        let rows = peff::experiments::toy::report::exact_rows(&identity.config.experiment, &tallies);
                         prop_assert_eq!(rows.len(), tallies.len());
                     }
                 }
@@ -531,7 +531,7 @@ fn other_shards() -> Vec<Partial> {
                     shard: Some(shard),
                     ..record.clone()
                 };
-                Partial::new(record, range, done, &tallies)
+                Partial::from_tallies(record, range, done, &tallies)
             })
             .collect()
     });

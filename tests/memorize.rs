@@ -578,3 +578,39 @@ fn results_and_shards_of_another_configuration_are_not_overwritten() {
         String::from_utf8_lossy(&output.stderr).contains("holds a shard of another configuration")
     );
 }
+
+/// The pruning flags reach the run: `--imp-rate 0.5` halves the kept weights per level (112 →
+/// 56 → 28, the rows' kept counts), and `--synflow-rounds`, `--grasp-temperature` are recorded
+/// in the configuration the methods run with.
+#[test]
+fn pruning_flags_reach_the_configuration() {
+    let tmp = TempDir::new().unwrap();
+    let extra = [
+        "--imp-rate",
+        "0.5",
+        "--densities",
+        "0.5,0.25",
+        "--methods",
+        "imp,synflow,grasp",
+        "--seeds",
+        "1",
+        "--synflow-rounds",
+        "7",
+        "--grasp-temperature",
+        "3",
+    ];
+    let csv = run_tiny(tmp.path(), &extra);
+    let kept: Vec<String> = records(&csv)
+        .iter()
+        .filter(|r| r["method"] == "imp")
+        .map(|r| r["kept"].clone())
+        .collect();
+    assert_eq!(kept, ["56", "28"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&read(&tmp.path().join("memorize-gaussian.json"))).unwrap();
+    let config = &json["run"]["config"];
+    assert_eq!(config["imp_rate"], 0.5);
+    assert_eq!(config["levels"], serde_json::json!([1, 2]));
+    assert_eq!(config["synflow_rounds"], 7);
+    assert_eq!(config["grasp_temperature"], 3.0);
+}

@@ -472,8 +472,8 @@ fn sigterm_saves_the_checkpoint_and_exits_143() {
         }
         assert_eq!(output.status.code(), Some(143), "{stderr}");
         assert!(stderr.contains("checkpoint"), "{stderr}");
-        let saved = peff::partial::Partial::read(&checkpoint).unwrap();
-        assert!(saved.done > 0 && !saved.is_complete());
+        let saved = peff::experiments::toy::partial::Partial::read(&checkpoint).unwrap();
+        assert!(saved.payload.done > 0 && !saved.is_complete());
         let (resumed, _) = run_ok(&full);
         assert_eq!(resumed, reference);
         return;
@@ -867,7 +867,7 @@ fn verify_recomputes_the_table_the_file_records() {
 }
 
 /// `Partial::new`'s checksum recomputed after an edit, as anyone can.
-fn resign(mut partial: peff::partial::Partial) -> String {
+fn resign(mut partial: peff::experiments::toy::partial::Partial) -> String {
     use sha2::{Digest, Sha256};
     partial.checksum.clear();
     let unsigned = serde_json::to_string(&partial).unwrap();
@@ -891,7 +891,7 @@ fn edited_shards_with_valid_checksums_cannot_merge_into_a_wrong_table() {
         ));
         shards.push(std::path::PathBuf::from(stdout.trim()));
     }
-    let read = |p: &Path| peff::partial::Partial::read(p).unwrap();
+    let read = |p: &Path| peff::experiments::toy::partial::Partial::read(p).unwrap();
     let edited = tmp.path().join("edited.json");
     let merge_with = |second: &Path, phrase: &str| {
         expect_error(
@@ -907,9 +907,9 @@ fn edited_shards_with_valid_checksums_cannot_merge_into_a_wrong_table() {
     };
     // Shard 1 emptied: its range [18, 18) and zero tallies.
     let mut p = read(&shards[1]);
-    p.start = p.end;
-    p.done = 0;
-    for row in &mut p.rows {
+    p.payload.start = p.payload.end;
+    p.payload.done = 0;
+    for row in &mut p.payload.rows {
         row.total_weight = "0".into();
         row.tie_weight = "0".into();
         row.diverged_weight = "0".into();
@@ -920,7 +920,7 @@ fn edited_shards_with_valid_checksums_cannot_merge_into_a_wrong_table() {
     merge_with(&edited, "edited.json");
     // Zero tallies over the right range.
     let mut p = read(&shards[1]);
-    for row in &mut p.rows {
+    for row in &mut p.payload.rows {
         row.total_weight = "0".into();
         row.tie_weight = "0".into();
         row.diverged_weight = "0".into();
@@ -930,13 +930,13 @@ fn edited_shards_with_valid_checksums_cannot_merge_into_a_wrong_table() {
     merge_with(&edited, "edited.json");
     // Diverged counts near 2^64 that would wrap when added.
     let mut p = read(&shards[1]);
-    p.rows[0].diverged_datasets = u64::MAX - 1;
+    p.payload.rows[0].diverged_datasets = u64::MAX - 1;
     std::fs::write(&edited, resign(p)).unwrap();
     merge_with(&edited, "edited.json");
     // Weights moved from one mask to a new one: totals still add up, so this is a valid pmf of
     // another run; but weights scaled up break the run's total V^n.
     let mut p = read(&shards[1]);
-    let row = &mut p.rows[0];
+    let row = &mut p.payload.rows[0];
     let scaled: u128 = row.total_weight.parse::<u128>().unwrap() * 2;
     row.total_weight = scaled.to_string();
     for (_, w) in &mut row.masks {

@@ -1,6 +1,9 @@
 //! Argument groups shared by several subcommands, and their validation into library
-//! configurations: [`ToyArgs`] (the toy experiment's flags of `exact`, `sample`, `converge`)
-//! becomes a validated [`ToyExperiment`]; `--format` parses into [`Format`].
+//! configurations: [`OutputArgs`] (`--out --name --force --format`), [`ShardArgs`]
+//! (`--shard`), [`ThreadsArgs`] (`--threads`, checked once), [`PruneArgs`] (`--methods
+//! --imp-rate --synflow-rounds --grasp-temperature`), flattened into each command that takes
+//! them; [`ToyArgs`] (the toy experiment's flags of `exact`, `sample`, `converge`) becomes a
+//! validated [`ToyExperiment`]; `--format` parses into [`Format`].
 //!
 //! Raw arguments are parsed once and checked here; library code only ever sees validated
 //! values. Every error names the flag, the bad value and the valid range.
@@ -18,8 +21,10 @@ use crate::experiments::toy::ToyExperiment;
 use crate::export::Format;
 use crate::model::toy::init_file::InitFile;
 use crate::model::toy::lanes::TrainParams;
-use crate::model::toy::{Loss, ToyShape};
-use crate::prune::{Method, PruneSettings};
+use crate::model::toy::ToyShape;
+use crate::model::Loss;
+use crate::prune::{Grasp, Imp, Method, PruneSettings};
+use crate::record::Shard;
 
 /// Flags shared by `exact`, `sample` and `converge` (docs/methods.md §2, §3). Flags a
 /// subcommand does not use are refused by [`ToyArgs::refuse_unused`].
@@ -43,18 +48,9 @@ pub struct ToyArgs {
     /// Learning rate η.
     #[arg(long, allow_hyphen_values = true, default_value_t = 0.1)]
     pub lr: f64,
-    /// IMP pruning rate per level.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0.2)]
-    pub imp_rate: f64,
-    /// GraSP output temperature (default: 200 for cross-entropy, 1 for MSE).
-    #[arg(long, allow_hyphen_values = true)]
-    pub grasp_temperature: Option<f64>,
-    /// SynFlow rounds.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 100)]
-    pub synflow_rounds: i64,
-    /// Comma-separated methods, or `all`: random, synflow, magnitude, imp, snip, grasp.
-    #[arg(long, allow_hyphen_values = true, default_value = "all")]
-    pub methods: String,
+    /// The pruning methods and their settings.
+    #[command(flatten)]
+    pub prune: PruneArgs,
     /// Comma-separated kept counts k in [1, p − 1] (default: every k from 1 to p − 1).
     #[arg(long, allow_hyphen_values = true, conflicts_with = "sparsity")]
     pub k: Option<String>,
@@ -78,13 +74,36 @@ pub struct ToyArgs {
     /// Seed of random pruning's streams.
     #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pub random_seed: u64,
-    /// Worker threads (0: all cores).
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
-    pub threads: i64,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
+    /// Where the results go.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Refuse to enumerate more datasets than this, per shard (exact, converge; default 10^8).
+    #[arg(long, allow_hyphen_values = true)]
+    pub max_datasets: Option<i64>,
+    /// The slice of the run to compute.
+    #[command(flatten)]
+    pub shard: ShardArgs,
+    /// Save progress to this file and resume from it when rerun with the same flags (exact,
+    /// sample).
+    #[arg(long, allow_hyphen_values = true)]
+    pub checkpoint: Option<PathBuf>,
+    /// Seconds between checkpoint saves (default 30).
+    #[arg(long, allow_hyphen_values = true)]
+    pub checkpoint_interval: Option<f64>,
+}
+
+/// `--out --name --force --format`: where a command's result files go and how stdout shows
+/// the table (every command that writes a result table).
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
     /// Directory for result files.
     #[arg(long, allow_hyphen_values = true, default_value = "results")]
     pub out: PathBuf,
-    /// Result file name stem (default: `<command>-<task>`); no path separators.
+    /// Result file name stem, without path separators (default: the command's name and its main
+    /// setting, e.g. `exact-regression`, `memorize-gaussian`, `noise-corr`).
     #[arg(long, allow_hyphen_values = true, value_parser = parse_name)]
     pub name: Option<String>,
     /// Overwrite result (or shard) files that hold a result of another configuration.
@@ -93,20 +112,106 @@ pub struct ToyArgs {
     /// Output format on stdout.
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Refuse to enumerate more datasets than this, per shard (exact, converge; default 10^8).
-    #[arg(long, allow_hyphen_values = true)]
-    pub max_datasets: Option<i64>,
-    /// Compute only shard i of N (e.g. 0/7) and write a partial-result file for `peff merge`
-    /// (exact, sample).
+}
+
+/// `--shard i/N`: compute one slice of a run (of its datasets, or of its seeds).
+#[derive(Debug, Args, Clone)]
+pub struct ShardArgs {
+    /// Compute only shard i of N (e.g. 0/7) of the run's datasets or seeds and write a shard
+    /// file for `peff merge`.
     #[arg(long, allow_hyphen_values = true)]
     pub shard: Option<String>,
-    /// Save progress to this file and resume from it when rerun with the same flags (exact,
-    /// sample).
+}
+
+impl ShardArgs {
+    /// The validated shard (`None`: the whole run).
+    pub fn validate(&self) -> anyhow::Result<Option<Shard>> {
+        self.shard.as_deref().map(Shard::parse).transpose()
+    }
+}
+
+/// Largest `--threads`.
+pub const MAX_THREADS: i64 = 1024;
+
+/// `--threads`: the worker threads of a command; no table depends on it.
+#[derive(Debug, Args, Clone)]
+pub struct ThreadsArgs {
+    /// Worker threads, 0 to 1024 (0: all cores); the results do not depend on it.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
+    pub threads: i64,
+}
+
+impl ThreadsArgs {
+    /// The one thread-count check: `0..=MAX_THREADS`, 0 resolved to the available cores.
+    pub fn validate(&self) -> anyhow::Result<usize> {
+        if !(0..=MAX_THREADS).contains(&self.threads) {
+            bail!(
+                "`--threads` must be in [0, {MAX_THREADS}] (0: all cores), got {}",
+                self.threads
+            );
+        }
+        Ok(match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        })
+    }
+}
+
+/// `--methods --imp-rate --synflow-rounds --grasp-temperature`: which pruning methods run, and
+/// the settings of those that have any.
+#[derive(Debug, Args, Clone)]
+pub struct PruneArgs {
+    /// Comma-separated methods, or `all`: random, synflow, magnitude, imp, snip, grasp.
+    #[arg(long, allow_hyphen_values = true, default_value = "all")]
+    pub methods: String,
+    /// IMP pruning rate per level (the fraction of the kept weights each level removes).
+    #[arg(long, allow_hyphen_values = true, default_value_t = Imp::DEFAULT_RATE)]
+    pub imp_rate: f64,
+    /// SynFlow rounds.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 100)]
+    pub synflow_rounds: i64,
+    /// GraSP output temperature (default: 200 for cross-entropy, 1 for MSE).
     #[arg(long, allow_hyphen_values = true)]
-    pub checkpoint: Option<PathBuf>,
-    /// Seconds between checkpoint saves (default 30).
-    #[arg(long, allow_hyphen_values = true)]
-    pub checkpoint_interval: Option<f64>,
+    pub grasp_temperature: Option<f64>,
+}
+
+/// Validated [`PruneArgs`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidPrune {
+    /// The methods, in table order.
+    pub methods: Vec<Method>,
+    /// IMP's per-level rate, in (0, 1).
+    pub imp_rate: f64,
+    /// SynFlow rounds, in [1, 100000].
+    pub synflow_rounds: usize,
+    /// GraSP's output temperature, finite and > 0.
+    pub grasp_temperature: f64,
+}
+
+impl PruneArgs {
+    /// Validates the group; `cross_entropy` picks the GraSP temperature's default.
+    pub fn validate(&self, cross_entropy: bool) -> anyhow::Result<ValidPrune> {
+        if !(self.imp_rate > 0.0 && self.imp_rate < 1.0) {
+            bail!("`--imp-rate` must be in (0, 1), got {}", self.imp_rate);
+        }
+        let loss = if cross_entropy {
+            Loss::CrossEntropy
+        } else {
+            Loss::Mse
+        };
+        let grasp_temperature = self
+            .grasp_temperature
+            .unwrap_or(Grasp::default_temperature(loss));
+        if !(grasp_temperature.is_finite() && grasp_temperature > 0.0) {
+            bail!("`--grasp-temperature` must be a finite number > 0, got {grasp_temperature}");
+        }
+        Ok(ValidPrune {
+            synflow_rounds: positive("--synflow-rounds", self.synflow_rounds, 100_000)?,
+            methods: parse_methods(&self.methods)?,
+            imp_rate: self.imp_rate,
+            grasp_temperature,
+        })
+    }
 }
 
 /// Default of `--max-datasets`.
@@ -179,17 +284,7 @@ impl ToyArgs {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             bail!("`--lr` must be a finite number > 0, got {}", self.lr);
         }
-        if !(self.imp_rate > 0.0 && self.imp_rate < 1.0) {
-            bail!("`--imp-rate` must be in (0, 1), got {}", self.imp_rate);
-        }
-        let grasp_temperature = self.grasp_temperature.unwrap_or(match loss {
-            Loss::Mse => 1.0,
-            Loss::CrossEntropy => 200.0,
-        });
-        if !(grasp_temperature.is_finite() && grasp_temperature > 0.0) {
-            bail!("`--grasp-temperature` must be a finite number > 0, got {grasp_temperature}");
-        }
-        let synflow_rounds = positive("--synflow-rounds", self.synflow_rounds, 100_000)?;
+        let prune = self.prune.validate(loss == Loss::CrossEntropy)?;
         let checkpoint_interval = self
             .checkpoint_interval
             .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
@@ -204,7 +299,6 @@ impl ToyArgs {
             Some(m) if m >= 1 => m as u64,
             Some(m) => bail!("`--max-datasets` must be ≥ 1, got {m}"),
         };
-        let methods = parse_methods(&self.methods)?;
         let requested_k = self.kept_counts(p)?;
         let inits = positive("--inits", self.inits.unwrap_or(1), 10_000)?;
         if self.init_seed.checked_add(inits as u64 - 1).is_none() {
@@ -213,17 +307,7 @@ impl ToyArgs {
                 self.init_seed
             );
         }
-        if self.threads < 0 || self.threads > 1024 {
-            bail!(
-                "`--threads` must be in [0, 1024] (0: all cores), got {}",
-                self.threads
-            );
-        }
-        let threads = if self.threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            self.threads as usize
-        };
+        let threads = self.threads.validate()?;
         let (init, init_seed) = match &self.init {
             Some(path) => {
                 let text = crate::export::read_capped_text(
@@ -245,11 +329,11 @@ impl ToyArgs {
             train: TrainParams { steps, lr: self.lr },
             prune: PruneSettings {
                 random_seed: self.random_seed,
-                synflow_rounds,
-                imp_rate: self.imp_rate,
-                grasp_temperature,
+                synflow_rounds: prune.synflow_rounds,
+                imp_rate: prune.imp_rate,
+                grasp_temperature: prune.grasp_temperature,
             },
-            methods,
+            methods: prune.methods,
             requested_k,
             init,
             init_seed,
@@ -286,7 +370,7 @@ impl ToyArgs {
     pub fn refuse_unused(&self, command: &str, unused: &[&str]) -> anyhow::Result<()> {
         for &flag in unused {
             let given = match flag {
-                "--shard" => self.shard.is_some(),
+                "--shard" => self.shard.shard.is_some(),
                 "--checkpoint" => self.checkpoint.is_some(),
                 "--checkpoint-interval" => self.checkpoint_interval.is_some(),
                 "--inits" => self.inits.is_some(),

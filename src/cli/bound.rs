@@ -1,8 +1,8 @@
-//! `peff bound`: Theorem 5.6 of the paper as a calculator (see [`crate::bound`]).
+//! `peff bound`: Theorem 5.6 of the paper as a calculator (see [`crate::info::bound`]).
 
 use clap::Args;
 
-use crate::bound::BoundInputs;
+use crate::info::bound::BoundInputs;
 
 /// Flags of `peff bound`.
 #[derive(Debug, Clone, Args)]

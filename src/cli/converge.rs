@@ -11,7 +11,7 @@ use super::args::ToyArgs;
 use crate::experiments::convergence::{convergence_rows, coverage_at};
 use crate::experiments::toy::ToyExperiment;
 use crate::export::{self, render};
-use crate::record::{ResultFile, RunRecord};
+use crate::record::{ResultFile, RunRecord, Threads};
 
 /// Flags of `peff converge`.
 #[derive(Debug, Args, Clone)]
@@ -91,14 +91,15 @@ pub fn run(args: &ConvergeArgs) -> anyhow::Result<()> {
     if count.is_none() {
         bail!("the exact reference needs every dataset enumerated, more than `--max-datasets` {}; choose a smaller configuration", run.max_datasets);
     }
-    export::check_out_dir(&toy.out)?;
+    export::check_out_dir(&toy.output.out)?;
     let stem = toy
+        .output
         .name
         .clone()
         .unwrap_or_else(|| "convergence".to_string());
     let (csv_path, json_path) = (
-        toy.out.join(format!("{stem}.csv")),
-        toy.out.join(format!("{stem}.json")),
+        toy.output.out.join(format!("{stem}.csv")),
+        toy.output.out.join(format!("{stem}.json")),
     );
     export::check_output_paths(&[
         ("the result file", &csv_path),
@@ -113,16 +114,23 @@ pub fn run(args: &ConvergeArgs) -> anyhow::Result<()> {
         },
         shard: None,
     };
-    export::check_overwrite(&json_path, &serde_json::to_value(&record)?, toy.force)?;
+    export::check_overwrite(
+        &json_path,
+        &serde_json::to_value(&record)?,
+        toy.output.force,
+    )?;
     let (exp, sizes) = (&record.config.experiment, &record.config.samples);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(run.threads)
-        .build()?;
+    let pool = super::common::thread_pool(run.threads)?;
     let started = Instant::now();
     let rows = pool.install(|| convergence_rows(exp, sizes, args.seed))?;
     let largest = *sizes.last().expect("at least one size");
     let coverage = coverage_at(&rows, largest);
-    let mut file = ResultFile::new(&record, run.threads, started.elapsed().as_secs_f64(), &rows);
+    let mut file = ResultFile::new(
+        &record,
+        Threads::Ran(run.threads),
+        started.elapsed().as_secs_f64(),
+        &rows,
+    );
     file.summary = Some(serde_json::json!({ "coverage_at_largest_n": &coverage }));
     export::write_result_files(&[
         (csv_path.clone(), export::to_csv(&rows)?.into_bytes()),
@@ -131,9 +139,9 @@ pub fn run(args: &ConvergeArgs) -> anyhow::Result<()> {
             (serde_json::to_string_pretty(&file)? + "\n").into_bytes(),
         ),
     ])?;
-    print!("{}", render(&rows, toy.format)?);
+    print!("{}", render(&rows, toy.output.format)?);
     eprintln!("wrote {} and {}", csv_path.display(), json_path.display());
-    if toy.format == export::Format::Table {
+    if toy.output.format == export::Format::Table {
         println!(
             "\ncoverage of the exact value at N = {largest} (95 % bootstrap basic intervals):"
         );

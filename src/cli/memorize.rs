@@ -11,18 +11,18 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 
-use super::args::{parse_methods, split_list};
+use super::args::{split_list, OutputArgs, PruneArgs, ShardArgs, ThreadsArgs};
+use super::common::{progress_bar, thread_pool, Destination};
 use super::errors::quote;
-use super::exact::{progress_bar, thread_pool};
 use crate::data::idx::{load_fashion_mnist_train, LabelledImages, DEBIAN_FASHION_MNIST_DIR};
 use crate::experiments::memorize::{
-    self, grasp_temperature, Arch, DataSource, MemorizeConfig, MemorizeShard, SeedProfile,
-    StopRule, DEFAULT_FASHION_TRAIN_SIZE, DEFAULT_LEVELS,
+    self, Arch, DataSource, MemorizeConfig, MemorizeSeeds, MemorizeShard, SeedProfile, StopRule,
+    DEFAULT_FASHION_TRAIN_SIZE, DEFAULT_LEVELS,
 };
-use crate::export::{self, render, write_atomic, Format};
+use crate::export::{self, write_atomic};
 use crate::model::{Loss, Optimizer};
 use crate::prune::Imp;
-use crate::record::{ResultFile, RunRecord, Shard};
+use crate::record::{ResultFile, RunRecord, Shard, ShardFile, Threads};
 
 /// Which data `peff memorize` memorises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -129,31 +129,22 @@ pub struct MemorizeArgs {
     /// [default: 3].
     #[arg(long, allow_hyphen_values = true)]
     pub converge_epochs: Option<i64>,
-    /// Comma-separated methods, or `all`: random, synflow, magnitude, imp, snip, grasp.
-    #[arg(long, allow_hyphen_values = true, default_value = "all")]
-    pub methods: String,
+    /// The pruning methods and their settings.
+    #[command(flatten)]
+    pub prune: PruneArgs,
     /// Comma-separated densities in (0, 1], each moved to the nearest IMP level
     /// (default: 0.8^j, j = 3, 6, …, 30).
     #[arg(long, allow_hyphen_values = true)]
     pub densities: Option<String>,
-    /// Worker threads (0: all cores); seeds run in parallel, one network per thread.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
-    pub threads: i64,
-    /// Directory for result files.
-    #[arg(long, allow_hyphen_values = true, default_value = "results")]
-    pub out: PathBuf,
-    /// Result file name stem (default: `memorize-<dataset>`); no path separators.
-    #[arg(long, allow_hyphen_values = true, value_parser = super::args::parse_name)]
-    pub name: Option<String>,
-    /// Overwrite result (or shard) files that hold a result of another configuration.
-    #[arg(long)]
-    pub force: bool,
-    /// Output format on stdout.
-    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Compute only shard i of N of the seeds (e.g. 0/10) and write a shard file for `peff merge`.
-    #[arg(long, allow_hyphen_values = true)]
-    pub shard: Option<String>,
+    /// Worker threads (seeds run in parallel, one network per thread).
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
+    /// Where the results go.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// The slice of the seeds to compute.
+    #[command(flatten)]
+    pub shard: ShardArgs,
     /// Print where one seed's time goes (dense run, each method) to stderr, per seed.
     #[arg(long)]
     pub profile: bool,
@@ -169,29 +160,14 @@ fn in_range(flag: &str, value: i64, lo: i64, hi: i64) -> anyhow::Result<usize> {
     Ok(value as usize)
 }
 
-/// The IMP levels nearest (in log density) to each requested density, descending density.
-fn levels_for(list: Option<&str>, weights: usize) -> anyhow::Result<Vec<usize>> {
-    let Some(list) = list else {
-        return Ok(DEFAULT_LEVELS.to_vec());
-    };
-    let schedule = Imp { rate: 0.2 }.schedule(weights, 1);
-    let items = split_list("--densities", list)?;
-    let mut levels = Vec::new();
-    for item in items {
-        let d: f64 = item
-            .parse()
-            .map_err(|_| anyhow::anyhow!("`--densities`: not a number: {}", quote(item)))?;
-        if !(d.is_finite() && d > 0.0 && d <= 1.0) {
-            bail!("`--densities` must be in (0, 1], got {}", quote(item));
-        }
-        let lowest = *schedule.last().unwrap_or(&weights) as f64 / weights as f64;
-        if d < lowest / 1.25 {
-            bail!(
-                "`--densities` {} is below the sparsest IMP level of {weights} weights (density {lowest:.3e})",
-                quote(item)
-            );
-        }
-        let level = std::iter::once(weights)
+/// The IMP levels at `rate` nearest (in log density) to each requested density, descending
+/// density. Without `--densities`: [`DEFAULT_LEVELS`] at the default rate, else the levels
+/// nearest to their densities `0.8^j` (those above the sparsest level).
+fn levels_for(list: Option<&str>, weights: usize, rate: f64) -> anyhow::Result<Vec<usize>> {
+    let schedule = Imp { rate }.schedule(weights, 1);
+    let lowest = *schedule.last().unwrap_or(&weights) as f64 / weights as f64;
+    let nearest = |d: f64| {
+        std::iter::once(weights)
             .chain(schedule.iter().copied())
             .enumerate()
             .min_by(|a, b| {
@@ -199,9 +175,38 @@ fn levels_for(list: Option<&str>, weights: usize) -> anyhow::Result<Vec<usize>> 
                 dist(a.1).total_cmp(&dist(b.1))
             })
             .map(|(level, _)| level)
-            .unwrap_or(0);
-        if !levels.contains(&level) {
-            levels.push(level);
+            .unwrap_or(0)
+    };
+    let mut levels = Vec::new();
+    match list {
+        None if rate.to_bits() == Imp::DEFAULT_RATE.to_bits() => return Ok(DEFAULT_LEVELS.to_vec()),
+        None => {
+            for j in DEFAULT_LEVELS {
+                let d = (1.0 - Imp::DEFAULT_RATE).powi(j as i32);
+                if d >= lowest / 1.25 && !levels.contains(&nearest(d)) {
+                    levels.push(nearest(d));
+                }
+            }
+        }
+        Some(list) => {
+            for item in split_list("--densities", list)? {
+                let d: f64 = item
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("`--densities`: not a number: {}", quote(item)))?;
+                if !(d.is_finite() && d > 0.0 && d <= 1.0) {
+                    bail!("`--densities` must be in (0, 1], got {}", quote(item));
+                }
+                if d < lowest / 1.25 {
+                    bail!(
+                        "`--densities` {} is below the sparsest IMP level of {weights} weights (density {lowest:.3e})",
+                        quote(item)
+                    );
+                }
+                let level = nearest(d);
+                if !levels.contains(&level) {
+                    levels.push(level);
+                }
+            }
         }
     }
     levels.sort_unstable();
@@ -242,18 +247,12 @@ impl MemorizeArgs {
                 bail!("`--lr` must be a finite number > 0 in single precision (1.4e-45 to 3.4e38), got {lr}");
             }
         }
-        if self.threads < 0 || self.threads > 1024 {
-            bail!(
-                "`--threads` must be in [0, 1024] (0: all cores), got {}",
-                self.threads
-            );
-        }
-        let threads = if self.threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            self.threads as usize
+        let threads = self.threads.validate()?;
+        let loss = match self.loss {
+            LossArg::CrossEntropy => Loss::CrossEntropy,
+            LossArg::Mse => Loss::Mse,
         };
-        let methods = parse_methods(&self.methods)?;
+        let prune = self.prune.validate(loss == Loss::CrossEntropy)?;
         let (dataset, images) = if fashion {
             let noise_variance = self.noise_variance.unwrap_or(3.0);
             // Noisy pixels must stay finite in the f32 the network trains in (and far below
@@ -297,13 +296,11 @@ impl MemorizeArgs {
             (DataSource::Gaussian { n, input_dim }, None)
         };
         let mut config = MemorizeConfig::paper(dataset);
-        let loss = match self.loss {
-            LossArg::CrossEntropy => Loss::CrossEntropy,
-            LossArg::Mse => Loss::Mse,
-        };
         config.loss = loss;
-        config.grasp_temperature = grasp_temperature(loss);
-        config.methods = methods;
+        config.methods = prune.methods;
+        config.imp_rate = prune.imp_rate;
+        config.synflow_rounds = prune.synflow_rounds;
+        config.grasp_temperature = prune.grasp_temperature;
         if let Some(seeds) = self.seeds {
             config.seeds = seeds as u64;
         }
@@ -384,7 +381,7 @@ impl MemorizeArgs {
             );
         }
         config.arch = Arch::Mlp { widths };
-        config.levels = levels_for(self.densities.as_deref(), weights)?;
+        config.levels = levels_for(self.densities.as_deref(), weights, config.imp_rate)?;
         config.kept = config
             .levels
             .iter()
@@ -406,10 +403,11 @@ fn data_sha256(set: &LabelledImages) -> String {
 
 /// `peff memorize`.
 pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
-    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
+    let shard = args.shard.validate()?;
     let (config, images, threads) = args.validate()?;
-    export::check_out_dir(&args.out)?;
-    let stem = args
+    let output = &args.output;
+    export::check_out_dir(&output.out)?;
+    let stem = output
         .name
         .clone()
         .unwrap_or_else(|| format!("memorize-{}", config.dataset.name()));
@@ -419,11 +417,11 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         shard,
     };
     let shard_path = export::check_destination(
-        &args.out,
+        &output.out,
         &stem,
         shard,
         &serde_json::to_value(&run)?,
-        args.force,
+        output.force,
     )?;
     let range = shard.unwrap_or(Shard::WHOLE).range(config.seeds);
     let stop = super::signals::install();
@@ -462,47 +460,31 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         results
     };
     if let Some(path) = shard_path {
-        let file = MemorizeShard::new(run, range, results);
+        let file: MemorizeShard = ShardFile::new(run, MemorizeSeeds::new(range, results));
         write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
         println!("{}", path.display());
         return Ok(());
     }
-    finish(
-        &args.out,
-        &stem,
-        args.format,
-        &run,
-        &results,
-        threads,
-        started,
-    )
+    let dest = Destination {
+        out: &output.out,
+        stem,
+        format: output.format,
+    };
+    finish(&dest, &run, &results, Threads::Ran(threads), started)
 }
 
 /// Writes the table of a whole run (`<stem>.csv`, `<stem>.json`) and prints it.
-pub(crate) fn finish(
-    out: &std::path::Path,
-    stem: &str,
-    format: Format,
+fn finish(
+    dest: &Destination<'_>,
     run: &RunRecord<MemorizeConfig>,
     results: &[memorize::SeedResult],
-    threads: usize,
+    threads: Threads,
     started: Instant,
 ) -> anyhow::Result<()> {
     let rows = memorize::rows(&run.config, results);
     let mut file = ResultFile::new(run, threads, started.elapsed().as_secs_f64(), &rows);
     file.summary = Some(memorize::summary(&run.config, results));
-    export::write_result_files(&[
-        (
-            out.join(format!("{stem}.csv")),
-            export::to_csv(&rows)?.into_bytes(),
-        ),
-        (
-            out.join(format!("{stem}.json")),
-            (serde_json::to_string_pretty(&file)? + "\n").into_bytes(),
-        ),
-    ])?;
-    print!("{}", render(&rows, format)?);
-    Ok(())
+    dest.emit(&file)
 }
 
 fn print_profile(config: &MemorizeConfig, r: &memorize::SeedResult, p: &SeedProfile, total: f64) {
@@ -530,48 +512,33 @@ fn print_profile(config: &MemorizeConfig, r: &memorize::SeedResult, p: &SeedProf
     }
 }
 
-/// Whether `path` reads as a `peff memorize` shard file (its `format` tag), for `peff merge`'s
-/// dispatch; unreadable files are left to the toy reader's errors.
-pub(crate) fn is_shard_file(path: &std::path::Path) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Tag {
-        format: String,
-    }
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|text| serde_json::from_str::<Tag>(&text).ok())
-        .is_some_and(|tag| tag.format.starts_with("peff-memorize-shard"))
-}
-
-/// `peff merge` of `peff memorize` shard files.
-pub(crate) fn merge(args: &super::merge::MergeArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let parts = args
-        .files
-        .iter()
-        .map(|p| MemorizeShard::read(p))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let (run, results) = memorize::merge_shards(&parts)?;
-    export::check_out_dir(&args.out)?;
-    let stem = args
+/// `peff merge` of `peff memorize` shard files (read and checked): the table and JSON of the
+/// unsharded run.
+pub(crate) fn write_merged(
+    parts: &[MemorizeShard],
+    output: &OutputArgs,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let (run, results) = memorize::merge_shards(parts)?;
+    export::check_out_dir(&output.out)?;
+    let stem = output
         .name
         .clone()
         .unwrap_or_else(|| format!("memorize-{}", run.config.dataset.name()));
     export::check_destination(
-        &args.out,
+        &output.out,
         &stem,
         None,
         &serde_json::to_value(&run)?,
-        args.force,
+        output.force,
     )?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    finish(
-        &args.out,
-        &stem,
-        args.format,
-        &run,
-        &results,
-        threads,
-        started,
-    )
+    let dest = Destination {
+        out: &output.out,
+        stem,
+        format: output.format,
+    };
+    let threads = Threads::Merged {
+        shards: parts.len() as u64,
+    };
+    finish(&dest, &run, &results, threads, started)
 }

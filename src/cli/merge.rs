@@ -1,85 +1,179 @@
-//! `peff merge`: the partial results of `--shard` runs into the table of the unsharded run.
+//! `peff merge`: the shard files of `--shard` runs into the table of the unsharded run.
+//!
+//! Every file is read once (at most [`MAX_SHARD_BYTES`](crate::export::MAX_SHARD_BYTES)), its
+//! `format` tag read ([`FileTag`]), and the set handed to the experiment that wrote it: the
+//! toy experiment (`exact`, `sample`), `memorize` or `noise-corr`. A file of another kind (a
+//! result file, another experiment's shard) is refused with one line saying what it is.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use anyhow::{bail, Context};
 use clap::Args;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
-use super::exact::{finish, Destination};
-use crate::export::{self, Format};
-use crate::partial::{merge, Partial};
+use super::args::OutputArgs;
+use super::common::{finish, Destination};
+use crate::experiments::memorize::MemorizeSeeds;
+use crate::experiments::noise_corr::NoiseCorrSeeds;
+use crate::experiments::toy::partial::{merge, TallySlice};
+use crate::export;
+use crate::record::{FileTag, ShardFile, ShardPayload, Threads};
 
 /// Flags of `peff merge`.
 #[derive(Debug, Args, Clone)]
 pub struct MergeArgs {
-    /// Partial-result files written by `--shard` runs.
+    /// Shard files written by the `--shard i/N` runs of one run.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Directory for result files.
-    #[arg(long, allow_hyphen_values = true, default_value = "results")]
-    pub out: PathBuf,
-    /// Result file name stem (default: `<command>-<task>`); no path separators.
-    #[arg(long, allow_hyphen_values = true, value_parser = super::args::parse_name)]
-    pub name: Option<String>,
-    /// Output format on stdout.
-    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Overwrite result files that hold a result of another configuration.
-    #[arg(long)]
-    pub force: bool,
+    /// Where the merged result goes.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The experiments whose shard files `peff merge` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Toy,
+    Memorize,
+    NoiseCorr,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Toy, Kind::Memorize, Kind::NoiseCorr];
+
+    fn format(self) -> &'static str {
+        match self {
+            Kind::Toy => <TallySlice as ShardPayload<_>>::FORMAT,
+            Kind::Memorize => <MemorizeSeeds as ShardPayload<_>>::FORMAT,
+            Kind::NoiseCorr => <NoiseCorrSeeds as ShardPayload<_>>::FORMAT,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Kind::Toy => <TallySlice as ShardPayload<_>>::WHAT,
+            Kind::Memorize => <MemorizeSeeds as ShardPayload<_>>::WHAT,
+            Kind::NoiseCorr => <NoiseCorrSeeds as ShardPayload<_>>::WHAT,
+        }
+    }
+
+    fn of(tag: &FileTag) -> Option<Kind> {
+        let format = tag.format.as_deref()?;
+        Kind::ALL.into_iter().find(|k| k.format() == format)
+    }
+}
+
+/// What a file is, in words, from its tag.
+fn describe(tag: Option<&FileTag>) -> String {
+    let Some(tag) = tag else {
+        return "is not a peff JSON file".to_string();
+    };
+    let command = tag
+        .command
+        .as_deref()
+        .map_or(String::new(), |c| format!(" of `peff {c}`"));
+    match (Kind::of(tag), &tag.format) {
+        (Some(Kind::Toy), _) => format!("is {} (shard or checkpoint){command}", Kind::Toy.what()),
+        (Some(kind), _) => format!("is {}", kind.what()),
+        (None, Some(format)) => format!("has format '{format}', which this peff does not read"),
+        (None, None) if tag.is_result => format!("is a result file{command}, not a shard file"),
+        (None, None) => "is not a peff shard file (it has no `format` tag)".to_string(),
+    }
+}
+
+/// One file given to `peff merge`: its path, text and tag (`None`: not a JSON object).
+struct Input<'a> {
+    path: &'a Path,
+    text: String,
+    tag: Option<FileTag>,
+}
+
+/// Parses every file as a shard file of `C` and `P`.
+fn parse_all<C, P>(inputs: &[Input<'_>]) -> anyhow::Result<Vec<ShardFile<C, P>>>
+where
+    C: Serialize + DeserializeOwned,
+    P: ShardPayload<C>,
+{
+    inputs
+        .iter()
+        .map(|i| ShardFile::parse(&i.text).with_context(|| format!("'{}'", i.path.display())))
+        .collect()
 }
 
 /// `peff merge`: shards of one run into the table the unsharded run produces.
 pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
-    if super::memorize::is_shard_file(&args.files[0]) {
-        return super::memorize::merge(args);
-    }
-    if args
-        .files
-        .first()
-        .is_some_and(|f| super::noise_corr::is_shard_file(f))
-    {
-        return super::noise_corr::merge_files(
-            &args.files,
-            &args.out,
-            args.name.as_deref(),
-            args.format,
-            args.force,
-        );
-    }
-    let parts = args
+    let started = Instant::now();
+    let inputs = args
         .files
         .iter()
-        .map(|p| Partial::read(p))
+        .map(|path| {
+            let text = export::read_capped_text(path, export::MAX_SHARD_BYTES, "shard file")?;
+            let tag = FileTag::of(&text).ok();
+            Ok(Input { path, text, tag })
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // The first file with a known format tag says which experiment the set belongs to.
+    let Some((first, kind)) = inputs
+        .iter()
+        .find_map(|i| Some((i, Kind::of(i.tag.as_ref()?)?)))
+    else {
+        let input = &inputs[0];
+        bail!(
+            "'{}' {}; `peff merge` takes the shard files of `--shard i/N` runs",
+            input.path.display(),
+            describe(input.tag.as_ref())
+        );
+    };
+    for input in &inputs {
+        if let Some(tag) = &input.tag {
+            let other_kind = tag.format.is_some() && Kind::of(tag) != Some(kind);
+            if other_kind || (tag.format.is_none() && tag.is_result) {
+                bail!(
+                    "'{}' {}, but '{}' is {}: merge the shard files of one run",
+                    input.path.display(),
+                    describe(Some(tag)),
+                    first.path.display(),
+                    kind.what()
+                );
+            }
+        }
+    }
+    let output = &args.output;
+    match kind {
+        Kind::Toy => merge_toy(parse_all(&inputs)?, output, started),
+        Kind::Memorize => super::memorize::write_merged(&parse_all(&inputs)?, output, started),
+        Kind::NoiseCorr => super::noise_corr::write_merged(&parse_all(&inputs)?, output, started),
+    }
+}
+
+/// The toy experiment's shards (`exact`, `sample`) into the whole run's table.
+fn merge_toy(
+    parts: Vec<crate::experiments::toy::partial::Partial>,
+    output: &OutputArgs,
+    started: Instant,
+) -> anyhow::Result<()> {
     let (whole, tallies) = merge(&parts)?;
-    export::check_out_dir(&args.out)?;
-    let stem = args
+    export::check_out_dir(&output.out)?;
+    let stem = output
         .name
         .clone()
         .unwrap_or_else(|| format!("{}-{}", whole.command, whole.config.experiment.task));
     let dest = Destination {
-        out: &args.out,
+        out: &output.out,
         stem,
-        format: args.format,
+        format: output.format,
     };
     let [csv_path, json_path] = dest.paths();
     export::check_output_paths(&[
         ("the result file", &csv_path),
         ("the result file", &json_path),
     ])?;
-    let record = crate::record::RunRecord {
-        shard: None,
-        ..whole.clone()
-    };
-    export::check_overwrite(&json_path, &serde_json::to_value(&record)?, args.force)?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    export::check_overwrite(&json_path, &serde_json::to_value(&whole)?, output.force)?;
     let run = whole.config.for_init(whole.config.inits()[0]);
-    finish(
-        &dest,
-        &whole.config,
-        vec![(run, tallies)],
-        threads,
-        Instant::now(),
-    )
+    let threads = Threads::Merged {
+        shards: parts.len() as u64,
+    };
+    finish(&dest, &whole.config, vec![(run, tallies)], threads, started)
 }

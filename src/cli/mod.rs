@@ -3,13 +3,18 @@
 //!
 //! One file per subcommand holds its `Args` and its `run`, which validates the flags into a
 //! library configuration, calls the library (experiments, estimators, plots, records) and writes
-//! or prints what it returns. [`args`] holds the flag groups several subcommands share. Imports
-//! run one way: `cli` → `experiments`, `plot`, `partial`, `report`, `export` → `prune`, `info`,
-//! `data` → `model`, `mask`; no library module imports `cli`.
+//! or prints what it returns. [`args`] holds the flag groups several subcommands share
+//! (`#[command(flatten)]`: output, shard, threads, pruning) and [`common`] the helpers they
+//! share (progress bar, thread pool, where results go, the toy driver's last step), so no CLI
+//! file imports a sibling that imports it back: `merge` → `memorize`, `noise_corr`; every
+//! file → `args`, `common`, `errors`, `signals`. Imports run one way: `cli` → `experiments`,
+//! `plot`, `record`, `export` → `prune`, `info`, `data` → `model`, `mask`; no library module
+//! imports `cli`.
 
 pub mod args;
 pub mod bench;
 pub mod bound;
+pub mod common;
 pub mod converge;
 pub mod entropy;
 pub mod errors;
@@ -87,7 +92,7 @@ pub enum Command {
     ///   peff memorize --shard 3/10 --out shards   (then: peff merge shards/*.json)
     #[command(verbatim_doc_comment)]
     Memorize(memorize::MemorizeArgs),
-    /// Merges the partial results of `--shard` runs into the table of the unsharded run.
+    /// Merges the shard files of `--shard` runs (exact, sample, memorize, noise-corr) into the table of the unsharded run.
     ///
     /// Examples:
     ///   peff merge results/exact-regression.shard-*-of-7.json

@@ -5,21 +5,21 @@
 //! Every flag is validated here into a [`NoiseCorrConfig`], with a one-line error naming it.
 //! `--shard i/N` runs a contiguous range of the seeds and writes a shard file for `peff merge`.
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
 
-use super::exact::{progress_bar, thread_pool};
+use super::args::{OutputArgs, ShardArgs, ThreadsArgs};
+use super::common::{progress_bar, thread_pool, Destination};
 use crate::data::teacher::TeacherSpec;
 use crate::experiments::noise_corr::{
-    merge, rows, run_seeds, Divergence, NoiseCorrConfig, Rewind, Rows, Schedule, SeedResult,
-    ShardFile, SweepKind, Timing,
+    merge, rows, run_seeds, Divergence, NoiseCorrConfig, NoiseCorrSeeds, NoiseCorrShard, Rewind,
+    Rows, Schedule, SeedResult, SweepKind, Timing,
 };
-use crate::export::{self, render, write_atomic, Format};
-use crate::record::{ResultFile, RunRecord, Shard};
+use crate::export::{self, write_atomic};
+use crate::record::{ResultFile, RunRecord, Shard, ShardFile, Threads};
 
 /// The command name in run records.
 pub const COMMAND: &str = "noise-corr";
@@ -82,25 +82,16 @@ pub struct NoiseCorrArgs {
     /// Epochs of each sweep run (default 300).
     #[arg(long, allow_hyphen_values = true)]
     pub epochs: Option<i64>,
-    /// Worker threads (0: all cores).
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
-    pub threads: i64,
-    /// Directory for result files.
-    #[arg(long, allow_hyphen_values = true, default_value = "results")]
-    pub out: PathBuf,
-    /// Result file name stem (default: noise-corr, noise-corr-fig2 with --prunes 30,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
+    /// Where the results go (default name: noise-corr, noise-corr-fig2 with --prunes 30,
     /// noise-corr-prunesN otherwise; noise-corr-lr, noise-corr-grad-noise for sweeps).
-    #[arg(long, allow_hyphen_values = true, value_parser = super::args::parse_name)]
-    pub name: Option<String>,
-    /// Overwrite result (or shard) files that hold a result of another configuration.
-    #[arg(long)]
-    pub force: bool,
-    /// Output format on stdout.
-    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Compute only shard i of N of the seeds (e.g. 0/5) and write a shard file for `peff merge`.
-    #[arg(long, allow_hyphen_values = true)]
-    pub shard: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// The slice of the seeds to compute.
+    #[command(flatten)]
+    pub shard: ShardArgs,
 }
 
 fn count(flag: &str, value: i64, min: i64, max: i64) -> anyhow::Result<usize> {
@@ -191,13 +182,8 @@ impl NoiseCorrArgs {
                 Some(b as usize)
             }
         };
-        let threads = count("--threads", self.threads, 0, 1024)?;
-        let threads = if threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            threads
-        };
-        let shard = self.shard.as_deref().map(Shard::parse).transpose()?;
+        let threads = self.threads.validate()?;
+        let shard = self.shard.validate()?;
         let data = TeacherSpec {
             d,
             teacher_hidden: widths("--teacher-hidden", &self.teacher_hidden)?,
@@ -318,36 +304,15 @@ struct Summary<'a> {
     diverged: &'a [Divergence],
 }
 
-/// Writes `<stem>.csv` and `<stem>.json` (each atomically; the CSV first) and prints the rows.
+/// Writes `<stem>.csv` and `<stem>.json` (as one unit) and prints the rows.
 fn emit(
-    out: &Path,
-    stem: &str,
-    format: Format,
+    dest: &Destination<'_>,
     record: &RunRecord<NoiseCorrConfig>,
     results: &[SeedResult],
-    threads: usize,
+    threads: Threads,
     started: Instant,
 ) -> anyhow::Result<()> {
     let (rows, divergences) = rows(&record.config, results)?;
-    fn write<R: Serialize>(
-        out: &Path,
-        stem: &str,
-        format: Format,
-        file: &ResultFile<'_, NoiseCorrConfig, R>,
-    ) -> anyhow::Result<()> {
-        export::write_result_files(&[
-            (
-                out.join(format!("{stem}.csv")),
-                export::to_csv(file.rows)?.into_bytes(),
-            ),
-            (
-                out.join(format!("{stem}.json")),
-                (serde_json::to_string_pretty(file)? + "\n").into_bytes(),
-            ),
-        ])?;
-        print!("{}", render(file.rows, format)?);
-        Ok(())
-    }
     let summary = serde_json::to_value(Summary {
         diverged: &divergences,
     })?;
@@ -363,12 +328,12 @@ fn emit(
         Rows::Imp(r) => {
             let mut file = ResultFile::new(record, threads, wall, r);
             file.summary = Some(summary);
-            write(out, stem, format, &file)
+            dest.emit(&file)
         }
         Rows::Sweep(r) => {
             let mut file = ResultFile::new(record, threads, wall, r);
             file.summary = Some(summary);
-            write(out, stem, format, &file)
+            dest.emit(&file)
         }
     }
 }
@@ -389,19 +354,20 @@ fn print_timing(t: &Timing, jobs: usize) {
 /// `peff noise-corr`.
 pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     let (config, threads, shard) = args.validate()?;
-    export::check_out_dir(&args.out)?;
-    let stem = args.name.clone().unwrap_or_else(|| default_name(&config));
+    let output = &args.output;
+    export::check_out_dir(&output.out)?;
+    let stem = output.name.clone().unwrap_or_else(|| default_name(&config));
     let record = RunRecord {
         command: COMMAND.to_string(),
         config,
         shard,
     };
     let shard_path = export::check_destination(
-        &args.out,
+        &output.out,
         &stem,
         shard,
         &serde_json::to_value(&record)?,
-        args.force,
+        output.force,
     )?;
     let seeds = shard
         .unwrap_or(Shard::WHOLE)
@@ -420,55 +386,46 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     print_timing(&timing, jobs);
     if let Some(path) = shard_path {
-        let file = ShardFile::new(record, results);
+        let file: NoiseCorrShard = ShardFile::new(record, NoiseCorrSeeds { results });
         write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
         println!("{}", path.display());
         return Ok(());
     }
-    emit(
-        &args.out,
-        &stem,
-        args.format,
-        &record,
-        &results,
-        threads,
-        started,
-    )
+    let dest = Destination {
+        out: &output.out,
+        stem,
+        format: output.format,
+    };
+    emit(&dest, &record, &results, Threads::Ran(threads), started)
 }
 
-/// Whether the file at `path` is a noise-corr shard file (for `peff merge`'s dispatch).
-pub fn is_shard_file(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|t| ShardFile::is_this_format(&t))
-}
-
-/// `peff merge` of noise-corr shard files: the table and JSON of the unsharded run.
-pub fn merge_files(
-    files: &[PathBuf],
-    out: &Path,
-    name: Option<&str>,
-    format: Format,
-    force: bool,
+/// `peff merge` of noise-corr shard files (read and checked): the table and JSON of the
+/// unsharded run.
+pub(crate) fn write_merged(
+    parts: &[NoiseCorrShard],
+    output: &OutputArgs,
+    started: Instant,
 ) -> anyhow::Result<()> {
-    let parts = files
-        .iter()
-        .map(|p| {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading '{}'", p.display()))?;
-            ShardFile::parse(&text).with_context(|| format!("'{}'", p.display()))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let (whole, results) = merge(&parts)?;
-    export::check_out_dir(out)?;
-    let stem = name.map_or_else(|| default_name(&whole.config), str::to_string);
-    export::check_destination(out, &stem, None, &serde_json::to_value(&whole)?, force)?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    emit(
-        out,
+    let (whole, results) = merge(parts)?;
+    export::check_out_dir(&output.out)?;
+    let stem = output
+        .name
+        .clone()
+        .unwrap_or_else(|| default_name(&whole.config));
+    export::check_destination(
+        &output.out,
         &stem,
-        format,
-        &whole,
-        &results,
-        threads,
-        Instant::now(),
-    )
+        None,
+        &serde_json::to_value(&whole)?,
+        output.force,
+    )?;
+    let dest = Destination {
+        out: &output.out,
+        stem,
+        format: output.format,
+    };
+    let threads = Threads::Merged {
+        shards: parts.len() as u64,
+    };
+    emit(&dest, &whole, &results, threads, started)
 }

@@ -17,13 +17,13 @@ use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 
 use crate::experiments::memorize::MemorizeRow;
+use crate::experiments::toy::report::{ConvergenceRow, ExactRow};
 use crate::export::write_atomic;
 use crate::plot::convergence::{convergence_svg, ConvergencePoint};
 use crate::plot::figure1a::{figure1a_svg, MemorisePoint};
 use crate::plot::figure3::{figure3_svg, MiPanel, MiPoint};
 use crate::plot::scaling::{scaling_svg, ScalingPoint};
 use crate::plot::{noise_corr_svg, Series};
-use crate::report::{ConvergenceRow, ExactRow};
 
 /// Flags of `peff plot`.
 #[derive(Debug, Args, Clone)]

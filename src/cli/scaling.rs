@@ -2,19 +2,18 @@
 //! `d` (each point an exact enumeration, [`crate::experiments::scaling`]), in one table with the
 //! data's own entropy `H(D)` beside every row.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::args::{Task, ToyArgs};
-use super::exact::{progress_bar, thread_pool};
+use super::args::{OutputArgs, PruneArgs, ShardArgs, Task, ThreadsArgs, ToyArgs};
+use super::common::{progress_bar, thread_pool, Destination};
 use crate::experiments::run::compute;
 use crate::experiments::scaling::{scaling_rows, IntRange, ScalingRow, MAX_N};
 use crate::experiments::toy::{ToyRecord, ToyRun};
-use crate::export::{self, render, Format};
-use crate::record::{ResultFile, RunRecord};
+use crate::export;
+use crate::record::{ResultFile, RunRecord, Threads};
 
 /// Flags of `peff scaling`.
 #[derive(Debug, Args, Clone)]
@@ -37,18 +36,9 @@ pub struct ScalingArgs {
     /// Learning rate η.
     #[arg(long, allow_hyphen_values = true, default_value_t = 0.1)]
     pub lr: f64,
-    /// IMP pruning rate per level.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0.2)]
-    pub imp_rate: f64,
-    /// GraSP output temperature (default: 200 for cross-entropy, 1 for MSE).
-    #[arg(long, allow_hyphen_values = true)]
-    pub grasp_temperature: Option<f64>,
-    /// SynFlow rounds.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 100)]
-    pub synflow_rounds: i64,
-    /// Comma-separated methods, or `all`: random, synflow, magnitude, imp, snip, grasp.
-    #[arg(long, allow_hyphen_values = true, default_value = "all")]
-    pub methods: String,
+    /// The pruning methods and their settings.
+    #[command(flatten)]
+    pub prune: PruneArgs,
     /// Comma-separated kept counts k (default: every k from 1 to p − 1).
     #[arg(long, allow_hyphen_values = true)]
     pub k: Option<String>,
@@ -58,18 +48,12 @@ pub struct ScalingArgs {
     /// Seed of random pruning's streams.
     #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pub random_seed: u64,
-    /// Worker threads (0: all cores).
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
-    pub threads: i64,
-    /// Directory for result files.
-    #[arg(long, allow_hyphen_values = true, default_value = "results")]
-    pub out: PathBuf,
-    /// Result file name stem (default: `scaling-<task>-d<d>-n<n>`, ranges as `a-b`).
-    #[arg(long, allow_hyphen_values = true, value_parser = super::args::parse_name)]
-    pub name: Option<String>,
-    /// Output format on stdout.
-    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
+    /// Where the results go (default name: `scaling-<task>-d<d>-n<n>`, ranges as `a-b`).
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Refuse grids of more datasets than this, all points together.
     #[arg(long, allow_hyphen_values = true, default_value_t = 100_000_000)]
     pub max_datasets: u64,
@@ -93,10 +77,7 @@ impl ScalingArgs {
             hidden: self.hidden,
             steps: self.steps,
             lr: self.lr,
-            imp_rate: self.imp_rate,
-            grasp_temperature: self.grasp_temperature,
-            synflow_rounds: self.synflow_rounds,
-            methods: self.methods.clone(),
+            prune: self.prune.clone(),
             k: self.k.clone(),
             sparsity: None,
             init_seed: self.init_seed,
@@ -104,15 +85,16 @@ impl ScalingArgs {
             dump_init: None,
             inits: None,
             random_seed: self.random_seed,
-            threads: self.threads,
-            out: self.out.clone(),
-            name: None,
-            format: self.format,
+            threads: self.threads.clone(),
+            output: OutputArgs {
+                name: None,
+                force: false,
+                ..self.output.clone()
+            },
             max_datasets: Some(self.max_datasets.min(i64::MAX as u64) as i64),
-            shard: None,
+            shard: ShardArgs { shard: None },
             checkpoint: None,
             checkpoint_interval: None,
-            force: false,
         }
     }
 }
@@ -158,31 +140,26 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
             total.div_ceil(args.max_datasets.max(1) as u128)
         );
     }
-    export::check_out_dir(&args.out)?;
-    let stop = super::signals::install();
-    let pool = thread_pool(threads)?;
-    let started = Instant::now();
-    let bar = progress_bar(total as u64);
-    let mut rows: Vec<ScalingRow> = Vec::new();
-    for point in &points {
-        let record = ToyRecord {
-            command: "exact".to_string(),
-            config: point.clone(),
-            shard: None,
-        };
-        let count = point
-            .experiment
-            .space
-            .num_multisets()
-            .expect("checked above") as u64;
-        let tallies = pool.install(|| compute(&record, 0..count, None, stop, &|k| bar.inc(k)))?;
-        let Some(tallies) = tallies else {
-            bar.abandon();
-            bail!("interrupted; no results written");
-        };
-        rows.extend(scaling_rows(&point.experiment, &tallies));
-    }
-    bar.finish_and_clear();
+    let output = &args.output;
+    export::check_out_dir(&output.out)?;
+    let stem = output.name.clone().unwrap_or_else(|| {
+        format!(
+            "scaling-{}-d{}-n{}",
+            args.task.name(),
+            range_stem(dims),
+            range_stem(ns)
+        )
+    });
+    let dest = Destination {
+        out: &output.out,
+        stem,
+        format: output.format,
+    };
+    let [csv_path, json_path] = dest.paths();
+    export::check_output_paths(&[
+        ("the result file", &csv_path),
+        ("the result file", &json_path),
+    ])?;
     let record = RunRecord {
         command: "scaling".to_string(),
         config: ScalingConfig {
@@ -192,25 +169,37 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
         },
         shard: None,
     };
-    let stem = args.name.clone().unwrap_or_else(|| {
-        format!(
-            "scaling-{}-d{}-n{}",
-            args.task.name(),
-            range_stem(dims),
-            range_stem(ns)
-        )
-    });
-    let file = ResultFile::new(&record, threads, started.elapsed().as_secs_f64(), &rows);
-    export::write_result_files(&[
-        (
-            args.out.join(format!("{stem}.csv")),
-            export::to_csv(&rows)?.into_bytes(),
-        ),
-        (
-            args.out.join(format!("{stem}.json")),
-            (serde_json::to_string_pretty(&file)? + "\n").into_bytes(),
-        ),
-    ])?;
-    print!("{}", render(&rows, args.format)?);
+    export::check_overwrite(&json_path, &serde_json::to_value(&record)?, output.force)?;
+    let stop = super::signals::install();
+    let pool = thread_pool(threads)?;
+    let started = Instant::now();
+    let bar = progress_bar(total as u64);
+    let mut rows: Vec<ScalingRow> = Vec::new();
+    for point in &record.config.points {
+        let identity = ToyRecord {
+            command: "exact".to_string(),
+            config: point.clone(),
+            shard: None,
+        };
+        let count = point
+            .experiment
+            .space
+            .num_multisets()
+            .expect("checked above") as u64;
+        let tallies = pool.install(|| compute(&identity, 0..count, None, stop, &|k| bar.inc(k)))?;
+        let Some(tallies) = tallies else {
+            bar.abandon();
+            bail!("interrupted; no results written");
+        };
+        rows.extend(scaling_rows(&point.experiment, &tallies));
+    }
+    bar.finish_and_clear();
+    let file = ResultFile::new(
+        &record,
+        Threads::Ran(threads),
+        started.elapsed().as_secs_f64(),
+        &rows,
+    );
+    dest.emit(&file)?;
     Ok(())
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::exact::{progress_bar, table_of, thread_pool, RecordedResult};
+use super::args::ThreadsArgs;
+use super::common::{progress_bar, table_of, thread_pool, RecordedResult};
 use crate::experiments::run::{compute, dataset_count, pmf_sha256};
 use crate::experiments::toy::ToyRecord;
 
@@ -15,9 +16,9 @@ use crate::experiments::toy::ToyRecord;
 pub struct VerifyArgs {
     /// A JSON result written by `peff exact` or `peff sample`.
     pub file: PathBuf,
-    /// Worker threads (0: all cores).
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
-    pub threads: usize,
+    /// Worker threads.
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
 }
 
 /// `peff verify`: reruns a JSON result's configuration and compares the pmf hash.
@@ -36,11 +37,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     let expected = recorded
         .pmf_sha256
         .with_context(|| format!("'{}' records no pmf hash", args.file.display()))?;
-    let threads = if args.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        args.threads
-    };
+    let threads = args.threads.validate()?;
     let pool = thread_pool(threads)?;
     let stop = super::signals::install();
     let whole = recorded.run;

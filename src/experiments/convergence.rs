@@ -11,11 +11,11 @@
 
 use serde::Serialize;
 
+use crate::experiments::toy::report::{exact_rows, ConvergenceRow};
 use crate::experiments::toy::{enumerate_datasets, sample_datasets, ToyExperiment};
 use crate::info::estimate_rows;
 use crate::info::estimators::EstimateError;
 use crate::info::tally::MaskTally;
-use crate::report::{exact_rows, ConvergenceRow};
 
 /// Share of (method, k) rows whose interval covers the exact value, per estimator, at the
 /// largest `N`.

@@ -55,8 +55,8 @@ use crate::model::{
     Control, Dataset, Loss, Model, ModelNetworks, Networks, Optimizer, Plateau, Scalar, Targets,
     TrainConfig, TrainOutcome, Trainer,
 };
-use crate::prune::{Imp, Method, PruneSettings};
-use crate::record::RunRecord;
+use crate::prune::{Grasp, Imp, Method, PruneSettings};
+use crate::record::{RunRecord, ShardFile, ShardPayload};
 
 /// The precision training runs in.
 type T = f32;
@@ -71,20 +71,8 @@ pub const DEFAULT_LEVELS: [usize; 10] = [3, 6, 9, 12, 15, 18, 21, 24, 27, 30];
 /// not state its size; see the README for the cost of the full 60,000).
 pub const DEFAULT_FASHION_TRAIN_SIZE: usize = 2_000;
 
-/// IMP's per-level pruning rate (OpenLTH's 20 %).
-pub const DEFAULT_IMP_RATE: f64 = 0.2;
-
 /// SynFlow's rounds (Tanaka et al. 2020).
 pub const DEFAULT_SYNFLOW_ROUNDS: usize = 100;
-
-/// GraSP's output temperature for `loss`: 200 for cross-entropy (Tanaka et al.'s code), 1 for
-/// MSE (where a temperature has no role).
-pub fn grasp_temperature(loss: Loss) -> f64 {
-    match loss {
-        Loss::CrossEntropy => 200.0,
-        Loss::Mse => 1.0,
-    }
-}
 
 /// Where the training points come from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -300,7 +288,7 @@ impl MemorizeConfig {
         let weights: usize = widths.windows(2).map(|w| w[0] * w[1]).sum();
         let kept = DEFAULT_LEVELS
             .iter()
-            .map(|&l| Self::kept_at(weights, DEFAULT_IMP_RATE, l))
+            .map(|&l| Self::kept_at(weights, Imp::DEFAULT_RATE, l))
             .collect();
         MemorizeConfig {
             dataset,
@@ -322,9 +310,9 @@ impl MemorizeConfig {
             methods: Method::ALL.to_vec(),
             levels: DEFAULT_LEVELS.to_vec(),
             kept,
-            imp_rate: DEFAULT_IMP_RATE,
+            imp_rate: Imp::DEFAULT_RATE,
             synflow_rounds: DEFAULT_SYNFLOW_ROUNDS,
-            grasp_temperature: grasp_temperature(loss),
+            grasp_temperature: Grasp::default_temperature(loss),
             seed: 0,
             seeds: if fashion { 10 } else { 250 },
         }
@@ -1063,84 +1051,55 @@ pub fn summary(config: &MemorizeConfig, results: &[SeedResult]) -> serde_json::V
 /// Format tag of `peff memorize --shard` files.
 pub const SHARD_FORMAT: &str = "peff-memorize-shard-1";
 
-/// The per-seed results of one `--shard i/N` of a `peff memorize` run, with its run record and
-/// a checksum (SHA-256 of the file's JSON with an empty `checksum`). The results are integers,
+/// What a `peff memorize --shard i/N` file holds beside the envelope of
+/// [`ShardFile`]: the shard's seed indices and one result per seed. The results are integers,
 /// so merging shards reproduces the unsharded table byte for byte.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MemorizeShard {
-    /// Always [`SHARD_FORMAT`].
-    pub format: String,
-    /// peff version that wrote it.
-    pub peff_version: String,
-    /// The run (`run.shard` set).
-    pub run: RunRecord<MemorizeConfig>,
+pub struct MemorizeSeeds {
     /// First seed index (offset from `config.seed`) of the shard.
     pub start: u64,
     /// End (exclusive) of the shard's seed indices.
     pub end: u64,
     /// One result per seed, in seed order.
     pub results: Vec<SeedResult>,
-    /// SHA-256 (hex) of this file with `checksum` empty.
-    pub checksum: String,
 }
 
-impl MemorizeShard {
-    /// A shard file for `results` of the seed indices `range`.
-    pub fn new(
-        run: RunRecord<MemorizeConfig>,
-        range: std::ops::Range<u64>,
-        results: Vec<SeedResult>,
-    ) -> Self {
-        let mut shard = MemorizeShard {
-            format: SHARD_FORMAT.to_string(),
-            peff_version: env!("CARGO_PKG_VERSION").to_string(),
-            run,
+/// A `peff memorize --shard i/N` file.
+pub type MemorizeShard = ShardFile<MemorizeConfig, MemorizeSeeds>;
+
+impl MemorizeSeeds {
+    /// The payload for `results` of the seed indices `range`.
+    pub fn new(range: std::ops::Range<u64>, results: Vec<SeedResult>) -> Self {
+        MemorizeSeeds {
             start: range.start,
             end: range.end,
             results,
-            checksum: String::new(),
-        };
-        shard.checksum = shard.compute_checksum();
-        shard
+        }
     }
+}
 
-    fn compute_checksum(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut unsigned = self.clone();
-        unsigned.checksum.clear();
-        let text = serde_json::to_string(&unsigned).expect("shard files always serialise");
-        format!("{:x}", Sha256::digest(text.as_bytes()))
-    }
+impl ShardPayload<MemorizeConfig> for MemorizeSeeds {
+    const FORMAT: &'static str = SHARD_FORMAT;
+    const WHAT: &'static str = "a peff memorize shard file";
 
-    /// Parses and checks a shard file's text: format, checksum, configuration, that the shard
-    /// covers exactly its seeds and that every seed has one cell per row.
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
+    /// The configuration is valid, the file is a `--shard` run's, its seeds are exactly the
+    /// shard's and every seed has one cell per row, each possible for its data.
+    fn check(&self, run: &RunRecord<MemorizeConfig>) -> anyhow::Result<()> {
         use anyhow::{bail, Context};
-        let shard: MemorizeShard =
-            serde_json::from_str(text).context("not a peff memorize shard file")?;
-        if shard.format != SHARD_FORMAT {
-            bail!(
-                "unsupported shard format '{}' (expected {SHARD_FORMAT})",
-                shard.format
-            );
-        }
-        if shard.compute_checksum() != shard.checksum {
-            bail!("checksum mismatch: the file was modified or truncated");
-        }
-        let config = &shard.run.config;
+        let config = &run.config;
         config.validate().context("recorded configuration")?;
-        let Some(s) = shard.run.shard.filter(|s| s.is_valid()) else {
-            bail!("not the file of a valid `--shard i/N` run");
+        let Some(s) = run.shard else {
+            bail!("not the file of a `--shard i/N` run");
         };
-        if s.range(config.seeds) != (shard.start..shard.end) {
+        if s.range(config.seeds) != (self.start..self.end) {
             bail!("seed range does not match shard {}/{}", s.index, s.count);
         }
         let cells = config.methods.len() * config.kept.len();
         let n = config.dataset.points() as u32;
-        let expected = (shard.start..shard.end).map(|i| config.seed + i);
-        if shard.results.len() as u64 != shard.end - shard.start
-            || shard.results.iter().zip(expected).any(|(r, seed)| {
+        let expected = (self.start..self.end).map(|i| config.seed + i);
+        if self.results.len() as u64 != self.end - self.start
+            || self.results.iter().zip(expected).any(|(r, seed)| {
                 r.seed != seed
                     || r.cells.len() != cells
                     || std::iter::once(&r.dense)
@@ -1150,15 +1109,7 @@ impl MemorizeShard {
         {
             bail!("per-seed results do not match the recorded configuration");
         }
-        Ok(shard)
-    }
-
-    /// Reads and checks a shard file.
-    pub fn read(path: &std::path::Path) -> anyhow::Result<Self> {
-        use anyhow::Context;
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading '{}'", path.display()))?;
-        Self::parse(&text).with_context(|| format!("'{}'", path.display()))
+        Ok(())
     }
 }
 
@@ -1170,7 +1121,7 @@ pub fn merge_shards(
     let (ordered, whole) = crate::record::order_shards(parts, |p: &MemorizeShard| &p.run)?;
     let results = ordered
         .into_iter()
-        .flat_map(|s| s.results.iter().cloned())
+        .flat_map(|s| s.payload.results.iter().cloned())
         .collect();
     Ok((whole, results))
 }

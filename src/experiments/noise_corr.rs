@@ -551,83 +551,35 @@ pub fn rows(
 /// Format tag of noise-correlation shard files.
 pub const SHARD_FORMAT: &str = "peff-noise-corr-shard-1";
 
-/// A `--shard i/N` run's file: the run record (shard set), its seeds' exact results, and a
-/// SHA-256 checksum of the file's JSON with an empty `checksum` (as in [`crate::partial`]).
-/// Values are `f64` in shortest round-trip form (serde_json's `float_roundtrip`), so a merge
-/// reproduces the unsharded rows bit for bit.
+/// What a noise-correlation `--shard i/N` file holds beside the envelope of
+/// [`crate::record::ShardFile`]: its seeds' exact results. Values are `f64` in shortest
+/// round-trip form (serde_json's `float_roundtrip`), so a merge reproduces the unsharded rows
+/// bit for bit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ShardFile {
-    /// Always [`SHARD_FORMAT`].
-    pub format: String,
-    /// peff version that wrote it.
-    pub peff_version: String,
-    /// The run; `run.shard` is set.
-    pub run: crate::record::RunRecord<NoiseCorrConfig>,
+pub struct NoiseCorrSeeds {
     /// Results of the shard's seeds, in seed order.
     pub results: Vec<SeedResult>,
-    /// SHA-256 (hex) of this file with `checksum` empty.
-    pub checksum: String,
 }
 
-impl ShardFile {
-    /// A shard file for `run` (its `shard` set) and its seeds' results.
-    pub fn new(run: crate::record::RunRecord<NoiseCorrConfig>, results: Vec<SeedResult>) -> Self {
-        let mut file = ShardFile {
-            format: SHARD_FORMAT.to_string(),
-            peff_version: env!("CARGO_PKG_VERSION").to_string(),
-            run,
-            results,
-            checksum: String::new(),
-        };
-        file.checksum = file.compute_checksum();
-        file
-    }
+/// A noise-correlation `--shard i/N` file.
+pub type NoiseCorrShard = crate::record::ShardFile<NoiseCorrConfig, NoiseCorrSeeds>;
 
-    fn compute_checksum(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut unsigned = self.clone();
-        unsigned.checksum.clear();
-        let text = serde_json::to_string(&unsigned).expect("shard files always serialise");
-        format!("{:x}", Sha256::digest(text.as_bytes()))
-    }
+impl crate::record::ShardPayload<NoiseCorrConfig> for NoiseCorrSeeds {
+    const FORMAT: &'static str = SHARD_FORMAT;
+    const WHAT: &'static str = "a peff noise-corr shard file";
 
-    /// Whether `text` claims this format (a cheap look at its `format` field).
-    pub fn is_this_format(text: &str) -> bool {
-        serde_json::from_str::<serde_json::Value>(text)
-            .ok()
-            .and_then(|v| v.get("format").and_then(|f| f.as_str().map(str::to_string)))
-            .is_some_and(|f| f == SHARD_FORMAT)
-    }
-
-    /// Parses and checks a shard file: format, checksum, shard, and that its results are the
-    /// shard's seeds with one curve per configured curve, no longer than the run.
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
+    /// The file is a `--shard` run's, and its results are the shard's seeds with one curve
+    /// per configured curve, no longer than the run.
+    fn check(&self, run: &crate::record::RunRecord<NoiseCorrConfig>) -> anyhow::Result<()> {
         use anyhow::{bail, Context};
-        let file: ShardFile =
-            serde_json::from_str(text).context("not a peff noise-corr shard file")?;
-        if file.format != SHARD_FORMAT {
-            bail!(
-                "unsupported format '{}' (expected {SHARD_FORMAT})",
-                file.format
-            );
-        }
-        if file.compute_checksum() != file.checksum {
-            bail!("checksum mismatch: the file was modified or truncated");
-        }
-        let shard = file
-            .run
-            .shard
-            .context("not a shard: `run.shard` is missing")?;
-        if !shard.is_valid() {
-            bail!("invalid shard {}/{}", shard.index, shard.count);
-        }
-        let config = &file.run.config;
+        let shard = run.shard.context("not a shard: `run.shard` is missing")?;
+        let config = &run.config;
         let (curves, epochs) = (config.curves().len(), config.epochs());
         config.kept_counts().context("recorded configuration")?;
         let range = shard.range(config.seeds as u64);
-        if file.results.len() as u64 != range.end - range.start
-            || file.results.iter().zip(range).any(|(r, i)| {
+        if self.results.len() as u64 != range.end - range.start
+            || self.results.iter().zip(range).any(|(r, i)| {
                 r.seed != config.seed.wrapping_add(i)
                     || r.curves.len() != curves
                     || r.curves.iter().any(|c| {
@@ -640,19 +592,19 @@ impl ShardFile {
         {
             bail!("results do not match the recorded configuration and shard");
         }
-        Ok(file)
+        Ok(())
     }
 }
 
 /// Merges complete shards of one run (same run, same count, each once) into the whole run's
 /// record and its results in seed order.
 pub fn merge(
-    parts: &[ShardFile],
+    parts: &[NoiseCorrShard],
 ) -> anyhow::Result<(crate::record::RunRecord<NoiseCorrConfig>, Vec<SeedResult>)> {
-    let (ordered, whole) = crate::record::order_shards(parts, |p: &ShardFile| &p.run)?;
+    let (ordered, whole) = crate::record::order_shards(parts, |p: &NoiseCorrShard| &p.run)?;
     let results = ordered
         .into_iter()
-        .flat_map(|p| p.results.clone())
+        .flat_map(|p| p.payload.results.clone())
         .collect();
     Ok((whole, results))
 }

@@ -17,12 +17,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 
+use crate::experiments::toy::partial::Partial;
 use crate::experiments::toy::{
     enumerate_range, sample_datasets, Dataset, ToyExperiment, ToyRecord,
 };
 use crate::export::write_atomic;
 use crate::info::tally::MaskTally;
-use crate::partial::Partial;
 
 /// SHA-256 over every row's mask pmf (rows in order, masks sorted), in hex.
 pub fn pmf_sha256(exp: &ToyExperiment, tallies: &[MaskTally]) -> String {
@@ -84,19 +84,20 @@ pub fn compute(
     let mut done = 0u64;
     if let Some(cp) = checkpoint.filter(|cp| cp.path.exists()) {
         let saved = Partial::read(&cp.path).context("`--checkpoint`")?;
-        if saved.run != *run || saved.start != range.start || saved.end != range.end {
+        if saved.run != *run || saved.payload.start != range.start || saved.payload.end != range.end
+        {
             bail!(
                 "`--checkpoint` '{}' belongs to a different configuration; delete it or choose another file",
                 cp.path.display()
             );
         }
         totals = saved.tallies()?;
-        done = saved.done;
+        done = saved.payload.done;
         progress(done);
     }
     let save = |done: u64, totals: &[MaskTally]| -> anyhow::Result<()> {
         if let Some(cp) = checkpoint {
-            let partial = Partial::new(run.clone(), range.clone(), done, totals);
+            let partial = Partial::from_tallies(run.clone(), range.clone(), done, totals);
             write_atomic(&cp.path, serde_json::to_string(&partial)?.as_bytes())
                 .context("saving the checkpoint")?;
         }

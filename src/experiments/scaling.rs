@@ -13,9 +13,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::experiments::toy::report::{exact_rows, ExactRow};
 use crate::experiments::toy::ToyExperiment;
 use crate::info::tally::MaskTally;
-use crate::report::{exact_rows, ExactRow};
 
 /// Largest `n` a scaling grid accepts (the toy pipeline's limit).
 pub const MAX_N: usize = 30;

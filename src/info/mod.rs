@@ -1,6 +1,7 @@
 //! Information quantities: exact mask tallies, and entropy estimates with intervals from sampled
 //! tallies (SPEC §4, §5).
 
+pub mod bound;
 pub mod counts;
 pub mod estimators;
 pub mod tally;

@@ -15,12 +15,23 @@
 //! flow"; Tanaka, Kunin, Yamins & Ganguli 2020 (Synaptic-Flow code, sign convention).
 
 use super::{prune_by_scores, Pruned, Pruner};
-use crate::model::Networks;
+use crate::model::{Loss, Networks};
 
 /// GraSP with output temperature `temperature`.
 pub struct Grasp {
     /// Output temperature `T_g`.
     pub temperature: f64,
+}
+
+impl Grasp {
+    /// The default temperature for `loss` (SPEC §3): 200 for cross-entropy, as in Tanaka et
+    /// al.'s code, where it softens the softmax; 1 for MSE, where a temperature has no role.
+    pub fn default_temperature(loss: Loss) -> f64 {
+        match loss {
+            Loss::CrossEntropy => 200.0,
+            Loss::Mse => 1.0,
+        }
+    }
 }
 
 impl Pruner for Grasp {

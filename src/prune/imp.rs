@@ -26,6 +26,9 @@ pub struct Imp {
 }
 
 impl Imp {
+    /// The per-level rate of the paper and of every command's `--imp-rate` default: 20 %.
+    pub const DEFAULT_RATE: f64 = 0.2;
+
     /// The kept counts visited from `p` down to `target`.
     pub fn schedule(&self, p: usize, target: usize) -> Vec<usize> {
         let mut visited = Vec::new();

@@ -7,8 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{RowKey, ToyExperiment};
 use crate::data::{binomial, log2_binomial};
-use crate::experiments::toy::{RowKey, ToyExperiment};
 use crate::info::tally::MaskTally;
 
 /// One row of `peff exact`.

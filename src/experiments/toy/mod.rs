@@ -13,6 +13,9 @@
 //! evaluated once; random pruning is tallied only when sampling (its exact entropy is
 //! `log2 C(p, k)` in closed form).
 
+pub mod partial;
+pub mod report;
+
 use rayon::prelude::*;
 
 use crate::record::RunRecord;

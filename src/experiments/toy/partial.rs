@@ -1,25 +1,24 @@
-//! Partial results: the exact integer mask tallies of a slice of datasets, with the run's
-//! [`crate::record::RunRecord`] and a checksum. One format serves shards (`--shard i/N`, merged by
-//! `peff merge`) and checkpoints (`--checkpoint FILE`, resumed by rerunning the command).
+//! The toy experiment's shard and checkpoint files: the exact integer mask tallies of a slice
+//! of datasets, in the shard-file envelope of [`crate::record::ShardFile`] (format
+//! `peff-partial-2`). One format serves shards (`--shard i/N`, merged by `peff merge`) and
+//! checkpoints (`--checkpoint FILE`, resumed by rerunning the command).
 //!
 //! ```text
 //! shard i of N covers dataset indices [⌊i·M/N⌋, ⌊(i+1)·M/N⌋),  M = number of datasets
-//! checksum = SHA-256 of the file's JSON with an empty checksum field
+//! payload = { start, end, done, rows }   (rows: one tally per (method, k), in table order)
 //! ```
 //!
 //! Weights are written as decimal strings: they are `u128` and must survive any JSON reader.
 
-use std::path::Path;
-
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
-use crate::experiments::toy::ToyRecord;
+use super::{ToyRecord, ToyRun};
 use crate::info::tally::MaskTally;
 use crate::mask::Mask;
-use crate::record::Shard;
+use crate::record::{Shard, ShardFile, ShardPayload};
 
-/// Format tag of partial-result files.
+/// Format tag of the toy experiment's shard and checkpoint files.
 pub const FORMAT: &str = "peff-partial-2";
 
 /// One row's tally, serialised.
@@ -41,16 +40,11 @@ pub struct PartialRow {
     pub masks: Vec<(String, String)>,
 }
 
-/// A partial-result file.
+/// What a toy shard or checkpoint holds beside the envelope: the slice of datasets and its
+/// tallies.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Partial {
-    /// Always [`FORMAT`].
-    pub format: String,
-    /// peff version that wrote it.
-    pub peff_version: String,
-    /// The run it belongs to; `run.shard` is set for `--shard` runs.
-    pub run: ToyRecord,
+pub struct TallySlice {
     /// Dataset indices of the shard.
     pub start: u64,
     /// End (exclusive) of the shard's indices.
@@ -59,18 +53,63 @@ pub struct Partial {
     pub done: u64,
     /// Tallies, one per row of the experiment.
     pub rows: Vec<PartialRow>,
-    /// SHA-256 (hex) of this file with `checksum` empty.
-    pub checksum: String,
 }
+
+/// A toy shard or checkpoint file.
+pub type Partial = ShardFile<ToyRun, TallySlice>;
 
 fn parse_weight(what: &str, text: &str) -> anyhow::Result<u128> {
     text.parse()
         .with_context(|| format!("{what}: not a non-negative integer weight: '{text}'"))
 }
 
+impl ShardPayload<ToyRun> for TallySlice {
+    const FORMAT: &'static str = FORMAT;
+    const WHAT: &'static str = "a peff partial-result file";
+
+    /// The recorded configuration is valid, the range is exactly the shard's slice of the
+    /// run's datasets, the rows are the configuration's, and the weights add up.
+    fn check(&self, run: &ToyRecord) -> anyhow::Result<()> {
+        run.config.validate().context("recorded configuration")?;
+        if self.start > self.end || self.done > self.end - self.start {
+            bail!("invalid dataset range");
+        }
+        // The range must be exactly the shard's slice of the run's datasets.
+        let config = &run.config;
+        let datasets = match config.samples {
+            Some(n) => Some(n as u128),
+            None => config.experiment.space.num_multisets(),
+        }
+        .filter(|&m| m <= u64::MAX as u128)
+        .context("recorded configuration has more datasets than a u64 counts")?
+            as u64;
+        let expected = run.shard.unwrap_or(Shard::WHOLE).range(datasets);
+        if (self.start, self.end) != (expected.start, expected.end) {
+            bail!(
+                "dataset range [{}, {}) is not the shard's slice [{}, {}) of the run's {datasets} datasets",
+                self.start,
+                self.end,
+                expected.start,
+                expected.end
+            );
+        }
+        let keys = config.experiment.rows();
+        if keys.len() != self.rows.len()
+            || keys
+                .iter()
+                .zip(&self.rows)
+                .any(|(k, r)| k.method.name() != r.method || k.k != r.k)
+        {
+            bail!("rows do not match the recorded configuration");
+        }
+        let tallies = self.tallies(&config.experiment)?;
+        self.check_totals(run, &tallies)
+    }
+}
+
 impl Partial {
     /// A partial result from tallies.
-    pub fn new(
+    pub fn from_tallies(
         run: ToyRecord,
         range: std::ops::Range<u64>,
         done: u64,
@@ -96,97 +135,34 @@ impl Partial {
                     .collect(),
             })
             .collect();
-        let mut partial = Partial {
-            format: FORMAT.to_string(),
-            peff_version: env!("CARGO_PKG_VERSION").to_string(),
-            run,
+        let slice = TallySlice {
             start: range.start,
             end: range.end,
             done,
             rows,
-            checksum: String::new(),
         };
-        partial.checksum = partial.compute_checksum();
-        partial
-    }
-
-    fn compute_checksum(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut unsigned = self.clone();
-        unsigned.checksum.clear();
-        let text = serde_json::to_string(&unsigned).expect("partial results always serialise");
-        format!("{:x}", Sha256::digest(text.as_bytes()))
+        ShardFile::new(run, slice)
     }
 
     /// Whether every dataset of the shard was tallied.
     pub fn is_complete(&self) -> bool {
-        self.start + self.done == self.end
+        self.payload.start + self.payload.done == self.payload.end
     }
 
-    /// Parses and checks a partial-result file's text (format, checksum, row layout, weights).
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let partial: Partial =
-            serde_json::from_str(text).context("not a peff partial-result file")?;
-        if partial.format != FORMAT {
-            bail!(
-                "unsupported partial-result format '{}' (expected {FORMAT})",
-                partial.format
-            );
-        }
-        if partial.compute_checksum() != partial.checksum {
-            bail!("checksum mismatch: the file was modified or truncated");
-        }
-        partial
-            .run
-            .config
-            .validate()
-            .context("recorded configuration")?;
-        if let Some(shard) = partial.run.shard.filter(|s| !s.is_valid()) {
-            bail!("invalid shard {}/{}", shard.index, shard.count);
-        }
-        if partial.start > partial.end || partial.done > partial.end - partial.start {
-            bail!("invalid dataset range");
-        }
-        // The range must be exactly the shard's slice of the run's datasets.
-        let config = &partial.run.config;
-        let datasets = match config.samples {
-            Some(n) => Some(n as u128),
-            None => config.experiment.space.num_multisets(),
-        }
-        .filter(|&m| m <= u64::MAX as u128)
-        .context("recorded configuration has more datasets than a u64 counts")?
-            as u64;
-        let expected = partial.run.shard.unwrap_or(Shard::WHOLE).range(datasets);
-        if (partial.start, partial.end) != (expected.start, expected.end) {
-            bail!(
-                "dataset range [{}, {}) is not the shard's slice [{}, {}) of the run's {datasets} datasets",
-                partial.start,
-                partial.end,
-                expected.start,
-                expected.end
-            );
-        }
-        let keys = partial.run.config.experiment.rows();
-        if keys.len() != partial.rows.len()
-            || keys
-                .iter()
-                .zip(&partial.rows)
-                .any(|(k, r)| k.method.name() != r.method || k.k != r.k)
-        {
-            bail!("rows do not match the recorded configuration");
-        }
-        let tallies = partial.tallies()?;
-        partial.check_totals(&tallies)?;
-        Ok(partial)
+    /// The tallies, one per row.
+    pub fn tallies(&self) -> anyhow::Result<Vec<MaskTally>> {
+        self.payload.tallies(&self.run.config.experiment)
     }
+}
 
+impl TallySlice {
     /// Checks the tallies against the datasets done: every tallied row saw every dataset (one
     /// total weight for all of them, at least 1 and, for samples, exactly 1 per dataset), rows
     /// that are not tallied (random pruning when enumerating) are empty, and no row counts more
     /// diverged datasets than were done.
-    fn check_totals(&self, tallies: &[MaskTally]) -> anyhow::Result<()> {
-        let exp = &self.run.config.experiment;
-        let sampled = self.run.config.samples.is_some();
+    fn check_totals(&self, run: &ToyRecord, tallies: &[MaskTally]) -> anyhow::Result<()> {
+        let exp = &run.config.experiment;
+        let sampled = run.config.samples.is_some();
         let mut total = None;
         for (key, (row, tally)) in exp.rows().iter().zip(self.rows.iter().zip(tallies)) {
             let what = format!("row {} k={}", row.method, row.k);
@@ -224,20 +200,10 @@ impl Partial {
         Ok(())
     }
 
-    /// Reads and checks a partial-result file.
-    pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let text = crate::export::read_capped_text(
-            path,
-            crate::export::MAX_PARTIAL_BYTES,
-            "partial-result file",
-        )
-        .with_context(|| format!("reading '{}'", path.display()))?;
-        Self::parse(&text).with_context(|| format!("'{}'", path.display()))
-    }
-
-    /// The tallies, one per row.
-    pub fn tallies(&self) -> anyhow::Result<Vec<MaskTally>> {
-        let p = self.run.config.experiment.num_params();
+    /// The tallies, one per row, checked against `exp` (masks of length `p` keeping `k`,
+    /// weights adding up to each row's total).
+    pub fn tallies(&self, exp: &super::ToyExperiment) -> anyhow::Result<Vec<MaskTally>> {
+        let p = exp.num_params();
         self.rows
             .iter()
             .map(|row| {
@@ -269,7 +235,7 @@ impl Partial {
 /// once. Returns the whole run's record and tallies.
 pub fn merge(parts: &[Partial]) -> anyhow::Result<(ToyRecord, Vec<MaskTally>)> {
     let (ordered, whole) = crate::record::order_shards(parts, |p: &Partial| &p.run)?;
-    let mut totals = vec![MaskTally::default(); ordered[0].rows.len()];
+    let mut totals = vec![MaskTally::default(); ordered[0].payload.rows.len()];
     for part in ordered {
         if !part.is_complete() {
             let shard = part.run.shard.unwrap_or(Shard::WHOLE);

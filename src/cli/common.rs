@@ -1,0 +1,256 @@
+//! What several subcommands share, in one place so that no CLI file borrows from a sibling:
+//! the progress bar and the thread pool of every long run; `Destination`, where a result
+//! table goes (`<out>/<stem>.csv` and `.json`, written as one unit, the rows printed); and the
+//! toy driver's last step, shared by `exact`, `sample` and `merge` (`finish`), with the table
+//! `peff verify` recomputes (`table_of`, `RecordedResult`).
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::experiments::run::pmf_sha256;
+use crate::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
+use crate::experiments::toy::{ToyRecord, ToyRun};
+use crate::export::{self, render, Format};
+use crate::info::tally::MaskTally;
+use crate::record::{ResultFile, RunRecord, Threads};
+
+/// The progress line: the bar takes what the terminal width leaves (`wide_bar`), so the line
+/// never wraps; the text around it stays under 60 characters.
+pub(crate) const PROGRESS_TEMPLATE: &str =
+    "{elapsed_precise} [{wide_bar}] {pos}/{len} datasets, {eta} left";
+
+pub(crate) fn progress_bar(total: u64) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(total), target);
+    bar.set_style(
+        ProgressStyle::with_template(PROGRESS_TEMPLATE)
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+pub(crate) fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting the thread pool")
+}
+
+/// The part of a JSON result file `peff verify` reads.
+#[derive(Deserialize)]
+pub(crate) struct RecordedResult {
+    pub(crate) run: ToyRecord,
+    pub(crate) pmf_sha256: Option<String>,
+    /// The table the file records (compared with the recomputed one).
+    pub(crate) rows: serde_json::Value,
+}
+
+/// The table of finished tallies (one entry per init), as the result files hold it: the rows
+/// as JSON and as CSV text. `peff verify` compares a recorded result with this.
+pub(crate) fn table_of(
+    per_init: &[(ToyRun, Vec<MaskTally>)],
+    threads: usize,
+) -> anyhow::Result<(serde_json::Value, String)> {
+    let first = &per_init[0].0;
+    if let Some(samples) = first.samples {
+        let rows = thread_pool(threads)?
+            .install(|| sample_rows(&first.experiment, &per_init[0].1, samples))?;
+        return Ok((serde_json::to_value(&rows)?, export::to_csv(&rows)?));
+    }
+    let tables: Vec<(u64, Vec<ExactRow>)> = per_init
+        .iter()
+        .map(|(run, t)| {
+            (
+                run.experiment.init_seed.unwrap_or(0),
+                exact_rows(&run.experiment, t),
+            )
+        })
+        .collect();
+    if tables.len() == 1 {
+        let rows = &tables[0].1;
+        Ok((serde_json::to_value(rows)?, export::to_csv(rows)?))
+    } else {
+        let rows = multi_init_rows(&tables);
+        Ok((serde_json::to_value(&rows)?, export::to_csv(&rows)?))
+    }
+}
+
+/// Where and how a run's results go.
+pub(crate) struct Destination<'a> {
+    /// `--out`.
+    pub(crate) out: &'a Path,
+    /// The file name stem (`--name`, or the command's default).
+    pub(crate) stem: String,
+    /// `--format` of stdout.
+    pub(crate) format: Format,
+}
+
+/// The worker threads to compute with for a result that `threads` describes: its own, or all
+/// cores for a merge (whose rows do not depend on them).
+pub(crate) fn workers(threads: Threads) -> usize {
+    match threads {
+        Threads::Ran(n) => n,
+        Threads::Merged { .. } => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
+impl Destination<'_> {
+    /// `<out>/<stem>.csv` and `<out>/<stem>.json`.
+    pub(crate) fn paths(&self) -> [std::path::PathBuf; 2] {
+        [
+            self.out.join(format!("{}.csv", self.stem)),
+            self.out.join(format!("{}.json", self.stem)),
+        ]
+    }
+
+    /// Writes `<stem>.csv` and `<stem>.json` as one unit ([`export::write_result_files`]),
+    /// prints the rows on stdout and the paths written on stderr.
+    pub(crate) fn emit<C: Serialize, R: Serialize>(
+        &self,
+        record: &ResultFile<'_, C, R>,
+    ) -> anyhow::Result<()> {
+        let [csv, json] = self.paths();
+        export::write_result_files(&[
+            (csv.clone(), export::to_csv(record.rows)?.into_bytes()),
+            (
+                json.clone(),
+                (serde_json::to_string_pretty(record)? + "\n").into_bytes(),
+            ),
+        ])?;
+        print!("{}", render(record.rows, self.format)?);
+        eprintln!("wrote {} and {}", csv.display(), json.display());
+        Ok(())
+    }
+}
+
+/// Rows, result files and stdout for the finished tallies of `whole`, one entry per init;
+/// `threads` is what the result file records (and, for a run, the pool the rows use).
+pub(crate) fn finish(
+    dest: &Destination<'_>,
+    whole: &ToyRun,
+    per_init: Vec<(ToyRun, Vec<MaskTally>)>,
+    threads: Threads,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let hash = per_init
+        .iter()
+        .map(|(run, t)| pmf_sha256(&run.experiment, t))
+        .collect::<Vec<String>>()
+        .join(",");
+    let record = RunRecord {
+        command: whole.command().to_string(),
+        config: whole.clone(),
+        shard: None,
+    };
+    fn file<'a, R: Serialize>(
+        record: &'a RunRecord<ToyRun>,
+        threads: Threads,
+        started: Instant,
+        hash: &str,
+        rows: &'a [R],
+    ) -> ResultFile<'a, ToyRun, R> {
+        let mut file = ResultFile::new(record, threads, started.elapsed().as_secs_f64(), rows);
+        file.pmf_sha256 = Some(hash.to_string());
+        file
+    }
+    let first = &per_init[0].0;
+    if let Some(samples) = first.samples {
+        let rows = thread_pool(workers(threads))?
+            .install(|| sample_rows(&first.experiment, &per_init[0].1, samples))?;
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        let table: Vec<ExactRow> = rows
+            .iter()
+            .filter(|r| {
+                let key = (r.row.method.clone(), r.row.k);
+                let new = !seen.contains(&key);
+                seen.push(key);
+                new
+            })
+            .map(|r| r.row.clone())
+            .collect();
+        warn_about_divergence(&table);
+        return dest.emit(&file(&record, threads, started, &hash, &rows));
+    }
+    let mut tables: Vec<(u64, Vec<ExactRow>)> = per_init
+        .iter()
+        .map(|(run, t)| {
+            (
+                run.experiment.init_seed.unwrap_or(0),
+                exact_rows(&run.experiment, t),
+            )
+        })
+        .collect();
+    for (_, rows) in &tables {
+        warn_about_divergence(rows);
+    }
+    if tables.len() == 1 {
+        let rows = tables.remove(0).1;
+        dest.emit(&file(&record, threads, started, &hash, &rows))
+    } else {
+        let rows = multi_init_rows(&tables);
+        dest.emit(&file(&record, threads, started, &hash, &rows))
+    }
+}
+
+/// Says on stderr which rows lost runs to divergence: rows where every run diverged have no
+/// pmf (their entropy cells are empty), and rows where some did describe only the rest.
+pub(crate) fn warn_about_divergence(rows: &[ExactRow]) {
+    let list = |rows: &[&ExactRow]| {
+        let names: Vec<String> = rows
+            .iter()
+            .take(6)
+            .map(|r| format!("{} k={}", r.method, r.k))
+            .collect();
+        let more = if rows.len() > 6 { ", …" } else { "" };
+        format!("{}{more}", names.join(", "))
+    };
+    let all: Vec<&ExactRow> = rows.iter().filter(|r| r.entropy_bits.is_none()).collect();
+    let some: Vec<&ExactRow> = rows
+        .iter()
+        .filter(|r| r.entropy_bits.is_some() && r.diverged > 0)
+        .collect();
+    if !all.is_empty() {
+        eprintln!(
+            "warning: every training run diverged in {} rows ({}): they have no mask pmf, so entropy_bits, mi_bits and p_eff are empty; lower `--lr` (or check `--grasp-temperature`)",
+            all.len(),
+            list(&all)
+        );
+    }
+    if !some.is_empty() {
+        eprintln!(
+            "warning: some training runs diverged in {} rows ({}): their pmf covers the other datasets only (column `diverged`)",
+            some.len(),
+            list(&some)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The progress line was 40 columns of bar plus text, wider than 80 columns: it wrapped.
+    /// The bar is now `wide_bar` and the text around it leaves room on an 80-column terminal.
+    #[test]
+    fn progress_line_fits_80_columns() {
+        assert!(PROGRESS_TEMPLATE.contains("{wide_bar}"));
+        let text = PROGRESS_TEMPLATE
+            .replace("{elapsed_precise}", "00:00:00")
+            .replace("{wide_bar}", "")
+            .replace("{pos}", "9999999999")
+            .replace("{len}", "9999999999")
+            .replace("{eta}", "59m 9s");
+        // At least 20 of 80 columns remain for the bar.
+        assert!(text.chars().count() <= 60, "{text}");
+    }
+}
