@@ -8,6 +8,7 @@
 //! of one). Per-lane values are stored structure-of-arrays: parameter `i` of lane `l` at
 //! `i * lanes + l`.
 
+pub mod conv;
 pub mod init_file;
 pub mod lanes;
 pub mod mlp;
