@@ -12,7 +12,7 @@
 //!
 //! - `mlp`: one full-batch gradient-descent step (forward, backward, update) of the general MLP
 //!   core in `f32`, on the Fig. 1a network `30-w-w-2` at `n = 30` for `w ∈ {50, 100, 200}`
-//!   ([`peff::model::mlp::bench::setup`]). Throughput is in network-steps.
+//!   ([`peff::bench::mlp::setup`]). Throughput is in network-steps.
 //!
 //! Inputs use constant seeds (init seed 0, dataset stream seed 0) and are built outside the timed
 //! closures; ids carry the parameters, e.g. `train-T2000/regression-n6-L8`.
@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use peff::data::DataSpace;
-use peff::model::lanes::{ToyBatch, TrainParams};
+use peff::model::toy::lanes::{ToyBatch, TrainParams};
 use peff::model::toy::{Loss, ToyShape};
 
 /// The presets of SPEC §2 with their names.
@@ -161,8 +161,8 @@ mod prune {
 
 mod mlp {
     use criterion::{black_box, BenchmarkId, Throughput};
-    use peff::model::mlp::bench::setup;
-    use peff::model::mlp::Optimizer;
+    use peff::bench::mlp::setup;
+    use peff::model::Optimizer;
 
     use super::*;
 

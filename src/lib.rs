@@ -38,7 +38,7 @@
 //! ```
 //! use peff::data::DataSpace;
 //! use peff::experiments::toy::{enumerate_datasets, ToyExperiment};
-//! use peff::model::lanes::TrainParams;
+//! use peff::model::toy::lanes::TrainParams;
 //! use peff::model::toy::{Loss, ToyShape};
 //! use peff::prune::{Method, PruneSettings};
 //! use peff::report::exact_rows;

@@ -1,100 +1,71 @@
 //! The ConvNet core (SPEC §7, Fig. 1c): its forward pass against a naive direct convolution in
 //! PyTorch's index order, its gradient, Hessian-vector product and SynFlow gradient against
 //! central finite differences, its equality with the MLP core on 1 × 1 images, `f32` against
-//! `f64`, determinism, and masked weights under Adam.
+//! `f64`, determinism, the provided chunked passes, and masked weights under Adam.
 
-use peff::model::conv::{Conv, Workspace};
-use peff::model::mlp::{Loss, Mlp, Optimizer, OptimizerState, TargetsRef};
+use peff::model::conv::{Conv, ConvWorkspace};
+use peff::model::mlp::{Mlp, MlpWorkspace};
+use peff::model::{
+    Control, Dataset, Loss, Model, ModelWorkspace, Optimizer, Scalar, Targets, TargetsRef,
+    TrainConfig, Trainer,
+};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Inputs and targets of `n` points for a network (TODO(merge): a `Dataset`).
-struct Data<T> {
-    x: Vec<T>,
-    values: Vec<T>,
-    classes: Vec<usize>,
-    n: usize,
-    loss: Loss,
-}
-
-impl<T: peff::model::mlp::Scalar> Data<T> {
-    fn targets(&self) -> TargetsRef<'_, T> {
-        match self.loss {
-            Loss::Mse => TargetsRef::Values(&self.values),
-            Loss::CrossEntropy => TargetsRef::Classes(&self.classes),
-        }
-    }
-
-    fn convert<U: peff::model::mlp::Scalar>(&self) -> Data<U> {
-        let cv = |v: &[T]| v.iter().map(|&v| U::from_f64(v.to_f64())).collect();
-        Data {
-            x: cv(&self.x),
-            values: cv(&self.values),
-            classes: self.classes.clone(),
-            n: self.n,
-            loss: self.loss,
-        }
-    }
-}
-
 /// Random inputs in (−2, 2) and targets matching the loss.
-fn random_data(input_len: usize, outputs: usize, loss: Loss, n: usize, seed: u64) -> Data<f64> {
+fn conv_data(conv: &Conv, n: usize, seed: u64) -> Dataset<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let x = (0..n * input_len)
+    let x = (0..n * conv.input_len())
         .map(|_| rng.random_range(-2.0..2.0))
         .collect();
-    let (values, classes) = match loss {
-        Loss::Mse => (
-            (0..n * outputs)
+    let targets = match conv.loss() {
+        Loss::Mse => Targets::Values(
+            (0..n * conv.outputs())
                 .map(|_| rng.random_range(-1.5..1.5))
                 .collect(),
-            Vec::new(),
         ),
-        Loss::CrossEntropy => (
-            Vec::new(),
-            (0..n).map(|_| rng.random_range(0..outputs)).collect(),
+        Loss::CrossEntropy => Targets::Classes(
+            (0..n)
+                .map(|_| rng.random_range(0..conv.outputs()))
+                .collect(),
         ),
     };
-    Data {
-        x,
-        values,
-        classes,
-        n,
-        loss,
-    }
+    Dataset::new(conv, x, targets).unwrap()
 }
 
-fn conv_data(conv: &Conv, n: usize, seed: u64) -> Data<f64> {
-    random_data(conv.input_len(), conv.outputs(), conv.loss(), n, seed)
+fn loss_of(
+    conv: &Conv,
+    params: &[f64],
+    data: &Dataset<f64>,
+    t: f64,
+    ws: &mut ConvWorkspace<f64>,
+) -> f64 {
+    conv.mean_loss(params, data.batch(), t, ws)
 }
 
-fn loss_of(conv: &Conv, params: &[f64], data: &Data<f64>, t: f64, ws: &mut Workspace<f64>) -> f64 {
-    conv.mean_loss(params, &data.x, data.targets(), data.n, t, ws)
-}
-
-fn grad_of<T: peff::model::mlp::Scalar>(
+fn grad_of<T: Scalar>(
     conv: &Conv,
     params: &[T],
-    data: &Data<T>,
+    data: &Dataset<T>,
     t: f64,
-    ws: &mut Workspace<T>,
+    ws: &mut ConvWorkspace<T>,
 ) -> (f64, Vec<T>) {
     let mut g = vec![T::ZERO; params.len()];
-    let loss = conv.gradient(params, &data.x, data.targets(), data.n, t, ws, &mut g);
+    let loss = conv.gradient(params, data.batch(), t, ws, &mut g);
     (loss, g)
 }
 
-fn hvp_of<T: peff::model::mlp::Scalar>(
+fn hvp_of<T: Scalar>(
     conv: &Conv,
     params: &[T],
-    data: &Data<T>,
+    data: &Dataset<T>,
     t: f64,
     v: &[T],
-    ws: &mut Workspace<T>,
+    ws: &mut ConvWorkspace<T>,
 ) -> Vec<T> {
     let mut h = vec![T::ZERO; params.len()];
-    conv.hvp(params, &data.x, data.targets(), data.n, t, v, ws, &mut h);
+    conv.hvp(params, data.batch(), t, v, ws, &mut h);
     h
 }
 
@@ -146,8 +117,8 @@ fn naive_forward(conv: &Conv, params: &[f64], x: &[f64]) -> (Vec<f64>, f64) {
     (f, kink)
 }
 
-fn kink_distance(conv: &Conv, params: &[f64], data: &Data<f64>) -> f64 {
-    data.x
+fn kink_distance(conv: &Conv, params: &[f64], data: &Dataset<f64>) -> f64 {
+    data.inputs()
         .chunks(conv.input_len())
         .map(|x| naive_forward(conv, params, x).1)
         .fold(f64::INFINITY, f64::min)
@@ -204,10 +175,10 @@ proptest! {
         let conv = small_conv(ce, shape_seed);
         let data = conv_data(&conv, n, data_seed);
         let params = masked_params(&conv, seed, 1.5, mask_seed);
-        let mut ws = Workspace::new(&conv, n);
-        let f = conv.forward(&params, &data.x, n, &mut ws).to_vec();
+        let mut ws = conv.workspace(n);
+        let f = conv.forward(&params, data.inputs(), n, &mut ws).to_vec();
         let o = conv.outputs();
-        for (i, x) in data.x.chunks(conv.input_len()).enumerate() {
+        for (i, x) in data.inputs().chunks(conv.input_len()).enumerate() {
             let (want, _) = naive_forward(&conv, &params, x);
             prop_assert!(max_diff(&f[i * o..(i + 1) * o], &want) < 1e-12,
                 "point {i}: {:?} vs {want:?}", &f[i * o..(i + 1) * o]);
@@ -228,7 +199,7 @@ proptest! {
         let params = masked_params(&conv, seed, scale, mask_seed);
         prop_assume!(kink_distance(&conv, &params, &data) > 1e-3);
         let temperature = [1.0, 3.0, 200.0][temp_idx];
-        let mut ws = Workspace::new(&conv, n);
+        let mut ws = conv.workspace(n);
         let (loss, grad) = grad_of(&conv, &params, &data, temperature, &mut ws);
         prop_assert!((loss - loss_of(&conv, &params, &data, temperature, &mut ws)).abs() < 1e-12);
         let eps = 1e-6;
@@ -259,7 +230,7 @@ proptest! {
         prop_assume!(kink_distance(&conv, &params, &data) > 1e-3);
         let temperature = [1.0, 3.0, 200.0][temp_idx];
         let v = conv.init_params(v_seed);
-        let mut ws = Workspace::new(&conv, n);
+        let mut ws = conv.workspace(n);
         let hv = hvp_of(&conv, &params, &data, temperature, &v, &mut ws);
         let eps = 1e-5;
         let mut shifted = |sign: f64| {
@@ -291,7 +262,7 @@ proptest! {
         let ones = vec![1.0; conv.input_len()];
         prop_assume!(naive_forward(&conv, &params, &ones).1 > 1e-3);
         let s_of = |p: &[f64]| naive_forward(&conv, p, &ones).0.iter().sum::<f64>();
-        let mut ws = Workspace::new(&conv, 1);
+        let mut ws = conv.workspace(1);
         let mut grad = vec![0.0; params.len()];
         let s = conv.synflow_gradient(&params, &mut ws, &mut grad);
         prop_assert!((s - s_of(&params)).abs() < 1e-12 * s.abs().max(1.0));
@@ -346,17 +317,17 @@ fn conv_on_1x1_images_equals_the_mlp_of_its_kernel_centres() {
             let params = masked_params(&conv, seed, 1.3, seed + 20);
             let mparams = centre_params(&conv, &params);
             assert_eq!(mparams.len(), mlp.num_params());
-            let mdata = peff::model::mlp::Dataset::new(
+            let mdata = Dataset::new(
                 &mlp,
-                data.x.clone(),
-                match loss {
-                    Loss::Mse => peff::model::mlp::Targets::Values(data.values.clone()),
-                    Loss::CrossEntropy => peff::model::mlp::Targets::Classes(data.classes.clone()),
+                data.inputs().to_vec(),
+                match data.targets() {
+                    TargetsRef::Values(v) => Targets::Values(v.to_vec()),
+                    TargetsRef::Classes(c) => Targets::Classes(c.to_vec()),
                 },
             )
             .unwrap();
-            let mut ws = Workspace::new(&conv, n);
-            let mut mws = peff::model::mlp::Workspace::new(&mlp, n);
+            let mut ws = conv.workspace(n);
+            let mut mws = MlpWorkspace::new(&mlp, n);
             for t in [1.0, 4.0] {
                 let (loss_c, g) = grad_of(&conv, &params, &data, t, &mut ws);
                 let mut mg = vec![0.0; mlp.num_params()];
@@ -388,10 +359,10 @@ fn conv_on_1x1_images_equals_the_mlp_of_its_kernel_centres() {
             let abs: Vec<f64> = params.iter().map(|w| w.abs()).collect();
             let mut s = vec![0.0; conv.num_params()];
             let mut ms = vec![0.0; mlp.num_params()];
-            let sc = conv.synflow_gradient(&abs, &mut Workspace::new(&conv, 1), &mut s);
+            let sc = conv.synflow_gradient(&abs, &mut conv.workspace(1), &mut s);
             let sm = mlp.synflow_gradient(
                 &centre_params(&conv, &abs),
-                &mut peff::model::mlp::Workspace::new(&mlp, 1),
+                &mut MlpWorkspace::new(&mlp, 1),
                 &mut ms,
             );
             assert!((sc - sm).abs() < 1e-12 * sm.abs().max(1.0));
@@ -414,8 +385,8 @@ fn f32_agrees_with_f64() {
         let to32 = |p: &[f64]| p.iter().map(|&v| v as f32).collect::<Vec<f32>>();
         let to64 = |p: &[f32]| p.iter().map(|&v| v as f64).collect::<Vec<f64>>();
         let (p32, v32, data32) = (to32(&params), to32(&v), data.convert::<f32>());
-        let mut ws = Workspace::new(&conv, n);
-        let mut ws32 = Workspace::new(&conv, n);
+        let mut ws = conv.workspace(n);
+        let mut ws32 = conv.workspace(n);
         for t in [1.0, 200.0] {
             let (l64, g64) = grad_of(&conv, &params, &data, t, &mut ws);
             let (l32, g32) = grad_of(&conv, &p32, &data32, t, &mut ws32);
@@ -441,9 +412,9 @@ fn gradients_are_deterministic() {
     let params: Vec<f32> = conv.init_params(1).iter().map(|&v| v as f32).collect();
     let data = conv_data(&conv, 7, 2).convert::<f32>();
     let other = conv_data(&conv, 9, 3).convert::<f32>();
-    let mut ws = Workspace::new(&conv, 7);
+    let mut ws = conv.workspace(7);
     let (l1, g1) = grad_of(&conv, &params, &data, 1.0, &mut ws);
-    let mut big = Workspace::new(&conv, 9);
+    let mut big = conv.workspace(9);
     grad_of(&conv, &params, &other, 1.0, &mut big);
     let v: Vec<f32> = conv.init_params(9).iter().map(|&v| v as f32).collect();
     hvp_of(&conv, &params, &other, 2.0, &v, &mut big);
@@ -452,46 +423,62 @@ fn gradients_are_deterministic() {
     assert!(g1.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()));
 }
 
-/// Masked weights stay exactly 0 under Adam minibatch steps, and the kept ones move; it fails
-/// if a pruned weight received an update through its gradient or the optimizer's moments.
+/// Masked weights stay exactly 0 under minibatch Adam through the shared [`Trainer`], in `f32`,
+/// and the kept ones move; it fails if a pruned weight received an update through its gradient
+/// or the optimizer's moments.
 #[test]
 fn masked_weights_stay_zero_under_adam() {
     let conv = Conv::new([1, 6, 6], 3, 4, 3, Loss::CrossEntropy).unwrap();
     let p = conv.num_params();
     let data = conv_data(&conv, 16, 7).convert::<f32>();
-    let weights = conv.weight_indices();
     let mut mask = vec![true; p];
-    for &i in weights.iter().filter(|&&i| i % 3 == 0) {
+    for i in conv.weight_indices().into_iter().filter(|i| i % 3 == 0) {
         mask[i] = false;
     }
-    let mask_f: Vec<f32> = mask.iter().map(|&k| if k { 1.0 } else { 0.0 }).collect();
-    let mut params: Vec<f32> = conv
-        .init_params(2)
-        .iter()
-        .zip(&mask)
-        .map(|(&w, &k)| if k { w as f32 } else { 0.0 })
-        .collect();
-    let start = params.clone();
-    let mut state = OptimizerState::<f32>::new(Optimizer::adam(1e-2), p);
-    let mut ws = Workspace::new(&conv, 4);
-    let mut grad = vec![0.0f32; p];
-    let d = conv.input_len();
-    for step in 0..40 {
-        let b = step % 4;
-        let x = &data.x[b * 4 * d..(b + 1) * 4 * d];
-        let targets = TargetsRef::Classes(&data.classes[b * 4..(b + 1) * 4]);
-        conv.gradient(&params, x, targets, 4, 1.0, &mut ws, &mut grad);
-        state.step(&mut params, &mut grad, Some(&mask_f));
-    }
-    for i in 0..p {
+    let init: Vec<f32> = conv.init_params(2).iter().map(|&w| w as f32).collect();
+    let config = TrainConfig {
+        batch_size: Some(4),
+        ..TrainConfig::full_batch(Optimizer::adam(1e-2))
+    };
+    let mut trainer = Trainer::<_, f32>::new(&conv, config, data.len());
+    trainer.reset(&init, Some(&mask));
+    let outcome = trainer.train(&data, 10, |_, _| Control::Continue);
+    assert!(!outcome.diverged && outcome.epochs == 10);
+    for (i, (&w, &w0)) in trainer.params().iter().zip(&init).enumerate() {
         if mask[i] {
-            assert_ne!(
-                params[i].to_bits(),
-                start[i].to_bits(),
-                "kept {i} did not move"
-            );
+            assert_ne!(w.to_bits(), w0.to_bits(), "kept {i} did not move");
         } else {
-            assert_eq!(params[i].to_bits(), 0, "pruned {i} moved");
+            assert_eq!(w.to_bits(), 0, "pruned {i} moved");
         }
+    }
+}
+
+/// The provided chunked passes (`point_losses`, `mean_loss`, `evaluate`) on a workspace of 2
+/// rows equal one pass on a workspace of all rows, bit for bit; it fails if a pass read a
+/// buffer beyond its rows or kept state between chunks.
+#[test]
+fn chunked_passes_equal_one_pass() {
+    for loss in [Loss::CrossEntropy, Loss::Mse] {
+        let conv = Conv::new([2, 4, 3], 3, 3, 3, loss).unwrap();
+        let n = 7;
+        let data = conv_data(&conv, n, 11);
+        let params = conv.init_params(12);
+        let (mut small, mut large) = (conv.workspace::<f64>(2), conv.workspace::<f64>(n));
+        assert_eq!(small.capacity(), 2);
+        let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+        conv.point_losses(&params, data.batch(), &mut small, &mut a);
+        conv.point_losses(&params, data.batch(), &mut large, &mut b);
+        assert_eq!(a, b);
+        let mean = conv.mean_loss(&params, data.batch(), 1.0, &mut small);
+        let (gl, _) = grad_of(&conv, &params, &data, 1.0, &mut large);
+        assert!(
+            (mean - gl).abs() < 1e-14 && (mean - a.iter().sum::<f64>() / n as f64).abs() < 1e-14
+        );
+        let o = conv.outputs();
+        let (mut fa, mut fb) = (vec![0.0; n * o], vec![0.0; n * o]);
+        conv.evaluate(&params, data.inputs(), n, &mut small, &mut fa);
+        conv.evaluate(&params, data.inputs(), n, &mut large, &mut fb);
+        assert_eq!(fa, fb);
+        assert_eq!(fa, conv.forward(&params, data.inputs(), n, &mut large));
     }
 }

@@ -3,7 +3,7 @@
 use peff::data::{multinomial_weight, DataSpace};
 use peff::experiments::toy::{enumerate_datasets, sample_datasets, Dataset, ToyExperiment};
 use peff::export::to_csv;
-use peff::model::lanes::{ToyBatch, TrainParams};
+use peff::model::toy::lanes::{ToyBatch, TrainParams};
 use peff::model::toy::{Loss, ToyShape};
 use peff::model::Networks;
 use peff::prune::{Method, PruneSettings};

@@ -171,3 +171,44 @@ fn exact_two_inits() {
         ],
     );
 }
+
+/// `peff memorize --seeds 3` (the Figure 1(a) default: Gaussian data, 30-100-100-2, full-batch
+/// GD, every method and density); pins the MLP core, its trainer and the six pruning methods on
+/// it through the memorisation experiment.
+#[test]
+fn memorize_gaussian_three_seeds() {
+    check_golden(
+        "memorize-gaussian.csv",
+        &[
+            "memorize",
+            "--seeds",
+            "3",
+            "--threads",
+            "2",
+            "--format",
+            "csv",
+        ],
+    );
+}
+
+/// `peff noise-corr --seeds 1 --prunes 2 --mc 1000`: pins the student–teacher task, Adam, IMP
+/// with rewinding and the correlation proxy, epoch by epoch.
+#[test]
+fn noise_corr_one_seed() {
+    check_golden(
+        "noise-corr.csv",
+        &[
+            "noise-corr",
+            "--seeds",
+            "1",
+            "--prunes",
+            "2",
+            "--mc",
+            "1000",
+            "--threads",
+            "1",
+            "--format",
+            "csv",
+        ],
+    );
+}

@@ -1,17 +1,17 @@
-//! The general MLP core: its gradient and Hessian-vector product against central finite
-//! differences, its equality with the toy trainer on the toy's shapes, masks under GD and Adam,
-//! Adam against hand-computed values, determinism, and pruning through `Networks`.
+//! The general MLP core: its equality with the toy trainer on the toy's shapes, Adam against
+//! hand-computed values, determinism, and pruning through `Networks`. Its gradient,
+//! Hessian-vector product, SynFlow gradient and masks are checked, as every [`Model`]'s, in
+//! `tests/model_properties.rs`.
 
 use peff::data::DataSpace;
-use peff::model::lanes::{ToyBatch, TrainParams};
-use peff::model::mlp::{
-    Control, Dataset, Mlp, MlpNetworks, Optimizer, OptimizerState, Targets, TrainConfig,
-    TrainOutcome, Trainer, Workspace,
+use peff::model::mlp::Mlp;
+use peff::model::toy::lanes::{ToyBatch, TrainParams};
+use peff::model::toy::ToyShape;
+use peff::model::{
+    Control, Dataset, Loss, Model, ModelNetworks, Networks, Optimizer, OptimizerState, Targets,
+    TrainConfig, TrainOutcome, Trainer,
 };
-use peff::model::toy::{Loss, ToyShape};
-use peff::model::Networks;
 use peff::prune::{Method, PruneSettings};
-use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -34,119 +34,6 @@ fn random_data(mlp: &Mlp, n: usize, seed: u64) -> Dataset<f64> {
     Dataset::new(mlp, x, targets).unwrap()
 }
 
-/// Smallest |pre-activation| of any hidden unit on any point, by a naive forward pass
-/// (finite differences are only valid away from ReLU kinks).
-fn kink_distance(mlp: &Mlp, params: &[f64], data: &Dataset<f64>) -> f64 {
-    let d = mlp.input_dim();
-    let mut min = f64::INFINITY;
-    for x in data.inputs().chunks(d) {
-        let mut a = x.to_vec();
-        for (l, layer) in mlp.layers().iter().enumerate() {
-            let z: Vec<f64> = (0..layer.outputs)
-                .map(|j| {
-                    let w = &params[layer.weights.start + j * layer.inputs..];
-                    params[layer.bias.start + j]
-                        + (0..layer.inputs).map(|t| w[t] * a[t]).sum::<f64>()
-                })
-                .collect();
-            if l + 1 < mlp.layers().len() {
-                min = z.iter().fold(min, |m, v| m.min(v.abs()));
-                a = z.iter().map(|v| v.max(0.0)).collect();
-            }
-        }
-    }
-    min
-}
-
-/// Widths of `depth` layers from a seed: 1..5 wide, CE nets with ≥ 2 outputs.
-fn widths(depth: usize, ce: bool, seed: u64) -> Vec<usize> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut w: Vec<usize> = (0..=depth).map(|_| rng.random_range(1..5)).collect();
-    if ce {
-        w[depth] = w[depth].max(2);
-    }
-    w
-}
-
-/// Parameters: the init scaled, with entries zeroed where `mask_seed` says (pruned).
-fn masked_params(mlp: &Mlp, seed: u64, scale: f64, mask_seed: u64) -> Vec<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(mask_seed);
-    mlp.init_params(seed)
-        .iter()
-        .map(|w| if rng.random_bool(0.2) { 0.0 } else { w * scale })
-        .collect()
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
-    /// The analytic gradient equals central differences of the loss (relative error ≤ 1e-6)
-    /// for depths 1–4, both losses, temperatures and masked (zeroed) parameters; it fails on any
-    /// stride, transpose, index or chain-rule slip in the GEMM backward pass.
-    #[test]
-    fn gradient_matches_finite_differences(
-        ce in any::<bool>(), depth in 1usize..5, shape_seed in any::<u64>(), n in 1usize..6,
-        seed in any::<u64>(), data_seed in any::<u64>(), mask_seed in any::<u64>(),
-        temp_idx in 0usize..3, scale in 0.5f64..2.5,
-    ) {
-        let loss = if ce { Loss::CrossEntropy } else { Loss::Mse };
-        let mlp = Mlp::new(&widths(depth, ce, shape_seed), loss).unwrap();
-        let data = random_data(&mlp, n, data_seed);
-        let params = masked_params(&mlp, seed, scale, mask_seed);
-        prop_assume!(kink_distance(&mlp, &params, &data) > 1e-3);
-        let temperature = [1.0, 3.0, 200.0][temp_idx];
-        let mut ws = Workspace::new(&mlp, n);
-        let mut grad = vec![0.0; params.len()];
-        mlp.gradient(&params, data.batch(), temperature, &mut ws, &mut grad);
-        let eps = 1e-6;
-        for i in 0..params.len() {
-            let (mut up, mut down) = (params.clone(), params.clone());
-            up[i] += eps;
-            down[i] -= eps;
-            let fd = (mlp.mean_loss(&up, data.batch(), temperature, &mut ws)
-                - mlp.mean_loss(&down, data.batch(), temperature, &mut ws)) / (2.0 * eps);
-            let err = (grad[i] - fd).abs() / grad[i].abs().max(fd.abs()).max(1e-3);
-            prop_assert!(err < 1e-6 || (grad[i] - fd).abs() < 1e-9,
-                "param {i}: analytic {} vs fd {fd}", grad[i]);
-        }
-    }
-
-    /// The R-operator Hessian-vector product equals central differences of the analytic
-    /// gradient along `v` (≤ 1e-6 of the largest entry); it fails if a cross term
-    /// (`δᵀ R{A}`, `δ V`), the softmax curvature or the temperature scaling were wrong.
-    #[test]
-    fn hvp_matches_finite_differences_of_the_gradient(
-        ce in any::<bool>(), depth in 1usize..5, shape_seed in any::<u64>(), n in 1usize..6,
-        seed in any::<u64>(), data_seed in any::<u64>(), mask_seed in any::<u64>(),
-        v_seed in any::<u64>(), temp_idx in 0usize..3,
-    ) {
-        let loss = if ce { Loss::CrossEntropy } else { Loss::Mse };
-        let mlp = Mlp::new(&widths(depth, ce, shape_seed), loss).unwrap();
-        let data = random_data(&mlp, n, data_seed);
-        let params = masked_params(&mlp, seed, 1.5, mask_seed);
-        prop_assume!(kink_distance(&mlp, &params, &data) > 1e-3);
-        let temperature = [1.0, 3.0, 200.0][temp_idx];
-        let v = mlp.init_params(v_seed);
-        let mut ws = Workspace::new(&mlp, n);
-        let mut hv = vec![0.0; params.len()];
-        mlp.hvp(&params, data.batch(), temperature, &v, &mut ws, &mut hv);
-        let eps = 1e-5;
-        let mut shifted = |sign: f64| {
-            let p: Vec<f64> = params.iter().zip(&v).map(|(w, vi)| w + sign * eps * vi).collect();
-            let mut g = vec![0.0; p.len()];
-            mlp.gradient(&p, data.batch(), temperature, &mut ws, &mut g);
-            g
-        };
-        let (gp, gm) = (shifted(1.0), shifted(-1.0));
-        let scale = hv.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1e-12);
-        for i in 0..params.len() {
-            let fd = (gp[i] - gm[i]) / (2.0 * eps);
-            prop_assert!((hv[i] - fd).abs() <= 1e-6 * scale.max(fd.abs()) + 1e-11,
-                "param {i}: analytic {} vs fd {fd}", hv[i]);
-        }
-    }
-}
-
 /// The toy's two presets with their SPEC §2 parameter counts.
 fn toy_shapes() -> [ToyShape; 2] {
     [
@@ -166,7 +53,7 @@ fn toy_shapes() -> [ToyShape; 2] {
 }
 
 /// The toy dataset `ids` as an MLP dataset (targets `y` for MSE, class `(y + 1)/2` for CE).
-fn toy_data<T: peff::model::mlp::Scalar>(
+fn toy_data<T: peff::model::Scalar>(
     shape: &ToyShape,
     space: &DataSpace,
     ids: &[u32],
@@ -215,7 +102,7 @@ fn core_equals_the_toy_on_its_presets() {
             let train = TrainParams { steps: 1, lr: 0.1 };
             let toy = ToyBatch::<1>::new(shape, space, train, &params, &[(0, ids.clone())]);
             let data = toy_data::<f64>(&shape, &space, &ids);
-            let mut ws = Workspace::new(&mlp, 6);
+            let mut ws = mlp.workspace(6);
             let temperature = if shape.loss == Loss::Mse { 1.0 } else { 200.0 };
             for t in [1.0, temperature] {
                 let (mut g_toy, mut g) = (vec![0.0; p], vec![0.0; p]);
@@ -230,7 +117,7 @@ fn core_equals_the_toy_on_its_presets() {
                 // f32 core: equal to f32 rounding.
                 let p32: Vec<f32> = params.iter().map(|&v| v as f32).collect();
                 let data32 = data.convert::<f32>();
-                let mut ws32 = Workspace::new(&mlp, 6);
+                let mut ws32 = mlp.workspace(6);
                 let mut g32 = vec![0.0f32; p];
                 mlp.gradient(&p32, data32.batch(), t, &mut ws32, &mut g32);
                 let g32: Vec<f64> = g32.iter().map(|&v| v as f64).collect();
@@ -240,7 +127,7 @@ fn core_equals_the_toy_on_its_presets() {
             let abs: Vec<f64> = params.iter().map(|w| w.abs()).collect();
             let (mut s_toy, mut s) = (vec![0.0; p], vec![0.0; p]);
             shape.synflow_gradient(&abs, &mut s_toy);
-            mlp.synflow_gradient(&abs, &mut Workspace::new(&mlp, 1), &mut s);
+            mlp.synflow_gradient(&abs, &mut mlp.workspace(1), &mut s);
             assert!(max_diff(&s, &s_toy) < 1e-12, "synflow gradient");
             // GD: 1 and 50 steps, with a mask.
             let mask: Vec<bool> = (0..p)
@@ -253,7 +140,7 @@ fn core_equals_the_toy_on_its_presets() {
                 let mut trained_toy = vec![0.0; p];
                 toy.train(&mask_f, &mut trained_toy, &mut [false]);
                 let mut trainer =
-                    Trainer::<f64>::new(&mlp, TrainConfig::full_batch(Optimizer::sgd(0.1)), 6);
+                    Trainer::<_, f64>::new(&mlp, TrainConfig::full_batch(Optimizer::sgd(0.1)), 6);
                 trainer.reset(&params, Some(&mask));
                 let outcome = trainer.train(&data, steps, |_, _| Control::Continue);
                 assert_eq!(outcome.epochs, steps);
@@ -262,7 +149,7 @@ fn core_equals_the_toy_on_its_presets() {
                     "{steps} GD steps"
                 );
                 let mut t32 =
-                    Trainer::<f32>::new(&mlp, TrainConfig::full_batch(Optimizer::sgd(0.1)), 6);
+                    Trainer::<_, f32>::new(&mlp, TrainConfig::full_batch(Optimizer::sgd(0.1)), 6);
                 let p32: Vec<f32> = params.iter().map(|&v| v as f32).collect();
                 t32.reset(&p32, Some(&mask));
                 t32.train(&data.convert(), steps, |_, _| Control::Continue);
@@ -274,7 +161,7 @@ fn core_equals_the_toy_on_its_presets() {
 }
 
 /// A plain GD or Adam routine for `epochs` epochs.
-fn fixed_epochs(epochs: usize) -> impl Fn(&mut Trainer<f64>, &Dataset<f64>) -> TrainOutcome {
+fn fixed_epochs(epochs: usize) -> impl Fn(&mut Trainer<Mlp, f64>, &Dataset<f64>) -> TrainOutcome {
     move |t, data| t.train(data, epochs, |_, _| Control::Continue)
 }
 
@@ -302,7 +189,7 @@ fn pruning_through_the_mlp_equals_pruning_the_toy() {
             };
             let toy = ToyBatch::<1>::new(shape, space, train, &init, &[(key, ids.clone())]);
             let config = TrainConfig::full_batch(Optimizer::sgd(0.1));
-            let nets = MlpNetworks::new(
+            let nets = ModelNetworks::new(
                 &mlp,
                 toy_data(&shape, &space, &ids),
                 &init,
@@ -344,7 +231,7 @@ fn networks_prune_of_an_mlp_keeps_k_weights_and_every_bias() {
     };
     let config = TrainConfig::full_batch(Optimizer::adam(1e-2));
     for prune_biases in [false, true] {
-        let nets = MlpNetworks::new(
+        let nets = ModelNetworks::new(
             &mlp,
             data.clone(),
             &mlp.init_params(2),
@@ -377,55 +264,6 @@ fn networks_prune_of_an_mlp_keeps_k_weights_and_every_bias() {
                 }
             }
         }
-    }
-}
-
-/// A pruned weight stays exactly 0 through full-batch GD, minibatch Adam and Adam with gradient
-/// noise, while the kept weights move; it fails if the mask is not applied to the update.
-#[test]
-fn masked_weights_stay_exactly_zero() {
-    let mlp = Mlp::new(&[5, 8, 8, 1], Loss::Mse).unwrap();
-    let data = random_data(&mlp, 20, 1);
-    let init = mlp.init_params(5);
-    let mask: Vec<bool> = (0..mlp.num_params())
-        .map(|i| !i.is_multiple_of(3))
-        .collect();
-    for config in [
-        TrainConfig::full_batch(Optimizer::sgd(0.05)),
-        TrainConfig {
-            batch_size: Some(6),
-            ..TrainConfig::full_batch(Optimizer::adam(1e-2))
-        },
-        TrainConfig {
-            grad_noise_variance: 0.1,
-            ..TrainConfig::full_batch(Optimizer::adam(1e-2))
-        },
-    ] {
-        let mut trainer = Trainer::<f64>::new(&mlp, config, 20);
-        trainer.reset(&init, Some(&mask));
-        // After one full-batch step, exactly the kept parameters with a nonzero gradient moved
-        // (a unit dead on every point gives its weights no gradient).
-        if config.batch_size.is_none() && config.grad_noise_variance == 0.0 {
-            let start: Vec<f64> = trainer.params().to_vec();
-            let mut grad = vec![0.0; start.len()];
-            let mut ws = Workspace::new(&mlp, 20);
-            mlp.gradient(&start, data.batch(), 1.0, &mut ws, &mut grad);
-            trainer.train(&data, 1, |_, _| Control::Continue);
-            for (i, (&w, &w0)) in trainer.params().iter().zip(&start).enumerate() {
-                let should_move = mask[i] && grad[i] != 0.0;
-                assert_eq!(w != w0, should_move, "parameter {i}, gradient {}", grad[i]);
-            }
-        }
-        trainer.train(&data, 30, |_, _| Control::Continue);
-        let mut moved = 0;
-        for (i, (&w, &w0)) in trainer.params().iter().zip(&init).enumerate() {
-            if mask[i] {
-                moved += usize::from(w != w0);
-            } else {
-                assert_eq!(w.to_bits(), 0.0f64.to_bits(), "pruned parameter {i}");
-            }
-        }
-        assert!(moved > 0);
     }
 }
 
@@ -483,12 +321,12 @@ fn training_and_evaluation_are_deterministic() {
         seed: 42,
     };
     let data32 = data.convert::<f32>();
-    let run = |trainer: &mut Trainer<f32>| {
+    let run = |trainer: &mut Trainer<Mlp, f32>| {
         trainer.reset(&init, None);
         trainer.train(&data32, 20, |_, _| Control::Continue);
         trainer.params().to_vec()
     };
-    let mut trainer = Trainer::<f32>::new(&mlp, config, 25);
+    let mut trainer = Trainer::<_, f32>::new(&mlp, config, 25);
     let first = run(&mut trainer);
     // A second run on the same trainer (reset) and on a fresh one agree bit for bit.
     assert_eq!(first, run(&mut trainer));
@@ -496,7 +334,7 @@ fn training_and_evaluation_are_deterministic() {
     let other = Trainer::new(&mlp, TrainConfig { seed: 43, ..config }, 25);
     assert_ne!(first, run(&mut other.clone()));
     // Evaluation in chunks of 3 rows equals one pass over all 25.
-    let (mut small, mut large) = (Workspace::new(&mlp, 3), Workspace::new(&mlp, 25));
+    let (mut small, mut large) = (mlp.workspace(3), mlp.workspace(25));
     let (mut a, mut b) = (vec![0.0f32; 25], vec![0.0f32; 25]);
     mlp.evaluate(&first, data32.inputs(), 25, &mut small, &mut a);
     mlp.evaluate(&first, data32.inputs(), 25, &mut large, &mut b);
@@ -511,7 +349,7 @@ fn epoch_hook_observes_evaluates_and_stops() {
     let mlp = Mlp::new(&[4, 32, 2], Loss::CrossEntropy).unwrap();
     let data = random_data(&mlp, 8, 6);
     let init = mlp.init_params(0);
-    let mut trainer = Trainer::<f64>::new(&mlp, TrainConfig::full_batch(Optimizer::sgd(0.2)), 8);
+    let mut trainer = Trainer::<_, f64>::new(&mlp, TrainConfig::full_batch(Optimizer::sgd(0.2)), 8);
     trainer.reset(&init, None);
     let probe = [0.5, -0.5, 1.0, 0.0, 1.0, 1.0, -1.0, 2.0];
     let mut seen = Vec::new();
@@ -536,12 +374,7 @@ fn epoch_hook_observes_evaluates_and_stops() {
     assert!(outcome.stopped && !outcome.diverged);
     assert_eq!(seen, (1..=outcome.epochs).collect::<Vec<_>>());
     let mut at_init = vec![0.0; 8];
-    mlp.point_losses(
-        &init,
-        data.batch(),
-        &mut Workspace::new(&mlp, 8),
-        &mut at_init,
-    );
+    mlp.point_losses(&init, data.batch(), &mut mlp.workspace(8), &mut at_init);
     assert_eq!(before, at_init);
 }
 
@@ -551,7 +384,8 @@ fn epoch_hook_observes_evaluates_and_stops() {
 fn divergence_is_reported() {
     let mlp = Mlp::new(&[3, 16, 16, 1], Loss::Mse).unwrap();
     let data = random_data(&mlp, 10, 3);
-    let mut trainer = Trainer::<f32>::new(&mlp, TrainConfig::full_batch(Optimizer::sgd(50.0)), 10);
+    let mut trainer =
+        Trainer::<_, f32>::new(&mlp, TrainConfig::full_batch(Optimizer::sgd(50.0)), 10);
     let init: Vec<f32> = mlp.init_params(1).iter().map(|&v| v as f32).collect();
     trainer.reset(&init, None);
     let outcome = trainer.train(&data.convert(), 1000, |_, _| Control::Continue);

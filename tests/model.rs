@@ -2,7 +2,7 @@
 //! lockstep trainer against the scalar path.
 
 use peff::data::DataSpace;
-use peff::model::lanes::{ToyBatch, TrainParams};
+use peff::model::toy::lanes::{ToyBatch, TrainParams};
 use peff::model::toy::{Dims, Loss, ToyShape};
 use peff::model::Networks;
 use proptest::prelude::*;

@@ -16,7 +16,8 @@ use peff::data::teacher::TeacherSpec;
 use peff::experiments::noise_corr::{
     correlation, run_curve, run_seeds, train_seed, NoiseCorrConfig, Rewind, Schedule, IMP_RATE,
 };
-use peff::model::mlp::{Dataset, Mlp, Optimizer, Targets, TrainConfig, Trainer};
+use peff::model::mlp::Mlp;
+use peff::model::{Dataset, Model, Optimizer, Targets, TrainConfig, Trainer};
 use peff::prune::Imp;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -97,7 +98,7 @@ fn replay(config: &NoiseCorrConfig, seed: u64) -> Vec<f64> {
         grad_noise_variance: 0.0,
         seed: train_seed(seed),
     };
-    let mut t = Trainer::<f32>::new(&mlp, tc, train.len());
+    let mut t = Trainer::<_, f32>::new(&mlp, tc, train.len());
     t.reset(&init, None);
     let mut cs = Vec::new();
     let mut kept = mlp.weight_indices();

@@ -16,8 +16,8 @@ use clap::{Args, ValueEnum};
 use crate::data::DataSpace;
 use crate::experiments::toy::ToyExperiment;
 use crate::export::Format;
-use crate::model::init_file::InitFile;
-use crate::model::lanes::TrainParams;
+use crate::model::toy::init_file::InitFile;
+use crate::model::toy::lanes::TrainParams;
 use crate::model::toy::{Loss, ToyShape};
 use crate::prune::{Method, PruneSettings};
 

@@ -19,7 +19,7 @@ use crate::experiments::run::{compute, dataset_count, pmf_sha256, Checkpoint};
 use crate::experiments::toy::{ToyRecord, ToyRun};
 use crate::export::{self, render, write_atomic, Format};
 use crate::info::tally::MaskTally;
-use crate::model::init_file::InitFile;
+use crate::model::toy::init_file::InitFile;
 use crate::partial::Partial;
 use crate::record::{ResultFile, RunRecord, Shard};
 use crate::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};

@@ -16,10 +16,11 @@ use super::errors::quote;
 use super::exact::{progress_bar, thread_pool};
 use crate::data::idx::{load_fashion_mnist_train, LabelledImages};
 use crate::experiments::memorize::{
-    self, DataSource, MemorizeConfig, MemorizeShard, SeedProfile, DEFAULT_LEVELS, MEMORISED_LOSS,
+    self, Arch, DataSource, MemorizeConfig, MemorizeShard, SeedProfile, DEFAULT_LEVELS,
+    MEMORISED_LOSS,
 };
 use crate::export::{self, render, write_atomic, Format};
-use crate::model::mlp::{Loss, Optimizer};
+use crate::model::{Loss, Optimizer};
 use crate::prune::Imp;
 use crate::record::{ResultFile, RunRecord, Shard};
 
@@ -286,7 +287,7 @@ impl MemorizeArgs {
         let config = MemorizeConfig {
             dataset,
             loss,
-            widths,
+            arch: Arch::Mlp { widths },
             optimizer,
             batch_size,
             max_epochs,

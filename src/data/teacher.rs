@@ -17,7 +17,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, StandardNormal};
 
-use crate::model::mlp::{Loss, Mlp, MlpError, Workspace};
+use crate::model::mlp::{Mlp, MlpError};
+use crate::model::{DatasetError, Loss, Model};
 
 /// What to draw: the teacher's widths and the sample sizes.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -71,12 +72,12 @@ impl TeacherSpec {
         };
         let x = normals(1, self.n * self.d);
         let noise = Normal::new(0.0, self.noise_variance.sqrt())
-            .map_err(|_| MlpError::NonFinite("label-noise standard deviation"))?;
+            .map_err(|_| DatasetError::NonFinite("label-noise standard deviation"))?;
         let mut zr = stream(2);
         let z: Vec<f64> = (0..self.n).map(|_| noise.sample(&mut zr)).collect();
         let mc = normals(3, self.mc * self.d);
         let mut g = vec![0.0; self.n];
-        let mut ws = Workspace::new(&teacher, self.n.min(1024));
+        let mut ws = teacher.workspace(self.n.min(1024));
         teacher.evaluate(&params, &x, self.n, &mut ws, &mut g);
         let y = g.iter().zip(&z).map(|(g, z)| g + z).collect();
         Ok(TeacherData { x, y, z, mc })

@@ -26,7 +26,7 @@
 //! both). Magnitude pruning and IMP's level 0 share one dense run. Only weights are pruned
 //! (biases kept), ranked globally over all layers; SynFlow's objective sees biases too.
 //!
-//! Pruning goes through [`crate::prune`]'s implementations on [`MlpNetworks`] (scores in `f64`
+//! Pruning goes through [`crate::prune`]'s implementations on [`ModelNetworks`] (scores in `f64`
 //! from `θ0`); training runs in `f32`, as the PyTorch baseline does (see
 //! [`crate::model::mlp`]). A run whose loss or parameters become non-finite is *diverged*:
 //! counted in the `diverged` column and left out of the mean.
@@ -50,11 +50,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::gaussian::GaussianData;
 use crate::data::idx::LabelledImages;
-use crate::model::mlp::{
-    Control, Dataset, Loss, Mlp, MlpNetworks, Optimizer, Plateau, Scalar, Targets, TrainConfig,
-    TrainOutcome, Trainer,
+use crate::model::mlp::Mlp;
+use crate::model::{
+    Control, Dataset, Loss, Model, ModelNetworks, Networks, Optimizer, Plateau, Scalar, Targets,
+    TrainConfig, TrainOutcome, Trainer,
 };
-use crate::model::Networks;
 use crate::prune::{Imp, Method, PruneSettings};
 use crate::record::RunRecord;
 
@@ -129,6 +129,43 @@ impl DataSource {
     }
 }
 
+/// The network a memorisation run prunes and trains (`--arch`). Serialised without a tag (an
+/// MLP as its `widths`, as before architectures were a choice), so that result and shard files
+/// of earlier versions read as the same run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Arch {
+    /// An MLP ([`Mlp`]) with widths `d, w, …, w, o`.
+    Mlp {
+        /// Widths `d, w, …, w, o`.
+        widths: Vec<usize>,
+    },
+}
+
+impl Arch {
+    /// The `--arch` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Arch::Mlp { .. } => "mlp",
+        }
+    }
+
+    /// The MLP of `widths` with `loss`, checked.
+    fn mlp(widths: &[usize], loss: Loss) -> Result<Mlp, ConfigError> {
+        Mlp::new(widths, loss).map_err(|e| ConfigError(format!("widths {widths:?}: {e}")))
+    }
+
+    /// Input values per point, outputs, and prunable weights of the network.
+    fn shape(&self, loss: Loss) -> Result<(usize, usize, usize), ConfigError> {
+        match self {
+            Arch::Mlp { widths } => {
+                let mlp = Self::mlp(widths, loss)?;
+                Ok((mlp.input_len(), mlp.outputs(), mlp.weight_indices().len()))
+            }
+        }
+    }
+}
+
 /// A validated `peff memorize` configuration: everything that determines the table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemorizeConfig {
@@ -137,8 +174,9 @@ pub struct MemorizeConfig {
     /// The loss (`cross_entropy`: one output per class; `mse`: ±1 targets on one output for
     /// Gaussian data, one-hot targets for FashionMNIST).
     pub loss: Loss,
-    /// Widths `d, w, …, w, o`.
-    pub widths: Vec<usize>,
+    /// The network.
+    #[serde(flatten)]
+    pub arch: Arch,
     /// The optimizer.
     pub optimizer: Optimizer,
     /// Minibatch size (`None`: full batch).
@@ -175,14 +213,23 @@ pub struct MemorizeConfig {
 pub struct ConfigError(String);
 
 impl MemorizeConfig {
-    /// The MLP.
-    pub fn mlp(&self) -> Mlp {
-        Mlp::new(&self.widths, self.loss).expect("validated widths")
+    /// Number of prunable weights.
+    ///
+    /// # Panics
+    /// If the architecture does not fit the loss (a configuration that failed [`Self::validate`]).
+    pub fn num_weights(&self) -> usize {
+        self.arch
+            .shape(self.loss)
+            .expect("validated architecture")
+            .2
     }
 
-    /// Number of prunable weights.
-    pub fn num_weights(&self) -> usize {
-        self.widths.windows(2).map(|w| w[0] * w[1]).sum()
+    /// Outputs of the network.
+    fn outputs(&self) -> usize {
+        self.arch
+            .shape(self.loss)
+            .expect("validated architecture")
+            .1
     }
 
     /// Kept weights after `level` IMP levels at `rate` from `weights` (level 0: all).
@@ -204,12 +251,17 @@ impl MemorizeConfig {
             (Loss::Mse, DataSource::Gaussian { .. }) => 1,
             _ => self.dataset.classes(),
         };
-        if self.widths.len() < 3
-            || self.widths[0] != self.dataset.input_dim()
-            || *self.widths.last().expect("len ≥ 3") != outputs
-            || Mlp::new(&self.widths, self.loss).is_err()
-        {
-            return bad(format!("widths {:?} do not fit the data", self.widths));
+        let (inputs, arch_outputs, _) = self.arch.shape(self.loss)?;
+        let hidden_ok = match &self.arch {
+            Arch::Mlp { widths } => widths.len() >= 3,
+        };
+        if !hidden_ok || inputs != self.dataset.input_dim() || arch_outputs != outputs {
+            return bad(format!(
+                "{} {:?} does not fit the data ({} inputs, {outputs} outputs)",
+                self.arch.name(),
+                self.arch,
+                self.dataset.input_dim()
+            ));
         }
         if self.dataset.points() == 0 || self.seeds == 0 || self.max_epochs == 0 {
             return bad("zero points, seeds or epochs".into());
@@ -351,13 +403,14 @@ impl SubSeeds {
     }
 }
 
-/// The training set of one seed.
+/// The training set of one seed, for `model`.
 fn dataset(
     config: &MemorizeConfig,
+    model: &impl Model,
     images: Option<&LabelledImages>,
     seeds: &SubSeeds,
 ) -> Dataset<T> {
-    let mlp_outputs = *config.widths.last().expect("validated");
+    let outputs = model.outputs();
     let (x, classes): (Vec<f64>, Vec<usize>) = match &config.dataset {
         DataSource::Gaussian { n, input_dim } => {
             let data = GaussianData::generate(*n, *input_dim, seeds.data);
@@ -387,10 +440,9 @@ fn dataset(
             (x, classes)
         }
     };
-    let mlp = config.mlp();
     let targets = match config.loss {
         Loss::CrossEntropy => Targets::Classes(classes),
-        Loss::Mse if mlp_outputs == 1 => Targets::Values(
+        Loss::Mse if outputs == 1 => Targets::Values(
             classes
                 .iter()
                 .map(|&c| if c == 1 { 1.0 } else { -1.0 })
@@ -399,7 +451,7 @@ fn dataset(
         Loss::Mse => Targets::Values(
             classes
                 .iter()
-                .flat_map(|&c| (0..mlp_outputs).map(move |o| if o == c { 1.0 } else { 0.0 }))
+                .flat_map(|&c| (0..outputs).map(move |o| if o == c { 1.0 } else { 0.0 }))
                 .collect(),
         ),
     };
@@ -407,7 +459,7 @@ fn dataset(
         Targets::Values(v) => Targets::Values(v.into_iter().map(T::from_f64).collect()),
         Targets::Classes(c) => Targets::Classes(c),
     };
-    Dataset::new(&mlp, x.into_iter().map(T::from_f64).collect(), targets)
+    Dataset::new(model, x.into_iter().map(T::from_f64).collect(), targets)
         .expect("generated data fit the validated network")
 }
 
@@ -424,7 +476,7 @@ struct Rule {
 
 impl Rule {
     fn of(config: &MemorizeConfig) -> Self {
-        let o = *config.widths.last().expect("validated") as f64;
+        let o = config.outputs() as f64;
         Rule {
             max_epochs: config.max_epochs,
             plateau_epochs: config.plateau_epochs,
@@ -438,7 +490,11 @@ impl Rule {
 
     /// Trains `trainer` (already reset) to the stopping rule; returns the outcome and the
     /// number of points memorised at the final parameters.
-    fn train(&self, trainer: &mut Trainer<T>, data: &Dataset<T>) -> (TrainOutcome, Cell) {
+    fn train<M: Model>(
+        &self,
+        trainer: &mut Trainer<M, T>,
+        data: &Dataset<T>,
+    ) -> (TrainOutcome, Cell) {
         let mut plateau = Plateau::new(self.plateau_epochs, self.plateau_rel);
         let mut losses = vec![T::ZERO; data.len()];
         let threshold = self.threshold;
@@ -491,16 +547,34 @@ fn mask_key(mask: Option<&[T]>) -> Vec<u64> {
 }
 
 /// Runs one seed; `profile` receives per-method wall times.
+///
+/// # Panics
+/// If `config` did not pass [`MemorizeConfig::validate`].
 pub fn run_seed(
+    config: &MemorizeConfig,
+    images: Option<&LabelledImages>,
+    seed: u64,
+    profile: Option<&mut SeedProfile>,
+) -> SeedResult {
+    match &config.arch {
+        Arch::Mlp { widths } => {
+            let mlp = Arch::mlp(widths, config.loss).expect("validated architecture");
+            run_seed_on(&mlp, config, images, seed, profile)
+        }
+    }
+}
+
+/// [`run_seed`] on the network `model`.
+fn run_seed_on<M: Model>(
+    model: &M,
     config: &MemorizeConfig,
     images: Option<&LabelledImages>,
     seed: u64,
     mut profile: Option<&mut SeedProfile>,
 ) -> SeedResult {
     let sub = SubSeeds::of(seed);
-    let mlp = config.mlp();
-    let data = dataset(config, images, &sub);
-    let init = mlp.init_params(sub.init);
+    let data = dataset(config, model, images, &sub);
+    let init = model.init_params(sub.init);
     let train_config = TrainConfig {
         optimizer: config.optimizer,
         batch_size: config.batch_size,
@@ -511,12 +585,12 @@ pub fn run_seed(
     // Every training run from θ0 ⊙ m goes through this routine; its cells are cached by mask,
     // so that IMP's level trainings double as the evaluations of its masks.
     let cache: RefCell<HashMap<Vec<u64>, Cell>> = RefCell::new(HashMap::new());
-    let routine = |trainer: &mut Trainer<T>, data: &Dataset<T>| {
+    let routine = |trainer: &mut Trainer<M, T>, data: &Dataset<T>| {
         let (outcome, cell) = rule.train(trainer, data);
         cache.borrow_mut().insert(mask_key(trainer.mask()), cell);
         outcome
     };
-    let nets = MlpNetworks::new(&mlp, data.clone(), &init, 0, train_config, routine);
+    let nets = ModelNetworks::new(model, data.clone(), &init, 0, train_config, routine);
     let settings = PruneSettings {
         random_seed: sub.random,
         synflow_rounds: config.synflow_rounds,
@@ -532,9 +606,9 @@ pub fn run_seed(
         p.dense = started.elapsed();
     }
     let weights = nets.prunable().len();
-    let p = mlp.num_params();
+    let p = model.num_params();
     let mut cells = Vec::with_capacity(config.methods.len() * config.kept.len());
-    let mut trainer = Trainer::<T>::new(&mlp, train_config, data.len());
+    let mut trainer = Trainer::<M, T>::new(model, train_config, data.len());
     for &method in &config.methods {
         let started = Instant::now();
         let pruner = method.pruner(&settings);
@@ -876,7 +950,7 @@ mod tests {
         MemorizeConfig {
             dataset: DataSource::Gaussian { n: 6, input_dim: 5 },
             loss: Loss::CrossEntropy,
-            widths,
+            arch: Arch::Mlp { widths },
             optimizer: Optimizer::sgd(0.1),
             batch_size: None,
             max_epochs: 300,

@@ -43,10 +43,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::teacher::{TeacherData, TeacherSpec};
-use crate::model::mlp::{
-    Control, Dataset, Loss, Mlp, MlpError, Optimizer, SparseEval, Targets, TrainConfig, Trainer,
-    DEFAULT_SPARSE_BELOW,
-};
+use crate::model::mlp::{Mlp, MlpError, SparseEval, DEFAULT_SPARSE_BELOW};
+use crate::model::{Control, Dataset, Loss, Model, Optimizer, Targets, TrainConfig, Trainer};
 use crate::prune::Imp;
 
 /// Per-level pruning rate of IMP (SPEC §7).
@@ -293,7 +291,7 @@ impl NoiseCorrConfig {
 }
 
 /// `C = (1/n) Σ f(x_i) z_i − E_μ f · z̄` from the outputs on the training set and the μ-sample.
-pub fn correlation<T: crate::model::mlp::Scalar>(f_train: &[T], z: &[f64], f_mc: &[T]) -> f64 {
+pub fn correlation<T: crate::model::Scalar>(f_train: &[T], z: &[f64], f_mc: &[T]) -> f64 {
     let n = z.len() as f64;
     let fz: f64 = f_train
         .iter()
@@ -358,7 +356,7 @@ pub fn run_curve(
         seed: train_seed(seed),
     };
     let n = s.train.len();
-    let mut trainer = Trainer::<f32>::new(&s.mlp, train_config, n);
+    let mut trainer = Trainer::<_, f32>::new(&s.mlp, train_config, n);
     let (prunes, rewind) = match config.schedule {
         Schedule::Imp { prunes, rewind, .. } => (prunes, rewind),
         Schedule::Sweep { .. } => (0, Rewind::Init),

@@ -20,7 +20,7 @@ use crate::record::RunRecord;
 use crate::data::DataSpace;
 use crate::info::tally::MaskTally;
 use crate::mask::Cut;
-use crate::model::lanes::{ToyBatch, TrainParams};
+use crate::model::toy::lanes::{ToyBatch, TrainParams};
 use crate::model::toy::ToyShape;
 use crate::prune::{Method, PruneSettings, Pruner};
 
@@ -141,7 +141,7 @@ impl ToyExperiment {
     /// Checks a configuration that did not come from the command line (a result or
     /// partial-result file): every size in range, the init of the right length and finite.
     pub fn validate(&self) -> anyhow::Result<()> {
-        use crate::model::lanes::MAX_INPUT_DIM;
+        use crate::model::toy::lanes::MAX_INPUT_DIM;
         use crate::model::toy::Loss;
         use anyhow::ensure;
         let (s, space) = (&self.shape, &self.space);

@@ -1,18 +1,231 @@
-//! Networks as the pruning methods see them.
+//! What every network shares, and the two views of a network the rest of peff takes.
 //!
-//! A pruning method needs from a network only: its initial parameters `θ0`, the gradient and
-//! Hessian-vector product of its training loss at `θ0`, a training routine under a mask, and,
-//! for SynFlow, the gradient of the data-free objective `S = 1ᵀ f_θ(1)`. [`Networks`] offers
-//! exactly that, for a batch of `lanes` networks that share architecture and `θ0` and each
-//! see their own dataset (the toy trainer runs them in SIMD lockstep; a deep network is a batch
-//! of one). Per-lane values are stored structure-of-arrays: parameter `i` of lane `l` at
-//! `i * lanes + l`.
+//! - [`Model`]: a trainable architecture (parameters held outside it, as a slice in the model's
+//!   index order): init, forward, gradient, Hessian-vector product and SynFlow's gradient of its
+//!   training loss. The [`Trainer`] (epochs of optimizer steps), the [`Optimizer`]s, the
+//!   [`Loss`] head, the [`Dataset`] and the pruning adapter [`ModelNetworks`] are written once,
+//!   generic over it. A new network type is one folder that implements [`Model`]
+//!   (`CONTRIBUTING.md`, "Adding a network type").
+//! - [`Networks`]: a network as the pruning methods see it — `θ0`, the gradient and `H v` at
+//!   `θ0`, a training routine under a mask, the dense trained run, SynFlow's gradient — for a
+//!   batch of `lanes` networks that share architecture and `θ0` and each see their own dataset
+//!   (the toy trainer runs them in SIMD lockstep; a [`Model`] is a batch of one through
+//!   [`ModelNetworks`]). Per-lane values are stored structure-of-arrays: parameter `i` of lane
+//!   `l` at `i * lanes + l`.
+//!
+//! The networks sit side by side: [`toy`] (the paper's 21-parameter MLP of Appendix B.2 and its
+//! lockstep trainer; [`Networks`] only), [`mlp`] (any depth and width; [`Model`]). Each states its
+//! index order (which mask bit is which parameter) in its module header.
+//!
+//! ```text
+//! Model::gradient:  L(θ) = (1/n) Σ_i ℓ(f_θ(x_i)/T, y_i),   ∇L(θ)
+//! Model::hvp:       ∇²L(θ) v   (exact, Pearlmutter's R-operator)
+//! SynFlow:          S(θ) = 1ᵀ f_θ(1),  ∇S(θ)   (all-ones input of the model's input shape)
+//! ```
 
 pub mod conv;
-pub mod init_file;
-pub mod lanes;
+pub mod dataset;
+pub mod loss;
 pub mod mlp;
+pub mod networks;
+pub mod optim;
+pub mod scalar;
 pub mod toy;
+pub mod train;
+
+pub use dataset::{Batch, Dataset, DatasetError, Targets, TargetsRef};
+pub use loss::Loss;
+pub use networks::ModelNetworks;
+pub use optim::{Optimizer, OptimizerState};
+pub use scalar::Scalar;
+pub use train::{Control, EpochStats, Plateau, TrainConfig, TrainOutcome, Trainer};
+
+/// The buffers of one network for batches of up to [`capacity`](ModelWorkspace::capacity)
+/// rows, sized once so that no step allocates.
+pub trait ModelWorkspace<T>: Clone + Send {
+    /// Largest batch the buffers hold.
+    fn capacity(&self) -> usize;
+
+    /// Per-point losses `ℓ_i` of the last pass through the loss head (first `rows` entries).
+    fn point_losses(&self) -> &[T];
+
+    /// For the loss head after a forward pass of `rows` points: the outputs (`rows × o`), the
+    /// output-delta buffer (`rows × o`) and the per-point-loss buffer (`rows`).
+    fn head_buffers(&mut self, rows: usize) -> (&[T], &mut [T], &mut [T]);
+}
+
+/// A trainable network architecture: everything the [`Trainer`], the [`Optimizer`]s and the
+/// pruning adapter [`ModelNetworks`] use. It holds no parameters: every method takes them as a
+/// slice in the model's index order (stated in its module header; mask bit `i` is parameter
+/// `i`), in `f32` or `f64` ([`Scalar`]).
+///
+/// `forward`, `gradient`, `hvp` and `synflow_gradient` are the network's own (hand-written
+/// backprop and R-operator, checked against finite differences by `tests/model_properties.rs`
+/// for every implementation); `mean_loss`, `point_losses` and `evaluate` are provided, built
+/// from `forward` and the [`Loss`] head in chunks of the workspace capacity.
+pub trait Model: Clone + std::fmt::Debug + Send + Sync {
+    /// The network's buffers in precision `T`.
+    type Workspace<T: Scalar>: ModelWorkspace<T>;
+
+    /// Number of parameters `p`, biases included.
+    fn num_params(&self) -> usize;
+
+    /// Values per input point (`d` for an MLP, `C·H·W` for an image network).
+    fn input_len(&self) -> usize;
+
+    /// Number of outputs `o`.
+    fn outputs(&self) -> usize;
+
+    /// The training loss.
+    fn loss(&self) -> Loss;
+
+    /// The prunable weights (every layer's weights, no biases), ascending (SPEC §7).
+    fn weight_indices(&self) -> Vec<usize>;
+
+    /// PyTorch's default init (`U(±1/√fan_in)` for every weight and bias) from
+    /// `ChaCha8Rng::seed_from_u64(seed)` in index order, in `f64`.
+    fn init_params(&self, seed: u64) -> Vec<f64>;
+
+    /// Multiply-adds of one forward pass per point.
+    fn macs_per_point(&self) -> usize;
+
+    /// Buffers for batches of up to `capacity` rows (at least 1).
+    fn workspace<T: Scalar>(&self, capacity: usize) -> Self::Workspace<T>;
+
+    /// Forward pass of `rows` points (point-major `x`); returns the outputs (`rows × o`),
+    /// held in the workspace.
+    ///
+    /// # Panics
+    /// If `rows` exceeds the workspace capacity or `params` has the wrong length.
+    fn forward<'w, T: Scalar>(
+        &self,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        ws: &'w mut Self::Workspace<T>,
+    ) -> &'w [T];
+
+    /// Mean loss `L(θ)` on `batch` (outputs divided by `temperature`) and its gradient into
+    /// `grad` (index order); per-point losses stay in the workspace.
+    fn gradient<T: Scalar>(
+        &self,
+        params: &[T],
+        batch: Batch<'_, T>,
+        temperature: f64,
+        ws: &mut Self::Workspace<T>,
+        grad: &mut [T],
+    ) -> f64;
+
+    /// Hessian-vector product `∇²L(θ) v` of the mean loss on `batch` (outputs divided by
+    /// `temperature`), exact (R-operator), into `out`.
+    #[allow(clippy::too_many_arguments)] // Parameters, data, temperature, vector, buffers, out.
+    fn hvp<T: Scalar>(
+        &self,
+        params: &[T],
+        batch: Batch<'_, T>,
+        temperature: f64,
+        v: &[T],
+        ws: &mut Self::Workspace<T>,
+        out: &mut [T],
+    );
+
+    /// Gradient of SynFlow's `S = Σ_o f_o(1)` (all-ones input of the input shape) at `params`
+    /// into `out`; returns `S`. Data-free; `relu'(z) = 1[z > 0]`.
+    fn synflow_gradient<T: Scalar>(
+        &self,
+        params: &[T],
+        ws: &mut Self::Workspace<T>,
+        out: &mut [T],
+    ) -> f64;
+
+    /// Mean loss on `batch` (outputs divided by `temperature`), in chunks of the workspace
+    /// capacity; the per-point losses of the last chunk stay in the workspace.
+    fn mean_loss<T: Scalar>(
+        &self,
+        params: &[T],
+        batch: Batch<'_, T>,
+        temperature: f64,
+        ws: &mut Self::Workspace<T>,
+    ) -> f64 {
+        let inv_t = T::from_f64(1.0 / temperature);
+        let mut total = 0.0;
+        self.chunks(params, batch, ws, |ws, targets, rows| {
+            let (f, delta, point_loss) = ws.head_buffers(rows);
+            total += self
+                .loss()
+                .head(f, targets, self.outputs(), inv_t, T::ONE, delta, point_loss);
+        });
+        total / batch.rows() as f64
+    }
+
+    /// Per-point losses `ℓ_i` (temperature 1) of `batch` into `out` (`rows` values), in chunks
+    /// of the workspace capacity.
+    fn point_losses<T: Scalar>(
+        &self,
+        params: &[T],
+        batch: Batch<'_, T>,
+        ws: &mut Self::Workspace<T>,
+        out: &mut [T],
+    ) {
+        let mut start = 0;
+        self.chunks(params, batch, ws, |ws, targets, rows| {
+            let (f, delta, point_loss) = ws.head_buffers(rows);
+            let o = self.outputs();
+            self.loss()
+                .head(f, targets, o, T::ONE, T::ONE, delta, point_loss);
+            out[start..start + rows].copy_from_slice(&point_loss[..rows]);
+            start += rows;
+        });
+    }
+
+    /// Forward-only evaluation of `rows` inputs (point-major `x`) into `out` (`rows × o`), in
+    /// chunks of the workspace capacity.
+    ///
+    /// # Panics
+    /// If `x` or `out` is too short.
+    fn evaluate<T: Scalar>(
+        &self,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        ws: &mut Self::Workspace<T>,
+        out: &mut [T],
+    ) {
+        let (d, o) = (self.input_len(), self.outputs());
+        assert!(
+            x.len() >= rows * d && out.len() >= rows * o,
+            "evaluate: slice too short"
+        );
+        let mut start = 0;
+        while start < rows {
+            let end = (start + ws.capacity()).min(rows);
+            let f = self.forward(params, &x[start * d..end * d], end - start, ws);
+            out[start * o..end * o].copy_from_slice(f);
+            start = end;
+        }
+    }
+
+    /// Runs `forward` over `batch` in chunks of the workspace capacity, calling
+    /// `then(ws, targets, rows)` after each chunk's forward pass.
+    #[doc(hidden)]
+    fn chunks<T: Scalar>(
+        &self,
+        params: &[T],
+        batch: Batch<'_, T>,
+        ws: &mut Self::Workspace<T>,
+        mut then: impl FnMut(&mut Self::Workspace<T>, TargetsRef<'_, T>, usize),
+    ) {
+        let (d, o) = (self.input_len(), self.outputs());
+        let x = batch.x();
+        let mut start = 0;
+        while start < batch.rows() {
+            let end = (start + ws.capacity()).min(batch.rows());
+            self.forward(params, &x[start * d..end * d], end - start, ws);
+            then(ws, batch.targets().range(start, end, o), end - start);
+            start = end;
+        }
+    }
+}
 
 use std::borrow::Cow;
 

@@ -1,16 +1,18 @@
 //! Forward pass, backprop and the R-operator Hessian-vector product of [`Conv`] on im2col +
 //! GEMM, with the formulas and layout of the [module docs](super).
 
-use super::head::{head, r_head};
 use super::im2col::{col2im, im2col};
-use super::{Conv, ConvLayer, Scalar};
-use crate::model::mlp::TargetsRef;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::{Conv, ConvLayer};
+use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
 /// Buffers for batches of up to `capacity` rows, sized once: the output of every weight layer,
 /// two delta buffers, one im2col column buffer, per-point losses, and (allocated on the first
-/// [`Conv::hvp`]) the R-operator counterparts of the activations and deltas.
+/// [`Model::hvp`]) the R-operator counterparts of the activations and deltas.
 #[derive(Clone, Debug)]
-pub struct Workspace<T> {
+pub struct ConvWorkspace<T> {
     capacity: usize,
     /// `acts[l]`: output of weight layer `l` (`A_{l+1}`, `capacity × C_{l+1}·H·W`; the last is
     /// `F`, `capacity × o`).
@@ -26,7 +28,7 @@ pub struct Workspace<T> {
     ones: Vec<T>,
 }
 
-impl<T: Scalar> Workspace<T> {
+impl<T: Scalar> ConvWorkspace<T> {
     /// Buffers for `conv` and batches of up to `capacity` rows (at least 1).
     pub fn new(conv: &Conv, capacity: usize) -> Self {
         let capacity = capacity.max(1);
@@ -38,7 +40,7 @@ impl<T: Scalar> Workspace<T> {
             .map(|l| l.inputs)
             .max()
             .unwrap_or(1);
-        Workspace {
+        ConvWorkspace {
             capacity,
             acts: conv
                 .conv_layers()
@@ -55,30 +57,9 @@ impl<T: Scalar> Workspace<T> {
         }
     }
 
-    /// Largest batch the buffers hold.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// Per-point losses `ℓ_i` of the last forward pass with targets (first `rows` entries).
-    pub fn point_losses(&self) -> &[T] {
-        &self.point_loss
-    }
-
     /// Outputs `F` of the last forward pass (`rows × o`, first rows).
     pub fn outputs(&self) -> &[T] {
         self.acts.last().map_or(&[], |v| v)
-    }
-
-    /// The last forward pass's outputs (`rows × o`), and the output-delta (`rows × o`) and
-    /// per-point-loss (`rows`) buffers, for the loss head.
-    pub fn head_buffers(&mut self, rows: usize) -> (&[T], &mut [T], &mut [T]) {
-        let o = self.acts.last().map_or(0, |f| f.len() / self.capacity);
-        (
-            &self.acts[self.acts.len() - 1][..rows * o],
-            &mut self.delta[0][..rows * o],
-            &mut self.point_loss[..rows],
-        )
     }
 
     fn ensure_hvp(&mut self) {
@@ -86,6 +67,26 @@ impl<T: Scalar> Workspace<T> {
             self.r_acts = self.acts.clone();
             self.r_delta = self.delta.clone();
         }
+    }
+}
+
+impl<T: Scalar> ModelWorkspace<T> for ConvWorkspace<T> {
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn point_losses(&self) -> &[T] {
+        &self.point_loss
+    }
+
+    fn head_buffers(&mut self, rows: usize) -> (&[T], &mut [T], &mut [T]) {
+        let o = self.acts.last().map_or(0, |f| f.len() / self.capacity);
+        let f = self.acts.last().map_or(&[][..], |f| &f[..rows * o]);
+        (
+            f,
+            &mut self.delta[0][..rows * o],
+            &mut self.point_loss[..rows],
+        )
     }
 }
 
@@ -219,56 +220,6 @@ fn input_grad_gemm<T: Scalar>(
 }
 
 impl Conv {
-    /// Forward pass of `rows` inputs (point-major `x`, at least `rows · C·H·W` values) into the
-    /// workspace; returns the outputs `F` (`rows × o`).
-    ///
-    /// # Panics
-    /// If `rows` exceeds the workspace capacity or a slice is too short.
-    pub fn forward<'w, T: Scalar>(
-        &self,
-        params: &[T],
-        x: &[T],
-        rows: usize,
-        ws: &'w mut Workspace<T>,
-    ) -> &'w [T] {
-        assert!(rows <= ws.capacity, "batch exceeds the workspace capacity");
-        assert_eq!(params.len(), self.num_params(), "parameter count");
-        let x = &x[..rows * self.input_len()];
-        let [_, h, w] = self.in_shape();
-        let plane = self.plane();
-        let Workspace { acts, col, .. } = ws;
-        for (l, layer) in self.conv_layers().iter().enumerate() {
-            let (before, rest) = acts.split_at_mut(l);
-            let input: &[T] = if l == 0 { x } else { &before[l - 1] };
-            let out = &mut rest[0][..rows * layer.outputs * plane];
-            let (weights, bias) = (&params[layer.weights.clone()], &params[layer.bias.clone()]);
-            for (image, z) in input
-                .chunks_exact(layer.inputs * plane)
-                .zip(out.chunks_exact_mut(layer.outputs * plane))
-            {
-                im2col(image, layer.inputs, h, w, col);
-                conv_gemm(layer, plane, weights, col, T::ZERO, z);
-                bias_relu_planes(z, bias, plane);
-            }
-        }
-        let last = self.depth() - 1;
-        let lin = self.linear_layer();
-        let (before, rest) = acts.split_at_mut(last);
-        let out = &mut rest[0][..rows * lin.outputs];
-        T::gemm(
-            rows,
-            lin.inputs,
-            lin.outputs,
-            T::ONE,
-            (&before[last - 1][..rows * lin.inputs], lin.inputs, 1),
-            (&params[lin.weights.clone()], 1, lin.inputs),
-            T::ZERO,
-            (out, lin.outputs, 1),
-        );
-        add_rows(out, &params[lin.bias.clone()]);
-        &ws.acts[last][..rows * self.outputs()]
-    }
-
     /// From the outputs of the last forward pass: per-point losses `ℓ_i` (outputs times
     /// `inv_t`), `δ_L = scale · ℓ'(U)` into `ws.delta[0]`, and `Σ_i ℓ_i` (in `f64`).
     fn output_delta<T: Scalar>(
@@ -277,12 +228,12 @@ impl Conv {
         rows: usize,
         inv_t: T,
         scale: T,
-        ws: &mut Workspace<T>,
+        ws: &mut ConvWorkspace<T>,
     ) -> f64 {
         let o = self.outputs();
         let (f, delta, point_loss) = ws.head_buffers(rows);
-        // TODO(merge): use Loss::head
-        head(self.loss(), f, targets, o, inv_t, scale, delta, point_loss)
+        self.loss()
+            .head(f, targets, o, inv_t, scale, delta, point_loss)
     }
 
     /// Backward pass from `δ_L` in `ws.delta[0]` (`rows × o`): the gradient into `grad`
@@ -292,13 +243,13 @@ impl Conv {
         params: &[T],
         x: &[T],
         rows: usize,
-        ws: &mut Workspace<T>,
+        ws: &mut ConvWorkspace<T>,
         grad: &mut [T],
     ) {
         let [_, h, w] = self.in_shape();
         let plane = self.plane();
         let last = self.depth() - 1;
-        let Workspace {
+        let ConvWorkspace {
             acts, delta, col, ..
         } = ws;
         let [d0, d1] = delta;
@@ -365,95 +316,168 @@ impl Conv {
             }
         }
     }
+}
 
-    /// Mean loss `L(θ)` on `rows` points (point-major `x`, targets matching the loss; outputs
-    /// divided by `temperature`) and its gradient into `grad` (index order); per-point losses
-    /// stay in the workspace.
+impl Model for Conv {
+    type Workspace<T: Scalar> = ConvWorkspace<T>;
+
+    /// `Σ_l (C_l·K_l + C_l) + o·N·H·W + o` (347,082 for the paper's CIFAR network).
+    fn num_params(&self) -> usize {
+        self.linear_layer().bias.end
+    }
+
+    /// `C·H·W`.
+    fn input_len(&self) -> usize {
+        self.in_shape().iter().product()
+    }
+
+    /// The classes `o`.
+    fn outputs(&self) -> usize {
+        self.linear_layer().outputs
+    }
+
+    fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// Every kernel and the linear weight, not the biases.
+    fn weight_indices(&self) -> Vec<usize> {
+        self.layers()
+            .iter()
+            .flat_map(|l| l.weights.clone())
+            .collect()
+    }
+
+    /// PyTorch's `Conv2d` / `Linear` default init (module docs), in `f64`; convert with
+    /// [`Scalar::from_f64`] to train in `f32`.
+    fn init_params(&self, seed: u64) -> Vec<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut params = Vec::with_capacity(self.num_params());
+        for layer in self.layers() {
+            let b = 1.0 / (layer.fan_in as f64).sqrt();
+            for _ in layer.weights.start..layer.bias.end {
+                params.push(rng.random_range(-b..b));
+            }
+        }
+        params
+    }
+
+    /// `Σ_l C_l·K_l·H·W + o·N·H·W` (20,086,784 for the paper's CIFAR network).
+    fn macs_per_point(&self) -> usize {
+        let plane = self.plane();
+        self.conv_layers()
+            .iter()
+            .map(|l| l.outputs * l.fan_in * plane)
+            .sum::<usize>()
+            + self.linear_layer().weights.len()
+    }
+
+    fn workspace<T: Scalar>(&self, capacity: usize) -> ConvWorkspace<T> {
+        ConvWorkspace::new(self, capacity)
+    }
+
+    /// Forward pass of `rows` inputs (point-major `x`, at least `rows · C·H·W` values) into the
+    /// workspace; returns the outputs `F` (`rows × o`).
     ///
     /// # Panics
-    /// If the batch exceeds the workspace capacity or a slice has the wrong length.
-    // TODO(merge): this becomes `Model::gradient` on a `Batch`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn gradient<T: Scalar>(
+    /// If `rows` exceeds the workspace capacity or a slice is too short.
+    fn forward<'w, T: Scalar>(
         &self,
         params: &[T],
         x: &[T],
-        targets: TargetsRef<'_, T>,
         rows: usize,
+        ws: &'w mut ConvWorkspace<T>,
+    ) -> &'w [T] {
+        assert!(rows <= ws.capacity, "batch exceeds the workspace capacity");
+        assert_eq!(params.len(), self.num_params(), "parameter count");
+        let x = &x[..rows * self.input_len()];
+        let [_, h, w] = self.in_shape();
+        let plane = self.plane();
+        let ConvWorkspace { acts, col, .. } = ws;
+        for (l, layer) in self.conv_layers().iter().enumerate() {
+            let (before, rest) = acts.split_at_mut(l);
+            let input: &[T] = if l == 0 { x } else { &before[l - 1] };
+            let out = &mut rest[0][..rows * layer.outputs * plane];
+            let (weights, bias) = (&params[layer.weights.clone()], &params[layer.bias.clone()]);
+            for (image, z) in input
+                .chunks_exact(layer.inputs * plane)
+                .zip(out.chunks_exact_mut(layer.outputs * plane))
+            {
+                im2col(image, layer.inputs, h, w, col);
+                conv_gemm(layer, plane, weights, col, T::ZERO, z);
+                bias_relu_planes(z, bias, plane);
+            }
+        }
+        let last = self.depth() - 1;
+        let lin = self.linear_layer();
+        let (before, rest) = acts.split_at_mut(last);
+        let out = &mut rest[0][..rows * lin.outputs];
+        T::gemm(
+            rows,
+            lin.inputs,
+            lin.outputs,
+            T::ONE,
+            (&before[last - 1][..rows * lin.inputs], lin.inputs, 1),
+            (&params[lin.weights.clone()], 1, lin.inputs),
+            T::ZERO,
+            (out, lin.outputs, 1),
+        );
+        add_rows(out, &params[lin.bias.clone()]);
+        &ws.acts[last][..rows * self.outputs()]
+    }
+
+    /// Mean loss `L(θ)` on `batch` (outputs divided by `temperature`) and its gradient into
+    /// `grad` (index order); per-point losses stay in the workspace.
+    ///
+    /// # Panics
+    /// If the batch exceeds the workspace capacity or a slice has the wrong length.
+    fn gradient<T: Scalar>(
+        &self,
+        params: &[T],
+        batch: Batch<'_, T>,
         temperature: f64,
-        ws: &mut Workspace<T>,
+        ws: &mut ConvWorkspace<T>,
         grad: &mut [T],
     ) -> f64 {
         assert_eq!(grad.len(), self.num_params(), "gradient length");
+        let (x, rows) = (batch.x(), batch.rows());
         let inv_t = 1.0 / temperature;
         let scale = T::from_f64(inv_t / rows as f64);
         self.forward(params, x, rows, ws);
-        let total = self.output_delta(targets, rows, T::from_f64(inv_t), scale, ws);
+        let total = self.output_delta(batch.targets(), rows, T::from_f64(inv_t), scale, ws);
         self.backward(params, x, rows, ws, grad);
         total / rows as f64
     }
 
-    /// Mean loss on `rows` points (outputs divided by `temperature`), evaluated in chunks of
-    /// the workspace capacity.
-    // TODO(merge): provided by `Model::mean_loss`.
-    pub fn mean_loss<T: Scalar>(
-        &self,
-        params: &[T],
-        x: &[T],
-        targets: TargetsRef<'_, T>,
-        rows: usize,
-        temperature: f64,
-        ws: &mut Workspace<T>,
-    ) -> f64 {
-        let inv_t = T::from_f64(1.0 / temperature);
-        let (d, o) = (self.input_len(), self.outputs());
-        let mut total = 0.0;
-        let mut start = 0;
-        while start < rows {
-            let end = (start + ws.capacity).min(rows);
-            self.forward(params, &x[start * d..end * d], end - start, ws);
-            let chunk = match targets {
-                TargetsRef::Values(v) => TargetsRef::Values(&v[start * o..end * o]),
-                TargetsRef::Classes(c) => TargetsRef::Classes(&c[start..end]),
-            };
-            total += self.output_delta(chunk, end - start, inv_t, T::ONE, ws);
-            start = end;
-        }
-        total / rows as f64
-    }
-
-    /// Hessian-vector product `H v` of the mean loss on `rows` points (outputs divided by
+    /// Hessian-vector product `H v` of the mean loss on `batch` (outputs divided by
     /// `temperature`) at `params`, by the R-operator (module docs), into `out`.
     ///
     /// # Panics
     /// If the batch exceeds the workspace capacity or a vector has the wrong length.
-    // TODO(merge): this becomes `Model::hvp` on a `Batch`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn hvp<T: Scalar>(
+    fn hvp<T: Scalar>(
         &self,
         params: &[T],
-        x: &[T],
-        targets: TargetsRef<'_, T>,
-        rows: usize,
+        batch: Batch<'_, T>,
         temperature: f64,
         v: &[T],
-        ws: &mut Workspace<T>,
+        ws: &mut ConvWorkspace<T>,
         out: &mut [T],
     ) {
         let p = self.num_params();
         assert!(v.len() == p && out.len() == p, "hvp: vector length");
         ws.ensure_hvp();
+        let (x, rows) = (batch.x(), batch.rows());
         let inv_t64 = 1.0 / temperature;
         let inv_t = T::from_f64(inv_t64);
         let scale = T::from_f64(inv_t64 / rows as f64);
         let curvature = T::from_f64(inv_t64 * inv_t64 / rows as f64);
         self.forward(params, x, rows, ws);
-        self.output_delta(targets, rows, inv_t, scale, ws);
+        self.output_delta(batch.targets(), rows, inv_t, scale, ws);
         let x = &x[..rows * self.input_len()];
         let [_, h, w] = self.in_shape();
         let plane = self.plane();
         let last = self.depth() - 1;
-        let Workspace {
+        let ConvWorkspace {
             acts,
             delta,
             col,
@@ -522,9 +546,7 @@ impl Conv {
             (rf, o, 1),
         );
         add_rows(rf, &v[lin.bias.clone()]);
-        // TODO(merge): use Loss::r_head
-        r_head(
-            self.loss(),
+        self.loss().r_head(
             &acts[last][..rows * o],
             rf,
             o,
@@ -647,10 +669,10 @@ impl Conv {
 
     /// Gradient of SynFlow's objective `S = Σ_o f_o(1)` (all-ones input of shape `C × H × W`)
     /// at `params` into `out`; returns `S`. Data-free; `relu'(z) = 1[z > 0]`.
-    pub fn synflow_gradient<T: Scalar>(
+    fn synflow_gradient<T: Scalar>(
         &self,
         params: &[T],
-        ws: &mut Workspace<T>,
+        ws: &mut ConvWorkspace<T>,
         out: &mut [T],
     ) -> f64 {
         assert_eq!(out.len(), self.num_params(), "gradient length");

@@ -10,7 +10,7 @@
 //! transpose of `im2col` as a linear map, so `⟨im2col(A), G⟩ = ⟨A, col2im(G)⟩`; it sums the
 //! nine contributions to a pixel in the fixed order `ky, kx` (per channel, rows in order).
 
-use super::Scalar;
+use crate::model::Scalar;
 
 /// `col ← im2col(a)` for one `c × h × w` image (`col` holds at least `c·9·h·w` values).
 pub(super) fn im2col<T: Scalar>(a: &[T], c: usize, h: usize, w: usize, col: &mut [T]) {

@@ -1,7 +1,8 @@
 //! The ConvNet of Fig. 1c (SPEC §7): Synaptic-Flow's `conv` model. `L` weight layers: `L − 1`
 //! convolutions (3 × 3, stride 1, padding 1, ReLU; no pooling, no batch norm) with `N` channels,
 //! then flatten and one `Linear` layer to the `o` classes; hand-written backprop and R-operator
-//! Hessian-vector product on GEMM (im2col), generic over [`Scalar`] like the MLP core.
+//! Hessian-vector product on GEMM (im2col), generic over [`Scalar`](crate::model::Scalar) like the MLP
+//! core, as a [`Model`](crate::model::Model).
 //!
 //! ```text
 //! input C_0 × H × W (C_0 = C);  conv layer l = 1..L−1:  C_{l−1} → C_l = N channels
@@ -28,11 +29,11 @@
 //! `((co·C_{l−1} + ci)·3 + ky)·3 + kx`), then its bias `C_l`; then the linear weight
 //! `o × (N·H·W)` row-major, its column index the flatten in PyTorch's `C, H, W` order
 //! (`(c·H + y)·W + x`), then its bias `o`. Prunable: every kernel and the linear weight, not the
-//! biases ([`Conv::weight_indices`]).
+//! biases ([`Model::weight_indices`](crate::model::Model::weight_indices)).
 //!
 //! **Init**: PyTorch's `Conv2d` / `Linear` default, every weight and bias of layer `l` drawn from
 //! `U(±1/√fan_in)` with `fan_in = C_{l−1}·3·3` (linear: `N·H·W`), in index order from
-//! `ChaCha8Rng::seed_from_u64(seed)`, as [`crate::model::mlp::Mlp::init_params`] draws.
+//! `ChaCha8Rng::seed_from_u64(seed)`, as the MLP's init draws.
 //!
 //! **Derivatives** (`δ_l = ∂L/∂Z_l`, `relu'(z) = 1[z > 0]`; `col2im` is the adjoint of `col`,
 //! scattering a `(C·9) × (H·W)` matrix back onto a `C × H × W` image by summing):
@@ -57,12 +58,12 @@
 //!
 //! (for the linear layer the same with `flat` in place of `col` and no `col2im`).
 //!
-//! **Numerics.** Every product is one [`Scalar::gemm`] call per image (per batch for the linear
+//! **Numerics.** Every product is one [`Scalar::gemm`](crate::model::Scalar::gemm) call per image (per batch for the linear
 //! layer); transposes are strides. One `(C·9) × (H·W)` column buffer serves every product in
 //! turn: `col` is rebuilt per image in the backward pass rather than stored (it is 9 times the
 //! activations). Biases and ReLU are fused into one pass, `1[Z > 0]` is read back from `A`, and
-//! every buffer lives in a [`Workspace`] sized once for a batch capacity (R-buffers on the first
-//! [`Conv::hvp`]): no step allocates. Reductions run in a fixed order (images, then positions),
+//! every buffer lives in a [`ConvWorkspace`] sized once for a batch capacity (R-buffers on the first
+//! [`Model::hvp`](crate::model::Model::hvp)): no step allocates. Reductions run in a fixed order (images, then positions),
 //! so results are bit-identical run to run.
 //!
 //! **Masks** as in the MLP core: a pruned weight is stored as 0 and its update is multiplied by 0.
@@ -73,17 +74,13 @@
 //! multiplication by the Hessian".
 
 mod core;
-mod head;
 mod im2col;
 
-pub use self::core::Workspace;
+pub use self::core::ConvWorkspace;
 
 use std::ops::Range;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-pub use crate::model::mlp::{Loss, Scalar};
+use crate::model::Loss;
 
 /// Most parameters a [`Conv`] may have (2²⁸, 1 GiB in `f32`).
 pub const MAX_PARAMS: usize = 1 << 28;
@@ -138,7 +135,7 @@ pub struct ConvLayer {
 ///
 /// # Example
 /// ```
-/// # use peff::model::conv::{Conv, Loss};
+/// # use peff::model::{conv::Conv, Loss, Model};
 /// // The paper's network on CIFAR-10 shapes: 3→32→32→32 convolutions, Linear(32·32·32 → 10).
 /// let conv = Conv::new([3, 32, 32], 4, 32, 10, Loss::CrossEntropy)?;
 /// assert_eq!(conv.num_params(), 347_082);
@@ -149,7 +146,6 @@ pub struct ConvLayer {
 pub struct Conv {
     in_shape: [usize; 3],
     channels: usize,
-    classes: usize,
     loss: Loss,
     layers: Vec<ConvLayer>,
 }
@@ -230,7 +226,6 @@ impl Conv {
         Ok(Conv {
             in_shape,
             channels,
-            classes,
             loss,
             layers,
         })
@@ -249,21 +244,6 @@ impl Conv {
     /// Channels `N` of every convolution.
     pub fn channels(&self) -> usize {
         self.channels
-    }
-
-    /// The loss.
-    pub fn loss(&self) -> Loss {
-        self.loss
-    }
-
-    /// Values per input point, `C·H·W`.
-    pub fn input_len(&self) -> usize {
-        self.in_shape.iter().product()
-    }
-
-    /// Number of outputs `o` (classes).
-    pub fn outputs(&self) -> usize {
-        self.classes
     }
 
     /// Pixels per image plane, `H·W`.
@@ -285,45 +265,12 @@ impl Conv {
     pub fn linear_layer(&self) -> &ConvLayer {
         &self.layers[self.layers.len() - 1]
     }
-
-    /// Number of parameters `p` (module docs; 347,082 for the paper's CIFAR network).
-    pub fn num_params(&self) -> usize {
-        self.linear_layer().bias.end
-    }
-
-    /// The prunable weights: every kernel and the linear weight, not the biases; ascending.
-    pub fn weight_indices(&self) -> Vec<usize> {
-        self.layers.iter().flat_map(|l| l.weights.clone()).collect()
-    }
-
-    /// Multiply-adds of one forward pass per point: `Σ_l C_l·K_l·H·W + o·N·H·W`.
-    pub fn macs_per_point(&self) -> usize {
-        let plane = self.plane();
-        self.conv_layers()
-            .iter()
-            .map(|l| l.outputs * l.fan_in * plane)
-            .sum::<usize>()
-            + self.linear_layer().weights.len()
-    }
-
-    /// PyTorch's default init from `ChaCha8Rng::seed_from_u64(seed)` (module docs), in `f64`;
-    /// convert with [`Scalar::from_f64`] to train in `f32`.
-    pub fn init_params(&self, seed: u64) -> Vec<f64> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut params = Vec::with_capacity(self.num_params());
-        for layer in &self.layers {
-            let b = 1.0 / (layer.fan_in as f64).sqrt();
-            for _ in layer.weights.start..layer.bias.end {
-                params.push(rng.random_range(-b..b));
-            }
-        }
-        params
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Model;
 
     #[test]
     fn paper_network_sizes_and_index_order() {

@@ -1,6 +1,7 @@
 //! The general MLP core (SPEC §7): `Linear` layers of any depth and width with ReLU between them,
 //! hand-written backprop and R-operator Hessian-vector product on matrix products (GEMM through
-//! `matrixmultiply`), masks, gradient descent and Adam.
+//! `matrixmultiply`), as a [`Model`](crate::model::Model); the loss head, optimizers and trainer
+//! are shared by every network ([`crate::model`]).
 //!
 //! ```text
 //! widths d = w_0, w_1, …, w_L = o;   layer l = 1..L:  W_l: w_l × w_{l−1},  b_l: w_l
@@ -39,21 +40,21 @@
 //! R{δ_{l−1}} = (R{δ_l} W_l + δ_l V_l) ⊙ 1[Z_{l−1} > 0]
 //! ```
 //!
-//! Every product is one GEMM call ([`Scalar::gemm`]); a transpose is a choice of strides, never
+//! Every product is one GEMM call ([`crate::model::Scalar::gemm`]); a transpose is a choice of strides, never
 //! a copy. Biases and ReLU are fused into one pass over each layer's output, and `1[Z > 0]` is
 //! read back from `A = relu(Z)`, so pre-activations are not stored. Buffers live in a
-//! [`Workspace`] sized once for a batch capacity: no step allocates.
+//! [`MlpWorkspace`] sized once for a batch capacity: no step allocates.
 //!
 //! **Masks.** A pruned parameter is stored as exactly 0 and its update is multiplied by 0, so it
 //! stays 0; this equals multiplying the mask into the weights in every forward pass (SPEC §7)
-//! without the extra pass. [`Trainer::reset`] applies the mask to the starting parameters.
+//! without the extra pass. [`crate::model::Trainer::reset`] applies the mask to the starting parameters.
 //!
 //! ## Precision: generic over `f32` and `f64`
-//! The core is generic over [`Scalar`] (`f32` or `f64`, dispatching to `sgemm` / `dgemm`).
+//! The core is generic over [`crate::model::Scalar`] (`f32` or `f64`, dispatching to `sgemm` / `dgemm`).
 //! Tests run it in `f64`, where finite differences are sharp and the toy equality is exact to
 //! rounding (~1e-12). Experiments may train in `f32`: PyTorch, the baseline the paper's figures
 //! come from, trains in `f32`, so `f32` is the faithful choice, and it doubles the SIMD width
-//! (and halves the memory traffic) of every GEMM. Pruning scores ([`MlpNetworks`]) are computed in
+//! (and halves the memory traffic) of every GEMM. Pruning scores ([`crate::model::ModelNetworks`]) are computed in
 //! `f64` from the parameters the network actually holds, whatever the training precision, so a
 //! mask's ranking is not decided by `f32` rounding of the score itself.
 //!
@@ -61,28 +62,16 @@
 //! `threading` feature is off), and every reduction runs in a fixed order, so the same inputs give
 //! bit-identical results on any machine with the same SIMD features.
 
-pub mod bench;
 mod core;
-mod networks;
-mod optim;
-mod scalar;
 mod sparse;
-mod train;
 
-pub use self::core::{Batch, Dataset, Targets, TargetsRef, Workspace};
-pub use self::networks::MlpNetworks;
-pub use self::optim::{Optimizer, OptimizerState};
-pub use self::scalar::Scalar;
+pub use self::core::MlpWorkspace;
 pub use self::sparse::{SparseEval, DEFAULT_SPARSE_BELOW};
-pub use self::train::{Control, EpochStats, Plateau, TrainConfig, TrainOutcome, Trainer};
 
 use std::ops::Range;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-pub use super::toy::Loss;
 use super::toy::ToyShape;
+use super::{DatasetError, Loss};
 
 /// Invalid network or data description; each message names what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,33 +88,9 @@ pub enum MlpError {
     /// Cross-entropy with fewer than two classes.
     #[error("cross-entropy needs at least 2 outputs, got {0}")]
     TooFewClasses(usize),
-    /// No data points.
-    #[error("a dataset needs at least one point")]
-    NoPoints,
-    /// Input length not a multiple of the input dimension, or targets of the wrong length.
-    #[error("{what}: expected {expected} values, got {got}")]
-    Length {
-        /// Which array.
-        what: &'static str,
-        /// Expected length.
-        expected: usize,
-        /// Actual length.
-        got: usize,
-    },
-    /// Targets of the wrong kind for the loss.
-    #[error("{0:?} loss needs {1} targets")]
-    TargetKind(Loss, &'static str),
-    /// A class label outside `0..o`.
-    #[error("class label {label} out of range for {outputs} outputs")]
-    Class {
-        /// The label.
-        label: usize,
-        /// Number of outputs.
-        outputs: usize,
-    },
-    /// A non-finite input or target.
-    #[error("{0} contains a non-finite value")]
-    NonFinite(&'static str),
+    /// Invalid data for the network.
+    #[error(transparent)]
+    Data(#[from] DatasetError),
 }
 
 /// The parameter ranges of one `Linear` layer in the index order.
@@ -142,16 +107,17 @@ pub struct Layer {
 }
 
 /// An MLP architecture: widths `d, w_1, …, o` and a loss. Holds no parameters; the numerics
-/// ([`Mlp::forward`], [`Mlp::gradient`], [`Mlp::hvp`], …) take them as a slice in the index order.
+/// (the [`Model`](crate::model::Model) methods: forward, gradient, `hvp`, …) take them as a slice in the index order.
 ///
 /// # Example
 /// ```
-/// # use peff::model::mlp::{Mlp, Loss, Dataset, Targets, Workspace};
+/// # use peff::model::mlp::Mlp;
+/// # use peff::model::{Dataset, Loss, Model, Targets};
 /// let mlp = Mlp::new(&[3, 8, 8, 2], Loss::CrossEntropy)?;
 /// assert_eq!(mlp.num_params(), 3 * 8 + 8 + 8 * 8 + 8 + 8 * 2 + 2);
 /// let params: Vec<f64> = mlp.init_params(0);
 /// let data = Dataset::new(&mlp, vec![0.5, -1.0, 2.0, 1.0, 0.0, -0.5], Targets::Classes(vec![0, 1]))?;
-/// let mut ws = Workspace::new(&mlp, data.len());
+/// let mut ws = mlp.workspace(data.len());
 /// let mut grad = vec![0.0; mlp.num_params()];
 /// let loss = mlp.gradient(&params, data.batch(), 1.0, &mut ws, &mut grad);
 /// assert!(loss > 0.0);
@@ -220,11 +186,6 @@ impl Mlp {
         self.widths[0]
     }
 
-    /// Number of outputs `o`.
-    pub fn outputs(&self) -> usize {
-        self.widths[self.widths.len() - 1]
-    }
-
     /// The `Linear` layers, input to output.
     pub fn layers(&self) -> &[Layer] {
         &self.layers
@@ -235,44 +196,17 @@ impl Mlp {
         self.widths.iter().copied().max().unwrap_or(0)
     }
 
-    /// Number of parameters `p = Σ_l (w_l · w_{l−1} + w_l)`.
-    pub fn num_params(&self) -> usize {
-        self.layers.last().map_or(0, |l| l.bias.end)
-    }
-
     /// Whether parameter `i` is a weight (not a bias).
     pub fn is_weight(&self, i: usize) -> bool {
         self.layers.iter().any(|l| l.weights.contains(&i))
-    }
-
-    /// The indices of all weights (every layer's `W_l`, the output layer's included), ascending.
-    pub fn weight_indices(&self) -> Vec<usize> {
-        self.layers.iter().flat_map(|l| l.weights.clone()).collect()
-    }
-
-    /// Multiply-adds of one forward pass per point, `Σ_l w_l · w_{l−1}`.
-    pub fn macs_per_point(&self) -> usize {
-        self.layers.iter().map(|l| l.inputs * l.outputs).sum()
-    }
-
-    /// PyTorch's `nn.Linear` default init from `ChaCha8Rng::seed_from_u64(seed)` (see the module
-    /// docs), in `f64`; convert with [`Scalar::from_f64`] to train in `f32`.
-    pub fn init_params(&self, seed: u64) -> Vec<f64> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut params = Vec::with_capacity(self.num_params());
-        for layer in &self.layers {
-            let b = 1.0 / (layer.inputs as f64).sqrt();
-            for _ in 0..layer.bias.end - layer.weights.start {
-                params.push(rng.random_range(-b..b));
-            }
-        }
-        params
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::model::Model;
 
     #[test]
     fn index_order_matches_the_toy() {

@@ -15,7 +15,8 @@
 //! summation order differs). The mask's structure is fixed by [`SparseEval::set_mask`] (once per
 //! IMP level); each [`SparseEval::evaluate`] reads the current values of the kept weights.
 
-use super::{Mlp, Scalar};
+use super::Mlp;
+use crate::model::{Model, Scalar};
 
 /// Points per register tile of the sparse kernel.
 const TILE: usize = 64;
@@ -225,7 +226,7 @@ impl<T: Scalar> SparseEval<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::mlp::{Loss, Workspace};
+    use crate::model::Loss;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -246,7 +247,7 @@ mod tests {
                 .map(|(&w, &m)| if m { w } else { 0.0 })
                 .collect();
             let mut dense = vec![0.0; rows * 2];
-            let mut ws = Workspace::new(&mlp, 64);
+            let mut ws = mlp.workspace(64);
             mlp.evaluate(&params, &x, rows, &mut ws, &mut dense);
             for threshold in [0.0, 0.5, 1.1] {
                 let mut ev = SparseEval::<f64>::new(&mlp, 100, threshold);

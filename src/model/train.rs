@@ -1,5 +1,5 @@
-//! The MLP training loop: epochs of (full-batch or minibatch) optimizer steps on a [`Dataset`],
-//! with an epoch-level hook that observes, evaluates and stops.
+//! The training loop of every [`Model`]: epochs of (full-batch or minibatch) optimizer steps on
+//! a [`Dataset`], with an epoch-level hook that observes, evaluates and stops.
 //!
 //! ```text
 //! epoch: order = 0..n (full batch) or a ChaCha8 shuffle (minibatch, PyTorch's DataLoader with
@@ -16,8 +16,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::core::{Batch, Dataset, TargetsRef, Workspace};
-use super::{Mlp, Optimizer, OptimizerState, Scalar};
+use super::{Batch, Dataset, Model, ModelWorkspace, Optimizer, OptimizerState, Scalar, TargetsRef};
 
 /// Rows of the workspace at least, so that forward-only evaluation of large input sets runs
 /// in GEMM-sized chunks even when the training batch is small.
@@ -123,11 +122,12 @@ impl Plateau {
 ///
 /// # Example
 /// ```
-/// # use peff::model::mlp::{Mlp, Loss, Dataset, Targets, Trainer, TrainConfig, Optimizer, Control};
+/// # use peff::model::mlp::Mlp;
+/// # use peff::model::{Control, Dataset, Loss, Model, Optimizer, Targets, TrainConfig, Trainer};
 /// let mlp = Mlp::new(&[2, 16, 2], Loss::CrossEntropy)?;
 /// let data = Dataset::new(&mlp, vec![1.0, 0.0, 0.0, 1.0, -1.0, 0.5], Targets::Classes(vec![0, 1, 1]))?;
 /// let init: Vec<f32> = mlp.init_params(0).iter().map(|&v| v as f32).collect();
-/// let mut trainer = Trainer::<f32>::new(&mlp, TrainConfig::full_batch(Optimizer::sgd(0.5)), data.len());
+/// let mut trainer = Trainer::<_, f32>::new(&mlp, TrainConfig::full_batch(Optimizer::sgd(0.5)), data.len());
 /// trainer.reset(&init, None);
 /// let mut losses = vec![0.0f32; data.len()];
 /// let outcome = trainer.train(&data, 1000, |t, _stats| {
@@ -138,15 +138,15 @@ impl Plateau {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct Trainer<T> {
-    mlp: Mlp,
+pub struct Trainer<M: Model, T: Scalar> {
+    model: M,
     config: TrainConfig,
     batch: usize,
     params: Vec<T>,
     mask: Option<Vec<T>>,
     grad: Vec<T>,
     state: OptimizerState<T>,
-    ws: Workspace<T>,
+    ws: M::Workspace<T>,
     order: Vec<usize>,
     xb: Vec<T>,
     yb: Vec<T>,
@@ -156,26 +156,26 @@ pub struct Trainer<T> {
     full_losses: bool,
 }
 
-impl<T: Scalar> Trainer<T> {
-    /// A trainer for `mlp` on datasets of `n` points; parameters start at 0 until
+impl<M: Model, T: Scalar> Trainer<M, T> {
+    /// A trainer for `model` on datasets of `n` points; parameters start at 0 until
     /// [`Trainer::reset`].
-    pub fn new(mlp: &Mlp, config: TrainConfig, n: usize) -> Self {
-        let p = mlp.num_params();
+    pub fn new(model: &M, config: TrainConfig, n: usize) -> Self {
+        let p = model.num_params();
         let batch = config.batch_size.unwrap_or(n).clamp(1, n.max(1));
         let minibatch = batch < n;
         let gather = if minibatch { batch } else { 0 };
         Trainer {
-            mlp: mlp.clone(),
+            model: model.clone(),
             config,
             batch,
             params: vec![T::ZERO; p],
             mask: None,
             grad: vec![T::ZERO; p],
             state: OptimizerState::new(config.optimizer, p),
-            ws: Workspace::new(mlp, batch.max(EVAL_ROWS)),
+            ws: model.workspace(batch.max(EVAL_ROWS)),
             order: (0..n).collect(),
-            xb: vec![T::ZERO; gather * mlp.input_dim()],
-            yb: vec![T::ZERO; gather * mlp.outputs()],
+            xb: vec![T::ZERO; gather * model.input_len()],
+            yb: vec![T::ZERO; gather * model.outputs()],
             cb: vec![0; gather],
             shuffle: Self::stream(config.seed, 0),
             noise: Self::stream(config.seed, 1),
@@ -214,8 +214,8 @@ impl<T: Scalar> Trainer<T> {
     }
 
     /// The architecture.
-    pub fn mlp(&self) -> &Mlp {
-        &self.mlp
+    pub fn model(&self) -> &M {
+        &self.model
     }
 
     /// The configuration.
@@ -241,7 +241,7 @@ impl<T: Scalar> Trainer<T> {
     /// One optimizer step on `batch`; returns the batch's mean loss before the step.
     pub fn step(&mut self, batch: Batch<'_, T>) -> f64 {
         let loss = self
-            .mlp
+            .model
             .gradient(&self.params, batch, 1.0, &mut self.ws, &mut self.grad);
         if self.config.grad_noise_variance > 0.0 {
             let sd = self.config.grad_noise_variance.sqrt();
@@ -269,7 +269,7 @@ impl<T: Scalar> Trainer<T> {
         }
         self.full_losses = false;
         self.order.shuffle(&mut self.shuffle);
-        let (d, o) = (self.mlp.input_dim(), self.mlp.outputs());
+        let (d, o) = (self.model.input_len(), self.model.outputs());
         let mut total = 0.0;
         let mut start = 0;
         while start < n {
@@ -338,20 +338,21 @@ impl<T: Scalar> Trainer<T> {
     /// Per-point losses `ℓ_i` at the current parameters into `out` (one forward pass).
     pub fn point_losses(&mut self, data: &Dataset<T>, out: &mut [T]) {
         self.full_losses = false;
-        self.mlp
+        self.model
             .point_losses(&self.params, data.batch(), &mut self.ws, out);
     }
 
     /// Mean loss at the current parameters.
     pub fn loss(&mut self, data: &Dataset<T>) -> f64 {
         self.full_losses = false;
-        self.mlp
+        self.model
             .mean_loss(&self.params, data.batch(), 1.0, &mut self.ws)
     }
 
     /// Outputs at the current parameters for `rows` inputs (point-major `x`) into `out`
     /// (`rows × o`), forward-only in GEMM-sized chunks.
     pub fn evaluate(&mut self, x: &[T], rows: usize, out: &mut [T]) {
-        self.mlp.evaluate(&self.params, x, rows, &mut self.ws, out);
+        self.model
+            .evaluate(&self.params, x, rows, &mut self.ws, out);
     }
 }

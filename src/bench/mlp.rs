@@ -19,9 +19,8 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::core::{Dataset, Targets};
-use super::train::{TrainConfig, Trainer};
-use super::{Loss, Mlp, MlpError, Optimizer, Scalar};
+use crate::model::mlp::{Mlp, MlpError};
+use crate::model::{Dataset, Loss, Model, Optimizer, Scalar, Targets, TrainConfig, Trainer};
 
 /// What [`measure`] found.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -124,7 +123,7 @@ pub fn setup<T: Scalar>(
     widths: &[usize],
     n: usize,
     optimizer: Optimizer,
-) -> Result<(Trainer<T>, Dataset<T>), MlpError> {
+) -> Result<(Trainer<Mlp, T>, Dataset<T>), MlpError> {
     let classes = widths.last().copied().unwrap_or(0) >= 2;
     let loss = if classes {
         Loss::CrossEntropy
@@ -165,7 +164,7 @@ pub fn measure<T: Scalar>(
     budget: Duration,
 ) -> Result<MlpBenchReport, MlpError> {
     let (mut trainer, data) = setup::<T>(widths, n, optimizer)?;
-    let mlp = trainer.mlp().clone();
+    let mlp = trainer.model().clone();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let calls = calls(&mlp, n);
     // One buffer per operand, shared by all calls (as the step reuses its workspace).

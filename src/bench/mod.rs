@@ -38,13 +38,13 @@
 //!
 //! `--exact` also times the default `peff exact` run (all six methods, every dataset).
 //!
-//! The general MLP core is measured too ([`crate::model::mlp::bench::measure`]): one full-batch
+//! The general MLP core is measured too ([`crate::bench::mlp::measure`]): one full-batch
 //! gradient-descent step (η = 1e-2) of the Fig. 1a network `30-100-100-2` on `n = 30` points in
 //! `f32`, on one thread, against the same GEMMs alone in the same run
 //! (`mlp_steps_per_sec_1t`, `mlp_gemm_fraction`; about a fifth of `--seconds`).
 //! The noise-correlation student's full-batch step (`f32`, `50-100-100-100-100-1`, `n = 1000`,
 //! Adam) is measured on one thread against the same GEMMs alone
-//! ([`crate::model::mlp::bench::measure`]): `student_steps_per_sec_1t`, `student_gemm_fraction`.
+//! ([`crate::bench::mlp::measure`]): `student_steps_per_sec_1t`, `student_gemm_fraction`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -55,10 +55,12 @@ use serde::Serialize;
 use crate::data::DataSpace;
 use crate::experiments::toy::{enumerate_datasets, ToyExperiment, LANES};
 use crate::export::Format;
-use crate::model::lanes::{ToyBatch, TrainParams};
+use crate::model::toy::lanes::{ToyBatch, TrainParams};
 use crate::model::toy::{Loss, ToyShape};
 use crate::model::Networks;
 use crate::prune::{Method, PruneSettings};
+
+pub mod mlp;
 
 /// The benchmarked architecture: the default regression preset (docs/methods.md §2).
 pub const BENCH_SHAPE: ToyShape = ToyShape {
@@ -210,7 +212,7 @@ pub struct BenchReport {
     /// `mlp_steps_per_sec_1t` over the rate of the same GEMMs alone (1 = GEMM-bound).
     pub mlp_gemm_fraction: f64,
     /// Full-batch Adam steps per second of the noise-correlation student (`f32`,
-    /// `50-100-100-100-100-1`, `n = 1000`), one thread ([`crate::model::mlp::bench::measure`]).
+    /// `50-100-100-100-100-1`, `n = 1000`), one thread ([`crate::bench::mlp::measure`]).
     pub student_steps_per_sec_1t: f64,
     /// `student_steps_per_sec_1t` ÷ the rate of the same GEMMs alone (`matrixmultiply`, same
     /// shapes and strides, same run): 1 = the step costs only its GEMMs.
@@ -231,7 +233,7 @@ pub const STUDENT_WIDTHS: [usize; 6] = [50, 100, 100, 100, 100, 1];
 pub const STUDENT_N: usize = 1000;
 
 /// Flops of one network-step (one full-batch gradient step of one network on `n` points), as
-/// the kernel of [`crate::model::lanes`] executes it in training: an FMA counts 2;
+/// the kernel of [`crate::model::toy::lanes`] executes it in training: an FMA counts 2;
 /// add, sub, mul, div and max 1; `exp` 1 (nominal: a libm `exp` costs a few dozen); the ReLU
 /// compare-and-select 0. Training runs at temperature 1, where the kernel's scaling of the
 /// outputs by `1/T` is exact and compiled away (`fma(f, 1, −y) = f − y`, `f · 1 = f`). Per point:
@@ -640,17 +642,17 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         }
         None => None,
     };
-    let mlp = crate::model::mlp::bench::measure::<f32>(
+    let mlp = crate::bench::mlp::measure::<f32>(
         &MLP_BENCH_WIDTHS,
         MLP_BENCH_N,
-        crate::model::mlp::Optimizer::sgd(1e-2),
+        crate::model::Optimizer::sgd(1e-2),
         Duration::from_secs_f64(args.seconds / 5.0),
     )
     .context("MLP benchmark")?;
-    let student = crate::model::mlp::bench::measure::<f32>(
+    let student = crate::bench::mlp::measure::<f32>(
         &STUDENT_WIDTHS,
         STUDENT_N,
-        crate::model::mlp::Optimizer::adam(1e-3),
+        crate::model::Optimizer::adam(1e-3),
         Duration::from_secs_f64(args.seconds / 5.0),
     )
     .context("student benchmark")?;

@@ -14,19 +14,13 @@
 //! L(θ) = (1/n) Σ_i ℓ(x_i, y_i)
 //! ```
 
-use rand::{Rng, SeedableRng};
+pub mod init_file;
+pub mod lanes;
 
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// The training loss.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Loss {
-    /// Mean squared error `½ (f(x) − y)²` per output.
-    Mse,
-    /// Softmax cross-entropy with class `(y + 1)/2`.
-    CrossEntropy,
-}
+pub use super::loss::Loss;
 
 /// Architecture of the toy MLP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

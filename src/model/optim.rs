@@ -1,4 +1,4 @@
-//! Optimizers of the MLP core: gradient descent and Adam, with masks.
+//! Optimizers of every [`Model`](super::Model): gradient descent and Adam, with masks.
 //!
 //! ```text
 //! masked gradient  g̃ = m ⊙ g

@@ -1,4 +1,4 @@
-//! The floating-point type of the MLP core: `f32` or `f64` behind one trait, dispatching matrix
+//! The floating-point type of the network cores: `f32` or `f64` behind one trait, dispatching matrix
 //! products to `matrixmultiply`'s `sgemm` / `dgemm`.
 //!
 //! ```text

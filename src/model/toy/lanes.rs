@@ -26,9 +26,9 @@
 
 use std::cell::OnceCell;
 
-use super::toy::{Dims, Fixed, Loss, ToyShape};
-use super::Networks;
+use super::{Dims, Fixed, Loss, ToyShape};
 use crate::data::DataSpace;
+use crate::model::Networks;
 
 /// Points whose forward passes the trainer interleaves for inputs of up to
 /// [`WIDE_GROUP_MAX_INPUT_DIM`] dimensions (the rest, and wider inputs, go in pairs, then

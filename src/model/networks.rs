@@ -1,9 +1,9 @@
-//! The general MLP as the pruning methods see it: a [`Networks`] batch of one lane, so that the
-//! same implementations in `crate::prune` serve the toy and the MLP.
+//! Any [`Model`] as the pruning methods see it: a [`Networks`] batch of one lane, so that the
+//! same implementations in `crate::prune` serve the toy, the MLP and every other network.
 //!
-//! Per SPEC §7: only the weights are prunable by default (every layer's `W_l`, the output layer's
-//! included; biases always kept, [`MlpNetworks::prune_biases`] opts in), and `k` counts kept
-//! prunable parameters. SynFlow's objective uses `|θ|` of every parameter, biases included, on
+//! Per SPEC §7: only the weights are prunable by default ([`Model::weight_indices`]: every
+//! layer's weights, the output layer's included; biases always kept,
+//! [`ModelNetworks::prune_biases`] opts in), and `k` counts kept prunable parameters. SynFlow's objective uses `|θ|` of every parameter, biases included, on
 //! the all-ones input. GraSP's temperature divides the outputs. IMP and magnitude pruning train
 //! through the network's own routine (a closure: to convergence for memorisation, a fixed number
 //! of epochs for the noise correlation), from `θ0 ⊙ m` with a fresh optimizer.
@@ -14,14 +14,11 @@
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
-use super::core::{Dataset, Workspace};
-use super::train::{TrainConfig, TrainOutcome, Trainer};
-use super::{Mlp, Scalar};
-use crate::model::Networks;
+use super::{Dataset, Model, Networks, Scalar, TrainConfig, TrainOutcome, Trainer};
 
-/// One MLP, its dataset, its init, and its training routine, as a [`Networks`] batch of one.
-pub struct MlpNetworks<T, F> {
-    mlp: Mlp,
+/// One network, its dataset, its init, and its training routine, as a [`Networks`] batch of one.
+pub struct ModelNetworks<M, T, F> {
+    model: M,
     data: Dataset<T>,
     data64: Dataset<f64>,
     init: Vec<f64>,
@@ -33,35 +30,36 @@ pub struct MlpNetworks<T, F> {
     dense: OnceCell<(Vec<f64>, Vec<bool>)>,
 }
 
-impl<T, F> MlpNetworks<T, F>
+impl<M, T, F> ModelNetworks<M, T, F>
 where
+    M: Model,
     T: Scalar,
-    F: Fn(&mut Trainer<T>, &Dataset<T>) -> TrainOutcome,
+    F: Fn(&mut Trainer<M, T>, &Dataset<T>) -> TrainOutcome,
 {
-    /// The network `mlp` with dataset `data` (keyed `key` for per-dataset random streams),
+    /// The network `model` with dataset `data` (keyed `key` for per-dataset random streams),
     /// initial parameters `init` (rounded to `T`), trained by `routine` on a [`Trainer`] built
     /// with `config` and already reset to `θ0 ⊙ m`. Only weights are prunable.
     ///
     /// # Panics
-    /// If `init` does not have `mlp.num_params()` values.
+    /// If `init` does not have `model.num_params()` values.
     pub fn new(
-        mlp: &Mlp,
+        model: &M,
         data: Dataset<T>,
         init: &[f64],
         key: u64,
         config: TrainConfig,
         routine: F,
     ) -> Self {
-        assert_eq!(init.len(), mlp.num_params(), "parameter count");
+        assert_eq!(init.len(), model.num_params(), "parameter count");
         let init_t: Vec<T> = init.iter().map(|&v| T::from_f64(v)).collect();
-        MlpNetworks {
-            mlp: mlp.clone(),
+        ModelNetworks {
+            model: model.clone(),
             data64: data.convert(),
             data,
             init: init_t.iter().map(|v| v.to_f64()).collect(),
             init_t,
             key: [key],
-            prunable: mlp.weight_indices(),
+            prunable: model.weight_indices(),
             config,
             routine,
             dense: OnceCell::new(),
@@ -71,16 +69,16 @@ where
     /// Makes biases prunable too (`--prune-biases`), or weights only again.
     pub fn prune_biases(mut self, yes: bool) -> Self {
         self.prunable = if yes {
-            (0..self.mlp.num_params()).collect()
+            (0..self.model.num_params()).collect()
         } else {
-            self.mlp.weight_indices()
+            self.model.weight_indices()
         };
         self
     }
 
     /// The architecture.
-    pub fn mlp(&self) -> &Mlp {
-        &self.mlp
+    pub fn model(&self) -> &M {
+        &self.model
     }
 
     /// The dataset.
@@ -91,7 +89,7 @@ where
     /// Trains from `θ0 ⊙ mask` with the routine; returns the trained parameters (in `T`) and
     /// the outcome (its `diverged` also set when a parameter is non-finite).
     pub fn train_masked(&self, mask: Option<&[bool]>) -> (Vec<T>, TrainOutcome) {
-        let mut trainer = Trainer::new(&self.mlp, self.config, self.data.len());
+        let mut trainer = Trainer::new(&self.model, self.config, self.data.len());
         trainer.reset(&self.init_t, mask);
         let mut outcome = (self.routine)(&mut trainer, &self.data);
         outcome.diverged |= !trainer.params().iter().all(|w| w.is_finite());
@@ -99,13 +97,14 @@ where
     }
 }
 
-impl<T, F> Networks for MlpNetworks<T, F>
+impl<M, T, F> Networks for ModelNetworks<M, T, F>
 where
+    M: Model,
     T: Scalar,
-    F: Fn(&mut Trainer<T>, &Dataset<T>) -> TrainOutcome,
+    F: Fn(&mut Trainer<M, T>, &Dataset<T>) -> TrainOutcome,
 {
     fn num_params(&self) -> usize {
-        self.mlp.num_params()
+        self.model.num_params()
     }
 
     fn lanes(&self) -> usize {
@@ -125,14 +124,14 @@ where
     }
 
     fn gradient_at_init(&self, temperature: f64, out: &mut [f64]) {
-        let mut ws = Workspace::new(&self.mlp, self.data.len());
-        self.mlp
+        let mut ws = self.model.workspace(self.data.len());
+        self.model
             .gradient(&self.init, self.data64.batch(), temperature, &mut ws, out);
     }
 
     fn hvp_at_init(&self, temperature: f64, v: &[f64], out: &mut [f64]) {
-        let mut ws = Workspace::new(&self.mlp, self.data.len());
-        self.mlp.hvp(
+        let mut ws = self.model.workspace(self.data.len());
+        self.model.hvp(
             &self.init,
             self.data64.batch(),
             temperature,
@@ -163,7 +162,7 @@ where
     }
 
     fn synflow_gradient(&self, params: &[f64], out: &mut [f64]) {
-        let mut ws = Workspace::new(&self.mlp, 1);
-        self.mlp.synflow_gradient(params, &mut ws, out);
+        let mut ws = self.model.workspace(1);
+        self.model.synflow_gradient(params, &mut ws, out);
     }
 }
