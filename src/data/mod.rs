@@ -16,6 +16,7 @@
 //! The Figure 1 data live in submodules: [`gaussian`] (memorisation, Fig. 1a) and [`idx`]
 //! (the FashionMNIST IDX reader, Fig. 1b).
 
+pub mod cifar;
 pub mod gaussian;
 pub mod idx;
 

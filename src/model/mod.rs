@@ -23,6 +23,7 @@
 //! SynFlow:          S(θ) = 1ᵀ f_θ(1),  ∇S(θ)   (all-ones input of the model's input shape)
 //! ```
 
+pub mod conv;
 pub mod dataset;
 pub mod loss;
 pub mod mlp;
