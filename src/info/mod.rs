@@ -3,6 +3,7 @@
 
 pub mod counts;
 pub mod estimators;
+pub mod masks;
 pub mod tally;
 
 use estimators::{estimate_all, BootstrapConfig, EstimateError};
