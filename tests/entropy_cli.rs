@@ -23,7 +23,7 @@ fn entropy_reproduces_known_values_from_stdin() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("estimator,estimate_bits,ci_low_bits,ci_high_bits,samples,distinct")
+        Some("estimator,estimate_bits,ci_low_bits,ci_high_bits,sd_bits,samples,distinct")
     );
     let value = |name: &str| -> f64 {
         let line = text
@@ -36,6 +36,193 @@ fn entropy_reproduces_known_values_from_stdin() {
     assert!((value("miller_madow") - 1.987007).abs() < 1e-6);
     assert!((value("chao_shen") - 2.087338).abs() < 1e-6);
     assert_eq!(text.lines().count(), 9, "a header and eight estimators");
+    // NSB's posterior standard deviation has a cell; the other estimators' are empty.
+    for line in text.lines().skip(1) {
+        let sd = line.split(',').nth(4).unwrap();
+        assert_eq!(sd.is_empty(), !line.starts_with("nsb,"), "{line}");
+    }
+}
+
+/// NSB's posterior standard deviation is in the JSON output (null for the other estimators),
+/// and equals the library's `nsb` on the same counts and alphabet.
+#[test]
+fn entropy_reports_nsb_posterior_sd() {
+    let out = peff()
+        .args(["entropy", "-", "--format", "json", "--alphabet", "20"])
+        .write_stdin("10\n5\n3\n1\n1\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rows = rows.as_array().unwrap();
+    let want = peff::info::estimators::nsb(&[10, 5, 3, 1, 1], 20.0).unwrap();
+    for row in rows {
+        let sd = &row["sd_bits"];
+        if row["estimator"] == "nsb" {
+            assert_eq!(sd.as_f64(), Some(want.posterior_sd_bits));
+        } else {
+            assert!(sd.is_null(), "{row}");
+        }
+    }
+}
+
+/// A `.npy` file as NumPy writes it: magic, version, little-endian header length, the header
+/// dictionary padded with spaces to a 64-byte boundary and ended by a newline, then the data.
+fn npy(version: u8, descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = format!(
+        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+        if fortran { "True" } else { "False" }
+    );
+    let width = if version == 1 { 2 } else { 4 };
+    while !(8 + width + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY".to_vec();
+    out.extend_from_slice(&[version, 0]);
+    let length = header.len() as u32;
+    out.extend_from_slice(&length.to_le_bytes()[..width]);
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+fn entropy_csv(args: &[&str]) -> String {
+    let out = peff()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+/// `--masks` counts the distinct rows of a `.npy` file (every format version, bool and uint8)
+/// and gives exactly the table of the same counts read from a counts file.
+#[test]
+fn entropy_reads_masks_from_npy() {
+    let dir = tempfile::tempdir().unwrap();
+    // 6 masks of 10 entries: rows 0, 2, 5 equal, rows 1 and 4 equal, row 3 alone: counts 3, 2, 1
+    let a = [1, 0, 1, 0, 1, 0, 1, 0, 1, 1];
+    let b = [0, 1, 1, 0, 1, 0, 1, 0, 1, 1];
+    let c = [0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let data: Vec<u8> = [a, b, a, c, b, a].concat();
+    let counts = dir.path().join("counts.txt");
+    std::fs::write(&counts, "3\n2\n1\n").unwrap();
+    let want = entropy_csv(&[
+        "entropy",
+        counts.to_str().unwrap(),
+        "--alphabet",
+        "1024",
+        "--format",
+        "csv",
+    ]);
+    assert!(want.contains(",6,3\n"), "{want}");
+    for version in [1, 2, 3] {
+        for descr in ["|b1", "|u1"] {
+            let path = dir.path().join(format!("m{version}{}.npy", &descr[1..]));
+            std::fs::write(&path, npy(version, descr, false, "(6, 10)", &data)).unwrap();
+            let got = entropy_csv(&[
+                "entropy",
+                "--masks",
+                path.to_str().unwrap(),
+                "--alphabet",
+                "1024",
+                "--format",
+                "csv",
+            ]);
+            assert_eq!(got, want, "version {version} {descr}");
+        }
+    }
+}
+
+/// Bad `.npy` files and flag combinations end in one line on stderr naming the problem.
+#[test]
+fn entropy_rejects_bad_npy_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = npy(1, "|u1", false, "(2, 3)", &[0, 1, 1, 1, 0, 0]);
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            npy(1, "<f4", false, "(2, 3)", &[0; 24]),
+            "dtype '<f4' is not a mask dtype: expected '|b1' (bool) or '|u1' (uint8)",
+        ),
+        (
+            npy(1, "<i8", false, "(1, 1)", &[0; 8]),
+            "dtype '<i8' is not a mask dtype",
+        ),
+        (
+            npy(1, "|b1", true, "(2, 3)", &[0; 6]),
+            "the array is stored in Fortran order (fortran_order: True)",
+        ),
+        (
+            good[..good.len() - 2].to_vec(),
+            "truncated .npy file: the data needs 6 bytes, 4 remain",
+        ),
+        (
+            good[..20].to_vec(),
+            "truncated .npy file: the header needs 118 bytes, 10 remain",
+        ),
+        (
+            npy(1, "|u1", false, "(6,)", &[0; 6]),
+            "expected a 2-D array of N masks × p entries, got shape (6,)",
+        ),
+        (
+            npy(1, "|u1", false, "(2, 3)", &[0, 1, 1, 1, 3, 0]),
+            "mask 1, entry 1: value 3 is not 0 or 1",
+        ),
+        (
+            npy(1, "|u1", false, "(0, 3)", &[]),
+            "no masks: the input holds 0 masks",
+        ),
+        (b"0,1,1\n1,0,0\n".to_vec(), "not a .npy file"),
+        (
+            npy(4, "|u1", false, "(2, 3)", &[0; 6]),
+            ".npy format version 4.0 is not supported",
+        ),
+    ];
+    for (i, (bytes, needle)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bad{i}.npy"));
+        std::fs::write(&path, bytes).unwrap();
+        let assert = peff()
+            .args(["entropy", "--masks", path.to_str().unwrap()])
+            .assert()
+            .failure();
+        let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+        assert!(stderr.contains(needle), "case {i}: {stderr}");
+        assert!(
+            stderr.contains(&format!("`--masks` '{}'", path.display())),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+    let path = dir.path().join("good.npy");
+    std::fs::write(&path, &good).unwrap();
+    // a counts file and `--masks` together, or neither, is a usage error
+    peff()
+        .args(["entropy", "counts.txt", "--masks", path.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("cannot be used with"));
+    peff()
+        .args(["entropy"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "not provided: <FILE|--masks <MASKS>>",
+        ));
+    peff()
+        .args([
+            "entropy",
+            "--masks",
+            dir.path().join("missing.npy").to_str().unwrap(),
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("`--masks`: cannot read"));
 }
 
 /// A `mask,count` CSV file with a header is read, and the default alphabet is announced.

@@ -1,19 +1,26 @@
-//! `peff entropy`: every entropy estimator, with bootstrap intervals, on a counts file
-//! (docs/methods.md §5, §7; the estimators are in [`crate::info::estimators`]).
+//! `peff entropy`: every entropy estimator, with bootstrap intervals (and NSB's posterior
+//! standard deviation), on a counts file or on the distinct rows of a `.npy` file of masks
+//! (docs/methods.md §5, §7; the estimators are in [`crate::info::estimators`], the mask counts
+//! in [`crate::info::masks`]).
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::{ArgGroup, Args};
 use serde::Serialize;
 
 use crate::export::{render, Format};
 
-/// Flags of `peff entropy`.
+/// Flags of `peff entropy`: a counts file or `--masks`, exactly one.
 #[derive(Debug, Args, Clone)]
+#[command(group(ArgGroup::new("input").required(true).args(["file", "masks"])))]
 pub struct EntropyArgs {
     /// Counts file (one count per line, or CSV `mask,count`), or `-` for stdin.
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
+    /// NumPy `.npy` file of N masks × p entries (dtype bool or uint8, C order, entries 0 or 1)
+    /// instead of a counts file: its distinct rows are counted.
+    #[arg(long, allow_hyphen_values = true)]
+    pub masks: Option<PathBuf>,
     /// Alphabet size A (number of possible symbols) for shrink and NSB (default: the number of
     /// observed symbols m).
     #[arg(long, allow_hyphen_values = true)]
@@ -37,13 +44,39 @@ pub struct EntropyArgs {
 struct EntropyRow {
     #[serde(flatten)]
     estimate: crate::info::EstimateRow,
+    /// NSB's posterior standard deviation, bits (empty for the other estimators).
+    sd_bits: Option<f64>,
     samples: u64,
     distinct: usize,
 }
 
-/// `peff entropy`: every estimator on a counts file.
+/// The counts of `--masks FILE` (distinct rows of the `.npy` file), or of the counts file.
+fn read_counts(args: &EntropyArgs) -> anyhow::Result<Vec<u64>> {
+    use crate::export::{read_capped, MAX_COUNTS_BYTES};
+    use crate::info::masks::{parse_npy_masks, MAX_NPY_BYTES};
+    if let Some(path) = &args.masks {
+        let bytes = read_capped(path, MAX_NPY_BYTES, "`--masks`")?;
+        let counts = parse_npy_masks(&bytes)
+            .and_then(|m| m.counts())
+            .with_context(|| format!("`--masks` '{}'", path.display()))?;
+        return Ok(counts);
+    }
+    let file = args
+        .file
+        .as_deref()
+        .context("give a counts file or `--masks FILE.npy`")?;
+    let bytes = read_capped(file, MAX_COUNTS_BYTES, "counts file")?;
+    let name = if file.as_os_str() == "-" {
+        "stdin".to_string()
+    } else {
+        file.display().to_string()
+    };
+    let file = crate::info::counts::parse_counts(&bytes).with_context(|| format!("'{name}'"))?;
+    Ok(file.counts)
+}
+
+/// `peff entropy`: every estimator on a counts file or a `.npy` file of masks.
 pub fn run(args: &EntropyArgs) -> anyhow::Result<()> {
-    use crate::info::counts::parse_counts;
     use crate::info::estimators::{estimate_all, BootstrapConfig};
     if !(args.confidence > 0.0 && args.confidence < 1.0) {
         bail!("`--confidence` must be in (0, 1), got {}", args.confidence);
@@ -54,15 +87,8 @@ pub fn run(args: &EntropyArgs) -> anyhow::Result<()> {
             args.resamples
         );
     }
-    let bytes =
-        crate::export::read_capped(&args.file, crate::export::MAX_COUNTS_BYTES, "counts file")?;
-    let name = if args.file.as_os_str() == "-" {
-        "stdin".to_string()
-    } else {
-        args.file.display().to_string()
-    };
-    let file = parse_counts(&bytes).with_context(|| format!("'{name}'"))?;
-    let observed = file.counts.iter().filter(|&&c| c > 0).count();
+    let counts = read_counts(args)?;
+    let observed = counts.iter().filter(|&&c| c > 0).count();
     let alphabet = match args.alphabet {
         Some(a) if !(a.is_finite() && a >= observed as f64) => {
             bail!("`--alphabet` must be a finite number ≥ the {observed} observed symbols, got {a}")
@@ -78,10 +104,11 @@ pub fn run(args: &EntropyArgs) -> anyhow::Result<()> {
         confidence: args.confidence,
         seed: args.seed,
     };
-    let samples: u64 = file.counts.iter().sum();
-    let rows: Vec<EntropyRow> = estimate_all(&file.counts, alphabet, &cfg)?
+    let samples: u64 = counts.iter().sum();
+    let rows: Vec<EntropyRow> = estimate_all(&counts, alphabet, &cfg)?
         .into_iter()
         .map(|e| EntropyRow {
+            sd_bits: e.posterior_sd_bits,
             estimate: e.into(),
             samples,
             distinct: observed,

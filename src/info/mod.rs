@@ -4,6 +4,7 @@
 pub mod bound;
 pub mod counts;
 pub mod estimators;
+pub mod masks;
 pub mod tally;
 
 use estimators::{estimate_all, BootstrapConfig, EstimateError};

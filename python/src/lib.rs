@@ -1,0 +1,955 @@
+//! Python bindings of peff (`import peff`): the eight entropy estimators with bootstrap
+//! intervals, the counts of distinct pruning masks, the toy tables of `peff exact` and
+//! `peff sample`, Theorem 5.6 and its ceiling, and the noise-correlation proxy. Every entropy is
+//! in bits.
+//!
+//! ```text
+//! entropy(counts)          every estimator of crate peff::info::estimators, as `peff entropy`
+//! mask_counts(masks)       c_j = #{r : mask r = the j-th distinct mask}   (peff::info::masks)
+//! exact(**config)          the rows of `peff exact --format csv` for the same flags
+//! sample(**config)         the rows of `peff sample --format csv` for the same flags
+//! bound(...)               Theorem 5.6 (peff::bound), as `peff bound`
+//! ceiling_bits(p, k)       log2 C(p, k)
+//! noise_correlation(f, E, z)   C = (1/n) Σ_i (f(x_i) − E_μ f) z_i
+//! ```
+//!
+//! Conventions: keyword arguments are the CLI's flags with `-` → `_`; invalid input raises
+//! `ValueError` with the CLI's one-line message (flags named as on the command line); inputs are
+//! validated before any work, the GIL is released around every long computation, and a panic
+//! inside peff becomes a `RuntimeError` (it never unwinds into Python).
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicBool;
+
+use clap::Parser;
+use numpy::ndarray::Axis;
+use numpy::{
+    PyArray1, PyArrayDescrMethods, PyReadonlyArray1, PyReadonlyArrayDyn, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyMapping, PyString};
+
+use peff::cli::{Cli, Command, ToyArgs};
+use peff::experiments::run::{compute, dataset_count};
+use peff::experiments::toy::{ToyRecord, ToyRun};
+use peff::info::estimators::{estimate_all, BootstrapConfig};
+use peff::info::masks::{check_size, MaskCounter, MaskError};
+use peff::record::RunRecord;
+use peff::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
+
+/// Most counts `entropy` accepts: 2^27 = 134217728, about what the CLI's 256 MiB counts file
+/// holds.
+const MAX_COUNTS: usize = 1 << 27;
+/// Most values `noise_correlation` accepts per array (2^30).
+const MAX_VALUES: usize = 1 << 30;
+
+fn invalid(message: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(message.to_string())
+}
+
+/// A panic's payload as a `RuntimeError`.
+fn internal(payload: Box<dyn Any + Send>) -> PyErr {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string());
+    PyRuntimeError::new_err(format!(
+        "internal error in peff (a bug, please report it): {message}"
+    ))
+}
+
+/// Runs `f`, turning a panic into a `RuntimeError`.
+fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(internal(payload)))
+}
+
+/// Runs `f` without the GIL, turning a panic into a `RuntimeError`.
+fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> PyResult<T> + Send) -> PyResult<T> {
+    py.detach(|| guard(f))
+}
+
+/// The repr of a Python object for a message, cut to 60 characters.
+fn short_repr(obj: &Bound<'_, PyAny>) -> String {
+    let text = obj
+        .repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| "<unprintable>".to_string());
+    if text.chars().count() > 60 {
+        format!("{}…", text.chars().take(60).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// A string as Python's `repr` writes it (single quotes).
+fn quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// A shape as Python writes a tuple.
+fn python_shape(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => {
+            let items: Vec<String> = shape.iter().map(usize::to_string).collect();
+            format!("({})", items.join(", "))
+        }
+    }
+}
+
+/// One estimator's estimate of the entropy, in bits, with its bootstrap basic interval.
+///
+/// Attributes: ``bits`` (the point estimate), ``ci_low`` and ``ci_high`` (the interval at the
+/// requested confidence), ``sd`` (NSB's posterior standard deviation; ``None`` for the other
+/// estimators).
+///
+/// >>> import peff
+/// >>> nsb = peff.entropy([10, 5, 3, 1, 1], alphabet=20)["nsb"]
+/// >>> round(nsb.bits, 4), round(nsb.sd, 4)
+/// (2.1377, 0.3452)
+/// >>> nsb.ci_low < nsb.bits < nsb.ci_high
+/// True
+/// >>> peff.entropy([10, 5, 3, 1, 1])["plugin"].sd is None
+/// True
+#[pyclass(frozen, module = "peff", get_all)]
+struct Estimate {
+    bits: f64,
+    ci_low: f64,
+    ci_high: f64,
+    sd: Option<f64>,
+}
+
+#[pymethods]
+impl Estimate {
+    fn __repr__(&self) -> String {
+        let sd = self.sd.map_or(String::new(), |sd| format!(", sd={sd}"));
+        format!(
+            "Estimate(bits={}, ci_low={}, ci_high={}{sd})",
+            self.bits, self.ci_low, self.ci_high
+        )
+    }
+}
+
+/// One count of a Python sequence, with the CLI's messages for a bad one.
+fn count_item(i: usize, item: &Bound<'_, PyAny>) -> PyResult<u64> {
+    let not_integer = || {
+        invalid(format!(
+            "counts[{i}]: not an integer count: {}",
+            short_repr(item)
+        ))
+    };
+    if item.is_instance_of::<PyBool>() {
+        return Err(not_integer());
+    }
+    if let Ok(count) = item.extract::<u64>() {
+        return Ok(count);
+    }
+    // Not a u64: say why, as the CLI does (negative, too large, or not an integer at all).
+    let Ok(index) = item.py().import("operator")?.call_method1("index", (item,)) else {
+        return Err(not_integer());
+    };
+    if index.lt(0)? {
+        return Err(invalid(format!(
+            "counts[{i}]: negative count {}",
+            short_repr(&index)
+        )));
+    }
+    Err(invalid(format!(
+        "counts[{i}]: count too large for u64: {}",
+        short_repr(&index)
+    )))
+}
+
+/// The counts of `entropy`: a 1-D NumPy array of integers, or a sequence of integers.
+fn counts_from(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+    if let Ok(array) = obj.cast::<PyUntypedArray>() {
+        if array.ndim() != 1 {
+            return Err(invalid(format!(
+                "counts must be a 1-D array, got shape {}",
+                python_shape(array.shape())
+            )));
+        }
+        if array.len() > MAX_COUNTS {
+            return Err(invalid(format!(
+                "counts has {} entries, above peff's limit of 2^27 = 134217728",
+                array.len()
+            )));
+        }
+        let kind = array.dtype().kind();
+        if kind == b'b' {
+            return Err(invalid(
+                "counts must be integers, got an array of dtype bool (for masks, use peff.mask_counts)",
+            ));
+        }
+        if kind == b'u' {
+            // Unsigned integers widen to uint64 without loss (values above 2^63 included).
+            let wide = obj.call_method1("astype", ("uint64",))?;
+            let view: PyReadonlyArray1<'_, u64> = wide.extract()?;
+            return Ok(view.as_array().to_vec());
+        }
+        if kind == b'i' {
+            let wide = obj.call_method1("astype", ("int64",))?;
+            let view: PyReadonlyArray1<'_, i64> = wide.extract()?;
+            let values = view.as_array();
+            if let Some((i, v)) = values.iter().enumerate().find(|(_, &v)| v < 0) {
+                return Err(invalid(format!("counts[{i}]: negative count {v}")));
+            }
+            return Ok(values.iter().map(|&v| v as u64).collect());
+        }
+        // Floats, objects, strings: element by element, so the message names the first bad one.
+    }
+    if obj.is_instance_of::<PyString>() || obj.cast::<PyMapping>().is_ok() {
+        return Err(invalid(format!(
+            "counts must be a 1-D array or a sequence of non-negative integers, got {}",
+            obj.get_type().name()?
+        )));
+    }
+    let Ok(length) = obj.len() else {
+        return Err(invalid(format!(
+            "counts must be a 1-D array or a sequence of non-negative integers, got {}",
+            obj.get_type().name()?
+        )));
+    };
+    if length > MAX_COUNTS {
+        return Err(invalid(format!(
+            "counts has {length} entries, above peff's limit of 2^27 = 134217728"
+        )));
+    }
+    let mut counts = Vec::with_capacity(length);
+    for (i, item) in obj.try_iter()?.enumerate() {
+        counts.push(count_item(i, &item?)?);
+    }
+    Ok(counts)
+}
+
+/// Every entropy estimator on a vector of counts, in bits, each with its bootstrap interval.
+///
+/// ``counts`` is a 1-D array or a sequence of non-negative integers: how often each distinct
+/// symbol (mask) was seen; zeros are ignored and the order does not matter. ``alphabet`` is the
+/// number of possible symbols ``A`` that ``shrink`` and ``nsb`` assume (for masks: the number of
+/// possible masks, e.g. ``peff.ceiling_bits``'s ``C(p, k)`` or ``2**p``); the default is the
+/// number of observed symbols, as in ``peff entropy``. The interval is the bootstrap basic
+/// interval from ``resamples`` seeded multinomial resamples at level ``confidence``
+/// (``peff entropy --resamples --seed --confidence``; the values equal the CLI's).
+///
+/// Returns a dict from estimator name (``plugin``, ``miller_madow``, ``chao_shen``,
+/// ``chao_wang_jost``, ``grassberger``, ``jackknife``, ``shrink``, ``nsb``) to ``Estimate``.
+/// Raises ``ValueError`` for negative or non-integer counts, all-zero counts, an alphabet
+/// smaller than the number of observed symbols, ``resamples`` outside [2, 1000000] or
+/// ``confidence`` outside (0, 1). The GIL is released while the estimators run.
+///
+/// >>> import peff
+/// >>> est = peff.entropy([10, 5, 3, 1, 1], alphabet=20)
+/// >>> list(est)
+/// ['plugin', 'miller_madow', 'chao_shen', 'chao_wang_jost', 'grassberger', 'jackknife', 'shrink', 'nsb']
+/// >>> round(est["plugin"].bits, 6), round(est["chao_shen"].bits, 6)
+/// (1.842738, 2.087338)
+/// >>> peff.entropy([3, -2])
+/// Traceback (most recent call last):
+/// ...
+/// ValueError: counts[1]: negative count -2
+#[pyfunction]
+#[pyo3(signature = (counts, alphabet=None, resamples=1000, seed=0, confidence=0.95))]
+fn entropy<'py>(
+    py: Python<'py>,
+    counts: &Bound<'py, PyAny>,
+    alphabet: Option<f64>,
+    resamples: i64,
+    seed: u64,
+    confidence: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    guard(|| {
+        // The checks of `peff entropy`, in its order and with its messages.
+        if !(confidence > 0.0 && confidence < 1.0) {
+            return Err(invalid(format!(
+                "`--confidence` must be in (0, 1), got {confidence}"
+            )));
+        }
+        if !(2..=1_000_000).contains(&resamples) {
+            return Err(invalid(format!(
+                "`--resamples` must be in [2, 1000000], got {resamples}"
+            )));
+        }
+        let counts = counts_from(counts)?;
+        let observed = counts.iter().filter(|&&c| c > 0).count();
+        let alphabet = match alphabet {
+            Some(a) if !(a.is_finite() && a >= observed as f64) => {
+                return Err(invalid(format!(
+                "`--alphabet` must be a finite number ≥ the {observed} observed symbols, got {a}"
+            )))
+            }
+            Some(a) => a,
+            None => observed as f64,
+        };
+        let cfg = BootstrapConfig {
+            resamples: resamples as usize,
+            confidence,
+            seed,
+        };
+        let estimates = detached(py, || {
+            estimate_all(&counts, alphabet, &cfg).map_err(invalid)
+        })?;
+        let out = PyDict::new(py);
+        for e in estimates {
+            let value = Estimate {
+                bits: e.estimate_bits,
+                ci_low: e.ci_low_bits,
+                ci_high: e.ci_high_bits,
+                sd: e.posterior_sd_bits,
+            };
+            out.set_item(e.estimator.name(), Py::new(py, value)?)?;
+        }
+        Ok(out)
+    })
+}
+
+/// One mask entry of `mask_counts`: a NumPy array of dtype bool or uint8, read as bytes.
+fn mask_array<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<PyReadonlyArrayDyn<'py, u8>> {
+    let Ok(array) = obj.cast::<PyUntypedArray>() else {
+        return Err(invalid(format!(
+            "{what} must be a NumPy array of dtype bool or uint8, got {} (for a torch tensor, pass .numpy())",
+            obj.get_type().name()?
+        )));
+    };
+    let dtype = array.dtype();
+    if !matches!(dtype.kind(), b'b' | b'u') || dtype.itemsize() != 1 {
+        let descr: String = dtype.getattr("str")?.extract()?;
+        return Err(invalid(format!("{what}: {}", MaskError::Dtype { descr })));
+    }
+    // A bool array is read through a uint8 view (same bytes), so that every byte is checked
+    // to be 0 or 1 and no invalid `bool` is ever formed.
+    let bytes = if dtype.kind() == b'b' {
+        obj.call_method1("view", ("uint8",))?
+    } else {
+        obj.clone()
+    };
+    bytes.extract()
+}
+
+fn mask_error(e: MaskError) -> PyErr {
+    invalid(e)
+}
+
+/// The counts of distinct masks, ready for ``peff.entropy``.
+///
+/// ``masks`` is either
+///
+/// - an ``(N, p)`` NumPy array of dtype bool or uint8, one mask per row; or
+/// - a sequence of ``N`` dicts ``{name: array}`` (e.g. the mask entries of ``N`` PyTorch
+///   ``state_dict``\ s, as NumPy arrays of dtype bool or uint8 of any shape). Each dict is one
+///   mask: its arrays are flattened in C order and concatenated **in sorted key order** (so
+///   the order in which the dicts were built does not matter). Every dict must have the same
+///   keys, and each key the same shape, as the first.
+///
+/// Entries must be 0 or 1. Arrays need not be C-contiguous (strided views are read in place).
+/// Returns a 1-D uint64 array: the number of times each distinct mask occurs, in order of first
+/// appearance (so it sums to ``N``). Raises ``ValueError`` for another dtype, another shape, an
+/// entry other than 0 or 1, no masks, or more than 2^32 entries in all (checked before any
+/// copy). The GIL is released while the masks are counted.
+///
+/// >>> import numpy as np, peff
+/// >>> m = np.array([[1, 0, 1], [0, 1, 1], [1, 0, 1]], dtype=bool)
+/// >>> peff.mask_counts(m)
+/// array([2, 1], dtype=uint64)
+/// >>> dicts = [{"b": np.ones(2, np.uint8), "a": np.eye(2, dtype=bool)} for _ in range(3)]
+/// >>> peff.mask_counts(dicts)
+/// array([3], dtype=uint64)
+/// >>> peff.mask_counts(np.zeros((2, 3), dtype=np.float32))
+/// Traceback (most recent call last):
+/// ...
+/// ValueError: masks: dtype '<f4' is not a mask dtype: expected '|b1' (bool) or '|u1' (uint8)
+#[pyfunction]
+fn mask_counts<'py>(
+    py: Python<'py>,
+    masks: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray1<u64>>> {
+    guard(|| {
+        let counts = if masks.cast::<PyUntypedArray>().is_ok() {
+            counts_of_matrix(py, masks)?
+        } else {
+            counts_of_dicts(py, masks)?
+        };
+        Ok(PyArray1::from_vec(py, counts))
+    })
+}
+
+fn counts_of_matrix(py: Python<'_>, masks: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+    let array = mask_array(masks, "masks")?;
+    let shape = array.shape().to_vec();
+    let [rows, entries] = shape[..] else {
+        return Err(invalid(format!(
+            "masks: {}",
+            MaskError::Shape {
+                shape: python_shape(&shape)
+            }
+        )));
+    };
+    check_size(rows as u64, entries as u64).map_err(mask_error)?;
+    let view = array.as_array();
+    detached(py, || {
+        let mut counter = MaskCounter::new(entries);
+        let mut buffer = Vec::new();
+        for row in view.axis_iter(Axis(0)) {
+            let row_slice = match row.as_slice() {
+                Some(s) => s,
+                None => {
+                    buffer.clear();
+                    buffer.extend(row.iter().copied());
+                    &buffer[..]
+                }
+            };
+            counter.add(row_slice).map_err(mask_error)?;
+        }
+        counter.counts().map_err(mask_error)
+    })
+}
+
+fn counts_of_dicts(py: Python<'_>, masks: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+    let not_masks = || -> PyResult<PyErr> {
+        Ok(invalid(format!(
+            "masks must be an (N, p) NumPy array of dtype bool or uint8, or a sequence of {{name: array}} dicts; got {}",
+            masks.get_type().name()?
+        )))
+    };
+    if masks.is_instance_of::<PyString>() || masks.cast::<PyMapping>().is_ok() {
+        return Err(not_masks()?);
+    }
+    let Ok(rows) = masks.len() else {
+        return Err(not_masks()?);
+    };
+    if rows == 0 {
+        return Err(mask_error(MaskError::NoMasks));
+    }
+    // Every array of every mask, read-only borrowed, key by key in sorted order.
+    let mut arrays: Vec<Vec<PyReadonlyArrayDyn<'_, u8>>> = Vec::with_capacity(rows);
+    let mut keys: Vec<String> = Vec::new();
+    let mut shapes: Vec<Vec<usize>> = Vec::new();
+    for (r, item) in masks.try_iter()?.enumerate() {
+        let item = item?;
+        let Ok(dict) = item.cast::<PyDict>() else {
+            return Err(invalid(format!(
+                "masks[{r}] must be a dict {{name: array}}, got {}",
+                item.get_type().name()?
+            )));
+        };
+        let mut entries: Vec<(String, Bound<'_, PyAny>)> = Vec::with_capacity(dict.len());
+        for (key, value) in dict.iter() {
+            let Ok(key) = key.extract::<String>() else {
+                return Err(invalid(format!(
+                    "masks[{r}]: keys must be strings, got {}",
+                    short_repr(&key)
+                )));
+            };
+            entries.push((key, value));
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        if r == 0 {
+            if entries.is_empty() {
+                return Err(invalid("masks[0] is an empty dict"));
+            }
+            keys = entries.iter().map(|(k, _)| k.clone()).collect();
+        } else {
+            let these: Vec<&String> = entries.iter().map(|(k, _)| k).collect();
+            if let Some(extra) = these.iter().find(|k| !keys.contains(k)) {
+                return Err(invalid(format!(
+                    "masks[{r}] has key {}, which masks[0] does not have",
+                    quoted(extra)
+                )));
+            }
+            if let Some(missing) = keys.iter().find(|k| !these.contains(k)) {
+                return Err(invalid(format!(
+                    "masks[{r}] lacks key {} of masks[0]",
+                    quoted(missing)
+                )));
+            }
+        }
+        let mut row = Vec::with_capacity(entries.len());
+        for (j, (key, value)) in entries.iter().enumerate() {
+            let array = mask_array(value, &format!("masks[{r}][{}]", quoted(key)))?;
+            if r == 0 {
+                shapes.push(array.shape().to_vec());
+                if j + 1 == entries.len() {
+                    // Saturating: a sum of huge (broadcast) shapes is refused, never wrapped.
+                    let total = shapes
+                        .iter()
+                        .map(|s| s.iter().fold(1u64, |acc, &d| acc.saturating_mul(d as u64)))
+                        .fold(0u64, u64::saturating_add);
+                    check_size(rows as u64, total).map_err(mask_error)?;
+                }
+            } else if array.shape() != shapes[j] {
+                return Err(invalid(format!(
+                    "masks[{r}][{}] has shape {}, masks[0][{}] has shape {}",
+                    quoted(key),
+                    python_shape(array.shape()),
+                    quoted(key),
+                    python_shape(&shapes[j])
+                )));
+            }
+            row.push(array);
+        }
+        arrays.push(row);
+    }
+    let views: Vec<Vec<_>> = arrays
+        .iter()
+        .map(|row| row.iter().map(|a| a.as_array()).collect())
+        .collect();
+    let entries: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+    detached(py, || {
+        let mut counter = MaskCounter::new(entries);
+        let mut owned: Vec<Vec<u8>> = Vec::new();
+        for row in &views {
+            owned.clear();
+            // Strided arrays are copied (C order); contiguous ones are read in place.
+            let mut parts: Vec<&[u8]> = Vec::with_capacity(row.len());
+            for view in row {
+                if view.as_slice().is_none() {
+                    owned.push(view.iter().copied().collect());
+                }
+            }
+            let mut copies = owned.iter();
+            for view in row {
+                match view.as_slice() {
+                    Some(s) => parts.push(s),
+                    None => parts.push(copies.next().expect("one copy per strided array")),
+                }
+            }
+            counter.add_parts(&parts).map_err(mask_error)?;
+        }
+        counter.counts().map_err(mask_error)
+    })
+}
+
+/// The toy flags the Python functions accept (every flag of `peff exact` that does not write
+/// files or select a shard).
+const TOY_FLAGS: &[&str] = &[
+    "task",
+    "n",
+    "input_dim",
+    "hidden",
+    "steps",
+    "lr",
+    "imp_rate",
+    "grasp_temperature",
+    "synflow_rounds",
+    "methods",
+    "k",
+    "sparsity",
+    "init_seed",
+    "init",
+    "inits",
+    "random_seed",
+    "threads",
+    "max_datasets",
+];
+
+/// `["peff", command, --flag, value, …]` from keyword arguments; lists become comma lists.
+fn toy_argv(
+    function: &str,
+    config: Option<&Bound<'_, PyDict>>,
+    allowed: &[&str],
+) -> PyResult<Vec<String>> {
+    let mut argv = vec!["peff".to_string(), function.to_string()];
+    let Some(config) = config else {
+        return Ok(argv);
+    };
+    for (key, value) in config.iter() {
+        let key: String = key.extract()?;
+        if !allowed.contains(&key.as_str()) {
+            return Err(PyTypeError::new_err(format!(
+                "{function}() got an unexpected keyword argument '{key}'"
+            )));
+        }
+        if value.is_none() {
+            continue;
+        }
+        let flag = format!("--{}", key.replace('_', "-"));
+        let text = |v: &Bound<'_, PyAny>| -> PyResult<String> {
+            if v.is_instance_of::<PyBool>() {
+                return Err(invalid(format!(
+                    "`{flag}` takes a number or a name, got {}",
+                    short_repr(v)
+                )));
+            }
+            Ok(v.str()?.to_string())
+        };
+        let is_list =
+            value.cast::<PyList>().is_ok() || value.is_instance_of::<pyo3::types::PyTuple>();
+        let text = if is_list {
+            value
+                .try_iter()?
+                .map(|v| text(&v?))
+                .collect::<PyResult<Vec<String>>>()?
+                .join(",")
+        } else {
+            text(&value)?
+        };
+        argv.push(format!("{flag}={text}"));
+    }
+    Ok(argv)
+}
+
+/// The CLI's parse of `argv`, with clap's error as a one-line `ValueError`.
+fn parse_cli(argv: &[String]) -> PyResult<Command> {
+    match Cli::try_parse_from(argv) {
+        Ok(cli) => Ok(cli.command),
+        Err(e) => {
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("invalid arguments");
+            Err(invalid(line.trim_start_matches("error: ")))
+        }
+    }
+}
+
+/// A run never stopped from outside (the CLI's Ctrl-C flag has no Python counterpart).
+static NEVER: AtomicBool = AtomicBool::new(false);
+
+/// The rows `peff exact`/`peff sample` print for `args` (no files written), as JSON values.
+fn toy_rows(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::Result<serde_json::Value> {
+    let run = args.validate()?;
+    let whole = ToyRun {
+        experiment: run.experiment.clone(),
+        init_seeds: run.init_seeds.clone(),
+        samples: sampling.map(|s| s.0),
+        sample_seed: sampling.map(|s| s.1),
+    };
+    let inits = whole.inits();
+    let record_for = |seed: Option<u64>| ToyRecord {
+        command: whole.command().to_string(),
+        config: whole.for_init(seed),
+        shard: None,
+    };
+    let first: RunRecord<ToyRun> = record_for(inits[0]);
+    let total = match dataset_count(&first) {
+        Some(t) if sampling.is_some() || t <= run.max_datasets as u128 => t as u64,
+        count => anyhow::bail!(
+            "enumeration has {} datasets (multisets), more than `--max-datasets` {}; use `peff sample`, or raise `--max-datasets`",
+            count.map_or("more than 2^128".to_string(), |c| c.to_string()),
+            run.max_datasets
+        ),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(run.threads)
+        .build()?;
+    let mut per_init = Vec::with_capacity(inits.len());
+    for &seed in &inits {
+        let record = record_for(seed);
+        let tallies = pool
+            .install(|| compute(&record, 0..total, None, &NEVER, &|_| {}))?
+            .ok_or_else(|| anyhow::anyhow!("the run stopped before its end"))?;
+        per_init.push((record.config, tallies));
+    }
+    if let Some(samples) = whole.samples {
+        let (config, tallies) = &per_init[0];
+        let rows = pool.install(|| sample_rows(&config.experiment, tallies, samples))?;
+        return Ok(serde_json::to_value(rows)?);
+    }
+    let mut tables: Vec<(u64, Vec<ExactRow>)> = per_init
+        .iter()
+        .map(|(config, tallies)| {
+            (
+                config.experiment.init_seed.unwrap_or(0),
+                exact_rows(&config.experiment, tallies),
+            )
+        })
+        .collect();
+    if tables.len() == 1 {
+        Ok(serde_json::to_value(tables.remove(0).1)?)
+    } else {
+        Ok(serde_json::to_value(multi_init_rows(&tables))?)
+    }
+}
+
+/// A JSON value as the Python object of the same meaning (`null` → `None`).
+fn to_python<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value;
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => u.into_pyobject(py)?.into_any(),
+            (None, Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, None, Some(f)) => PyFloat::new(py, f).into_any(),
+            _ => return Err(PyRuntimeError::new_err("a number outside f64")),
+        },
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(to_python(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(fields) => {
+            let dict = PyDict::new(py);
+            for (key, item) in fields {
+                dict.set_item(key, to_python(py, item)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+fn run_toy<'py>(py: Python<'py>, argv: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
+    let (args, sampling) = match parse_cli(&argv)? {
+        Command::Exact(args) => (args, None),
+        Command::Sample(args) => {
+            // The checks of `peff sample`, with its messages.
+            args.toy
+                .refuse_unused("sample", &["--max-datasets", "--inits"])
+                .map_err(invalid)?;
+            if args.samples < 1 || args.samples > 1_000_000_000 {
+                return Err(invalid(format!(
+                    "`--samples` must be in [1, 1000000000], got {}",
+                    args.samples
+                )));
+            }
+            (args.toy, Some((args.samples as u64, args.seed)))
+        }
+        _ => unreachable!("argv names exact or sample"),
+    };
+    let rows = detached(py, || {
+        toy_rows(&args, sampling).map_err(|e| invalid(format!("{e:#}")))
+    })?;
+    to_python(py, &rows)
+}
+
+/// The exact table of ``peff exact``: one dict per row, with the CLI's column names and values.
+///
+/// Keyword arguments are ``peff exact``'s flags with ``-`` → ``_`` (``task``, ``n``,
+/// ``input_dim``, ``hidden``, ``steps``, ``lr``, ``imp_rate``, ``grasp_temperature``,
+/// ``synflow_rounds``, ``methods``, ``k``, ``sparsity``, ``init_seed``, ``init``, ``inits``,
+/// ``random_seed``, ``threads``, ``max_datasets``) with the same defaults; lists (``k``,
+/// ``sparsity``, ``methods``) may be Python lists. The rows equal those of
+/// ``peff exact --format csv`` for the same flags (empty cells are ``None``); nothing is
+/// written to disk. Raises ``ValueError`` with the CLI's message for an invalid value and
+/// ``TypeError`` for an unknown keyword. The GIL is released while the networks train
+/// (the default configuration takes seconds; it cannot be interrupted with Ctrl-C).
+///
+/// >>> import peff
+/// >>> rows = peff.exact(n=2, steps=20, methods="magnitude", k=[10, 5], threads=1)
+/// >>> [(r["method"], r["k"], r["distinct_masks"]) for r in rows]
+/// [('magnitude', 10, 80), ('magnitude', 5, 58)]
+/// >>> round(rows[0]["ceiling_bits"], 4)
+/// 18.4281
+/// >>> peff.exact(n=40)
+/// Traceback (most recent call last):
+/// ...
+/// ValueError: `--n` must be in [1, 30], got 40
+#[pyfunction]
+#[pyo3(signature = (**config))]
+fn exact<'py>(py: Python<'py>, config: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| run_toy(py, toy_argv("exact", config, TOY_FLAGS)?))
+}
+
+/// The sampled table of ``peff sample``: one dict per (method, k, estimator) row, with the CLI's
+/// column names and values.
+///
+/// Keyword arguments are ``peff sample``'s flags with ``-`` → ``_``: those of ``peff.exact``
+/// except ``inits`` and ``max_datasets``, plus ``samples`` (default 32000) and ``seed``
+/// (default 0). The rows equal those of ``peff sample --format csv`` for the same flags.
+/// Raises ``ValueError``/``TypeError`` as ``peff.exact`` does. The GIL is released while the
+/// networks train.
+///
+/// >>> import peff
+/// >>> rows = peff.sample(n=2, steps=20, methods="magnitude", k=10, samples=50, threads=1)
+/// >>> [r["estimator"] for r in rows][:3]
+/// ['plugin', 'miller_madow', 'chao_shen']
+/// >>> {r["samples"] for r in rows}
+/// {50}
+#[pyfunction]
+#[pyo3(signature = (**config))]
+fn sample<'py>(
+    py: Python<'py>,
+    config: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let mut allowed: Vec<&str> = TOY_FLAGS
+            .iter()
+            .copied()
+            .filter(|f| !matches!(*f, "inits" | "max_datasets"))
+            .collect();
+        allowed.extend(["samples", "seed"]);
+        run_toy(py, toy_argv("sample", config, &allowed)?)
+    })
+}
+
+/// Theorem 5.6 of the paper: a lower bound on the Lipschitz constant of a memorising sparse
+/// network, with its effective parameter count (``peff bound``; base-2 logarithms).
+///
+/// ``Lip(f) ≥ ε / (96 a1 √(2c)) · √(n d δ / (p_eff + (δ/2) log2(4/δ)))``, ``a1² = 72``,
+/// ``p_eff = mi + k · log2(1 + 60 w j / ε)``. Arguments are keyword-only and named as the flags
+/// of ``peff bound``: ``n`` samples in dimension ``d``, excess fit ``epsilon`` and failure
+/// probability ``delta`` in (0, 1), isoperimetry constant ``c`` (default 1), parameter-set
+/// diameter ``w``, parameter Lipschitz constant ``j``, mask information ``mi`` (bits) and kept
+/// count ``k``. Returns ``{"p_eff": ..., "lipschitz_lower_bound": ...}`` as ``peff bound``
+/// prints it; raises ``ValueError`` with the CLI's message for a value out of range.
+///
+/// >>> import peff
+/// >>> b = peff.bound(n=1000, d=50, epsilon=0.5, delta=0.5, w=1, j=1, mi=3, k=1)
+/// >>> round(b["p_eff"], 6), round(b["lipschitz_lower_bound"], 6)
+/// (9.918863, 0.02101)
+#[pyfunction]
+#[pyo3(signature = (*, n, d, epsilon, delta, w, j, mi, k, c=1.0))]
+#[allow(clippy::too_many_arguments)] // the flags of `peff bound`, one argument each
+fn bound<'py>(
+    py: Python<'py>,
+    n: f64,
+    d: f64,
+    epsilon: f64,
+    delta: f64,
+    w: f64,
+    j: f64,
+    mi: f64,
+    k: f64,
+    c: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    guard(|| {
+        let inputs = peff::bound::BoundInputs {
+            n,
+            d,
+            epsilon,
+            delta,
+            c,
+            w,
+            j,
+            mi,
+            k,
+        };
+        let b = inputs.evaluate().map_err(|e| invalid(format!("{e:#}")))?;
+        let out = PyDict::new(py);
+        out.set_item("p_eff", b.p_eff)?;
+        out.set_item("lipschitz_lower_bound", b.lipschitz_lower_bound)?;
+        Ok(out)
+    })
+}
+
+/// The ceiling ``log2 C(p, k)`` in bits: the most information a mask keeping ``k`` of ``p``
+/// weights can carry (the ``ceiling_bits`` column of ``peff exact``; ``C(p, k)`` is also the
+/// natural ``alphabet`` of ``peff.entropy`` for such masks). Exact below 2^53 masks, from
+/// log-gamma beyond. Raises ``ValueError`` unless ``0 ≤ k ≤ p``.
+///
+/// >>> import peff
+/// >>> round(peff.ceiling_bits(21, 10), 4)
+/// 18.4281
+/// >>> 2 ** peff.ceiling_bits(4, 2)
+/// 6.0
+#[pyfunction]
+fn ceiling_bits(p: i64, k: i64) -> PyResult<f64> {
+    guard(|| {
+        if p < 0 || k < 0 || k > p {
+            return Err(invalid(format!(
+                "ceiling_bits needs 0 ≤ k ≤ p, got p = {p}, k = {k}"
+            )));
+        }
+        Ok(peff::data::log2_binomial(p as usize, k as usize))
+    })
+}
+
+/// A 1-D float array of `noise_correlation`, every value finite.
+fn floats_from(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f64>> {
+    let values: Vec<f64> = if let Ok(array) = obj.cast::<PyUntypedArray>() {
+        if array.ndim() != 1 {
+            return Err(invalid(format!(
+                "{name} must be 1-D, got shape {}",
+                python_shape(array.shape())
+            )));
+        }
+        if array.len() > MAX_VALUES {
+            return Err(invalid(format!(
+                "{name} has {} values, above peff's limit of 2^30 = 1073741824",
+                array.len()
+            )));
+        }
+        if !matches!(array.dtype().kind(), b'f' | b'i' | b'u') {
+            let descr: String = array.dtype().getattr("str")?.extract()?;
+            return Err(invalid(format!(
+                "{name} must hold real numbers, got dtype '{descr}'"
+            )));
+        }
+        let wide = obj.call_method1("astype", ("float64",))?;
+        let view: PyReadonlyArray1<'_, f64> = wide.extract()?;
+        view.as_array().to_vec()
+    } else {
+        match obj.len() {
+            Ok(len) if len > MAX_VALUES => {
+                return Err(invalid(format!(
+                    "{name} has {len} values, above peff's limit of 2^30 = 1073741824"
+                )))
+            }
+            _ => {}
+        }
+        obj.extract().map_err(|_| {
+            invalid(format!(
+                "{name} must be a 1-D array or a sequence of numbers, got {}",
+                short_repr(obj)
+            ))
+        })?
+    };
+    if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(invalid(format!("{name}[{i}] is not finite: {v}")));
+    }
+    Ok(values)
+}
+
+/// The noise-correlation proxy of Figure 1(d–f) (``peff noise-corr``):
+/// ``C = (1/n) Σ_i (f(x_i) − E_μ f) z_i``.
+///
+/// ``f_train`` holds the network's outputs ``f(x_i)`` on its ``n`` training points,
+/// ``f_mu_mean`` the mean output ``E_μ f`` over fresh inputs from the data distribution, and
+/// ``z`` the label noise ``z_i`` of the training points. Raises ``ValueError`` when ``f_train``
+/// and ``z`` differ in length, are empty, or hold a value that is not finite.
+///
+/// >>> import peff
+/// >>> peff.noise_correlation([1.0, 2.0, 3.0], 2.0, [1.0, 0.0, -1.0])
+/// -0.6666666666666666
+/// >>> peff.noise_correlation([1.0, 2.0], 0.0, [1.0])
+/// Traceback (most recent call last):
+/// ...
+/// ValueError: f_train has 2 values and z has 1; they must have one value per training point
+#[pyfunction]
+fn noise_correlation(
+    f_train: &Bound<'_, PyAny>,
+    f_mu_mean: f64,
+    z: &Bound<'_, PyAny>,
+) -> PyResult<f64> {
+    guard(|| {
+        let f = floats_from(f_train, "f_train")?;
+        let z = floats_from(z, "z")?;
+        if f.len() != z.len() {
+            return Err(invalid(format!(
+                "f_train has {} values and z has {}; they must have one value per training point",
+                f.len(),
+                z.len()
+            )));
+        }
+        if f.is_empty() {
+            return Err(invalid("f_train and z are empty"));
+        }
+        if !f_mu_mean.is_finite() {
+            return Err(invalid(format!("f_mu_mean is not finite: {f_mu_mean}")));
+        }
+        Ok(peff::experiments::noise_corr::correlation(
+            &f,
+            &z,
+            &[f_mu_mean],
+        ))
+    })
+}
+
+/// peff: how much information a pruning mask carries about its training data, in bits.
+#[pymodule]
+fn _peff(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Estimate>()?;
+    m.add_function(wrap_pyfunction!(entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(mask_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(exact, m)?)?;
+    m.add_function(wrap_pyfunction!(sample, m)?)?;
+    m.add_function(wrap_pyfunction!(bound, m)?)?;
+    m.add_function(wrap_pyfunction!(ceiling_bits, m)?)?;
+    m.add_function(wrap_pyfunction!(noise_correlation, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,421 @@
+"""peff's Python package against the peff command line, and its error handling.
+
+The command line is the reference: every value the package returns is compared with what the
+built ``peff`` binary prints for the same input (``PEFF_BIN``, set by ``.ci/run``; the tests fail,
+never skip, when it is missing).
+"""
+
+import collections
+import csv
+import doctest
+import io
+import json
+import math
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import peff
+
+REPO = Path(__file__).resolve().parents[2]
+TOL = 1e-12
+
+
+@pytest.fixture(scope="session")
+def peff_bin() -> str:
+    path = os.environ.get("PEFF_BIN", str(REPO / "target" / "release" / "peff"))
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"the peff binary is not at {path}: build it (cargo build --release) or set PEFF_BIN")
+    return path
+
+
+def run_cli(peff_bin, args, stdin=None, ok=True):
+    """The CLI's (stdout, stderr); asserts its exit status."""
+    proc = subprocess.run(
+        [peff_bin, *args], input=stdin, capture_output=True, text=True, check=False
+    )
+    assert (proc.returncode == 0) == ok, proc.stderr
+    return proc.stdout, proc.stderr
+
+
+def cli_error(peff_bin, args, stdin=None):
+    """The CLI's one-line error message, without its `Error: ` prefix."""
+    _, stderr = run_cli(peff_bin, args, stdin=stdin, ok=False)
+    lines = [line for line in stderr.strip().splitlines() if not line.startswith("note: ")]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("Error: ")
+    return lines[0][len("Error: "):]
+
+
+# ---- entropy: every estimator equals the CLI's ---------------------------------------------
+
+VECTORS = [
+    ([10, 5, 3, 1, 1], {"alphabet": 20}),
+    ([10, 5, 3, 1, 1], {}),
+    ([50, 30, 20], {"alphabet": 3}),
+    ([1, 1, 1, 1], {"alphabet": 10}),
+    ([3, 0, 7, 1, 1, 2, 9, 0, 4], {"alphabet": 1e6, "resamples": 200, "seed": 7, "confidence": 0.9}),
+    ([100000, 1], {"alphabet": 2}),
+    ([7], {"alphabet": 5}),
+    (list(range(1, 300)), {"alphabet": 352716, "seed": 3}),
+]
+
+
+def cli_flags(options):
+    flags = []
+    for key, value in options.items():
+        flags += [f"--{key}", repr(value) if isinstance(value, float) else str(value)]
+    return flags
+
+
+@pytest.mark.parametrize("counts,options", VECTORS)
+def test_every_estimator_equals_the_cli(peff_bin, counts, options):
+    stdout, _ = run_cli(
+        peff_bin,
+        ["entropy", "-", "--format", "json", *cli_flags(options)],
+        stdin="".join(f"{c}\n" for c in counts),
+    )
+    rows = json.loads(stdout)
+    got = peff.entropy(np.array(counts, dtype=np.int64), **options)
+    assert list(got) == [r["estimator"] for r in rows]
+    assert len(got) == 8
+    for row in rows:
+        est = got[row["estimator"]]
+        assert abs(est.bits - row["estimate_bits"]) <= TOL
+        assert abs(est.ci_low - row["ci_low_bits"]) <= TOL
+        assert abs(est.ci_high - row["ci_high_bits"]) <= TOL
+        if row["estimator"] == "nsb":
+            assert est.sd is not None and abs(est.sd - row["sd_bits"]) <= TOL
+        else:
+            assert est.sd is None and row["sd_bits"] is None
+    # a list, a tuple and other integer dtypes give the same numbers
+    for same in (list(counts), tuple(counts), np.array(counts, dtype=np.uint32)):
+        again = peff.entropy(same, **options)
+        assert {k: v.bits for k, v in again.items()} == {k: v.bits for k, v in got.items()}
+
+
+def test_estimate_repr_and_attributes():
+    est = peff.entropy([4, 2, 1], alphabet=8)
+    assert repr(est["nsb"]).startswith("Estimate(bits=") and "sd=" in repr(est["nsb"])
+    assert "sd=" not in repr(est["plugin"])
+    with pytest.raises(AttributeError):
+        est["plugin"].bits = 1.0  # type: ignore[misc]
+
+
+# ---- mask_counts ---------------------------------------------------------------------------
+
+
+def reference_counts(rows):
+    """Counts of distinct rows in order of first appearance, by Python's own hashing."""
+    seen = collections.OrderedDict()
+    for row in rows:
+        key = tuple(int(x) for x in row)
+        seen[key] = seen.get(key, 0) + 1
+    return list(seen.values())
+
+
+def test_mask_counts_on_crafted_arrays():
+    m = np.array([[1, 0, 1], [0, 1, 1], [1, 0, 1], [0, 0, 0], [0, 1, 1], [1, 0, 1]], dtype=bool)
+    got = peff.mask_counts(m)
+    assert got.dtype == np.uint64
+    assert got.tolist() == [3, 2, 1]
+    assert peff.mask_counts(m.astype(np.uint8)).tolist() == [3, 2, 1]
+    # rows that differ only past the 8th entry (packed keys span bytes)
+    wide = np.ones((3, 17), dtype=np.uint8)
+    wide[1, 16] = 0
+    assert peff.mask_counts(wide).tolist() == [2, 1]
+
+
+def test_mask_counts_random_matches_python_hashing():
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 2, size=(40, 37), dtype=np.uint8)
+    m = base[rng.integers(0, 40, size=500)]
+    assert peff.mask_counts(m).tolist() == reference_counts(m)
+    _, unique_counts = np.unique(m, axis=0, return_counts=True)
+    assert sorted(peff.mask_counts(m).tolist()) == sorted(unique_counts.tolist())
+
+
+def test_mask_counts_reads_non_contiguous_arrays():
+    rng = np.random.default_rng(1)
+    m = rng.integers(0, 2, size=(60, 24), dtype=np.uint8).astype(bool)
+    m[30:] = m[:30]
+    fortran = np.asfortranarray(m)
+    strided = m[:, ::2]
+    reversed_rows = m[::-1]
+    assert not fortran.flags.c_contiguous and not strided.flags.c_contiguous
+    assert peff.mask_counts(fortran).tolist() == peff.mask_counts(m).tolist()
+    assert peff.mask_counts(strided).tolist() == reference_counts(strided)
+    assert peff.mask_counts(reversed_rows).tolist() == reference_counts(reversed_rows)
+    broadcast = np.broadcast_to(np.array([1, 0, 1], dtype=bool), (5, 3))
+    assert peff.mask_counts(broadcast).tolist() == [5]
+
+
+def test_mask_counts_on_state_dict_like_dicts():
+    rng = np.random.default_rng(2)
+    masks = []
+    for i in range(50):
+        fc1 = rng.integers(0, 2, size=(4, 3)).astype(bool) if i % 3 else np.eye(4, 3, dtype=bool)
+        fc2 = rng.integers(0, 2, size=(2,)).astype(np.uint8)
+        # insertion order varies: the flattening order is the sorted key order
+        d = {"fc2.weight_mask": fc2, "fc1.weight_mask": fc1} if i % 2 else {"fc1.weight_mask": fc1, "fc2.weight_mask": fc2}
+        masks.append(d)
+    flat = [np.concatenate([d["fc1.weight_mask"].ravel(), d["fc2.weight_mask"].ravel()]) for d in masks]
+    assert peff.mask_counts(masks).tolist() == reference_counts(flat)
+    assert peff.mask_counts(tuple(masks)).tolist() == reference_counts(flat)
+    # Fortran-ordered entries are flattened in C order as well
+    fortran = [{k: np.asfortranarray(v) for k, v in d.items()} for d in masks]
+    assert peff.mask_counts(fortran).tolist() == reference_counts(flat)
+    # the whole workflow
+    est = peff.entropy(peff.mask_counts(masks), alphabet=2.0 ** 14)
+    assert 0 < est["plugin"].bits <= math.log2(50)
+
+
+def test_masks_from_npy_equal_the_cli(peff_bin, tmp_path):
+    rng = np.random.default_rng(3)
+    m = rng.integers(0, 2, size=(30, 10)).astype(bool)[rng.integers(0, 30, size=200)]
+    path = tmp_path / "masks.npy"
+    np.save(path, m)
+    stdout, _ = run_cli(peff_bin, ["entropy", "--masks", str(path), "--alphabet", "1024", "--format", "json"])
+    rows = json.loads(stdout)
+    got = peff.entropy(peff.mask_counts(m), alphabet=1024)
+    assert rows[0]["samples"] == 200 and rows[0]["distinct"] == len(peff.mask_counts(m))
+    for row in rows:
+        assert abs(got[row["estimator"]].bits - row["estimate_bits"]) <= TOL
+        assert abs(got[row["estimator"]].ci_high - row["ci_high_bits"]) <= TOL
+
+
+# ---- exact and sample against the CLI's CSV ------------------------------------------------
+
+
+def assert_rows_equal_csv(rows, csv_text):
+    reader = csv.DictReader(io.StringIO(csv_text))
+    expected = list(reader)
+    assert len(rows) == len(expected) > 0
+    for got, want in zip(rows, expected):
+        assert list(got) == reader.fieldnames
+        for key, cell in want.items():
+            value = got[key]
+            if cell == "":
+                assert value is None, key
+            elif isinstance(value, str):
+                assert value == cell, key
+            else:
+                assert isinstance(value, (int, float)), key
+                assert abs(value - float(cell)) <= TOL, (key, value, cell)
+
+
+TINY = {"n": 2, "steps": 20, "methods": ["magnitude", "snip", "random"], "k": [10, 5], "threads": 1}
+
+
+def tiny_flags(config):
+    flags = []
+    for key, value in config.items():
+        text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        flags += [f"--{key.replace('_', '-')}", text]
+    return flags
+
+
+def test_exact_equals_the_cli_csv(peff_bin, tmp_path):
+    stdout, _ = run_cli(peff_bin, ["exact", *tiny_flags(TINY), "--format", "csv", "--out", str(tmp_path)])
+    assert_rows_equal_csv(peff.exact(**TINY), stdout)
+    config = {**TINY, "inits": 2, "task": "classification"}
+    stdout, _ = run_cli(peff_bin, ["exact", *tiny_flags(config), "--format", "csv", "--out", str(tmp_path)])
+    assert_rows_equal_csv(peff.exact(**config), stdout)
+
+
+def test_sample_equals_the_cli_csv(peff_bin, tmp_path):
+    config = {**TINY, "samples": 60, "seed": 4}
+    stdout, _ = run_cli(peff_bin, ["sample", *tiny_flags(config), "--format", "csv", "--out", str(tmp_path)])
+    assert_rows_equal_csv(peff.sample(**config), stdout)
+
+
+def test_bound_and_ceiling_equal_the_cli(peff_bin):
+    args = {"n": 1000, "d": 50, "epsilon": 0.1, "delta": 0.05, "c": 1, "w": 10, "j": 1, "mi": 20, "k": 100}
+    stdout, _ = run_cli(peff_bin, ["bound", *tiny_flags(args)])
+    assert peff.bound(**args) == json.loads(stdout)
+    for p, k in [(21, 10), (21, 0), (64, 32), (1000, 500)]:
+        assert abs(peff.ceiling_bits(p, k) - math.log2(math.comb(p, k))) <= 1e-9 * max(1, p)
+    assert peff.ceiling_bits(21, 9) == math.log2(293930)
+
+
+def test_noise_correlation_formula():
+    rng = np.random.default_rng(5)
+    f, z = rng.normal(size=1000), rng.choice([-1.0, 1.0], size=1000)
+    e_mu = 0.3
+    expected = np.mean((f - e_mu) * z)
+    assert abs(peff.noise_correlation(f, e_mu, z) - expected) <= 1e-12
+    assert abs(peff.noise_correlation(list(f), e_mu, list(z)) - expected) <= 1e-12
+    assert abs(peff.noise_correlation(f.astype(np.float32), e_mu, z) - np.mean((f.astype(np.float32).astype(float) - e_mu) * z)) <= 1e-12
+
+
+# ---- errors: ValueError with the CLI's message ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call,cli,stdin",
+    [
+        (lambda: peff.entropy([0, 0, 0]), ["entropy", "-"], "0\n0\n0\n"),
+        (lambda: peff.entropy([1, 1, 1], alphabet=2), ["entropy", "-", "--alphabet", "2"], "1\n1\n1\n"),
+        (lambda: peff.entropy([1, 2], resamples=1), ["entropy", "-", "--resamples", "1"], "1\n2\n"),
+        (lambda: peff.entropy([1, 2], confidence=1.5), ["entropy", "-", "--confidence", "1.5"], "1\n2\n"),
+        (lambda: peff.exact(n=40), ["exact", "--n", "40"], None),
+        (lambda: peff.exact(methods="imp,bogus"), ["exact", "--methods", "imp,bogus"], None),
+        (lambda: peff.exact(k=[25]), ["exact", "--k", "25"], None),
+        (lambda: peff.sample(samples=0), ["sample", "--samples", "0"], None),
+        (lambda: peff.bound(n=10, d=1, epsilon=1.5, delta=0.1, w=1, j=1, mi=0, k=1), ["bound", "--n", "10", "--d", "1", "--epsilon", "1.5", "--delta", "0.1", "--w", "1", "--j", "1", "--mi", "0", "--k", "1"], None),
+    ],
+)
+def test_value_errors_carry_the_cli_message(peff_bin, call, cli, stdin):
+    with pytest.raises(ValueError) as err:
+        call()
+    assert str(err.value) == cli_error(peff_bin, cli, stdin)
+
+
+@pytest.mark.parametrize(
+    "counts,cli_input,message",
+    [
+        ([3, -2], "3\n-2\n", "negative count"),
+        ([3, 1.5], "3\n1.5\n", "not an integer count"),
+        (np.array([3.0, 1.0]), "3.0\n1\n", "not an integer count"),
+        (np.array([3, -2], dtype=np.int8), "3\n-2\n", "negative count"),
+    ],
+)
+def test_bad_counts(peff_bin, counts, cli_input, message):
+    with pytest.raises(ValueError, match=message) as err:
+        peff.entropy(counts)
+    assert str(err.value).startswith("counts[")
+    assert message in cli_error(peff_bin, ["entropy", "-"], cli_input)
+
+
+def test_other_bad_counts():
+    for bad, match in [
+        ("123", "sequence of non-negative integers"),
+        (5, "sequence of non-negative integers"),
+        ({"a": 1}, "sequence of non-negative integers"),
+        ([1, "a"], r"counts\[1\]: not an integer count: 'a'"),
+        ([True, 2], r"counts\[0\]: not an integer count: True"),
+        ([2**64], "count too large for u64"),
+        (np.ones((2, 2), dtype=np.int64), r"counts must be a 1-D array, got shape \(2, 2\)"),
+        (np.array([True, False]), "dtype bool"),
+        ([], "no observations"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            peff.entropy(bad)
+
+
+def test_bad_masks_carry_the_cli_message(peff_bin, tmp_path):
+    for array in [np.zeros((3, 4), dtype=np.float32), np.zeros((3, 4), dtype=np.int64), np.zeros(4, dtype=bool), np.zeros((2, 2, 2), dtype=np.uint8)]:
+        path = tmp_path / "bad.npy"
+        np.save(path, array)
+        with pytest.raises(ValueError) as err:
+            peff.mask_counts(array)
+        cli = cli_error(peff_bin, ["entropy", "--masks", str(path)])
+        # the same message after the location (`masks:` here, `--masks 'FILE':` there)
+        assert str(err.value).startswith("masks: ")
+        assert cli.endswith(str(err.value)[len("masks: "):]), (cli, str(err.value))
+    twos = np.array([[0, 1], [2, 0]], dtype=np.uint8)
+    np.save(tmp_path / "twos.npy", twos)
+    with pytest.raises(ValueError) as err:
+        peff.mask_counts(twos)
+    assert str(err.value) == "mask 1, entry 0: value 2 is not 0 or 1"
+    assert cli_error(peff_bin, ["entropy", "--masks", str(tmp_path / "twos.npy")]).endswith(str(err.value))
+
+
+def test_bad_mask_dicts_name_the_first_that_differs():
+    good = {"a": np.ones((2, 2), bool), "b": np.zeros(3, np.uint8)}
+    cases = [
+        ([good, good, {"a": np.ones((2, 3), bool), "b": np.zeros(3, np.uint8)}], "masks[2]['a'] has shape (2, 3), masks[0]['a'] has shape (2, 2)"),
+        ([good, {"a": np.ones((2, 2), bool)}], "masks[1] lacks key 'b' of masks[0]"),
+        ([good, {**good, "c": np.ones(1, bool)}], "masks[1] has key 'c', which masks[0] does not have"),
+        ([good, {"a": np.ones((2, 2), np.float32), "b": np.zeros(3, np.uint8)}], "masks[1]['a']: dtype '<f4' is not a mask dtype: expected '|b1' (bool) or '|u1' (uint8)"),
+        ([good, {"a": [[1, 1], [1, 1]], "b": np.zeros(3, np.uint8)}], "masks[1]['a'] must be a NumPy array of dtype bool or uint8, got list (for a torch tensor, pass .numpy())"),
+        ([good, [1, 2]], "masks[1] must be a dict {name: array}, got list"),
+        ([{}], "masks[0] is an empty dict"),
+        ([], "no masks: the input holds 0 masks"),
+        ("abc", "masks must be an (N, p) NumPy array of dtype bool or uint8, or a sequence of {name: array} dicts; got str"),
+        (np.zeros((0, 3), bool), "no masks: the input holds 0 masks"),
+        (np.zeros((3, 0), bool), "the masks have 0 entries"),
+    ]
+    for masks, message in cases:
+        with pytest.raises(ValueError) as err:
+            peff.mask_counts(masks)
+        assert str(err.value) == message
+
+
+def test_huge_inputs_are_refused_before_any_copy():
+    # broadcast views: 2^33 entries, no memory behind them
+    huge = np.broadcast_to(np.zeros(1, dtype=bool), (2**17, 2**16))
+    with pytest.raises(ValueError, match=r"above peff's limit of 2\^32 = 4294967296 entries"):
+        peff.mask_counts(huge)
+    huge_dicts = [{"w": np.broadcast_to(np.zeros(1, np.uint8), (2**16, 2**16 + 1))}] * 2
+    with pytest.raises(ValueError, match=r"2 masks of 4295032832 entries are above peff's limit"):
+        peff.mask_counts(huge_dicts)
+    with pytest.raises(ValueError, match=r"counts has 268435456 entries, above peff's limit of 2\^27"):
+        peff.entropy(np.broadcast_to(np.ones(1, dtype=np.int64), (2**28,)))
+
+
+def test_other_errors():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'out'"):
+        peff.exact(out="results")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'inits'"):
+        peff.sample(inits=2)
+    with pytest.raises(ValueError, match="0 ≤ k ≤ p"):
+        peff.ceiling_bits(3, 4)
+    with pytest.raises(ValueError, match="f_train has 2 values and z has 1"):
+        peff.noise_correlation([1.0, 2.0], 0.0, [1.0])
+    with pytest.raises(ValueError, match=r"z\[1\] is not finite: NaN"):
+        peff.noise_correlation([1.0, 2.0], 0.0, [1.0, float("nan")])
+    with pytest.raises(ValueError, match="f_train and z are empty"):
+        peff.noise_correlation([], 0.0, [])
+
+
+# ---- the GIL is released around long calls -------------------------------------------------
+
+
+def test_entropy_releases_the_gil():
+    """Another Python thread makes progress while a long entropy call runs."""
+    rng = np.random.default_rng(6)
+    counts = rng.integers(1, 50, size=200_000)
+    ticks = []
+    stop = threading.Event()
+
+    def ticker():
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+
+    worker = threading.Thread(target=ticker)
+    worker.start()
+    try:
+        time.sleep(0.05)
+        start = time.perf_counter()
+        peff.entropy(counts, alphabet=1e7, resamples=20)
+        end = time.perf_counter()
+    finally:
+        stop.set()
+        worker.join()
+    assert end - start > 0.2, f"the call took {end - start:.3f} s, too short to tell"
+    # Holding the GIL, the call would let the ticker run only before it entered Rust (within a
+    # switch interval of `start`) and after it returned.
+    margin = 0.05
+    during = [t for t in ticks if start + margin < t < end - margin]
+    assert len(during) > 100, f"{len(during)} ticks during a {end - start:.2f} s call"
+
+
+# ---- docstrings: every example runs --------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["peff", *peff.__all__])
+def test_docstring_examples(name):
+    obj = peff if name == "peff" else getattr(peff, name)
+    tests = [t for t in doctest.DocTestFinder(recurse=False).find(obj, name, globs={}) if t.examples]
+    assert tests, f"{name} has no example in its docstring"
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for test in tests:
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0 and result.attempted > 0
