@@ -19,11 +19,16 @@
 //! plot, export, info::bound: leaves that cli calls (plot takes plain structs, not result types)
 //! ```
 //!
-//! - [`model`]: the networks (the [`model::Networks`] trait pruning methods see, the toy MLP,
-//!   its SIMD lockstep trainer, init files, the general MLP core);
+//! - [`model`]: what every trainable network shares — the [`model::Model`] trait, the loss head,
+//!   optimizers, the trainer, the dataset types and the pruning adapter
+//!   [`model::ModelNetworks`] — beside the [`model::Networks`] trait the pruning methods see;
+//!   the networks side by side: [`model::toy`] (the paper's toy MLP, its SIMD lockstep trainer
+//!   and init files), [`model::mlp`] (any depth and width) and [`model::conv`] (Synaptic-Flow's
+//!   ConvNet), each stating its weight index order;
 //! - [`prune`]: one file per pruning method behind [`prune::Pruner`];
 //! - [`data`]: the toy datasets, their multisets and multinomial weights; Gaussian memorisation
-//!   data and the FashionMNIST IDX reader (Figure 1);
+//!   data, the teacher of the noise correlation, the FashionMNIST IDX reader and the CIFAR-10
+//!   binary reader (Figure 1);
 //! - [`info`]: mask tallies, counts files, [`info::estimators`] (one file per estimator) and
 //!   [`info::bound`] (Theorem 5.6 as a calculator);
 //! - [`experiments`]: the engines ([`experiments::toy`] with its result rows
@@ -34,7 +39,7 @@
 //! - [`plot`]: one file per figure on a shared house style;
 //! - [`record`] (the run record of every result and shard file, and the one shard-file
 //!   envelope, [`record::ShardFile`]), [`export`] (formats, atomic writes, capped reads), [`mask`],
-//!   [`bench`](mod@bench) (`peff bench`'s measurements).
+//!   [`bench`](mod@bench) (`peff bench`'s measurements, the toy's and the MLP core's).
 //!
 //! # Example: an exact run
 //!

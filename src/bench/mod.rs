@@ -45,6 +45,9 @@
 //! The noise-correlation student's full-batch step (`f32`, `50-100-100-100-100-1`, `n = 1000`,
 //! Adam) is measured on one thread against the same GEMMs alone
 //! ([`crate::bench::mlp::measure`]): `student_steps_per_sec_1t`, `student_gemm_fraction`.
+//! So is the Figure 1(b) step: one Adam minibatch step of `784-200-200-10` on 64 FashionMNIST-
+//! shaped points (cross-entropy, `f32`, one thread): `fmnist_steps_per_sec_1t`,
+//! `fmnist_gemm_fraction`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -219,6 +222,11 @@ pub struct BenchReport {
     pub student_gemm_fraction: f64,
     /// GEMM GFLOP/s reached inside the student step.
     pub student_gflops_1t: f64,
+    /// Adam minibatch steps per second of the Figure 1(b) MLP (`784-200-200-10`, batch 64,
+    /// `f32`, cross-entropy), one thread.
+    pub fmnist_steps_per_sec_1t: f64,
+    /// `fmnist_steps_per_sec_1t` ÷ the rate of the same GEMMs alone (`matrixmultiply`).
+    pub fmnist_gemm_fraction: f64,
     /// peff's version.
     pub peff_version: &'static str,
 }
@@ -231,6 +239,10 @@ pub const MLP_BENCH_N: usize = 30;
 pub const STUDENT_WIDTHS: [usize; 6] = [50, 100, 100, 100, 100, 1];
 /// Training points of the noise-correlation student.
 pub const STUDENT_N: usize = 1000;
+/// Widths of the Figure 1(b) MLP (App. B.1.1: two hidden layers of 200 on FashionMNIST).
+pub const FMNIST_WIDTHS: [usize; 4] = [784, 200, 200, 10];
+/// Its minibatch (App. B.1.1): one step of the benchmark is one minibatch step.
+pub const FMNIST_BATCH: usize = 64;
 
 /// Flops of one network-step (one full-batch gradient step of one network on `n` points), as
 /// the kernel of [`crate::model::toy::lanes`] executes it in training: an FMA counts 2;
@@ -656,6 +668,13 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         Duration::from_secs_f64(args.seconds / 5.0),
     )
     .context("student benchmark")?;
+    let fmnist = crate::bench::mlp::measure::<f32>(
+        &FMNIST_WIDTHS,
+        FMNIST_BATCH,
+        crate::model::Optimizer::adam(1e-3),
+        Duration::from_secs_f64(args.seconds / 5.0),
+    )
+    .context("Figure 1(b) benchmark")?;
     let exact = if args.exact {
         Some(time_exact(threads)?)
     } else {
@@ -718,6 +737,8 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         student_steps_per_sec_1t: student.steps_per_sec,
         student_gemm_fraction: student.gemm_fraction,
         student_gflops_1t: student.step_gflops,
+        fmnist_steps_per_sec_1t: fmnist.steps_per_sec,
+        fmnist_gemm_fraction: fmnist.gemm_fraction,
         peff_version: env!("CARGO_PKG_VERSION"),
     })
 }
@@ -861,6 +882,13 @@ fn table(r: &BenchReport) -> String {
         r.student_steps_per_sec_1t,
         r.student_gflops_1t,
         100.0 * r.student_gemm_fraction
+    ));
+    lines.push(format!(
+        "Figure 1(b) MLP (f32, {}, Adam minibatch of {FMNIST_BATCH}, 1 thread): {:.1} steps/s, \
+         {:.1}% of matrixmultiply's rate on the same GEMMs",
+        FMNIST_WIDTHS.map(|w| w.to_string()).join("-"),
+        r.fmnist_steps_per_sec_1t,
+        100.0 * r.fmnist_gemm_fraction
     ));
     if let (Some(wall), Some(datasets)) = (r.exact_wall_seconds, r.exact_datasets) {
         lines.push(String::new());

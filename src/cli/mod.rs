@@ -75,12 +75,18 @@ pub enum Command {
     ///   peff converge --samples 500,2000,8000 --k 12,9 --methods imp,magnitude
     #[command(verbatim_doc_comment)]
     Converge(converge::ConvergeArgs),
-    /// SVG figures from result files: figure3 (MI vs sparsity) or convergence.
+    /// SVG figures from result files: figure3 (MI vs sparsity), convergence (estimators vs N),
+    /// figure1a (memorised fraction vs density), figure1b (train accuracy vs density),
+    /// noise-corr (C vs epoch) and scaling (I vs n).
     ///
     /// Examples:
     ///   peff plot figure3
     ///   peff plot figure3 results/exact-regression.csv --out fig.svg
     ///   peff plot convergence
+    ///   peff plot figure1a
+    ///   peff plot figure1b results/memorize-fashion-mnist.csv --out results/figure1b.svg
+    ///   peff plot noise-corr results/noise-corr-lr.csv
+    ///   peff plot scaling --k 16,9
     #[command(verbatim_doc_comment)]
     Plot(plot::PlotArgs),
     /// Memorisation capacity of pruned MLPs vs density (Fig. 1a Gaussian, Fig. 1b FashionMNIST).

@@ -55,6 +55,16 @@ pub enum Figure {
         #[arg(long, default_value = "results/figure1a.svg")]
         out: PathBuf,
     },
+    /// Figure 1b: train accuracy vs density (log scale) per method, ± s.e. bands (the paper's
+    /// y-axis for noisy images).
+    Figure1b {
+        /// Memorisation CSV (`peff memorize`) with accuracy columns.
+        #[arg(default_value = "results/memorize-fashion-mnist.csv")]
+        input: PathBuf,
+        /// Output SVG.
+        #[arg(long, default_value = "results/figure1b.svg")]
+        out: PathBuf,
+    },
     /// Noise correlation C vs epoch with ± s.e. bands (IMP: prunes marked; sweeps: one curve per value).
     NoiseCorr {
         /// `peff noise-corr` CSV.
@@ -281,6 +291,51 @@ fn figure3_points(path: &Path, rows: &[ExactRow]) -> anyhow::Result<Vec<MiPoint>
     Ok(points)
 }
 
+/// Figure 1a (memorised fraction) or 1b (train accuracy, `accuracy`) from a `peff memorize`
+/// table; tables from before accuracy was recorded draw only as Figure 1a.
+fn memorize_figure(input: &Path, accuracy: bool) -> anyhow::Result<String> {
+    const HEADER: &str = "dataset,method,density,kept,memorised_mean,memorised_se,accuracy_mean,accuracy_se,seeds,capped,diverged";
+    const OLD_HEADER: &str =
+        "dataset,method,density,kept,memorised_mean,memorised_se,seeds,capped,diverged";
+    let headers: &[&str] = if accuracy {
+        &[HEADER]
+    } else {
+        &[HEADER, OLD_HEADER]
+    };
+    let rows: Vec<MemorizeRow> = read_rows(input, headers, "a `peff memorize` table")?;
+    let dataset = rows.first().map_or("", |r| r.dataset.as_str()).to_string();
+    let seeds = rows.iter().map(|r| r.seeds).max().unwrap_or(0);
+    // Rows where every seed diverged have no mean: nothing to draw.
+    let points: Vec<MemorisePoint> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let (mean, se) = if accuracy {
+                (r.accuracy_mean?, r.accuracy_se?)
+            } else {
+                (r.memorised_mean?, r.memorised_se?)
+            };
+            Some(MemorisePoint {
+                method: r.method,
+                density: r.density,
+                mean,
+                se,
+            })
+        })
+        .collect();
+    let (title, y_label) = if accuracy {
+        (
+            format!("Train accuracy on noisy data ({dataset}, {seeds} seeds)"),
+            "train accuracy",
+        )
+    } else {
+        (
+            format!("Memorisation capacity ({dataset}, {seeds} seeds)"),
+            "memorised fraction",
+        )
+    };
+    Ok(figure1a_svg(&title, y_label, &points)?)
+}
+
 /// Draws the requested figure, writes it atomically and prints its path.
 pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
     let noise_out;
@@ -288,6 +343,7 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         Figure::Figure3 { out, .. }
         | Figure::Convergence { out, .. }
         | Figure::Figure1a { out, .. }
+        | Figure::Figure1b { out, .. }
         | Figure::Scaling { out, .. } => out,
         Figure::NoiseCorr { input, out } => {
             noise_out = out.clone().unwrap_or_else(|| input.with_extension("svg"));
@@ -318,27 +374,8 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             figure3_svg(&panels)?
         }
-        Figure::Figure1a { input, .. } => {
-            const HEADER: &str =
-                "dataset,method,density,kept,memorised_mean,memorised_se,seeds,capped,diverged";
-            let rows: Vec<MemorizeRow> = read_rows(input, &[HEADER], "a `peff memorize` table")?;
-            let dataset = rows.first().map_or("", |r| r.dataset.as_str()).to_string();
-            let seeds = rows.iter().map(|r| r.seeds).max().unwrap_or(0);
-            // Rows where every seed diverged have no mean: nothing to draw.
-            let points: Vec<MemorisePoint> = rows
-                .into_iter()
-                .filter_map(|r| {
-                    Some(MemorisePoint {
-                        method: r.method,
-                        density: r.density,
-                        mean: r.memorised_mean?,
-                        se: r.memorised_se?,
-                    })
-                })
-                .collect();
-            let title = format!("Memorisation capacity ({dataset}, {seeds} seeds)");
-            figure1a_svg(&title, &points)?
-        }
+        Figure::Figure1a { input, .. } => memorize_figure(input, false)?,
+        Figure::Figure1b { input, .. } => memorize_figure(input, true)?,
         Figure::Scaling { input, k, .. } => {
             /// The columns of a `peff scaling` CSV the figure reads.
             #[derive(serde::Deserialize)]

@@ -511,9 +511,11 @@ pub struct MemorizeRow {
     pub memorised_se: Option<f64>,
     /// Mean training accuracy (fraction of training points whose predicted class is their
     /// label) over the seeds that did not diverge (empty if none, or if a shard of a version
-    /// before accuracy was recorded is among the inputs).
+    /// before accuracy was recorded is among the inputs; absent from tables of such versions).
+    #[serde(default)]
     pub accuracy_mean: Option<f64>,
     /// Its standard error (as `memorised_se`).
+    #[serde(default)]
     pub accuracy_se: Option<f64>,
     /// Seeds averaged.
     pub seeds: u64,

@@ -14,8 +14,9 @@
 //!   `l` at `i * lanes + l`.
 //!
 //! The networks sit side by side: [`toy`] (the paper's 21-parameter MLP of Appendix B.2 and its
-//! lockstep trainer; [`Networks`] only), [`mlp`] (any depth and width; [`Model`]). Each states its
-//! index order (which mask bit is which parameter) in its module header.
+//! lockstep trainer; [`Networks`] only), [`mlp`] (any depth and width; [`Model`]) and [`conv`]
+//! (Synaptic-Flow's ConvNet; [`Model`]). Each states its index order (which mask bit is which
+//! parameter) in its module header.
 //!
 //! ```text
 //! Model::gradient:  L(θ) = (1/n) Σ_i ℓ(f_θ(x_i)/T, y_i),   ∇L(θ)

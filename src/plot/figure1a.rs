@@ -1,8 +1,10 @@
-//! The paper's Figure 1a/1b: memorisation capacity against density (log scale), one line per
+//! The paper's Figure 1a/1b/1c: memorisation capacity against density (log scale), one line per
 //! pruning method with a shaded mean ± standard-error band (the data of `peff memorize`).
 //!
 //! ```text
-//! x = kept weights / all weights (log),   y = memorised fraction of the training set,
+//! x = kept weights / all weights (log),
+//! y = a fraction of the training set: memorised (loss < ln 2 / 10; Fig. 1a) or classified
+//!     correctly (train accuracy; Fig. 1b, 1c),
 //! band [mean − se, mean + se]
 //! ```
 
@@ -18,7 +20,7 @@ pub struct MemorisePoint {
     pub method: String,
     /// Kept weights / all weights, in (0, 1].
     pub density: f64,
-    /// Mean memorised fraction, in [0, 1].
+    /// Mean fraction (memorised, or train accuracy), in [0, 1].
     pub mean: f64,
     /// Its standard error (`≥ 0`).
     pub se: f64,
@@ -35,8 +37,8 @@ fn percent(v: f64) -> String {
     format!("{p:.decimals$}%")
 }
 
-/// Memorised fraction vs density (log x axis), one line with markers and a ± s.e. band per
-/// method, methods in order of first appearance (the table's order), legend below. The same input
+/// A fraction of the training set (memorised or classified correctly, named by `y_label`) vs
+/// density (log x axis), one line with markers and a ± s.e. band per method, methods in order of first appearance (the table's order), legend below. The same input
 /// gives the same bytes.
 ///
 /// # Errors
@@ -48,11 +50,15 @@ fn percent(v: f64) -> String {
 /// # use peff::plot::{figure1a_svg, MemorisePoint};
 /// let pts = [(0.5, 1.0), (0.1, 0.6), (0.01, 0.1)]
 ///     .map(|(density, mean)| MemorisePoint { method: "imp".into(), density, mean, se: 0.02 });
-/// let svg = figure1a_svg("Memorisation capacity", &pts)?;
+/// let svg = figure1a_svg("Memorisation capacity", "memorised fraction", &pts)?;
 /// assert!(svg.contains("memorised fraction"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn figure1a_svg(title: &str, points: &[MemorisePoint]) -> Result<String, PlotError> {
+pub fn figure1a_svg(
+    title: &str,
+    y_label: &str,
+    points: &[MemorisePoint],
+) -> Result<String, PlotError> {
     if points.is_empty() {
         return Err(PlotError::NoData);
     }
@@ -138,7 +144,7 @@ pub fn figure1a_svg(title: &str, points: &[MemorisePoint]) -> Result<String, Plo
         draw_mesh(
             &mut chart,
             "density (kept weights, log scale)",
-            "memorised fraction",
+            y_label,
             &|v| percent(*v),
             &|v| yt.label(*v),
         )?;
@@ -198,8 +204,8 @@ mod tests {
 
     #[test]
     fn deterministic_with_legend_and_log_ticks() {
-        let a = figure1a_svg("Fig. 1a", &pts()).unwrap();
-        assert_eq!(a, figure1a_svg("Fig. 1a", &pts()).unwrap());
+        let a = figure1a_svg("Fig. 1a", "memorised fraction", &pts()).unwrap();
+        assert_eq!(a, figure1a_svg("Fig. 1a", "memorised fraction", &pts()).unwrap());
         // plotters writes each text node's content on a line of its own.
         let text = |t: &str| a.lines().any(|l| l.trim() == t);
         assert!(text("imp") && text("random"), "legend");
@@ -208,7 +214,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_points() {
-        assert!(matches!(figure1a_svg("t", &[]), Err(PlotError::NoData)));
+        assert!(matches!(figure1a_svg("t", "memorised fraction", &[]), Err(PlotError::NoData)));
         for (density, mean, se) in [
             (0.0, 0.5, 0.1),
             (1.5, 0.5, 0.1),
@@ -222,7 +228,7 @@ mod tests {
                 se,
             };
             assert!(matches!(
-                figure1a_svg("t", &[p]),
+                figure1a_svg("t", "memorised fraction", &[p]),
                 Err(PlotError::Invalid { .. })
             ));
         }
@@ -233,7 +239,7 @@ mod tests {
             se: 0.0,
         };
         assert!(matches!(
-            figure1a_svg("t", &[p]),
+            figure1a_svg("t", "memorised fraction", &[p]),
             Err(PlotError::NonFinite { .. })
         ));
     }
