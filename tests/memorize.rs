@@ -614,3 +614,59 @@ fn pruning_flags_reach_the_configuration() {
     assert_eq!(config["synflow_rounds"], 7);
     assert_eq!(config["grasp_temperature"], 3.0);
 }
+
+/// `peff verify` reruns a memorize result and confirms its rows; a result whose recorded table
+/// was altered is refused, naming the first differing row.
+#[test]
+fn verify_reruns_a_memorize_result() {
+    let tmp = TempDir::new().unwrap();
+    run_tiny(tmp.path(), &["--seeds", "2", "--threads", "1"]);
+    let json = tmp.path().join("memorize-gaussian.json");
+    let ok = peff().args(["verify"]).arg(&json).output().unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("reproduces its 12 rows"));
+    let text = read(&json);
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value["rows"][3]["kept"] = serde_json::json!(1);
+    std::fs::write(&json, serde_json::to_string(&value).unwrap()).unwrap();
+    let bad = peff().args(["verify"]).arg(&json).output().unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && err.contains("row 4"), "{err}");
+}
+
+/// A FashionMNIST result records each data file's path and SHA-256, and `peff verify` refuses
+/// it once a file has changed.
+#[test]
+fn fashion_mnist_results_record_their_data_files() {
+    let tmp = TempDir::new().unwrap();
+    let (images, labels) = tiny_idx();
+    let dir = tmp.path().join("data");
+    write_set(&dir, &images, &labels, true);
+    let out = tmp.path().join("out");
+    run_ok(&fashion_args(&dir, &out));
+    let json = out.join("memorize-fashion-mnist.json");
+    let value: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
+    let files = value["summary"]["data_files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert!(files[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("train-images-idx3-ubyte.gz"));
+    assert_eq!(files[1]["sha256"].as_str().unwrap().len(), 64);
+    let ok = peff().args(["verify"]).arg(&json).output().unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let mut changed = labels.clone();
+    changed[8] = (changed[8] + 1) % 10;
+    write_set(&dir, &images, &changed, true);
+    let bad = peff().args(["verify"]).arg(&json).output().unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && err.contains("SHA-256"), "{err}");
+}

@@ -8,7 +8,7 @@
 //! mask_counts(masks)       c_j = #{r : mask r = the j-th distinct mask}   (peff::info::masks)
 //! exact(**config)          the rows of `peff exact --format csv` for the same flags
 //! sample(**config)         the rows of `peff sample --format csv` for the same flags
-//! bound(...)               Theorem 5.6 (peff::bound), as `peff bound`
+//! bound(...)               Theorem 5.6 (peff::info::bound), as `peff bound`
 //! ceiling_bits(p, k)       log2 C(p, k)
 //! noise_correlation(f, E, z)   C = (1/n) Σ_i (f(x_i) − E_μ f) z_i
 //! ```
@@ -38,7 +38,7 @@ use peff::experiments::toy::{ToyRecord, ToyRun};
 use peff::info::estimators::{estimate_all, BootstrapConfig};
 use peff::info::masks::{check_size, MaskCounter, MaskError};
 use peff::record::RunRecord;
-use peff::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
+use peff::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
 
 /// Most counts `entropy` accepts: 2^27 = 134217728, about what the CLI's 256 MiB counts file
 /// holds.
@@ -808,7 +808,7 @@ fn bound<'py>(
     c: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     guard(|| {
-        let inputs = peff::bound::BoundInputs {
+        let inputs = peff::info::bound::BoundInputs {
             n,
             d,
             epsilon,

@@ -14,7 +14,9 @@ use clap::{Args, ValueEnum};
 use super::args::{split_list, OutputArgs, PruneArgs, ShardArgs, ThreadsArgs};
 use super::common::{progress_bar, thread_pool, Destination};
 use super::errors::quote;
-use crate::data::idx::{load_fashion_mnist_train, LabelledImages, DEBIAN_FASHION_MNIST_DIR};
+use crate::data::idx::{
+    load_fashion_mnist_train, DataFile, LabelledImages, DEBIAN_FASHION_MNIST_DIR,
+};
 use crate::experiments::memorize::{
     self, Arch, DataSource, MemorizeConfig, MemorizeSeeds, MemorizeShard, SeedProfile, StopRule,
     DEFAULT_FASHION_TRAIN_SIZE, DEFAULT_LEVELS,
@@ -470,21 +472,42 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         stem,
         format: output.format,
     };
-    finish(&dest, &run, &results, Threads::Ran(threads), started)
+    let files = images.as_ref().map(|set| set.files.clone());
+    finish(&dest, &run, &results, Threads::Ran(threads), files, started)
 }
 
 /// Writes the table of a whole run (`<stem>.csv`, `<stem>.json`) and prints it.
+/// Writes and prints the table of a whole run; `files` are the data files read (their paths and
+/// SHA-256), recorded in the summary as `data_files`.
 fn finish(
     dest: &Destination<'_>,
     run: &RunRecord<MemorizeConfig>,
     results: &[memorize::SeedResult],
     threads: Threads,
+    files: Option<Vec<DataFile>>,
     started: Instant,
 ) -> anyhow::Result<()> {
     let rows = memorize::rows(&run.config, results);
     let mut file = ResultFile::new(run, threads, started.elapsed().as_secs_f64(), &rows);
-    file.summary = Some(memorize::summary(&run.config, results));
+    let mut summary = memorize::summary(&run.config, results);
+    if let Some(files) = files {
+        summary["data_files"] = serde_json::to_value(files)?;
+    }
+    file.summary = Some(summary);
     dest.emit(&file)
+}
+
+/// The FashionMNIST files of a merged run: those in Debian's directory when they hold exactly
+/// the data the shards recorded (`data_sha256`), else none (the merge reads no `--data`).
+fn default_data_files(config: &MemorizeConfig) -> Option<Vec<DataFile>> {
+    let DataSource::FashionMnist {
+        data_sha256: want, ..
+    } = &config.dataset
+    else {
+        return None;
+    };
+    let set = load_fashion_mnist_train(std::path::Path::new(DEBIAN_FASHION_MNIST_DIR)).ok()?;
+    (data_sha256(&set) == *want).then_some(set.files)
 }
 
 fn print_profile(config: &MemorizeConfig, r: &memorize::SeedResult, p: &SeedProfile, total: f64) {
@@ -540,5 +563,89 @@ pub(crate) fn write_merged(
     let threads = Threads::Merged {
         shards: parts.len() as u64,
     };
-    finish(&dest, &run, &results, threads, started)
+    let files = default_data_files(&run.config);
+    finish(&dest, &run, &results, threads, files, started)
+}
+
+/// `peff verify` of a `peff memorize` result: checks that the data files it recorded still have
+/// their SHA-256, reruns every seed of its configuration on `threads` threads (the table does
+/// not depend on the thread count) and compares the rows with the recorded ones.
+pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Recorded {
+        run: RunRecord<MemorizeConfig>,
+        rows: Vec<memorize::MemorizeRow>,
+        summary: Option<serde_json::Value>,
+    }
+    let shown = path.display();
+    let recorded: Recorded = serde_json::from_str(text)
+        .with_context(|| format!("'{shown}' is not a peff memorize result"))?;
+    let config = &recorded.run.config;
+    config
+        .validate()
+        .with_context(|| format!("'{shown}': recorded configuration"))?;
+    if recorded.run.shard.is_some() {
+        bail!("'{shown}' is a shard's record, not a whole run's");
+    }
+    let files: Vec<DataFile> = match recorded.summary.as_ref().and_then(|s| s.get("data_files")) {
+        Some(v) => serde_json::from_value(v.clone())
+            .with_context(|| format!("'{shown}': summary.data_files"))?,
+        None => Vec::new(),
+    };
+    for file in &files {
+        file.check()
+            .map_err(|e| anyhow::anyhow!("'{shown}': {e}"))?;
+    }
+    let images = match &config.dataset {
+        DataSource::Gaussian { .. } => None,
+        DataSource::FashionMnist {
+            data_sha256: want, ..
+        } => {
+            let dir = files
+                .first()
+                .and_then(|f| {
+                    std::path::Path::new(&f.path)
+                        .parent()
+                        .map(|p| p.to_path_buf())
+                })
+                .unwrap_or_else(|| PathBuf::from(DEBIAN_FASHION_MNIST_DIR));
+            let set = load_fashion_mnist_train(&dir).context("the recorded data")?;
+            if data_sha256(&set) != *want {
+                bail!(
+                    "'{}' does not hold the data '{shown}' was computed on",
+                    dir.display()
+                );
+            }
+            Some(set)
+        }
+    };
+    let pool = thread_pool(threads)?;
+    let stop = super::signals::install();
+    let bar = progress_bar(config.seeds);
+    let results = pool
+        .install(|| {
+            memorize::run_seeds(config, images.as_ref(), 0..config.seeds, stop, &|| {
+                bar.inc(1)
+            })
+        })
+        .context("interrupted; nothing verified")?;
+    bar.finish_and_clear();
+    let rows = memorize::rows(config, &results);
+    let mismatch = rows.iter().zip(&recorded.rows).position(|(a, b)| a != b);
+    if rows.len() != recorded.rows.len() || mismatch.is_some() {
+        bail!(
+            "'{shown}': the rerun differs from the recorded table (first at row {})",
+            mismatch.map_or(rows.len().min(recorded.rows.len()) + 1, |i| i + 1)
+        );
+    }
+    println!(
+        "verified: '{shown}' reproduces its {} rows{}",
+        rows.len(),
+        if files.is_empty() {
+            String::new()
+        } else {
+            format!(" and its {} data files' SHA-256", files.len())
+        }
+    );
+    Ok(())
 }

@@ -14,7 +14,7 @@ use crate::experiments::toy::ToyRecord;
 /// Flags of `peff verify`.
 #[derive(Debug, Args, Clone)]
 pub struct VerifyArgs {
-    /// A JSON result written by `peff exact` or `peff sample`.
+    /// A JSON result written by `peff exact`, `peff sample` or `peff memorize`.
     pub file: PathBuf,
     /// Worker threads.
     #[command(flatten)]
@@ -28,6 +28,20 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         crate::export::MAX_RESULT_BYTES,
         "result file",
     )?;
+    #[derive(serde::Deserialize)]
+    struct Command {
+        run: CommandName,
+    }
+    #[derive(serde::Deserialize)]
+    struct CommandName {
+        command: String,
+    }
+    if let Ok(Command { run }) = serde_json::from_str::<Command>(&text) {
+        if run.command == "memorize" {
+            let threads = args.threads.validate()?;
+            return super::memorize::verify(&args.file, &text, threads);
+        }
+    }
     let recorded: RecordedResult = serde_json::from_str(&text).with_context(|| {
         format!(
             "'{}' is not a peff exact/sample JSON result",

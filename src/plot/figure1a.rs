@@ -205,7 +205,10 @@ mod tests {
     #[test]
     fn deterministic_with_legend_and_log_ticks() {
         let a = figure1a_svg("Fig. 1a", "memorised fraction", &pts()).unwrap();
-        assert_eq!(a, figure1a_svg("Fig. 1a", "memorised fraction", &pts()).unwrap());
+        assert_eq!(
+            a,
+            figure1a_svg("Fig. 1a", "memorised fraction", &pts()).unwrap()
+        );
         // plotters writes each text node's content on a line of its own.
         let text = |t: &str| a.lines().any(|l| l.trim() == t);
         assert!(text("imp") && text("random"), "legend");
@@ -214,7 +217,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_points() {
-        assert!(matches!(figure1a_svg("t", "memorised fraction", &[]), Err(PlotError::NoData)));
+        assert!(matches!(
+            figure1a_svg("t", "memorised fraction", &[]),
+            Err(PlotError::NoData)
+        ));
         for (density, mean, se) in [
             (0.0, 0.5, 0.1),
             (1.5, 0.5, 0.1),
