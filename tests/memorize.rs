@@ -670,3 +670,25 @@ fn fashion_mnist_results_record_their_data_files() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(!bad.status.success() && err.contains("SHA-256"), "{err}");
 }
+
+/// A one-seed table's figure says "1 seed", not "1 seeds" (issue 20).
+#[test]
+fn one_seed_titles_are_singular() {
+    let tmp = TempDir::new().unwrap();
+    run_tiny(tmp.path(), &["--seeds", "1", "--threads", "1"]);
+    let svg = tmp.path().join("fig.svg");
+    let out = peff()
+        .args(["plot", "figure1a"])
+        .arg(tmp.path().join("memorize-gaussian.csv"))
+        .arg("--out")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = read(&svg);
+    assert!(text.contains("1 seed)") && !text.contains("1 seeds"));
+}

@@ -995,3 +995,16 @@ fn build_script_does_not_make_the_next_cargo_command_rebuild() {
     let after = std::fs::metadata(&index).unwrap().modified().unwrap();
     assert_eq!(before, after, ".git/index was rewritten");
 }
+
+/// `peff bench --threads -1` is a one-line error naming the flag, not clap's "unexpected
+/// argument" (issue 20).
+#[test]
+fn bench_negative_threads_is_a_one_line_error_naming_the_flag() {
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_peff"))
+        .args(["bench", "--threads", "-1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.lines().count() == 1, "{err}");
+    assert!(err.contains("`--threads`") && err.contains("-1"), "{err}");
+}

@@ -13,8 +13,8 @@ pub struct BenchArgs {
     #[arg(long, allow_hyphen_values = true, default_value_t = 3.0)]
     pub seconds: f64,
     /// Worker threads of the multi-threaded measurement, at most the logical CPUs (0: all).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
+    pub threads: i64,
     /// Also time the default `peff exact` run (regression, n = 6, T = 2000, all six methods).
     #[arg(long)]
     pub exact: bool,
@@ -34,22 +34,29 @@ pub struct BenchArgs {
 }
 
 impl BenchArgs {
-    /// The library's configuration (checked by [`crate::bench::run`]).
-    pub fn config(&self) -> BenchConfig {
-        BenchConfig {
+    /// The library's configuration (checked by [`crate::bench::run`]); a negative thread count
+    /// is refused here, with the flag's name.
+    pub fn config(&self) -> anyhow::Result<BenchConfig> {
+        if !(0..=1024).contains(&self.threads) {
+            anyhow::bail!(
+                "`--threads` must be in [0, 1024] (0: all logical CPUs), got {}",
+                self.threads
+            );
+        }
+        Ok(BenchConfig {
             seconds: self.seconds,
-            threads: self.threads,
+            threads: self.threads as usize,
             exact: self.exact,
             clock_ghz: self.clock_ghz,
             flops_per_cycle: self.flops_per_cycle,
             physical_cores: self.physical_cores,
-        }
+        })
     }
 }
 
 /// Runs the benchmark and prints its report.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    let report = crate::bench::run(&args.config())?;
+    let report = crate::bench::run(&args.config()?)?;
     print!("{}", crate::bench::render(&report, args.format)?);
     Ok(())
 }
@@ -73,7 +80,7 @@ mod tests {
         let Command::Bench(args) = cli.command else {
             panic!("not bench")
         };
-        assert_eq!(args.config().seconds.to_bits(), 2f64.to_bits());
-        assert_eq!(args.config().threads, 0);
+        assert_eq!(args.config().unwrap().seconds.to_bits(), 2f64.to_bits());
+        assert_eq!(args.config().unwrap().threads, 0);
     }
 }

@@ -22,9 +22,9 @@ use crate::record::{ResultFile, RunRecord, Threads};
 /// The progress line: the bar takes what the terminal width leaves (`wide_bar`), so the line
 /// never wraps; the text around it stays under 60 characters.
 pub(crate) const PROGRESS_TEMPLATE: &str =
-    "{elapsed_precise} [{wide_bar}] {pos}/{len} datasets, {eta} left";
+    "{elapsed_precise} [{wide_bar}] {pos}/{len} {msg}, {eta} left";
 
-pub(crate) fn progress_bar(total: u64) -> ProgressBar {
+pub(crate) fn progress_bar(total: u64, unit: &'static str) -> ProgressBar {
     let target = if std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr()
     } else {
@@ -36,6 +36,9 @@ pub(crate) fn progress_bar(total: u64) -> ProgressBar {
             .expect("static template")
             .progress_chars("=> "),
     );
+    bar.set_message(unit);
+    // Drawn from the start, not only when the first unit of work ends.
+    bar.tick();
     bar
 }
 

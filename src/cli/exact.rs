@@ -123,7 +123,7 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
     let pool = thread_pool(run.threads)?;
     let started = Instant::now();
     let range = slice(total);
-    let bar = progress_bar((range.end - range.start) * inits.len() as u64);
+    let bar = progress_bar((range.end - range.start) * inits.len() as u64, "datasets");
     let mut per_init = Vec::new();
     for &seed in &inits {
         let record = record_for(seed);

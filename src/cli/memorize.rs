@@ -448,7 +448,7 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         }
         results
     } else {
-        let bar = progress_bar(range.end - range.start);
+        let bar = progress_bar(range.end - range.start, "seeds");
         let results = pool.install(|| {
             memorize::run_seeds(&config, images.as_ref(), range.clone(), stop, &|| {
                 bar.inc(1)
@@ -488,6 +488,14 @@ fn finish(
     started: Instant,
 ) -> anyhow::Result<()> {
     let rows = memorize::rows(&run.config, results);
+    let diverged: u64 = rows.iter().map(|r| r.diverged).sum();
+    if diverged > 0 {
+        eprintln!(
+            "warning: {diverged} of {} training runs diverged (NaN/∞ loss); they are counted in \
+             `diverged` and left out of the means",
+            rows.len() as u64 * run.config.seeds
+        );
+    }
     let mut file = ResultFile::new(run, threads, started.elapsed().as_secs_f64(), &rows);
     let mut summary = memorize::summary(&run.config, results);
     if let Some(files) = files {
@@ -621,7 +629,7 @@ pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyh
     };
     let pool = thread_pool(threads)?;
     let stop = super::signals::install();
-    let bar = progress_bar(config.seeds);
+    let bar = progress_bar(config.seeds, "seeds");
     let results = pool
         .install(|| {
             memorize::run_seeds(config, images.as_ref(), 0..config.seeds, stop, &|| {

@@ -373,7 +373,7 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
         .unwrap_or(Shard::WHOLE)
         .range(record.config.seeds as u64);
     let jobs = (seeds.end - seeds.start) as usize * record.config.curves().len();
-    let bar = progress_bar(jobs as u64);
+    let bar = progress_bar(jobs as u64, "seed runs");
     let started = Instant::now();
     let stop = super::signals::install();
     let (results, timing) = thread_pool(threads)?

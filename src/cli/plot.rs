@@ -171,7 +171,7 @@ fn noise_corr_figure(path: &Path) -> anyhow::Result<String> {
                 let label = match (&r.sweep, r.value) {
                     (Some(s), Some(v)) if s == "lr" => format!("learning rate {v}"),
                     (Some(_), Some(v)) => format!("gradient-noise variance {v}"),
-                    _ => format!("IMP, {} seeds", r.seeds),
+                    _ => format!("IMP, {}", seeds_phrase(r.seeds as u64)),
                 };
                 series.push(Series {
                     label,
@@ -291,6 +291,11 @@ fn figure3_points(path: &Path, rows: &[ExactRow]) -> anyhow::Result<Vec<MiPoint>
     Ok(points)
 }
 
+/// "1 seed", "10 seeds".
+fn seeds_phrase(seeds: u64) -> String {
+    format!("{seeds} seed{}", if seeds == 1 { "" } else { "s" })
+}
+
 /// Figure 1a (memorised fraction) or 1b (train accuracy, `accuracy`) from a `peff memorize`
 /// table; tables from before accuracy was recorded draw only as Figure 1a.
 fn memorize_figure(input: &Path, accuracy: bool) -> anyhow::Result<String> {
@@ -324,12 +329,15 @@ fn memorize_figure(input: &Path, accuracy: bool) -> anyhow::Result<String> {
         .collect();
     let (title, y_label) = if accuracy {
         (
-            format!("Train accuracy on noisy data ({dataset}, {seeds} seeds)"),
+            format!(
+                "Train accuracy on noisy data ({dataset}, {})",
+                seeds_phrase(seeds)
+            ),
             "train accuracy",
         )
     } else {
         (
-            format!("Memorisation capacity ({dataset}, {seeds} seeds)"),
+            format!("Memorisation capacity ({dataset}, {})", seeds_phrase(seeds)),
             "memorised fraction",
         )
     };

@@ -173,7 +173,7 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
     let stop = super::signals::install();
     let pool = thread_pool(threads)?;
     let started = Instant::now();
-    let bar = progress_bar(total as u64);
+    let bar = progress_bar(total as u64, "grid points");
     let mut rows: Vec<ScalingRow> = Vec::new();
     for point in &record.config.points {
         let identity = ToyRecord {

@@ -77,7 +77,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
             .context(
                 "recorded configuration has more than 10^9 datasets; verify its shards instead",
             )? as u64;
-        let bar = progress_bar(total);
+        let bar = progress_bar(total, "datasets");
         let tallies = pool
             .install(|| compute(&identity, 0..total, None, stop, &|n| bar.inc(n)))?
             .context("interrupted")?;
