@@ -34,11 +34,11 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyMapping, PyString};
 
 use peff::cli::{Cli, Command, ToyArgs};
 use peff::experiments::run::{compute, dataset_count};
+use peff::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
 use peff::experiments::toy::{ToyRecord, ToyRun};
 use peff::info::estimators::{estimate_all, BootstrapConfig};
 use peff::info::masks::{check_size, MaskCounter, MaskError};
 use peff::record::RunRecord;
-use peff::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
 
 /// Most counts `entropy` accepts: 2^27 = 134217728, about what the CLI's 256 MiB counts file
 /// holds.
