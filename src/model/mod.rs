@@ -24,6 +24,7 @@
 //! SynFlow:          S(θ) = 1ᵀ f_θ(1),  ∇S(θ)   (all-ones input of the model's input shape)
 //! ```
 
+mod activation;
 pub mod conv;
 pub mod dataset;
 pub mod loss;

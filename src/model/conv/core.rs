@@ -6,6 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{Conv, ConvLayer};
+use crate::model::activation::{column_sums, gate_by, relu};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
 /// Buffers for batches of up to `capacity` rows, sized once: the output of every weight layer,
@@ -90,24 +91,6 @@ impl<T: Scalar> ModelWorkspace<T> for ConvWorkspace<T> {
     }
 }
 
-/// ReLU that keeps NaN (so that a diverged unit is not silently zeroed).
-#[inline(always)]
-fn relu<T: Scalar>(v: T) -> T {
-    if v < T::ZERO {
-        T::ZERO
-    } else {
-        v
-    }
-}
-
-/// `d ← d ⊙ 1[a > 0]`.
-#[inline(always)]
-fn gate_by<T: Scalar>(d: &mut [T], a: &[T]) {
-    for (d, &a) in d.iter_mut().zip(a) {
-        *d = if a > T::ZERO { *d } else { T::ZERO };
-    }
-}
-
 /// `z ← relu(z + b[c])` on every value of plane `c` of one image (`b.len()` planes of `plane`
 /// values; one fused pass).
 #[inline(always)]
@@ -146,16 +129,6 @@ fn plane_sums<T: Scalar>(m: &[T], plane: usize, out: &mut [T]) {
     for image in m.chunks_exact(out.len() * plane) {
         for (o, p) in out.iter_mut().zip(image.chunks_exact(plane)) {
             *o += p.iter().copied().sum::<T>();
-        }
-    }
-}
-
-/// `out ← Σ_rows m` (column sums of a `rows × cols` row-major matrix), rows in order.
-fn column_sums<T: Scalar>(m: &[T], cols: usize, out: &mut [T]) {
-    out.fill(T::ZERO);
-    for row in m.chunks_exact(cols) {
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o += v;
         }
     }
 }

@@ -5,6 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::Mlp;
+use crate::model::activation::{column_sums, gate_by, relu};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
 /// Buffers for batches of up to `capacity` rows, sized once: activations of every layer,
@@ -67,35 +68,6 @@ impl<T: Scalar> ModelWorkspace<T> for MlpWorkspace<T> {
             &mut self.delta[0][..rows * o],
             &mut self.point_loss[..rows],
         )
-    }
-}
-
-/// ReLU that keeps NaN (so that a diverged unit is not silently zeroed).
-#[inline(always)]
-fn relu<T: Scalar>(v: T) -> T {
-    if v < T::ZERO {
-        T::ZERO
-    } else {
-        v
-    }
-}
-
-/// `d ← d ⊙ 1[a > 0]`.
-#[inline(always)]
-fn gate_by<T: Scalar>(d: &mut [T], a: &[T]) {
-    for (d, &a) in d.iter_mut().zip(a) {
-        *d = if a > T::ZERO { *d } else { T::ZERO };
-    }
-}
-
-/// `out ← Σ_rows m` (column sums of a `rows × cols` row-major matrix), rows in order.
-#[inline(always)]
-fn column_sums<T: Scalar>(m: &[T], cols: usize, out: &mut [T]) {
-    out.fill(T::ZERO);
-    for row in m.chunks_exact(cols) {
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o += v;
-        }
     }
 }
 
