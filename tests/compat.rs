@@ -24,9 +24,9 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Merges the two shards `<stem>.shard-{0,1}-of-2.json` and compares the table (stdout and the
-/// CSV written) with `<stem>.csv`, the table the old binary merged them into.
-fn merges_as_before(stem: &str) {
+/// Merges the two shards `<stem>.shard-{0,1}-of-2.json` (given in reverse order) into a
+/// temporary directory; returns the printed table and the CSV written.
+fn merge_old_shards(stem: &str) -> (String, String) {
     let tmp = TempDir::new().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_peff"))
         .args(["merge", "--format", "csv", "--name", stem, "--out"])
@@ -40,9 +40,17 @@ fn merges_as_before(stem: &str) {
         "merge of {stem} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    let written = read(&tmp.path().join(format!("{stem}.csv")));
+    (String::from_utf8(output.stdout).unwrap(), written)
+}
+
+/// The merge of `<stem>`'s old shards prints and writes `<stem>.csv`, the table the old binary
+/// merged them into.
+fn merges_as_before(stem: &str) {
+    let (printed, written) = merge_old_shards(stem);
     let expected = read(&fixture(&format!("{stem}.csv")));
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), expected);
-    assert_eq!(read(&tmp.path().join(format!("{stem}.csv"))), expected);
+    assert_eq!(printed, expected);
+    assert_eq!(written, expected);
 }
 
 #[test]
@@ -56,25 +64,14 @@ fn old_exact_shards_merge_into_the_old_table() {
 #[test]
 fn old_memorize_shards_merge_into_the_old_table() {
     let stem = "memorize-tiny";
-    let tmp = TempDir::new().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_peff"))
-        .args(["merge", "--format", "csv", "--name", stem, "--out"])
-        .arg(tmp.path())
-        .arg(fixture(&format!("{stem}.shard-1-of-2.json")))
-        .arg(fixture(&format!("{stem}.shard-0-of-2.json")))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (printed, written) = merge_old_shards(stem);
+    assert_eq!(printed, written);
     let table = |text: &str| -> Vec<Vec<String>> {
         text.lines()
             .map(|l| l.split(',').map(str::to_string).collect())
             .collect()
     };
-    let new = table(&String::from_utf8(output.stdout).unwrap());
+    let new = table(&printed);
     let old = table(&read(&fixture(&format!("{stem}.csv"))));
     assert_eq!(new.len(), old.len());
     let at = |header: &[String], name: &str| header.iter().position(|h| h == name).unwrap();
