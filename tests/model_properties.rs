@@ -6,14 +6,18 @@
 //! - SynFlow's gradient equals central differences of `S = Σ_o f_o(1)`;
 //! - the provided `mean_loss`, `point_losses` and `evaluate` agree with `gradient`'s loss and
 //!   `forward`, also across workspace chunks;
-//! - a pruned parameter stays exactly 0 under GD, minibatch Adam and Adam with gradient noise.
+//! - a pruned parameter stays exactly 0 under GD, minibatch Adam and Adam with gradient noise;
+//! - the pruning scores' data passes (`gradient_at_init`, `hvp_at_init` of [`ModelNetworks`])
+//!   summed over chunks of one point equal one pass over the whole set.
 //!
 //! Finite differences are valid only away from ReLU kinks; each network supplies its smallest
 //! |pre-activation| on the data (`kink_distance`), and cases too close to a kink are skipped.
 
+use peff::model::conv::Conv;
 use peff::model::mlp::Mlp;
 use peff::model::{
-    Control, Dataset, Loss, Model, ModelWorkspace, Optimizer, Targets, TrainConfig, Trainer,
+    Control, Dataset, Loss, Model, ModelNetworks, ModelWorkspace, Networks, Optimizer, Targets,
+    TrainConfig, Trainer,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -172,6 +176,45 @@ fn check_chunked_passes<M: Model>(
     let direct = model.forward(params, data.inputs(), n, &mut large).to_vec();
     prop_assert_eq!(fa, direct);
     Ok(())
+}
+
+/// The gradient and `H v` at `θ0` that the pruning methods score with, computed over chunks of
+/// one point (each chunk's mean weighted by `1/n`), equal one pass over all `n` points to
+/// rounding (relative 1e-12 of the largest entry); it fails on a chunk weight or target-slicing
+/// slip.
+fn check_chunked_scores<M: Model>(model: &M, n: usize, seed: u64) {
+    let data: Dataset<f32> = random_data(model, n, seed).convert();
+    let init = model.init_params(seed);
+    let routine = |t: &mut Trainer<M, f32>, d: &Dataset<f32>| t.train(d, 1, |_, _| Control::Stop);
+    let config = TrainConfig::full_batch(Optimizer::sgd(0.1));
+    let whole = ModelNetworks::new(model, data.clone(), &init, 0, config, routine);
+    let chunked =
+        ModelNetworks::new(model, data, &init, 0, config, routine).score_workspace_bytes(1);
+    let p = model.num_params();
+    let close = |a: &[f64], b: &[f64]| {
+        let scale = a.iter().fold(1e-300f64, |m, v| m.max(v.abs()));
+        a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-12 * scale)
+    };
+    for temperature in [1.0, 200.0] {
+        let (mut a, mut b) = (vec![0.0; p], vec![0.0; p]);
+        whole.gradient_at_init(temperature, &mut a);
+        chunked.gradient_at_init(temperature, &mut b);
+        assert!(close(&a, &b), "gradient at T = {temperature}");
+        let v = model.init_params(seed + 1);
+        let (mut ha, mut hb) = (vec![0.0; p], vec![0.0; p]);
+        whole.hvp_at_init(temperature, &v, &mut ha);
+        chunked.hvp_at_init(temperature, &v, &mut hb);
+        assert!(close(&ha, &hb), "H v at T = {temperature}");
+        assert!(a.iter().any(|&g| g != 0.0) && ha.iter().any(|&h| h != 0.0));
+    }
+}
+
+#[test]
+fn chunked_pruning_scores_equal_one_pass() {
+    for loss in [Loss::CrossEntropy, Loss::Mse] {
+        check_chunked_scores(&Mlp::new(&[5, 6, 4, 3], loss).unwrap(), 7, 3);
+        check_chunked_scores(&Conv::new([2, 4, 3], 3, 2, 3, loss).unwrap(), 5, 4);
+    }
 }
 
 /// A pruned parameter stays exactly 0 through full-batch GD, minibatch Adam and Adam with

@@ -1,5 +1,6 @@
-//! `peff memorize`: memorisation capacity of pruned MLPs (the paper's Fig. 1a on Gaussian data,
-//! Fig. 1b on noisy FashionMNIST); the engine is [`crate::experiments::memorize`].
+//! `peff memorize`: memorisation capacity of pruned networks (the paper's Fig. 1a on Gaussian
+//! data, Fig. 1b on noisy FashionMNIST with an MLP, Fig. 1c with a ConvNet on noisy CIFAR-10 or
+//! FashionMNIST); the engine is [`crate::experiments::memorize`].
 //!
 //! Validates every flag into a [`MemorizeConfig`], runs the seeds (or one `--shard i/N` of them)
 //! in parallel, and writes `results/memorize-<dataset>.{csv,json}` (or a shard file for
@@ -14,9 +15,9 @@ use clap::{Args, ValueEnum};
 use super::args::{split_list, OutputArgs, PruneArgs, ShardArgs, ThreadsArgs};
 use super::common::{progress_bar, thread_pool, Destination};
 use super::errors::quote;
-use crate::data::idx::{
-    load_fashion_mnist_train, DataFile, LabelledImages, DEBIAN_FASHION_MNIST_DIR,
-};
+use crate::data::cifar::load_cifar10_images;
+use crate::data::idx::{load_fashion_mnist_train, DataFile, DEBIAN_FASHION_MNIST_DIR};
+use crate::data::images::ImageSet;
 use crate::experiments::memorize::{
     self, Arch, DataSource, MemorizeConfig, MemorizeSeeds, MemorizeShard, SeedProfile, StopRule,
     DEFAULT_FASHION_TRAIN_SIZE, DEFAULT_LEVELS,
@@ -33,6 +34,29 @@ pub enum DatasetArg {
     Gaussian,
     /// FashionMNIST training images with Gaussian noise of variance 3, true labels (Fig. 1b).
     FashionMnist,
+    /// CIFAR-10 training images (binary version) with Gaussian noise of variance 3, true labels
+    /// (Fig. 1c).
+    Cifar10,
+}
+
+impl DatasetArg {
+    fn name(self) -> &'static str {
+        match self {
+            DatasetArg::Gaussian => "gaussian",
+            DatasetArg::FashionMnist => "fashion-mnist",
+            DatasetArg::Cifar10 => "cifar10",
+        }
+    }
+}
+
+/// `--arch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ArchArg {
+    /// ReLU MLP: `--depth` hidden layers of `--width` units.
+    Mlp,
+    /// Synaptic-Flow's ConvNet: `--depth` 3 × 3 convolutions of `--channels` channels (padding
+    /// 1, ReLU, no pooling), then one linear layer.
+    Conv,
 }
 
 /// `--loss`.
@@ -66,18 +90,23 @@ pub enum OptimizerArg {
 /// Flags of `peff memorize`.
 #[derive(Debug, Args, Clone)]
 pub struct MemorizeArgs {
-    /// The data: gaussian (Fig. 1a) or fashion-mnist (Fig. 1b).
+    /// The data: gaussian (Fig. 1a), fashion-mnist (Fig. 1b) or cifar10 (Fig. 1c).
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = DatasetArg::Gaussian)]
     pub dataset: DatasetArg,
-    /// FashionMNIST: directory holding train-images-idx3-ubyte and train-labels-idx1-ubyte (raw
-    /// or .gz) [default: /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist].
+    /// The network [default: mlp; conv for cifar10].
+    #[arg(long, allow_hyphen_values = true, value_enum)]
+    pub arch: Option<ArchArg>,
+    /// Images: the directory of the training files. fashion-mnist: train-images-idx3-ubyte and
+    /// train-labels-idx1-ubyte (raw or .gz) [default: /usr/share/datasets/fashion-mnist,
+    /// Debian's dataset-fashion-mnist]; cifar10: data_batch_1.bin … data_batch_5.bin (the
+    /// cifar-10-batches-bin directory of the binary version; no default).
     #[arg(long, allow_hyphen_values = true)]
     pub data: Option<PathBuf>,
-    /// FashionMNIST: training points per seed, a random subset drawn per seed (up to the 60,000
-    /// the files hold) [default: 2000].
+    /// Images: training points per seed, a random subset drawn per seed (up to the 60,000 or
+    /// 50,000 the files hold) [default: 2000].
     #[arg(long, allow_hyphen_values = true)]
     pub train_size: Option<i64>,
-    /// FashionMNIST: variance of the Gaussian noise added to the pixels (scaled to [0, 1])
+    /// Images: variance of the Gaussian noise added to the pixels (scaled to [0, 1])
     /// [default: 3].
     #[arg(long, allow_hyphen_values = true)]
     pub noise_variance: Option<f64>,
@@ -99,12 +128,16 @@ pub struct MemorizeArgs {
     /// Minibatch size, reshuffled every epoch [default: full batch gaussian, 64 fashion-mnist].
     #[arg(long, allow_hyphen_values = true)]
     pub batch_size: Option<i64>,
-    /// Hidden width [default: 100 gaussian, 200 fashion-mnist].
+    /// MLP: hidden width [default: 100 gaussian, 200 fashion-mnist and cifar10].
     #[arg(long, allow_hyphen_values = true)]
     pub width: Option<i64>,
-    /// Hidden layers.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 2)]
-    pub depth: i64,
+    /// ConvNet: channels of every convolution [default: 32].
+    #[arg(long, allow_hyphen_values = true)]
+    pub channels: Option<i64>,
+    /// Hidden layers: the MLP's hidden layers, the ConvNet's convolutions [default: 2 mlp, 3
+    /// conv (the paper's "4-layer ConvNet": 3 convolutions and the linear layer)].
+    #[arg(long, allow_hyphen_values = true)]
+    pub depth: Option<i64>,
     /// Gaussian: training points n [default: 30].
     #[arg(long, allow_hyphen_values = true)]
     pub n: Option<i64>,
@@ -216,12 +249,16 @@ fn levels_for(list: Option<&str>, weights: usize, rate: f64) -> anyhow::Result<V
 }
 
 impl MemorizeArgs {
-    /// Validates every flag (and refuses the flags of the other dataset); loads the FashionMNIST
-    /// files for `--dataset fashion-mnist`. Starts from [`MemorizeConfig::paper`] and changes
-    /// what the flags say.
-    pub fn validate(&self) -> anyhow::Result<(MemorizeConfig, Option<LabelledImages>, usize)> {
-        let fashion = self.dataset == DatasetArg::FashionMnist;
-        let other_dataset: &[(&str, bool)] = if fashion {
+    /// Validates every flag (and refuses the flags of the other dataset or network); loads the
+    /// image files for `--dataset fashion-mnist` and `cifar10`. Starts from
+    /// [`MemorizeConfig::paper`] and changes what the flags say.
+    pub fn validate(&self) -> anyhow::Result<(MemorizeConfig, Option<ImageSet>, usize)> {
+        let images_data = self.dataset != DatasetArg::Gaussian;
+        let arch = self.arch.unwrap_or(match self.dataset {
+            DatasetArg::Cifar10 => ArchArg::Conv,
+            _ => ArchArg::Mlp,
+        });
+        let not_applying: &[(&str, bool)] = if images_data {
             &[
                 ("--n", self.n.is_some()),
                 ("--input-dim", self.input_dim.is_some()),
@@ -233,13 +270,33 @@ impl MemorizeArgs {
                 ("--noise-variance", self.noise_variance.is_some()),
             ]
         };
-        if let Some((flag, _)) = other_dataset.iter().find(|(_, given)| *given) {
+        if let Some((flag, _)) = not_applying.iter().find(|(_, given)| *given) {
             bail!(
                 "`{flag}` does not apply to `--dataset {}`",
-                if fashion { "fashion-mnist" } else { "gaussian" }
+                self.dataset.name()
             );
         }
-        let depth = in_range("--depth", self.depth, 1, 100)?;
+        let other_arch = match arch {
+            ArchArg::Mlp => ("--channels", "mlp", self.channels.is_some()),
+            ArchArg::Conv => ("--width", "conv", self.width.is_some()),
+        };
+        if other_arch.2 {
+            bail!(
+                "`{}` does not apply to `--arch {}`",
+                other_arch.0,
+                other_arch.1
+            );
+        }
+        if arch == ArchArg::Conv && !images_data {
+            bail!("`--arch conv` needs images: `--dataset fashion-mnist` or `--dataset cifar10`");
+        }
+        let depth = in_range(
+            "--depth",
+            self.depth
+                .unwrap_or(if arch == ArchArg::Conv { 3 } else { 2 }),
+            1,
+            100,
+        )?;
         if let Some(seeds) = self.seeds {
             in_range("--seeds", seeds, 1, 100_000_000)?;
         }
@@ -255,7 +312,7 @@ impl MemorizeArgs {
             LossArg::Mse => Loss::Mse,
         };
         let prune = self.prune.validate(loss == Loss::CrossEntropy)?;
-        let (dataset, images) = if fashion {
+        let (dataset, images) = if images_data {
             let noise_variance = self.noise_variance.unwrap_or(3.0);
             // Noisy pixels must stay finite in the f32 the network trains in (and far below
             // where they would not): refuse variances no experiment needs.
@@ -264,32 +321,25 @@ impl MemorizeArgs {
             }
             let requested = self.train_size.unwrap_or(DEFAULT_FASHION_TRAIN_SIZE as i64);
             in_range("--train-size", requested, 1, MAX_POINTS)?;
-            let dir = match &self.data {
-                Some(dir) => dir.clone(),
-                None => {
-                    let debian = PathBuf::from(DEBIAN_FASHION_MNIST_DIR);
-                    if !debian.is_dir() {
-                        bail!(
-                            "no FashionMNIST files: install Debian's dataset-fashion-mnist package \
-                             (it puts them in {DEBIAN_FASHION_MNIST_DIR}), or download \
-                             train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz from the \
-                             data/fashion directory of github.com/zalandoresearch/fashion-mnist \
-                             and give their directory as `--data DIR`"
-                        );
-                    }
-                    debian
-                }
-            };
-            let images = load_fashion_mnist_train(&dir).context("`--data`")?;
-            let count = images.images.count;
+            let images = load_images(self.dataset, self.data.as_deref())?;
+            let count = images.count();
             let train_size = in_range("--train-size", requested, 1, count as i64)
                 .with_context(|| format!("the training files hold {count} images"))?;
-            let source = DataSource::FashionMnist {
-                train_size,
-                noise_variance,
-                images: count,
-                pixels: images.images.pixels_per_image(),
-                data_sha256: data_sha256(&images),
+            let source = if self.dataset == DatasetArg::Cifar10 {
+                DataSource::Cifar10 {
+                    train_size,
+                    noise_variance,
+                    images: count,
+                    data_sha256: images.sha256(),
+                }
+            } else {
+                DataSource::FashionMnist {
+                    train_size,
+                    noise_variance,
+                    images: count,
+                    pixels: images.pixels_per_image(),
+                    data_sha256: images.sha256(),
+                }
             };
             (source, Some(images))
         } else {
@@ -369,20 +419,35 @@ impl MemorizeArgs {
                 }
             }
         };
-        let width = match self.width {
-            Some(w) => in_range("--width", w, 1, 100_000)?,
-            None => match &config.arch {
-                Arch::Mlp { widths } => widths[1],
-            },
+        config.arch = match arch {
+            ArchArg::Mlp => {
+                let width = match self.width {
+                    Some(w) => in_range("--width", w, 1, 100_000)?,
+                    None => match config.dataset {
+                        DataSource::Gaussian { .. } => 100,
+                        _ => 200,
+                    },
+                };
+                let widths = MemorizeConfig::mlp_widths(&config.dataset, loss, width, depth);
+                let weights: usize = widths.windows(2).map(|w| w[0] * w[1]).sum();
+                if weights > 200_000_000 {
+                    bail!(
+                        "`--width` {width} and `--depth` {depth} give {weights} weights, more than 2·10^8"
+                    );
+                }
+                Arch::Mlp { widths }
+            }
+            ArchArg::Conv => {
+                let channels = in_range("--channels", self.channels.unwrap_or(32), 1, 4096)?;
+                let shape = images.as_ref().expect("images are loaded").shape;
+                let arch = MemorizeConfig::conv_arch(shape, &config.dataset, channels, depth);
+                if let Err(e) = arch.check(loss) {
+                    bail!("`--arch conv` with `--depth` {depth} and `--channels` {channels}: {e}");
+                }
+                arch
+            }
         };
-        let widths = MemorizeConfig::mlp_widths(&config.dataset, loss, width, depth);
-        let weights: usize = widths.windows(2).map(|w| w[0] * w[1]).sum();
-        if weights > 200_000_000 {
-            bail!(
-                "`--width` {width} and `--depth` {depth} give {weights} weights, more than 2·10^8"
-            );
-        }
-        config.arch = Arch::Mlp { widths };
+        let weights = config.num_weights();
         config.levels = levels_for(self.densities.as_deref(), weights, config.imp_rate)?;
         config.kept = config
             .levels
@@ -390,17 +455,81 @@ impl MemorizeArgs {
             .map(|&l| MemorizeConfig::kept_at(weights, config.imp_rate, l))
             .collect();
         config.validate()?;
+        check_memory(&config, images.as_ref(), threads)?;
         Ok((config, images, threads))
     }
 }
 
-/// SHA-256 (hex) of a training set's pixels then labels.
-fn data_sha256(set: &LabelledImages) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hash = Sha256::new();
-    hash.update(&set.images.pixels);
-    hash.update(&set.labels);
-    format!("{:x}", hash.finalize())
+/// The training images of `dataset` from `dir` (FashionMNIST: Debian's directory by default).
+fn load_images(dataset: DatasetArg, dir: Option<&std::path::Path>) -> anyhow::Result<ImageSet> {
+    if dataset == DatasetArg::Cifar10 {
+        let Some(dir) = dir else {
+            bail!(
+                "`--dataset cifar10` needs `--data DIR`: the cifar-10-batches-bin directory of \
+                 cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html"
+            );
+        };
+        return load_cifar10_images(dir).context("`--data`");
+    }
+    let dir = match dir {
+        Some(dir) => dir.to_path_buf(),
+        None => {
+            let debian = PathBuf::from(DEBIAN_FASHION_MNIST_DIR);
+            if !debian.is_dir() {
+                bail!(
+                    "no FashionMNIST files: install Debian's dataset-fashion-mnist package \
+                     (it puts them in {DEBIAN_FASHION_MNIST_DIR}), or download \
+                     train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz from the \
+                     data/fashion directory of github.com/zalandoresearch/fashion-mnist \
+                     and give their directory as `--data DIR`"
+                );
+            }
+            debian
+        }
+    };
+    Ok(load_fashion_mnist_train(&dir).context("`--data`")?.into())
+}
+
+/// Memory this machine has (`MemTotal` of `/proc/meminfo`), if it says.
+fn machine_memory() -> Option<u128> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Refuses a run whose estimated memory (the image set, plus
+/// [`MemorizeConfig::memory_per_seed`] for each of `threads` seeds at once) exceeds the
+/// machine's.
+fn check_memory(
+    config: &MemorizeConfig,
+    images: Option<&ImageSet>,
+    threads: usize,
+) -> anyhow::Result<()> {
+    let Some(total) = machine_memory() else {
+        return Ok(());
+    };
+    let per_seed = config.memory_per_seed();
+    let shared = images.map_or(0, |set| set.pixels.len() as u128);
+    let parallel = (threads as u128).min(u128::from(config.seeds));
+    let need = shared + parallel * per_seed;
+    if need > total {
+        let gib = |b: u128| b as f64 / (1u128 << 30) as f64;
+        bail!(
+            "this run needs about {:.1} GiB ({:.2} GiB per seed × {parallel} threads{}), more than \
+             the {:.1} GiB this machine has; lower `--train-size`, `--n`/`--input-dim`, the \
+             network's size or `--threads`",
+            gib(need),
+            gib(per_seed),
+            if shared > 0 {
+                format!(" + {:.2} GiB of images", gib(shared))
+            } else {
+                String::new()
+            },
+            gib(total)
+        );
+    }
+    Ok(())
 }
 
 /// `peff memorize`.
@@ -409,10 +538,7 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
     let (config, images, threads) = args.validate()?;
     let output = &args.output;
     export::check_out_dir(&output.out)?;
-    let stem = output
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("memorize-{}", config.dataset.name()));
+    let stem = output.name.clone().unwrap_or_else(|| config.default_name());
     let run = RunRecord {
         command: "memorize".to_string(),
         config: config.clone(),
@@ -514,8 +640,10 @@ fn default_data_files(config: &MemorizeConfig) -> Option<Vec<DataFile>> {
     else {
         return None;
     };
-    let set = load_fashion_mnist_train(std::path::Path::new(DEBIAN_FASHION_MNIST_DIR)).ok()?;
-    (data_sha256(&set) == *want).then_some(set.files)
+    let set: ImageSet = load_fashion_mnist_train(std::path::Path::new(DEBIAN_FASHION_MNIST_DIR))
+        .ok()?
+        .into();
+    (set.sha256() == *want).then_some(set.files)
 }
 
 fn print_profile(config: &MemorizeConfig, r: &memorize::SeedResult, p: &SeedProfile, total: f64) {
@@ -555,7 +683,7 @@ pub(crate) fn write_merged(
     let stem = output
         .name
         .clone()
-        .unwrap_or_else(|| format!("memorize-{}", run.config.dataset.name()));
+        .unwrap_or_else(|| run.config.default_name());
     export::check_destination(
         &output.out,
         &stem,
@@ -608,17 +736,24 @@ pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyh
         DataSource::Gaussian { .. } => None,
         DataSource::FashionMnist {
             data_sha256: want, ..
+        }
+        | DataSource::Cifar10 {
+            data_sha256: want, ..
         } => {
-            let dir = files
-                .first()
-                .and_then(|f| {
-                    std::path::Path::new(&f.path)
-                        .parent()
-                        .map(|p| p.to_path_buf())
-                })
-                .unwrap_or_else(|| PathBuf::from(DEBIAN_FASHION_MNIST_DIR));
-            let set = load_fashion_mnist_train(&dir).context("the recorded data")?;
-            if data_sha256(&set) != *want {
+            let cifar = matches!(config.dataset, DataSource::Cifar10 { .. });
+            let dir = files.first().and_then(|f| {
+                std::path::Path::new(&f.path)
+                    .parent()
+                    .map(|p| p.to_path_buf())
+            });
+            let kind = if cifar {
+                DatasetArg::Cifar10
+            } else {
+                DatasetArg::FashionMnist
+            };
+            let set = load_images(kind, dir.as_deref()).context("the recorded data")?;
+            let dir = dir.unwrap_or_else(|| PathBuf::from(DEBIAN_FASHION_MNIST_DIR));
+            if set.sha256() != *want {
                 bail!(
                     "'{}' does not hold the data '{shown}' was computed on",
                     dir.display()

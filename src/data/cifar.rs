@@ -9,8 +9,9 @@
 //!
 //! The record's pixel bytes are already in PyTorch's `C, H, W` order, so image `i` is its 3,072
 //! bytes scaled. [`load_cifar10_train`] reads the first `train_size` images in file order
-//! (`data_batch_1` first), opening only the files it needs and reading only the records it
-//! needs; every file it opens must be exactly 10,000 records long. Every error is one line
+//! (`data_batch_1` first), reading only the files it needs; [`load_cifar10_images`] reads all
+//! 50,000 as bytes (an [`ImageSet`], each file's SHA-256 recorded). Every file read must be
+//! exactly 10,000 records long. Every error is one line
 //! naming the file. The files are those of the "CIFAR-10 binary version" archive
 //! (`cifar-10-binary.tar.gz`, directory `cifar-10-batches-bin`) from
 //! <https://www.cs.toronto.edu/~kriz/cifar.html>.
@@ -20,6 +21,9 @@
 
 use std::io::Read;
 use std::path::Path;
+
+use super::idx::DataFile;
+use super::images::ImageSet;
 
 /// Image shape `[C, H, W]`.
 pub const SHAPE: [usize; 3] = [3, 32, 32];
@@ -129,12 +133,30 @@ pub fn load_cifar10_train(
     read_records(dir, train_size, RECORDS_PER_FILE)
 }
 
+/// The whole CIFAR-10 training set from `dir` (all of [`TRAIN_FILES`], 50,000 images of
+/// `3 × 32 × 32` bytes), with each file's SHA-256 recorded.
+///
+/// # Errors
+/// As [`load_cifar10_train`].
+pub fn load_cifar10_images(dir: &Path) -> Result<ImageSet, CifarError> {
+    read_images(dir, RECORDS_PER_FILE * TRAIN_FILES.len(), RECORDS_PER_FILE)
+}
+
 /// [`load_cifar10_train`] with `per_file` records per file (tests use small files).
 fn read_records(
     dir: &Path,
     train_size: usize,
     per_file: usize,
 ) -> Result<(Vec<f32>, Vec<usize>), CifarError> {
+    let set = read_images(dir, train_size, per_file)?;
+    let x = set.pixels.iter().map(|&b| f32::from(b) / 255.0).collect();
+    let labels = set.labels.iter().map(|&l| usize::from(l)).collect();
+    Ok((x, labels))
+}
+
+/// The first `train_size` images of files of `per_file` records, as bytes; only the files
+/// needed are read (each whole, and checked whole).
+fn read_images(dir: &Path, train_size: usize, per_file: usize) -> Result<ImageSet, CifarError> {
     let available = per_file * TRAIN_FILES.len();
     if train_size == 0 || train_size > available {
         return Err(CifarError::TrainSize {
@@ -143,11 +165,14 @@ fn read_records(
         });
     }
     let pixels = RECORD_BYTES - 1;
-    let mut x = Vec::with_capacity(train_size * pixels);
-    let mut labels = Vec::with_capacity(train_size);
-    let mut record = vec![0u8; RECORD_BYTES];
+    let mut set = ImageSet {
+        shape: SHAPE,
+        pixels: Vec::with_capacity(train_size * pixels),
+        labels: Vec::with_capacity(train_size),
+        files: Vec::new(),
+    };
     for name in TRAIN_FILES {
-        let wanted = (train_size - labels.len()).min(per_file);
+        let wanted = (train_size - set.labels.len()).min(per_file);
         if wanted == 0 {
             break;
         }
@@ -163,7 +188,7 @@ fn read_records(
             path: shown.clone(),
             reason: e.to_string(),
         };
-        let file = std::fs::File::open(&path).map_err(io)?;
+        let mut file = std::fs::File::open(&path).map_err(io)?;
         let bytes = file.metadata().map_err(io)?.len();
         let (records, extra) = (bytes / RECORD_BYTES as u64, bytes % RECORD_BYTES as u64);
         if extra != 0 {
@@ -184,9 +209,14 @@ fn read_records(
                 expected_bytes: (per_file * RECORD_BYTES) as u64,
             });
         }
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-        for index in 0..wanted {
-            reader.read_exact(&mut record).map_err(io)?;
+        let mut contents = Vec::with_capacity(bytes as usize);
+        file.read_to_end(&mut contents).map_err(io)?;
+        if contents.len() as u64 != bytes {
+            return Err(io(std::io::Error::other(
+                "the file changed while it was read",
+            )));
+        }
+        for (index, record) in contents.chunks_exact(RECORD_BYTES).take(wanted).enumerate() {
             let label = record[0];
             if label >= CLASSES {
                 return Err(CifarError::Label {
@@ -196,11 +226,12 @@ fn read_records(
                     classes: CLASSES,
                 });
             }
-            labels.push(label as usize);
-            x.extend(record[1..].iter().map(|&b| f32::from(b) / 255.0));
+            set.labels.push(label);
+            set.pixels.extend_from_slice(&record[1..]);
         }
+        set.files.push(DataFile::of(&path, &contents));
     }
-    Ok((x, labels))
+    Ok(set)
 }
 
 /// The bytes of a CIFAR-10 binary file holding `labels.len()` records (for tests and tools

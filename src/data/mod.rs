@@ -13,12 +13,14 @@
 //! Weights `n!/Π c_j!` are integers, so masses are accumulated exactly as integers and divided
 //! by `V^n` only when an entropy is computed.
 //!
-//! The Figure 1 data live in submodules: [`gaussian`] (memorisation, Fig. 1a) and [`idx`]
-//! (the FashionMNIST IDX reader, Fig. 1b).
+//! The Figure 1 data live in submodules: [`gaussian`] (memorisation, Fig. 1a), [`idx`] (the
+//! FashionMNIST IDX reader, Fig. 1b), [`cifar`] (the CIFAR-10 binary reader, Fig. 1c) and
+//! [`images`] (the labelled image set both readers give).
 
 pub mod cifar;
 pub mod gaussian;
 pub mod idx;
+pub mod images;
 
 pub mod teacher;
 

@@ -48,9 +48,12 @@ use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::data::cifar;
 use crate::data::gaussian::GaussianData;
-use crate::data::idx::LabelledImages;
+use crate::data::images::ImageSet;
+use crate::model::conv::Conv;
 use crate::model::mlp::Mlp;
+use crate::model::networks::SCORE_WORKSPACE_BYTES;
 use crate::model::{
     Control, Dataset, Loss, Model, ModelNetworks, Networks, Optimizer, Plateau, Scalar, Targets,
     TrainConfig, TrainOutcome, Trainer,
@@ -100,14 +103,28 @@ pub enum DataSource {
         /// different machines are checked to have read the same files.
         data_sha256: String,
     },
+    /// A random subset of `train_size` CIFAR-10 training images (`3 × 32 × 32`), pixels scaled
+    /// to [0, 1], plus Gaussian noise of variance `noise_variance` drawn once per seed; true
+    /// labels (as for FashionMNIST: the paper states no noise for Fig. 1c).
+    Cifar10 {
+        /// Training points per seed.
+        train_size: usize,
+        /// Variance of the input noise.
+        noise_variance: f64,
+        /// Images in the training files.
+        images: usize,
+        /// SHA-256 (hex) of the training set's pixels and labels.
+        data_sha256: String,
+    },
 }
 
 impl DataSource {
-    /// The dataset name of the table (`gaussian`, `fashion-mnist`).
+    /// The dataset name of the table (`gaussian`, `fashion-mnist`, `cifar10`).
     pub fn name(&self) -> &'static str {
         match self {
             DataSource::Gaussian { .. } => "gaussian",
             DataSource::FashionMnist { .. } => "fashion-mnist",
+            DataSource::Cifar10 { .. } => "cifar10",
         }
     }
 
@@ -115,7 +132,8 @@ impl DataSource {
     pub fn points(&self) -> usize {
         match *self {
             DataSource::Gaussian { n, .. } => n,
-            DataSource::FashionMnist { train_size, .. } => train_size,
+            DataSource::FashionMnist { train_size, .. }
+            | DataSource::Cifar10 { train_size, .. } => train_size,
         }
     }
 
@@ -124,21 +142,27 @@ impl DataSource {
         match *self {
             DataSource::Gaussian { input_dim, .. } => input_dim,
             DataSource::FashionMnist { pixels, .. } => pixels,
+            DataSource::Cifar10 { .. } => cifar::SHAPE.iter().product(),
         }
     }
 
-    /// Number of classes (2 for ±1 labels, 10 for FashionMNIST).
+    /// Number of classes (2 for ±1 labels, 10 for the image sets).
     pub fn classes(&self) -> usize {
         match self {
             DataSource::Gaussian { .. } => 2,
-            DataSource::FashionMnist { .. } => 10,
+            DataSource::FashionMnist { .. } | DataSource::Cifar10 { .. } => 10,
         }
+    }
+
+    /// Whether the points are images (an image set with noise), which a ConvNet can take.
+    pub fn is_images(&self) -> bool {
+        !matches!(self, DataSource::Gaussian { .. })
     }
 }
 
-/// The network a memorisation run prunes and trains (`--arch`). Serialised without a tag (an
-/// MLP as its `widths`, as before architectures were a choice), so that result and shard files
-/// of earlier versions read as the same run.
+/// The network a memorisation run prunes and trains (`--arch`). Serialised without a tag, by
+/// its field names (an MLP as its `widths`, as before architectures were a choice), so that
+/// result and shard files of earlier versions read as the same run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Arch {
@@ -147,6 +171,19 @@ pub enum Arch {
         /// Widths `d, w, …, w, o`.
         widths: Vec<usize>,
     },
+    /// Synaptic-Flow's ConvNet ([`Conv`]): `convolutions` 3 × 3 convolutions of `channels`
+    /// channels on `image_shape` images, then one linear layer to `classes` outputs (the
+    /// paper's "4-layer ConvNet" has 3 convolutions).
+    Conv {
+        /// Input shape `[C, H, W]`.
+        image_shape: [usize; 3],
+        /// Convolution layers (hidden layers; the weight layers are one more).
+        convolutions: usize,
+        /// Channels of every convolution.
+        channels: usize,
+        /// Outputs of the linear layer.
+        classes: usize,
+    },
 }
 
 impl Arch {
@@ -154,6 +191,7 @@ impl Arch {
     pub fn name(&self) -> &'static str {
         match self {
             Arch::Mlp { .. } => "mlp",
+            Arch::Conv { .. } => "conv",
         }
     }
 
@@ -162,13 +200,48 @@ impl Arch {
         Mlp::new(widths, loss).map_err(|e| ConfigError(format!("widths {widths:?}: {e}")))
     }
 
-    /// Input values per point, outputs, and prunable weights of the network.
-    fn shape(&self, loss: Loss) -> Result<(usize, usize, usize), ConfigError> {
+    /// The ConvNet of these fields with `loss`, checked.
+    fn conv(
+        image_shape: [usize; 3],
+        convolutions: usize,
+        channels: usize,
+        classes: usize,
+        loss: Loss,
+    ) -> Result<Conv, ConfigError> {
+        Conv::new(image_shape, convolutions + 1, channels, classes, loss)
+            .map_err(|e| ConfigError(format!("conv on {image_shape:?}: {e}")))
+    }
+
+    /// Checks that the network can be built for `loss` (sizes within the core's limits).
+    pub fn check(&self, loss: Loss) -> Result<(), ConfigError> {
+        self.shape(loss).map(|_| ())
+    }
+
+    /// Input values per point, outputs, prunable weights, and workspace bytes per training
+    /// point (`f32`) of the network.
+    fn shape(&self, loss: Loss) -> Result<(usize, usize, usize, u128), ConfigError> {
+        fn of(model: &impl Model) -> (usize, usize, usize, u128) {
+            (
+                model.input_len(),
+                model.outputs(),
+                model.weight_indices().len(),
+                model.workspace_bytes::<T>(1),
+            )
+        }
         match self {
-            Arch::Mlp { widths } => {
-                let mlp = Self::mlp(widths, loss)?;
-                Ok((mlp.input_len(), mlp.outputs(), mlp.weight_indices().len()))
-            }
+            Arch::Mlp { widths } => Ok(of(&Self::mlp(widths, loss)?)),
+            &Arch::Conv {
+                image_shape,
+                convolutions,
+                channels,
+                classes,
+            } => Ok(of(&Self::conv(
+                image_shape,
+                convolutions,
+                channels,
+                classes,
+                loss,
+            )?)),
         }
     }
 }
@@ -261,9 +334,12 @@ impl StopRule {
 pub struct ConfigError(String);
 
 impl MemorizeConfig {
-    /// The paper's settings for `dataset` (Fig. 1a for Gaussian data, Fig. 1b for FashionMNIST),
-    /// with peff's choices where the paper states none; every field can then be changed (the
-    /// CLI's flags) and the result checked with [`Self::validate`].
+    /// The paper's settings for `dataset` (Fig. 1a for Gaussian data, Fig. 1b for FashionMNIST,
+    /// Fig. 1c for CIFAR-10), with peff's choices where the paper states none; every field can
+    /// then be changed (the CLI's flags) and the result checked with [`Self::validate`].
+    /// CIFAR-10 takes FashionMNIST's column but for the network: Synaptic-Flow's ConvNet of 3
+    /// convolutions of 32 channels ([`Self::conv_arch`]; the paper's "4-layer ConvNet"); its
+    /// noise is FashionMNIST's (the paper states none for Fig. 1c).
     ///
     /// | field | Gaussian (Fig. 1a) | FashionMNIST (Fig. 1b) | valid range |
     /// |---|---|---|---|
@@ -282,10 +358,15 @@ impl MemorizeConfig {
     /// | seeds | 250 from 0 (paper) | 10 from 0 (paper) | ≥ 1 |
     pub fn paper(dataset: DataSource) -> MemorizeConfig {
         let loss = Loss::CrossEntropy;
-        let fashion = matches!(dataset, DataSource::FashionMnist { .. });
+        let fashion = dataset.is_images();
         let width = if fashion { 200 } else { 100 };
-        let widths = vec![dataset.input_dim(), width, width, dataset.classes()];
-        let weights: usize = widths.windows(2).map(|w| w[0] * w[1]).sum();
+        let arch = match dataset {
+            DataSource::Cifar10 { .. } => Self::conv_arch(cifar::SHAPE, &dataset, 32, 3),
+            _ => Arch::Mlp {
+                widths: vec![dataset.input_dim(), width, width, dataset.classes()],
+            },
+        };
+        let weights = arch.shape(loss).expect("the paper's network").2;
         let kept = DEFAULT_LEVELS
             .iter()
             .map(|&l| Self::kept_at(weights, Imp::DEFAULT_RATE, l))
@@ -293,7 +374,7 @@ impl MemorizeConfig {
         MemorizeConfig {
             dataset,
             loss,
-            arch: Arch::Mlp { widths },
+            arch,
             optimizer: if fashion {
                 Optimizer::adam(1e-3)
             } else {
@@ -331,6 +412,34 @@ impl MemorizeConfig {
         widths
     }
 
+    /// The ConvNet of `convolutions` convolutions of `channels` channels on `image_shape` images
+    /// of this data, one output per class.
+    pub fn conv_arch(
+        image_shape: [usize; 3],
+        dataset: &DataSource,
+        channels: usize,
+        convolutions: usize,
+    ) -> Arch {
+        Arch::Conv {
+            image_shape,
+            convolutions,
+            channels,
+            classes: dataset.classes(),
+        }
+    }
+
+    /// The default name of the result files: `memorize-<dataset>` for the paper's network of
+    /// the data (the MLP for Gaussian points and FashionMNIST, the ConvNet for CIFAR-10), else
+    /// `memorize-<arch>-<dataset>` (`memorize-conv-fashion-mnist`).
+    pub fn default_name(&self) -> String {
+        let paper_arch = Self::paper(self.dataset.clone()).arch;
+        if std::mem::discriminant(&paper_arch) == std::mem::discriminant(&self.arch) {
+            format!("memorize-{}", self.dataset.name())
+        } else {
+            format!("memorize-{}-{}", self.arch.name(), self.dataset.name())
+        }
+    }
+
     /// Number of prunable weights.
     ///
     /// # Panics
@@ -340,6 +449,26 @@ impl MemorizeConfig {
             .shape(self.loss)
             .expect("validated architecture")
             .2
+    }
+
+    /// Bytes one seed holds while it runs (one per thread), estimated from above: the noisy
+    /// training set twice (the run's and the pruning adapter's copy, `f32`), the workspaces of
+    /// two trainers (minibatch or evaluation chunk of 256 rows, whichever is larger), the `f64`
+    /// chunk of a pruning score's data pass ([`SCORE_WORKSPACE_BYTES`] and its widened inputs)
+    /// and the per-point outputs. The image set itself is shared by all seeds.
+    ///
+    /// # Panics
+    /// If the architecture does not fit the loss (a configuration that failed [`Self::validate`]).
+    pub fn memory_per_seed(&self) -> u128 {
+        let (d, o, _, per_row) = self.arch.shape(self.loss).expect("validated architecture");
+        let (n, f32_bytes) = (self.dataset.points() as u128, size_of::<T>() as u128);
+        let rows = self.batch_size.unwrap_or(self.dataset.points()).max(256) as u128;
+        let score_rows = (SCORE_WORKSPACE_BYTES / (2 * per_row).max(1)).clamp(1, n);
+        2 * n * d as u128 * f32_bytes
+            + 2 * rows * per_row
+            + SCORE_WORKSPACE_BYTES
+            + score_rows * d as u128 * 8
+            + n * (o as u128 + 2) * f32_bytes
     }
 
     /// Outputs of the network.
@@ -369,9 +498,10 @@ impl MemorizeConfig {
             (Loss::Mse, DataSource::Gaussian { .. }) => 1,
             _ => self.dataset.classes(),
         };
-        let (inputs, arch_outputs, _) = self.arch.shape(self.loss)?;
+        let (inputs, arch_outputs, _, _) = self.arch.shape(self.loss)?;
         let hidden_ok = match &self.arch {
             Arch::Mlp { widths } => widths.len() >= 3,
+            Arch::Conv { convolutions, .. } => *convolutions >= 1 && self.dataset.is_images(),
         };
         if !hidden_ok || inputs != self.dataset.input_dim() || arch_outputs != outputs {
             return bad(format!(
@@ -432,6 +562,12 @@ impl MemorizeConfig {
             return bad("non-positive rate, temperature or threshold".into());
         }
         if let DataSource::FashionMnist {
+            train_size,
+            noise_variance,
+            images,
+            ..
+        }
+        | DataSource::Cifar10 {
             train_size,
             noise_variance,
             images,
@@ -553,7 +689,7 @@ impl SubSeeds {
 fn dataset(
     config: &MemorizeConfig,
     model: &impl Model,
-    images: Option<&LabelledImages>,
+    images: Option<&ImageSet>,
     seeds: &SubSeeds,
 ) -> Labelled {
     let outputs = model.outputs();
@@ -567,18 +703,23 @@ fn dataset(
             train_size,
             noise_variance,
             ..
+        }
+        | DataSource::Cifar10 {
+            train_size,
+            noise_variance,
+            ..
         } => {
-            let set = images.expect("FashionMNIST images are loaded before the run");
-            let d = set.images.pixels_per_image();
+            let set = images.expect("the images are loaded before the run");
+            let d = set.pixels_per_image();
             let mut rng = ChaCha8Rng::seed_from_u64(seeds.subset);
             let mut chosen =
-                rand::seq::index::sample(&mut rng, set.images.count, *train_size).into_vec();
+                rand::seq::index::sample(&mut rng, set.count(), *train_size).into_vec();
             chosen.sort_unstable();
             let noise = Normal::new(0.0, noise_variance.sqrt()).expect("validated variance");
             let mut rng = ChaCha8Rng::seed_from_u64(seeds.noise);
             let mut x = Vec::with_capacity(train_size * d);
             for &i in &chosen {
-                for &px in &set.images.pixels[i * d..(i + 1) * d] {
+                for &px in set.image(i) {
                     x.push(px as f64 / 255.0 + noise.sample(&mut rng));
                 }
             }
@@ -758,7 +899,7 @@ fn mask_key(mask: Option<&[T]>) -> Vec<u64> {
 /// If `config` did not pass [`MemorizeConfig::validate`].
 pub fn run_seed(
     config: &MemorizeConfig,
-    images: Option<&LabelledImages>,
+    images: Option<&ImageSet>,
     seed: u64,
     profile: Option<&mut SeedProfile>,
 ) -> SeedResult {
@@ -767,6 +908,16 @@ pub fn run_seed(
             let mlp = Arch::mlp(widths, config.loss).expect("validated architecture");
             run_seed_on(&mlp, config, images, seed, profile)
         }
+        &Arch::Conv {
+            image_shape,
+            convolutions,
+            channels,
+            classes,
+        } => {
+            let conv = Arch::conv(image_shape, convolutions, channels, classes, config.loss)
+                .expect("validated architecture");
+            run_seed_on(&conv, config, images, seed, profile)
+        }
     }
 }
 
@@ -774,7 +925,7 @@ pub fn run_seed(
 fn run_seed_on<M: Model>(
     model: &M,
     config: &MemorizeConfig,
-    images: Option<&LabelledImages>,
+    images: Option<&ImageSet>,
     seed: u64,
     mut profile: Option<&mut SeedProfile>,
 ) -> SeedResult {
@@ -897,7 +1048,7 @@ fn run_seed_on<M: Model>(
 /// when `stop` is set are skipped, and the run returns `None`.
 pub fn run_seeds(
     config: &MemorizeConfig,
-    images: Option<&LabelledImages>,
+    images: Option<&ImageSet>,
     range: std::ops::Range<u64>,
     stop: &AtomicBool,
     done: &(dyn Fn() + Sync),

@@ -90,6 +90,14 @@ pub trait Model: Clone + std::fmt::Debug + Send + Sync {
 
     /// Multiply-adds of one forward pass per point.
     fn macs_per_point(&self) -> usize;
+    /// Values of every layer's output (activations and the network outputs) per point.
+    fn activations_per_point(&self) -> usize;
+    /// Upper estimate of the bytes a workspace of `capacity` rows holds in precision `T`, R-
+    /// buffers included: per row, the activations, their R-counterparts and four delta buffers of
+    /// the widest layer, bounded by six times the activations (the buffers every core keeps).
+    fn workspace_bytes<T: Scalar>(&self, capacity: usize) -> u128 {
+        capacity.max(1) as u128 * 6 * self.activations_per_point() as u128 * size_of::<T>() as u128
+    }
 
     /// Buffers for batches of up to `capacity` rows (at least 1).
     fn workspace<T: Scalar>(&self, capacity: usize) -> Self::Workspace<T>;

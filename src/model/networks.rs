@@ -9,24 +9,32 @@
 //! of epochs for the noise correlation), from `θ0 ⊙ m` with a fresh optimizer.
 //!
 //! Scores (gradient, `H g`, SynFlow's gradient) are computed in `f64` at the parameters the
-//! network holds (`θ0` rounded to `T`), whatever `T` training runs in.
+//! network holds (`θ0` rounded to `T`), whatever `T` training runs in. The data pass of a score
+//! runs in chunks of at most [`SCORE_WORKSPACE_BYTES`] of workspace, each chunk's inputs widened
+//! to `f64` as it is read, and sums the chunks' mean gradients weighted by their share of the
+//! points, `∇L = Σ_c (n_c / n) ∇L_c`; a dataset that fits one chunk is one pass, as before.
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
-use super::{Dataset, Model, Networks, Scalar, TrainConfig, TrainOutcome, Trainer};
+use super::{
+    Batch, Dataset, Model, Networks, Scalar, TargetsRef, TrainConfig, TrainOutcome, Trainer,
+};
+
+/// Workspace bound of one chunk of a score's data pass (256 MiB of `f64` buffers).
+pub const SCORE_WORKSPACE_BYTES: u128 = 256 << 20;
 
 /// One network, its dataset, its init, and its training routine, as a [`Networks`] batch of one.
 pub struct ModelNetworks<M, T, F> {
     model: M,
     data: Dataset<T>,
-    data64: Dataset<f64>,
     init: Vec<f64>,
     init_t: Vec<T>,
     key: [u64; 1],
     prunable: Vec<usize>,
     config: TrainConfig,
     routine: F,
+    score_bytes: u128,
     dense: OnceCell<(Vec<f64>, Vec<bool>)>,
 }
 
@@ -54,7 +62,6 @@ where
         let init_t: Vec<T> = init.iter().map(|&v| T::from_f64(v)).collect();
         ModelNetworks {
             model: model.clone(),
-            data64: data.convert(),
             data,
             init: init_t.iter().map(|v| v.to_f64()).collect(),
             init_t,
@@ -62,6 +69,7 @@ where
             prunable: model.weight_indices(),
             config,
             routine,
+            score_bytes: SCORE_WORKSPACE_BYTES,
             dense: OnceCell::new(),
         }
     }
@@ -76,6 +84,13 @@ where
         self
     }
 
+    /// Bounds the workspace of one chunk of a score's data pass by `bytes` (default
+    /// [`SCORE_WORKSPACE_BYTES`]; at least one point per chunk).
+    pub fn score_workspace_bytes(mut self, bytes: u128) -> Self {
+        self.score_bytes = bytes;
+        self
+    }
+
     /// The architecture.
     pub fn model(&self) -> &M {
         &self.model
@@ -84,6 +99,56 @@ where
     /// The dataset.
     pub fn data(&self) -> &Dataset<T> {
         &self.data
+    }
+
+    /// Runs `pass` (a mean-loss quantity into its output slice) over the data in chunks bounded
+    /// by the score workspace bound, in `f64`, and writes `Σ_c (n_c / n) pass(chunk c)` into
+    /// `out` (one chunk: `pass` writes `out` directly).
+    fn score_pass(
+        &self,
+        out: &mut [f64],
+        mut pass: impl FnMut(Batch<'_, f64>, &mut M::Workspace<f64>, &mut [f64]),
+    ) {
+        let n = self.data.len();
+        let per_row = self.model.workspace_bytes::<f64>(1).max(1);
+        let rows = usize::try_from(self.score_bytes / per_row)
+            .unwrap_or(usize::MAX)
+            .clamp(1, n);
+        let mut ws = self.model.workspace::<f64>(rows);
+        let (d, o) = (self.model.input_len(), self.model.outputs());
+        let widen = |v: &[T]| -> Vec<f64> { v.iter().map(|v| v.to_f64()).collect() };
+        let mut part = if rows < n {
+            vec![0.0; out.len()]
+        } else {
+            Vec::new()
+        };
+        let mut start = 0;
+        while start < n {
+            let end = (start + rows).min(n);
+            let x = widen(&self.data.inputs()[start * d..end * d]);
+            let values;
+            let targets = match self.data.targets().range(start, end, o) {
+                TargetsRef::Values(v) => {
+                    values = widen(v);
+                    TargetsRef::Values(&values[..])
+                }
+                TargetsRef::Classes(c) => TargetsRef::Classes(c),
+            };
+            let batch = Batch::from_parts(&x, targets, end - start);
+            if rows == n {
+                pass(batch, &mut ws, out);
+            } else {
+                pass(batch, &mut ws, &mut part);
+                let share = (end - start) as f64 / n as f64;
+                if start == 0 {
+                    out.fill(0.0);
+                }
+                for (o, p) in out.iter_mut().zip(&part) {
+                    *o += share * p;
+                }
+            }
+            start = end;
+        }
     }
 
     /// Trains from `θ0 ⊙ mask` with the routine; returns the trained parameters (in `T`) and
@@ -124,21 +189,15 @@ where
     }
 
     fn gradient_at_init(&self, temperature: f64, out: &mut [f64]) {
-        let mut ws = self.model.workspace(self.data.len());
-        self.model
-            .gradient(&self.init, self.data64.batch(), temperature, &mut ws, out);
+        self.score_pass(out, |batch, ws, out| {
+            self.model.gradient(&self.init, batch, temperature, ws, out);
+        });
     }
 
     fn hvp_at_init(&self, temperature: f64, v: &[f64], out: &mut [f64]) {
-        let mut ws = self.model.workspace(self.data.len());
-        self.model.hvp(
-            &self.init,
-            self.data64.batch(),
-            temperature,
-            v,
-            &mut ws,
-            out,
-        );
+        self.score_pass(out, |batch, ws, out| {
+            self.model.hvp(&self.init, batch, temperature, v, ws, out);
+        });
     }
 
     fn train(&self, mask: &[f64], params: &mut [f64], diverged: &mut [bool]) {

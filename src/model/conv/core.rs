@@ -345,6 +345,10 @@ impl Model for Conv {
             + self.linear_layer().weights.len()
     }
 
+    fn activations_per_point(&self) -> usize {
+        self.conv_layers().len() * self.channels() * self.plane() + self.outputs()
+    }
+
     fn workspace<T: Scalar>(&self, capacity: usize) -> ConvWorkspace<T> {
         ConvWorkspace::new(self, capacity)
     }

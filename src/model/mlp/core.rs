@@ -203,6 +203,10 @@ impl Model for Mlp {
         self.layers().iter().map(|l| l.inputs * l.outputs).sum()
     }
 
+    fn activations_per_point(&self) -> usize {
+        self.layers().iter().map(|l| l.outputs).sum()
+    }
+
     fn workspace<T: Scalar>(&self, capacity: usize) -> MlpWorkspace<T> {
         MlpWorkspace::new(self, capacity)
     }
