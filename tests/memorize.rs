@@ -692,3 +692,21 @@ fn one_seed_titles_are_singular() {
     let text = read(&svg);
     assert!(text.contains("1 seed)") && !text.contains("1 seeds"));
 }
+
+/// Two `--densities` that map to the same IMP level are refused, naming both and the level
+/// (issue 20: they silently collapsed into one row).
+#[test]
+fn densities_mapping_to_one_imp_level_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    let args = tiny(&out, &["--densities", "0.5,0.52"]);
+    let output = peff().args(&args).output().unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("`--densities` '0.5' and '0.52' both map to IMP level 3"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

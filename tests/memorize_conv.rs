@@ -1,7 +1,7 @@
 //! `peff memorize --arch conv` end to end (the paper's Fig. 1c): the ConvNet on tiny image sets
 //! the tests write (IDX for FashionMNIST, the exact CIFAR-10 binary format), its configuration
 //! recorded, the table the same bytes for any thread count and for merged shards, `verify`
-//! reproducing it, and one-line errors for flags that do not fit the network or the data, and
+//! reproducing it, `plot figure1c` drawing it, and one-line errors for flags that do not fit the network or the data, and
 //! for runs larger than the machine's memory.
 //!
 //! Every run is tiny (≤ 16 images, 2 channels, 1–2 convolutions, ≤ 3 epochs, 2 seeds).
@@ -170,6 +170,16 @@ fn conv_runs_are_deterministic_and_recorded() {
     );
     let verified = run_ok(&["verify", s(&a.join("memorize-conv-fashion-mnist.json"))]);
     assert!(verified.starts_with("verified"), "{verified}");
+    let svg = tmp.path().join("figure1c.svg");
+    run_ok(&[
+        "plot",
+        "figure1c",
+        s(&a.join("memorize-conv-fashion-mnist.csv")),
+        "--out",
+        s(&svg),
+    ]);
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawn.contains("ConvNet train accuracy on noisy data (fashion-mnist, 2 seeds)"));
 }
 
 /// `--dataset cifar10` reads the binary files (the ConvNet by default, on 3 × 32 × 32), records

@@ -9,16 +9,16 @@
 //! gemm_fraction = steps/s ÷ GEMM-sets/s   (1 = the step costs only its GEMMs)
 //! ```
 //!
-//! The GEMMs alone share one buffer per operand, as the step reuses its workspace. Each rate is
-//! the best of several timed blocks (interleaved, so that a shared machine's noise
-//! hits both alike), on one thread. `peff bench` reports them as `mlp_steps_per_sec_1t` and
+//! The timing is [`super::timing`]'s: the GEMMs replayed alone on one buffer per operand, each
+//! rate the best of interleaved timed blocks, on one thread. `peff bench` reports them as `mlp_steps_per_sec_1t` and
 //! `mlp_gemm_fraction`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::timing::{best_rates, flops, GemmCall, GemmReplay};
 use crate::model::mlp::{Mlp, MlpError};
 use crate::model::{Dataset, Loss, Model, Optimizer, Scalar, Targets, TrainConfig, Trainer};
 
@@ -45,47 +45,31 @@ pub struct MlpBenchReport {
     pub gemm_gflops: f64,
 }
 
-/// One GEMM call of the step: shape and strides of `A`, `B`, `C`.
-struct Call {
-    m: usize,
-    k: usize,
-    n: usize,
-    a: (usize, usize),
-    b: (usize, usize),
-    c: (usize, usize),
-}
-
 /// The GEMM calls of one full-batch step, in order (module docs).
-fn calls(mlp: &Mlp, n: usize) -> Vec<Call> {
+fn calls(mlp: &Mlp, n: usize) -> Vec<GemmCall> {
     let mut calls = Vec::new();
     for l in mlp.layers() {
-        calls.push(Call {
-            m: n,
-            k: l.inputs,
-            n: l.outputs,
-            a: (l.inputs, 1),
-            b: (1, l.inputs),
-            c: (l.outputs, 1),
-        });
+        calls.push(GemmCall::new(
+            (n, l.inputs, l.outputs),
+            (l.inputs, 1),
+            (1, l.inputs),
+            (l.outputs, 1),
+        ));
     }
     for (i, l) in mlp.layers().iter().enumerate().rev() {
-        calls.push(Call {
-            m: l.outputs,
-            k: n,
-            n: l.inputs,
-            a: (1, l.outputs),
-            b: (l.inputs, 1),
-            c: (l.inputs, 1),
-        });
+        calls.push(GemmCall::new(
+            (l.outputs, n, l.inputs),
+            (1, l.outputs),
+            (l.inputs, 1),
+            (l.inputs, 1),
+        ));
         if i > 0 {
-            calls.push(Call {
-                m: n,
-                k: l.outputs,
-                n: l.inputs,
-                a: (l.outputs, 1),
-                b: (l.inputs, 1),
-                c: (l.inputs, 1),
-            });
+            calls.push(GemmCall::new(
+                (n, l.outputs, l.inputs),
+                (l.outputs, 1),
+                (l.inputs, 1),
+                (l.inputs, 1),
+            ));
         }
     }
     calls
@@ -93,24 +77,7 @@ fn calls(mlp: &Mlp, n: usize) -> Vec<Call> {
 
 /// GEMM flops of one full-batch step on `n` points (module docs).
 pub fn flops_per_step(mlp: &Mlp, n: usize) -> u64 {
-    calls(mlp, n)
-        .iter()
-        .map(|c| 2 * (c.m * c.k * c.n) as u64)
-        .sum()
-}
-
-/// Times `block` calls of `f` into the first empty slot of `blocks` as `(calls, elapsed)`.
-fn time_block(blocks: &mut [(usize, Duration)], block: usize, f: &mut impl FnMut()) {
-    let start = Instant::now();
-    let mut done = 0;
-    while done < block {
-        f();
-        done += 1;
-    }
-    let elapsed = start.elapsed();
-    if let Some(slot) = blocks.iter_mut().find(|s| s.0 == 0) {
-        *slot = (done, elapsed);
-    }
+    flops(&calls(mlp, n))
 }
 
 /// The benchmarked network: the MLP `widths` on `n` points with constant seeds (inputs
@@ -165,61 +132,17 @@ pub fn measure<T: Scalar>(
 ) -> Result<MlpBenchReport, MlpError> {
     let (mut trainer, data) = setup::<T>(widths, n, optimizer)?;
     let mlp = trainer.model().clone();
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let calls = calls(&mlp, n);
-    // One buffer per operand, shared by all calls (as the step reuses its workspace).
-    let len = |rows: usize, cols: usize, s: (usize, usize)| (rows - 1) * s.0 + (cols - 1) * s.1 + 1;
-    let mut fill = |len: usize| -> Vec<T> {
-        (0..len)
-            .map(|_| T::from_f64(rng.random_range(-0.5..0.5)))
-            .collect()
-    };
-    let a = fill(calls.iter().map(|c| len(c.m, c.k, c.a)).max().unwrap_or(1));
-    let b = fill(calls.iter().map(|c| len(c.k, c.n, c.b)).max().unwrap_or(1));
-    let mut out = fill(calls.iter().map(|c| len(c.m, c.n, c.c)).max().unwrap_or(1));
-    let mut gemms = || {
-        for c in &calls {
-            T::gemm(
-                c.m,
-                c.k,
-                c.n,
-                T::ONE,
-                (&a, c.a.0, c.a.1),
-                (&b, c.b.0, c.b.1),
-                T::ZERO,
-                (&mut out, c.c.0, c.c.1),
-            );
-        }
-    };
-    let mut step = || {
-        trainer.step(data.batch());
-    };
-
-    // Calibrate a block to ~1/20 of the budget, then interleave timed blocks.
-    let calibrate = |f: &mut dyn FnMut()| {
-        let start = Instant::now();
-        let mut count = 0usize;
-        while start.elapsed() < budget / 40 || count < 3 {
-            f();
-            count += 1;
-        }
-        count.max(1) * 2
-    };
-    let (step_block, gemm_block) = (calibrate(&mut step), calibrate(&mut gemms));
-    const ROUNDS: usize = 5;
-    let mut step_times = [(0usize, Duration::ZERO); ROUNDS];
-    let mut gemm_times = [(0usize, Duration::ZERO); ROUNDS];
-    for _ in 0..ROUNDS {
-        time_block(&mut step_times, step_block, &mut step);
-        time_block(&mut gemm_times, gemm_block, &mut gemms);
-    }
-    let best = |times: &[(usize, Duration)]| {
-        times
-            .iter()
-            .map(|(count, t)| *count as f64 / t.as_secs_f64().max(1e-12))
-            .fold(0.0, f64::max)
-    };
-    let (steps_per_sec, gemm_sets_per_sec) = (best(&step_times), best(&gemm_times));
+    let mut gemms = GemmReplay::<T>::new(calls(&mlp, n));
+    let rates = best_rates(
+        budget,
+        &mut [
+            &mut || {
+                trainer.step(data.batch());
+            },
+            &mut || gemms.run(),
+        ],
+    );
+    let (steps_per_sec, gemm_sets_per_sec) = (rates[0], rates[1]);
     let flops = flops_per_step(&mlp, n);
     Ok(MlpBenchReport {
         widths: widths.to_vec(),

@@ -47,7 +47,11 @@
 //! ([`crate::bench::mlp::measure`]): `student_steps_per_sec_1t`, `student_gemm_fraction`.
 //! So is the Figure 1(b) step: one Adam minibatch step of `784-200-200-10` on 64 FashionMNIST-
 //! shaped points (cross-entropy, `f32`, one thread): `fmnist_steps_per_sec_1t`,
-//! `fmnist_gemm_fraction`.
+//! `fmnist_gemm_fraction`. And the Figure 1(c) ConvNet's ([`crate::bench::conv::measure`]): one
+//! Adam minibatch step of 64 CIFAR-shaped images (`3 × 32 × 32`) through 3 convolutions of 32
+//! channels and the linear layer (`f32`, one thread), `conv_steps_per_sec_1t`, its forward +
+//! backward pass against the same GEMMs alone, `conv_gemm_fraction`, and the same on
+//! FashionMNIST-shaped images (`conv_fmnist_*`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -63,7 +67,9 @@ use crate::model::toy::{Loss, ToyShape};
 use crate::model::Networks;
 use crate::prune::{Method, PruneSettings};
 
+pub mod conv;
 pub mod mlp;
+mod timing;
 
 /// The benchmarked architecture: the default regression preset (docs/methods.md §2).
 pub const BENCH_SHAPE: ToyShape = ToyShape {
@@ -227,9 +233,29 @@ pub struct BenchReport {
     pub fmnist_steps_per_sec_1t: f64,
     /// `fmnist_steps_per_sec_1t` ÷ the rate of the same GEMMs alone (`matrixmultiply`).
     pub fmnist_gemm_fraction: f64,
+    /// Adam minibatch steps per second of the Figure 1(c) ConvNet (3 convolutions of 32
+    /// channels and a linear layer, on `3 × 32 × 32` CIFAR-shaped images, batch 64, `f32`,
+    /// cross-entropy), one thread ([`crate::bench::conv::measure`]).
+    pub conv_steps_per_sec_1t: f64,
+    /// The ConvNet's forward + backward passes per second ÷ the rate of the same GEMMs alone
+    /// (`matrixmultiply`, same shapes and strides, same run).
+    pub conv_gemm_fraction: f64,
+    /// GEMM GFLOP/s reached inside the ConvNet's forward + backward pass.
+    pub conv_gflops_1t: f64,
+    /// `conv_steps_per_sec_1t` on `1 × 28 × 28` FashionMNIST-shaped images.
+    pub conv_fmnist_steps_per_sec_1t: f64,
+    /// `conv_gemm_fraction` on `1 × 28 × 28` FashionMNIST-shaped images.
+    pub conv_fmnist_gemm_fraction: f64,
     /// peff's version.
     pub peff_version: &'static str,
 }
+
+/// Weight layers of the benchmarked ConvNet (Fig. 1c: 3 convolutions and the linear layer).
+pub const CONV_BENCH_LAYERS: usize = 4;
+/// Channels of the benchmarked ConvNet.
+pub const CONV_BENCH_CHANNELS: usize = 32;
+/// Images per step of the benchmarked ConvNet.
+pub const CONV_BENCH_BATCH: usize = 64;
 
 /// Widths of the benchmarked MLP (Fig. 1a).
 pub const MLP_BENCH_WIDTHS: [usize; 4] = [30, 100, 100, 2];
@@ -675,6 +701,18 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         Duration::from_secs_f64(args.seconds / 5.0),
     )
     .context("Figure 1(b) benchmark")?;
+    let conv_step = |shape: [usize; 3]| {
+        crate::bench::conv::measure::<f32>(
+            shape,
+            CONV_BENCH_LAYERS,
+            CONV_BENCH_CHANNELS,
+            CONV_BENCH_BATCH,
+            Duration::from_secs_f64(args.seconds / 5.0),
+        )
+        .context("ConvNet benchmark")
+    };
+    let conv = conv_step(crate::data::cifar::SHAPE)?;
+    let conv_fmnist = conv_step([1, 28, 28])?;
     let exact = if args.exact {
         Some(time_exact(threads)?)
     } else {
@@ -739,6 +777,11 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         student_gflops_1t: student.step_gflops,
         fmnist_steps_per_sec_1t: fmnist.steps_per_sec,
         fmnist_gemm_fraction: fmnist.gemm_fraction,
+        conv_steps_per_sec_1t: conv.adam_steps_per_sec,
+        conv_gemm_fraction: conv.gemm_fraction,
+        conv_gflops_1t: conv.gradient_gflops,
+        conv_fmnist_steps_per_sec_1t: conv_fmnist.adam_steps_per_sec,
+        conv_fmnist_gemm_fraction: conv_fmnist.gemm_fraction,
         peff_version: env!("CARGO_PKG_VERSION"),
     })
 }
@@ -889,6 +932,16 @@ fn table(r: &BenchReport) -> String {
         FMNIST_WIDTHS.map(|w| w.to_string()).join("-"),
         r.fmnist_steps_per_sec_1t,
         100.0 * r.fmnist_gemm_fraction
+    ));
+    lines.push(format!(
+        "Figure 1(c) ConvNet (f32, {CONV_BENCH_LAYERS} layers of {CONV_BENCH_CHANNELS} channels, Adam minibatch of {CONV_BENCH_BATCH}, 1 thread): \
+         {:.2} steps/s on 3x32x32 = {:.1} GFLOP/s of GEMM, {:.1}% of matrixmultiply's rate on the same GEMMs; \
+         {:.2} steps/s on 1x28x28 ({:.1}%)",
+        r.conv_steps_per_sec_1t,
+        r.conv_gflops_1t,
+        100.0 * r.conv_gemm_fraction,
+        r.conv_fmnist_steps_per_sec_1t,
+        100.0 * r.conv_fmnist_gemm_fraction
     ));
     if let (Some(wall), Some(datasets)) = (r.exact_wall_seconds, r.exact_datasets) {
         lines.push(String::new());

@@ -224,6 +224,7 @@ fn levels_for(list: Option<&str>, weights: usize, rate: f64) -> anyhow::Result<V
             }
         }
         Some(list) => {
+            let mut given: Vec<(usize, &str)> = Vec::new();
             for item in split_list("--densities", list)? {
                 let d: f64 = item
                     .parse()
@@ -238,9 +239,21 @@ fn levels_for(list: Option<&str>, weights: usize, rate: f64) -> anyhow::Result<V
                     );
                 }
                 let level = nearest(d);
-                if !levels.contains(&level) {
-                    levels.push(level);
+                if let Some((_, first)) = given.iter().find(|(l, _)| *l == level) {
+                    let kept = if level == 0 {
+                        weights
+                    } else {
+                        schedule[level - 1]
+                    };
+                    bail!(
+                        "`--densities` {} and {} both map to IMP level {level} (density {:.6}); give each level once",
+                        quote(first),
+                        quote(item),
+                        kept as f64 / weights as f64
+                    );
                 }
+                given.push((level, item));
+                levels.push(level);
             }
         }
     }

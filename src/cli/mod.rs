@@ -76,8 +76,8 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Converge(converge::ConvergeArgs),
     /// SVG figures from result files: figure3 (MI vs sparsity), convergence (estimators vs N),
-    /// figure1a (memorised fraction vs density), figure1b (train accuracy vs density),
-    /// noise-corr (C vs epoch) and scaling (I vs n).
+    /// figure1a (memorised fraction vs density), figure1b and figure1c (train accuracy vs
+    /// density, MLP and ConvNet), noise-corr (C vs epoch) and scaling (I vs n).
     ///
     /// Examples:
     ///   peff plot figure3
@@ -85,6 +85,7 @@ pub enum Command {
     ///   peff plot convergence
     ///   peff plot figure1a
     ///   peff plot figure1b results/memorize-fashion-mnist.csv --out results/figure1b.svg
+    ///   peff plot figure1c
     ///   peff plot noise-corr results/noise-corr-lr.csv
     ///   peff plot scaling --k 16,9
     #[command(verbatim_doc_comment)]

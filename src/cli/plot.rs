@@ -65,6 +65,15 @@ pub enum Figure {
         #[arg(long, default_value = "results/figure1b.svg")]
         out: PathBuf,
     },
+    /// Figure 1c: the ConvNet's train accuracy vs density (log scale) per method, ± s.e. bands.
+    Figure1c {
+        /// Memorisation CSV of `peff memorize --arch conv`.
+        #[arg(default_value = "results/memorize-conv-fashion-mnist.csv")]
+        input: PathBuf,
+        /// Output SVG.
+        #[arg(long, default_value = "results/figure1c.svg")]
+        out: PathBuf,
+    },
     /// Noise correlation C vs epoch with ± s.e. bands (IMP: prunes marked; sweeps: one curve per value).
     NoiseCorr {
         /// `peff noise-corr` CSV.
@@ -296,9 +305,9 @@ fn seeds_phrase(seeds: u64) -> String {
     format!("{seeds} seed{}", if seeds == 1 { "" } else { "s" })
 }
 
-/// Figure 1a (memorised fraction) or 1b (train accuracy, `accuracy`) from a `peff memorize`
-/// table; tables from before accuracy was recorded draw only as Figure 1a.
-fn memorize_figure(input: &Path, accuracy: bool) -> anyhow::Result<String> {
+/// Figure 1a (memorised fraction) or 1b/1c (train accuracy, `accuracy`, titled `subject`) from
+/// a `peff memorize` table; tables from before accuracy was recorded draw only as Figure 1a.
+fn memorize_figure(input: &Path, accuracy: bool, subject: &str) -> anyhow::Result<String> {
     const HEADER: &str = "dataset,method,density,kept,memorised_mean,memorised_se,accuracy_mean,accuracy_se,seeds,capped,diverged";
     const OLD_HEADER: &str =
         "dataset,method,density,kept,memorised_mean,memorised_se,seeds,capped,diverged";
@@ -330,7 +339,7 @@ fn memorize_figure(input: &Path, accuracy: bool) -> anyhow::Result<String> {
     let (title, y_label) = if accuracy {
         (
             format!(
-                "Train accuracy on noisy data ({dataset}, {})",
+                "{subject} on noisy data ({dataset}, {})",
                 seeds_phrase(seeds)
             ),
             "train accuracy",
@@ -352,6 +361,7 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         | Figure::Convergence { out, .. }
         | Figure::Figure1a { out, .. }
         | Figure::Figure1b { out, .. }
+        | Figure::Figure1c { out, .. }
         | Figure::Scaling { out, .. } => out,
         Figure::NoiseCorr { input, out } => {
             noise_out = out.clone().unwrap_or_else(|| input.with_extension("svg"));
@@ -382,8 +392,9 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             figure3_svg(&panels)?
         }
-        Figure::Figure1a { input, .. } => memorize_figure(input, false)?,
-        Figure::Figure1b { input, .. } => memorize_figure(input, true)?,
+        Figure::Figure1a { input, .. } => memorize_figure(input, false, "")?,
+        Figure::Figure1b { input, .. } => memorize_figure(input, true, "Train accuracy")?,
+        Figure::Figure1c { input, .. } => memorize_figure(input, true, "ConvNet train accuracy")?,
         Figure::Scaling { input, k, .. } => {
             /// The columns of a `peff scaling` CSV the figure reads.
             #[derive(serde::Deserialize)]

@@ -73,7 +73,6 @@
 //! synaptic flow" (`conv` in its code's `Models/mlp.py`); Pearlmutter 1994, "Fast exact
 //! multiplication by the Hessian".
 
-pub mod bench;
 mod core;
 mod im2col;
 

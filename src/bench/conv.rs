@@ -12,17 +12,17 @@
 //! gemm_fraction = gradients/s ÷ GEMM-sets/s   (1 = the pass costs only its GEMMs)
 //! ```
 //!
-//! Each rate is the best of several timed blocks, interleaved so that a shared machine's noise
-//! hits all alike, on the calling thread (`matrixmultiply` runs single-threaded). Run the
-//! paper's network by hand with
-//! `cargo test --release --lib conv::bench::tests::paper_network -- --ignored --nocapture`.
+//! The timing is [`super::timing`]'s (best of interleaved blocks, on the calling thread;
+//! `matrixmultiply` runs single-threaded). `peff bench` reports the paper's network on
+//! CIFAR-shaped inputs as `conv_steps_per_sec_1t` and `conv_gemm_fraction`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Conv, ConvError};
+use super::timing::{best_rates, flops, GemmCall, GemmReplay};
+use crate::model::conv::{Conv, ConvError};
 use crate::model::{Dataset, Loss, Model, Optimizer, Scalar, Targets, TrainConfig, Trainer};
 
 /// What [`measure`] found.
@@ -54,26 +54,15 @@ pub struct ConvBenchReport {
     pub gemm_gflops: f64,
 }
 
-/// One GEMM call: shape, strides of `A`, `B`, `C`, and whether it accumulates (`β = 1`).
-struct Call {
-    m: usize,
-    k: usize,
-    n: usize,
-    a: (usize, usize),
-    b: (usize, usize),
-    c: (usize, usize),
-    accumulate: bool,
-}
-
 /// The GEMM calls of one forward + backward pass on `n` images, in order (module docs).
-fn calls(conv: &Conv, n: usize) -> Vec<Call> {
+fn calls(conv: &Conv, n: usize) -> Vec<GemmCall> {
     let hw = conv.plane();
     let lin = conv.linear_layer();
     let (d, o) = (lin.inputs, lin.outputs);
     let mut calls = Vec::new();
     for l in conv.conv_layers() {
         for _ in 0..n {
-            calls.push(Call {
+            calls.push(GemmCall {
                 m: l.outputs,
                 k: l.fan_in,
                 n: hw,
@@ -90,7 +79,7 @@ fn calls(conv: &Conv, n: usize) -> Vec<Call> {
         (n, o, d, (o, 1), (d, 1), (d, 1)),
     ];
     for (m, k, nn, a, b, c) in linear {
-        calls.push(Call {
+        calls.push(GemmCall {
             m,
             k,
             n: nn,
@@ -102,7 +91,7 @@ fn calls(conv: &Conv, n: usize) -> Vec<Call> {
     }
     for (idx, l) in conv.conv_layers().iter().enumerate().rev() {
         for i in 0..n {
-            calls.push(Call {
+            calls.push(GemmCall {
                 m: l.outputs,
                 k: hw,
                 n: l.fan_in,
@@ -112,7 +101,7 @@ fn calls(conv: &Conv, n: usize) -> Vec<Call> {
                 accumulate: i > 0,
             });
             if idx > 0 {
-                calls.push(Call {
+                calls.push(GemmCall {
                     m: l.fan_in,
                     k: l.outputs,
                     n: hw,
@@ -129,19 +118,7 @@ fn calls(conv: &Conv, n: usize) -> Vec<Call> {
 
 /// GEMM flops of one forward + backward pass on `n` images (module docs).
 pub fn flops_per_step(conv: &Conv, n: usize) -> u64 {
-    calls(conv, n)
-        .iter()
-        .map(|c| 2 * (c.m * c.k * c.n) as u64)
-        .sum()
-}
-
-/// Times `block` calls of `f`, returning calls per second.
-fn rate(block: usize, f: &mut dyn FnMut()) -> f64 {
-    let start = Instant::now();
-    for _ in 0..block {
-        f();
-    }
-    block as f64 / start.elapsed().as_secs_f64().max(1e-12)
+    flops(&calls(conv, n))
 }
 
 /// Measures the ConvNet `in_shape`, `depth`, `channels`, 10 classes, cross-entropy, on one
@@ -195,53 +172,13 @@ pub fn measure<T: Scalar>(
     let mut adam_epoch = || {
         trainer.epoch(&data2);
     };
-    let calls = calls(&conv, batch);
-    let len = |rows: usize, cols: usize, s: (usize, usize)| (rows - 1) * s.0 + (cols - 1) * s.1 + 1;
-    let mut fill = |len: usize| -> Vec<T> {
-        (0..len)
-            .map(|_| T::from_f64(rng.random_range(-0.5..0.5)))
-            .collect()
-    };
-    let a = fill(calls.iter().map(|c| len(c.m, c.k, c.a)).max().unwrap_or(1));
-    let b = fill(calls.iter().map(|c| len(c.k, c.n, c.b)).max().unwrap_or(1));
-    let mut out = fill(calls.iter().map(|c| len(c.m, c.n, c.c)).max().unwrap_or(1));
-    let mut gemms = || {
-        for c in &calls {
-            let beta = if c.accumulate { T::ONE } else { T::ZERO };
-            T::gemm(
-                c.m,
-                c.k,
-                c.n,
-                T::ONE,
-                (&a, c.a.0, c.a.1),
-                (&b, c.b.0, c.b.1),
-                beta,
-                (&mut out, c.c.0, c.c.1),
-            );
-        }
-    };
-    // Calibrate each block to ~1/40 of the budget, then interleave timed blocks.
-    let calibrate = |f: &mut dyn FnMut()| {
-        let start = Instant::now();
-        let mut count = 0usize;
-        while start.elapsed() < budget / 40 || count < 2 {
-            f();
-            count += 1;
-        }
-        count
-    };
-    let blocks = [
-        calibrate(&mut gradient),
-        calibrate(&mut adam_epoch),
-        calibrate(&mut gemms),
-    ];
-    const ROUNDS: usize = 4;
-    let mut best = [0.0f64; 3];
-    for _ in 0..ROUNDS {
-        best[0] = best[0].max(rate(blocks[0], &mut gradient));
-        best[1] = best[1].max(2.0 * rate(blocks[1], &mut adam_epoch));
-        best[2] = best[2].max(rate(blocks[2], &mut gemms));
-    }
+    let mut gemms = GemmReplay::<T>::new(calls(&conv, batch));
+    let best = best_rates(
+        budget,
+        &mut [&mut gradient, &mut adam_epoch, &mut || gemms.run()],
+    );
+    // An epoch of `data2` is two Adam steps.
+    let best = [best[0], 2.0 * best[1], best[2]];
     let flops = flops_per_step(&conv, batch);
     Ok(ConvBenchReport {
         in_shape,
@@ -279,16 +216,5 @@ mod tests {
         assert!(r.gradients_per_sec > 0.0 && r.adam_steps_per_sec > 0.0);
         assert!(r.gemm_sets_per_sec > 0.0 && r.gemm_fraction.is_finite());
         assert!(measure::<f64>([0, 5, 4], 3, 3, 4, Duration::from_millis(1)).is_err());
-    }
-
-    /// The paper's network on CIFAR and FashionMNIST shapes at batch 64, `f32`, one thread;
-    /// prints the reports (run by hand, see the module docs).
-    #[test]
-    #[ignore = "a measurement of several seconds, run by hand"]
-    fn paper_network() {
-        for shape in [[3, 32, 32], [1, 28, 28]] {
-            let r = measure::<f32>(shape, 4, 32, 64, Duration::from_secs(8)).unwrap();
-            println!("{}", serde_json::to_string(&r).unwrap());
-        }
     }
 }
