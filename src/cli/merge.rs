@@ -126,20 +126,49 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
             describe(input.tag.as_ref())
         );
     };
-    for input in &inputs {
+    let run_of = |text: &str| -> Option<(serde_json::Value, serde_json::Value)> {
+        let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
+        let run = value.get_mut("run")?;
+        Some((run.get("command")?.clone(), run.get("config")?.clone()))
+    };
+    let first_run = run_of(&first.text);
+    let first_path = first.path;
+    let mut skip = Vec::new();
+    let mut notes = Vec::new();
+    for input in inputs.iter() {
         if let Some(tag) = &input.tag {
             let other_kind = tag.format.is_some() && Kind::of(tag) != Some(kind);
-            if other_kind || (tag.format.is_none() && tag.is_result) {
+            let is_result = tag.format.is_none() && tag.is_result;
+            // `peff merge shards/*.json` run again: the first merge's own result is among
+            // the files; it is the same run's result, not a shard, and is left out.
+            if is_result && first_run.is_some() && run_of(&input.text) == first_run {
+                notes.push(format!(
+                    "note: skipping '{}': it is the merged result of these shards, not a shard file",
+                    input.path.display()
+                ));
+                skip.push(true);
+                continue;
+            }
+            if other_kind || is_result {
                 bail!(
                     "'{}' {}, but '{}' is {}: merge the shard files of one run",
                     input.path.display(),
                     describe(Some(tag)),
-                    first.path.display(),
+                    first_path.display(),
                     kind.what()
                 );
             }
         }
+        skip.push(false);
     }
+    for note in notes {
+        eprintln!("{note}");
+    }
+    let inputs: Vec<Input<'_>> = inputs
+        .into_iter()
+        .zip(skip)
+        .filter_map(|(input, skip)| (!skip).then_some(input))
+        .collect();
     let output = &args.output;
     match kind {
         Kind::Toy => merge_toy(parse_all(&inputs)?, output, started),
@@ -164,6 +193,7 @@ fn merge_toy(
         out: &output.out,
         stem,
         format: output.format,
+        force: output.force,
     };
     let [csv_path, json_path] = dest.paths();
     export::check_output_paths(&[

@@ -154,6 +154,7 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
         out: &output.out,
         stem,
         format: output.format,
+        force: output.force,
     };
     let [csv_path, json_path] = dest.paths();
     export::check_output_paths(&[
@@ -200,6 +201,6 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         &rows,
     );
-    dest.emit(&file)?;
+    dest.emit(file)?;
     Ok(())
 }

@@ -444,7 +444,29 @@ pub fn run_seeds(
     stop: &AtomicBool,
     progress: &(dyn Fn() + Sync),
 ) -> Result<(Vec<SeedResult>, Timing), MlpError> {
+    let (results, timing) = run_jobs(config, seeds, &[], stop, progress, &|_, _| {})?;
+    Ok((results.unwrap_or_default(), timing))
+}
+
+/// The index of the job (seed offset `i` from `config.seed`, curve `c`): `i · curves + c`.
+pub fn job_index(config: &NoiseCorrConfig, i: u64, c: usize) -> u64 {
+    i * config.curves().len() as u64 + c as u64
+}
+
+/// [`run_seeds`] that resumes: the jobs in `finished` ([`job_index`], curve; from a
+/// checkpoint) are not run again, and `on_job` gets every job that finishes here (a complete
+/// or diverged curve, never one a stop cut short). Returns `None` for the results when `stop`
+/// ended the run before every job finished.
+pub fn run_jobs(
+    config: &NoiseCorrConfig,
+    seeds: std::ops::Range<u64>,
+    finished: &[(u64, Curve)],
+    stop: &AtomicBool,
+    progress: &(dyn Fn() + Sync),
+    on_job: &(dyn Fn(u64, &Curve) + Sync),
+) -> Result<(Option<Vec<SeedResult>>, Timing), MlpError> {
     let curves = config.curves().len();
+    let epochs = config.epochs();
     let jobs: Vec<(u64, usize)> = seeds
         .clone()
         .flat_map(|i| (0..curves).map(move |c| (i, c)))
@@ -452,15 +474,33 @@ pub fn run_seeds(
     let done = jobs
         .par_iter()
         .map(|&(i, c)| {
-            let r = run_curve(config, config.seed.wrapping_add(i), c, stop);
+            let index = job_index(config, i, c);
+            if let Some((_, curve)) = finished.iter().find(|(j, _)| *j == index) {
+                progress();
+                return Ok((Some(curve.clone()), Timing::default()));
+            }
+            if stop.load(Ordering::SeqCst) {
+                return Ok((None, Timing::default()));
+            }
+            let (curve, timing) = run_curve(config, config.seed.wrapping_add(i), c, stop)?;
+            let complete = curve.diverged_at.is_some() || curve.corr.len() == epochs;
+            if !complete {
+                return Ok((None, timing));
+            }
+            on_job(index, &curve);
             progress();
-            r
+            Ok((Some(curve), timing))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, MlpError>>()?;
     let mut timing = Timing::default();
     let mut results: Vec<SeedResult> = Vec::new();
+    let mut all = true;
     for ((i, _), (curve, t)) in jobs.iter().zip(done) {
         timing.add(&t);
+        let Some(curve) = curve else {
+            all = false;
+            continue;
+        };
         let seed = config.seed.wrapping_add(*i);
         match results.last_mut() {
             Some(r) if r.seed == seed => r.curves.push(curve),
@@ -470,7 +510,7 @@ pub fn run_seeds(
             }),
         }
     }
-    Ok((results, timing))
+    Ok((all.then_some(results), timing))
 }
 
 /// Mean and standard error `s/√k` in order (`None` for no values; se 0 for one).
@@ -591,6 +631,50 @@ impl crate::record::ShardPayload<NoiseCorrConfig> for NoiseCorrSeeds {
             })
         {
             bail!("results do not match the recorded configuration and shard");
+        }
+        Ok(())
+    }
+}
+
+/// Format tag of noise-correlation checkpoints.
+pub const CHECKPOINT_FORMAT: &str = "peff-noise-corr-checkpoint-1";
+
+/// What a noise-correlation `--checkpoint` holds beside the envelope: the jobs (seed, curve)
+/// finished so far, by [`job_index`], ascending.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseCorrProgress {
+    /// `(job index, its complete or diverged curve)`, ascending by index.
+    pub jobs: Vec<(u64, Curve)>,
+}
+
+impl crate::record::ShardPayload<NoiseCorrConfig> for NoiseCorrProgress {
+    const FORMAT: &'static str = CHECKPOINT_FORMAT;
+    const WHAT: &'static str = "a peff noise-corr checkpoint";
+
+    /// Every job is one of the run's (shard's) jobs, once, with a complete or diverged curve.
+    fn check(&self, run: &crate::record::RunRecord<NoiseCorrConfig>) -> anyhow::Result<()> {
+        use anyhow::{bail, Context};
+        let config = &run.config;
+        config.kept_counts().context("recorded configuration")?;
+        let range = run
+            .shard
+            .unwrap_or(crate::record::Shard::WHOLE)
+            .range(config.seeds as u64);
+        let curves = config.curves().len() as u64;
+        let epochs = config.epochs();
+        let (lo, hi) = (range.start * curves, range.end * curves);
+        let ascending = self.jobs.windows(2).all(|w| w[0].0 < w[1].0);
+        if !ascending
+            || self.jobs.iter().any(|(j, c)| {
+                !(lo..hi).contains(j)
+                    || c.corr.len() != c.loss.len()
+                    || c.corr.len() > epochs
+                    || (c.diverged_at.is_none() && c.corr.len() != epochs)
+                    || c.diverged_at.is_some_and(|e| e != c.corr.len() + 1)
+            })
+        {
+            bail!("its jobs do not match the recorded configuration and shard");
         }
         Ok(())
     }
