@@ -107,6 +107,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating directory '{}'", dir.display()))?;
+    remove_stale_temps(path);
     let tmp = temp_name(path)?;
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
@@ -193,6 +194,79 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
+/// Removes the temporary files that dead processes left for `path` (a `kill -9` between the
+/// write and the rename): `.<name>.tmp<pid>-<n>` whose process no longer exists. Files of live
+/// processes, this one included, are left alone. Only where a process's liveness can be read
+/// (`/proc` on Linux); elsewhere nothing is removed.
+pub fn remove_stale_temps(path: &Path) {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(name) = path.file_name() else {
+        return;
+    };
+    let prefix = format!(".{}.tmp", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        let Some(pid) = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, n)| n.parse::<u64>().ok().and(pid.parse::<u32>().ok()))
+        else {
+            continue;
+        };
+        if pid != std::process::id() && process_is_gone(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether process `pid` is known to have ended (`false` when it cannot be told).
+fn process_is_gone(pid: u32) -> bool {
+    let proc_root = Path::new("/proc");
+    cfg!(target_os = "linux")
+        && proc_root.join("self").exists()
+        && !proc_root.join(pid.to_string()).exists()
+}
+
+/// SHA-256 (hex) of `bytes`: what a result JSON records of its CSV (`csv_sha256`).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// Checks that the CSV `csv` and the JSON result `json` beside it come from one run: when the
+/// JSON records `csv_sha256` (results written since it was added), the CSV's SHA-256 must equal
+/// it. A pair where either file is missing, or an older JSON without the field, passes.
+pub fn check_result_pair(csv: &Path, json: &Path) -> anyhow::Result<()> {
+    if !csv.is_file() || !json.is_file() {
+        return Ok(());
+    }
+    let Ok(text) = read_capped_text(json, MAX_RESULT_BYTES, "result file") else {
+        return Ok(());
+    };
+    let recorded = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("csv_sha256")?.as_str().map(str::to_string));
+    let Some(recorded) = recorded else {
+        return Ok(());
+    };
+    let bytes = read_capped(csv, MAX_RESULT_BYTES, "result file")?;
+    if sha256_hex(&bytes) != recorded {
+        anyhow::bail!(
+            "'{}' and '{}' come from two different runs (the CSV's SHA-256 is not the one the JSON records); rerun the command that wrote them",
+            csv.display(),
+            json.display()
+        );
+    }
+    Ok(())
+}
+
 /// A temporary name for `path`'s new contents, unique per process and call.
 fn temp_name(path: &Path) -> anyhow::Result<PathBuf> {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -220,7 +294,14 @@ fn temp_name(path: &Path) -> anyhow::Result<PathBuf> {
 /// the same names waits for the lock, so the pair on disk always comes from one run. Every
 /// subcommand that writes a result table writes it through this function; new subcommands adopt
 /// it with one call, `write_result_files(&[(csv_path, csv), (json_path, json)])`.
-pub fn write_result_files(files: &[(PathBuf, Vec<u8>)]) -> anyhow::Result<()> {
+///
+/// `guard` (the result JSON's path, the run record it will hold and `--force`) repeats
+/// [`check_overwrite`] under the lock, right before the renames: a long run that finishes after
+/// a run of another configuration wrote the same names does not replace that run's result.
+pub fn write_result_files(
+    files: &[(PathBuf, Vec<u8>)],
+    guard: Option<(&Path, &serde_json::Value, bool)>,
+) -> anyhow::Result<()> {
     let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
     let cleanup = |temps: &[(PathBuf, &Path)]| {
         for (tmp, _) in temps {
@@ -235,6 +316,7 @@ pub fn write_result_files(files: &[(PathBuf, Vec<u8>)]) -> anyhow::Result<()> {
                 .unwrap_or(Path::new("."));
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating directory '{}'", dir.display()))?;
+            remove_stale_temps(path);
             let tmp = temp_name(path)?;
             let result = (|| {
                 let mut file = std::fs::File::create(&tmp)?;
@@ -273,6 +355,13 @@ pub fn write_result_files(files: &[(PathBuf, Vec<u8>)]) -> anyhow::Result<()> {
             Some(f)
         })
         .collect();
+    if let Some((json, run, force)) = guard {
+        if let Err(e) = check_overwrite(json, run, force) {
+            cleanup(&temps);
+            drop(locks);
+            return Err(e.context("no result file was written"));
+        }
+    }
     for (i, (tmp, path)) in temps.iter().enumerate() {
         if let Err(e) = std::fs::rename(tmp, path) {
             cleanup(&temps[i..]);
@@ -340,8 +429,38 @@ pub fn check_output_paths(outputs: &[(&str, &Path)]) -> anyhow::Result<()> {
 /// `run` record (command and configuration) differs from `run` (the record this run will
 /// write, as JSON). `force` (the `--force` flag) allows it. A file from the same configuration
 /// is replaced silently (a rerun), so reproducing `results/` never needs `--force`.
+///
+/// Whatever `force` says, a result never replaces a shard file or a checkpoint (a file with a
+/// `format` tag): `peff merge --name <a shard's name>` would destroy its own input. A CSV
+/// `<stem>.csv` that exists without its JSON is not known to be a rerun's and needs `force`.
 pub fn check_overwrite(json: &Path, run: &serde_json::Value, force: bool) -> anyhow::Result<()> {
+    if let Some(format) = format_tag(json) {
+        anyhow::bail!(
+            "'{}' is a shard file or checkpoint (format '{format}'); a result never replaces one: choose another `--name` or `--out`",
+            json.display()
+        );
+    }
+    let csv = json.with_extension("csv");
+    if !force && !json.exists() && csv.exists() {
+        anyhow::bail!(
+            "'{}' exists without its JSON record, so peff cannot tell which run wrote it; choose `--name` or `--out`, or pass `--force` to replace it",
+            csv.display()
+        );
+    }
     check_replace(json, run, force, MAX_RESULT_BYTES, "a result")
+}
+
+/// The `format` tag of a JSON file (shard files and checkpoints have one; results do not).
+fn format_tag(path: &Path) -> Option<String> {
+    if !path.is_file() {
+        return None;
+    }
+    let text = read_capped_text(path, MAX_SHARD_BYTES, "output file").ok()?;
+    #[derive(serde::Deserialize)]
+    struct Tag {
+        format: Option<String>,
+    }
+    serde_json::from_str::<Tag>(&text).ok()?.format
 }
 
 /// The file a run writes its record to, checked before any work: its shard file under

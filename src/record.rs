@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! result JSON  = { peff_version, git_commit, run, threads, merged_from_shards?, wall_seconds,
-//!                  pmf_sha256?, summary?, rows }
+//!                  pmf_sha256?, summary?, csv_sha256?, rows }
 //! shard file   = { format, peff_version, run (shard set for --shard runs), <payload fields>, checksum }
 //! checksum     = SHA-256 (hex) of the file's compact JSON with checksum = ""
 //! same run     ⇔ run.command and run.config are equal (shards differ only in run.shard)
@@ -94,7 +94,7 @@ impl<C: PartialEq> RunRecord<C> {
 /// and configuration) with the same shard count, each shard exactly once and none missing (a
 /// file without a shard is the run's only shard). Returns the files in shard order and the
 /// record of the whole run. One rule for every command's `peff merge`.
-pub fn order_shards<T, C: PartialEq + Clone>(
+pub fn order_shards<T, C: PartialEq + Clone + Serialize>(
     parts: &[T],
     record: impl Fn(&T) -> &RunRecord<C>,
 ) -> anyhow::Result<(Vec<&T>, RunRecord<C>)> {
@@ -106,10 +106,17 @@ pub fn order_shards<T, C: PartialEq + Clone>(
     for part in parts {
         let s = shard_of(part);
         if !record(part).same_run(record(first)) {
+            let value = |r: &RunRecord<C>| {
+                serde_json::json!({ "command": &r.command, "config": &r.config })
+            };
+            let (field, ours, theirs) =
+                first_difference(&value(record(part)), &value(record(first)), "run")
+                    .unwrap_or_else(|| ("run".to_string(), "?".to_string(), "?".to_string()));
             bail!(
-                "shard {}/{} belongs to a different configuration than shard {}/{count}",
+                "shard {}/{} belongs to a different configuration than shard {}/{count}: `{field}` is {ours} there and {theirs} in shard {}/{count}",
                 s.index,
                 s.count,
+                shard_of(first).index,
                 shard_of(first).index
             );
         }
@@ -143,6 +150,48 @@ pub fn order_shards<T, C: PartialEq + Clone>(
     Ok((slots.into_iter().flatten().collect(), whole))
 }
 
+/// The first place where two JSON values differ: its dotted path (`run.config.lr`, array
+/// items as `[i]`) and the two values, compact and cut to 80 characters.
+pub fn first_difference(
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    path: &str,
+) -> Option<(String, String, String)> {
+    use serde_json::Value;
+    if a == b {
+        return None;
+    }
+    let short = |v: &Value| {
+        let text = v.to_string();
+        if text.chars().count() > 80 {
+            format!("{}…", text.chars().take(79).collect::<String>())
+        } else {
+            text
+        }
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (key, va) in x {
+                let Some(vb) = y.get(key) else {
+                    return Some((format!("{path}.{key}"), short(va), "absent".to_string()));
+                };
+                if let Some(d) = first_difference(va, vb, &format!("{path}.{key}")) {
+                    return Some(d);
+                }
+            }
+            y.iter()
+                .find(|(key, _)| !x.contains_key(*key))
+                .map(|(key, vb)| (format!("{path}.{key}"), "absent".to_string(), short(vb)))
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (va, vb))| first_difference(va, vb, &format!("{path}[{i}]"))),
+        _ => Some((path.to_string(), short(a), short(b))),
+    }
+}
+
 /// A JSON result file: the run record, how it ran, and the rows of its table.
 #[derive(Serialize)]
 pub struct ResultFile<'a, C: Serialize, R: Serialize> {
@@ -166,6 +215,11 @@ pub struct ResultFile<'a, C: Serialize, R: Serialize> {
     /// A command's summary of its rows (e.g. `converge`'s interval coverage).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<serde_json::Value>,
+    /// SHA-256 (hex) of the `<stem>.csv` written beside this file, so that `peff verify` and
+    /// `peff plot` detect a CSV and a JSON of two different runs
+    /// ([`crate::export::check_result_pair`]); set when the pair is written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csv_sha256: Option<String>,
     /// The result rows.
     pub rows: &'a [R],
 }
@@ -186,6 +240,7 @@ impl<'a, C: Serialize, R: Serialize> ResultFile<'a, C, R> {
             wall_seconds,
             pmf_sha256: None,
             summary: None,
+            csv_sha256: None,
             rows,
         }
     }

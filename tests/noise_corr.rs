@@ -76,8 +76,9 @@ fn direct_c(mlp: &Mlp, params: &[f32], x: &[f32], z: &[f64], mc: &[f32]) -> f64 
         / z.len() as f64
 }
 
-/// Replays seed `seed` of `config` by hand (one prune at most): returns C after every epoch.
-fn replay(config: &NoiseCorrConfig, seed: u64) -> Vec<f64> {
+/// Replays seed `seed` of `config` by hand (one prune at most): returns C and the training
+/// loss `(1/n) Σ ½ (f(x_i) − y_i)²` after every epoch.
+fn replay(config: &NoiseCorrConfig, seed: u64) -> (Vec<f64>, Vec<f64>) {
     let (prunes, epochs, rewind) = match config.schedule {
         Schedule::Imp {
             prunes,
@@ -101,6 +102,8 @@ fn replay(config: &NoiseCorrConfig, seed: u64) -> Vec<f64> {
     let mut t = Trainer::<_, f32>::new(&mlp, tc, train.len());
     t.reset(&init, None);
     let mut cs = Vec::new();
+    let mut losses = Vec::new();
+    let y32 = cv(&data.y);
     let mut kept = mlp.weight_indices();
     let ks = config.kept_counts().unwrap();
     for (level, &k) in ks.iter().enumerate().take(prunes + 1) {
@@ -124,9 +127,35 @@ fn replay(config: &NoiseCorrConfig, seed: u64) -> Vec<f64> {
         for _ in 0..epochs {
             t.epoch(&train);
             cs.push(direct_c(&mlp, t.params(), &x, &data.z, &mc));
+            let d = mlp.input_dim();
+            let loss = x
+                .chunks(d)
+                .zip(&y32)
+                .map(|(x, &y)| 0.5 * (naive(&mlp, t.params(), x) - y as f64).powi(2))
+                .sum::<f64>()
+                / y32.len() as f64;
+            losses.push(loss);
         }
     }
-    cs
+    (cs, losses)
+}
+
+/// Issue 20: `train_loss_mean` was the mean over the epoch's batches at the parameters before
+/// each step, while `corr_mean` was taken after the epoch: one row described two networks.
+/// Both now describe the network after the epoch.
+#[test]
+fn train_loss_and_c_describe_the_same_network() {
+    let config = config(1, 4, Rewind::Init);
+    let (curve, _) = run_curve(&config, 7, 0, &NO_STOP).unwrap();
+    let (_, losses) = replay(&config, 7);
+    assert_eq!(curve.loss.len(), losses.len());
+    for (e, (got, want)) in curve.loss.iter().zip(&losses).enumerate() {
+        assert!(
+            (got - want).abs() < 1e-5 * (1.0 + want.abs()),
+            "epoch {}: loss {got} vs the loss after the epoch {want}",
+            e + 1
+        );
+    }
 }
 
 #[test]
@@ -136,7 +165,7 @@ fn c_equals_a_direct_recomputation_through_a_prune() {
         let (curve, _) = run_curve(&config, 7, 0, &NO_STOP).unwrap();
         assert_eq!(curve.corr.len(), 8);
         assert!(curve.diverged_at.is_none());
-        let expected = replay(&config, 7);
+        let (expected, _) = replay(&config, 7);
         for (e, (got, want)) in curve.corr.iter().zip(&expected).enumerate() {
             assert!(
                 (got - want).abs() < 1e-5 * (1.0 + want.abs()),

@@ -490,10 +490,13 @@ fn result_pair_is_written_both_or_neither() {
     let blocker = tmp.path().join("blocker");
     std::fs::write(&blocker, "").unwrap();
     let json = blocker.join("r.json");
-    let err = peff::export::write_result_files(&[
-        (csv.clone(), b"a,b\n".to_vec()),
-        (json, b"{}".to_vec()),
-    ])
+    let err = peff::export::write_result_files(
+        &[
+            (csv.clone(), b"a,b\n".to_vec()),
+            (json, b"{}".to_vec()),
+        ],
+        None,
+    )
     .unwrap_err();
     assert!(
         format!("{err:#}").contains("no result file was written"),
@@ -507,10 +510,10 @@ fn result_pair_is_written_both_or_neither() {
     assert_eq!(names.len(), 1, "{names:?}");
     // And the happy path writes both.
     let json = tmp.path().join("r.json");
-    peff::export::write_result_files(&[
-        (csv.clone(), b"x".to_vec()),
-        (json.clone(), b"y".to_vec()),
-    ])
+    peff::export::write_result_files(
+        &[(csv.clone(), b"x".to_vec()), (json.clone(), b"y".to_vec())],
+        None,
+    )
     .unwrap();
     assert_eq!(std::fs::read(&csv).unwrap(), b"x");
     assert_eq!(std::fs::read(&json).unwrap(), b"y");

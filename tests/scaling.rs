@@ -74,3 +74,96 @@ fn scaling_refuses_bad_ranges_and_oversized_grids_before_any_work() {
         );
     }
 }
+
+/// Issue 20: `peff scaling` had no `--shard`; shard i/N of a scaling run is shard i/N of every
+/// grid point, and `peff merge` of the shards gives the unsharded table byte for byte.
+#[test]
+fn scaling_shards_merge_into_the_unsharded_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    let grid = ["scaling", "--n", "1..3", "--steps", "50", "--k", "16,9", "--format", "csv"];
+    let whole = peff(&[&grid[..], &["--out", &dir("whole")]].concat());
+    assert!(whole.status.success(), "{}", String::from_utf8_lossy(&whole.stderr));
+    let mut files = Vec::new();
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let run = peff(&[&grid[..], &["--out", &dir("shards"), "--shard", &shard]].concat());
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        files.push(String::from_utf8(run.stdout).unwrap().trim().to_string());
+    }
+    let mut merge = vec!["merge", "--format", "csv"];
+    merge.extend(files.iter().rev().map(String::as_str));
+    let merged_out = dir("merged");
+    merge.extend(["--out", &merged_out]);
+    let merged = peff(&merge);
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    assert_eq!(merged.stdout, whole.stdout);
+    let name = "scaling-regression-d3-n1-3.csv";
+    assert_eq!(
+        std::fs::read(tmp.path().join("merged").join(name)).unwrap(),
+        std::fs::read(tmp.path().join("whole").join(name)).unwrap()
+    );
+}
+
+/// Issue 20: interrupting `peff scaling` lost every finished grid point. With `--checkpoint`
+/// a SIGTERM saves the points done (and the current one's progress), and the rerun resumes to
+/// the uninterrupted table, byte for byte.
+#[test]
+fn scaling_checkpoint_resumes_to_the_identical_table() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = [
+        "scaling", "--n", "1..5", "--steps", "600", "--methods", "magnitude,snip", "--k", "9",
+        "--threads", "1", "--format", "csv",
+    ];
+    let reference_out = tmp.path().join("reference");
+    let reference = peff(&[&grid[..], &["--out", reference_out.to_str().unwrap()]].concat());
+    assert!(reference.status.success());
+    for attempt in 0..3 {
+        let out = tmp.path().join(format!("out{attempt}"));
+        let checkpoint = tmp.path().join(format!("run{attempt}.ckpt"));
+        let full = [
+            &grid[..],
+            &[
+                "--out",
+                out.to_str().unwrap(),
+                "--checkpoint",
+                checkpoint.to_str().unwrap(),
+                "--checkpoint-interval",
+                "0",
+            ],
+        ]
+        .concat();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_peff"))
+            .args(&full)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !checkpoint.exists() && child.try_wait().unwrap().is_none() {
+            assert!(started.elapsed() < Duration::from_secs(120), "no checkpoint");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if child.try_wait().unwrap().is_some() {
+            continue;
+        }
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let output = child.wait_with_output().unwrap();
+        if output.status.success() {
+            continue;
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(143), "{stderr}");
+        assert!(stderr.contains("stopping after"), "{stderr}");
+        let resumed = peff(&full);
+        assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+        assert_eq!(resumed.stdout, reference.stdout);
+        return;
+    }
+    panic!("no attempt was stopped by SIGTERM");
+}

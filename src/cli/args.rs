@@ -130,6 +130,40 @@ impl ShardArgs {
     }
 }
 
+/// `--checkpoint FILE --checkpoint-interval SECS` of the commands made of independent units
+/// of work (`noise-corr`, `scaling`): [`crate::experiments::checkpoint`].
+#[derive(Debug, Args, Clone)]
+pub struct CheckpointArgs {
+    /// Save finished work to this file (every `--checkpoint-interval` seconds and on Ctrl-C,
+    /// SIGTERM, SIGHUP) and resume from it when the same command is run again.
+    #[arg(long, allow_hyphen_values = true)]
+    pub checkpoint: Option<PathBuf>,
+    /// Seconds between checkpoint saves (default 30; 0: after every unit of work).
+    #[arg(long, allow_hyphen_values = true)]
+    pub checkpoint_interval: Option<f64>,
+}
+
+impl CheckpointArgs {
+    /// The checkpointer, if `--checkpoint` was given; the interval validated.
+    pub fn validate(&self) -> anyhow::Result<Option<crate::experiments::checkpoint::Checkpointer>> {
+        let interval = self
+            .checkpoint_interval
+            .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
+        if !(interval.is_finite() && (0.0..=1e9).contains(&interval)) {
+            bail!("`--checkpoint-interval` must be a finite number ≥ 0 (seconds, at most 1e9), got {interval}");
+        }
+        match &self.checkpoint {
+            None if self.checkpoint_interval.is_some() => {
+                bail!("`--checkpoint-interval` needs `--checkpoint FILE`")
+            }
+            None => Ok(None),
+            Some(path) => Ok(Some(crate::experiments::checkpoint::Checkpointer::new(
+                path, interval,
+            ))),
+        }
+    }
+}
+
 /// Largest `--threads`.
 pub const MAX_THREADS: i64 = 1024;
 

@@ -96,6 +96,8 @@ pub(crate) struct Destination<'a> {
     pub(crate) stem: String,
     /// `--format` of stdout.
     pub(crate) format: Format,
+    /// `--force`: replace a result of another configuration.
+    pub(crate) force: bool,
 }
 
 /// The worker threads to compute with for a result that `threads` describes: its own, or all
@@ -116,21 +118,36 @@ impl Destination<'_> {
         ]
     }
 
-    /// Writes `<stem>.csv` and `<stem>.json` as one unit ([`export::write_result_files`]),
-    /// prints the rows on stdout and the paths written on stderr.
+    /// Prints the rows on stdout, then writes `<stem>.csv` and `<stem>.json` as one unit
+    /// ([`export::write_result_files`], the JSON recording the CSV's SHA-256 and the
+    /// "another configuration" check repeated under the lock) and prints the paths written on
+    /// stderr. The rows are printed first, so a full disk or a refused replacement never loses
+    /// the computed table.
     pub(crate) fn emit<C: Serialize, R: Serialize>(
         &self,
-        record: &ResultFile<'_, C, R>,
+        mut record: ResultFile<'_, C, R>,
     ) -> anyhow::Result<()> {
         let [csv, json] = self.paths();
-        export::write_result_files(&[
-            (csv.clone(), export::to_csv(record.rows)?.into_bytes()),
-            (
-                json.clone(),
-                (serde_json::to_string_pretty(record)? + "\n").into_bytes(),
-            ),
-        ])?;
-        print!("{}", render(record.rows, self.format)?);
+        let csv_text = export::to_csv(record.rows)?;
+        {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            // A closed stdout (`| head`) must not stop the files from being written.
+            let _ = stdout.write_all(render(record.rows, self.format)?.as_bytes());
+            let _ = stdout.flush();
+        }
+        record.csv_sha256 = Some(export::sha256_hex(csv_text.as_bytes()));
+        let run = serde_json::to_value(record.run)?;
+        export::write_result_files(
+            &[
+                (csv.clone(), csv_text.into_bytes()),
+                (
+                    json.clone(),
+                    (serde_json::to_string_pretty(&record)? + "\n").into_bytes(),
+                ),
+            ],
+            Some((&json, &run, self.force)),
+        )?;
         eprintln!("wrote {} and {}", csv.display(), json.display());
         Ok(())
     }
@@ -182,7 +199,7 @@ pub(crate) fn finish(
             .map(|r| r.row.clone())
             .collect();
         warn_about_divergence(&table);
-        return dest.emit(&file(&record, threads, started, &hash, &rows));
+        return dest.emit(file(&record, threads, started, &hash, &rows));
     }
     let mut tables: Vec<(u64, Vec<ExactRow>)> = per_init
         .iter()
@@ -198,10 +215,10 @@ pub(crate) fn finish(
     }
     if tables.len() == 1 {
         let rows = tables.remove(0).1;
-        dest.emit(&file(&record, threads, started, &hash, &rows))
+        dest.emit(file(&record, threads, started, &hash, &rows))
     } else {
         let rows = multi_init_rows(&tables);
-        dest.emit(&file(&record, threads, started, &hash, &rows))
+        dest.emit(file(&record, threads, started, &hash, &rows))
     }
 }
 

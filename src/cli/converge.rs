@@ -132,14 +132,20 @@ pub fn run(args: &ConvergeArgs) -> anyhow::Result<()> {
         &rows,
     );
     file.summary = Some(serde_json::json!({ "coverage_at_largest_n": &coverage }));
-    export::write_result_files(&[
-        (csv_path.clone(), export::to_csv(&rows)?.into_bytes()),
-        (
-            json_path.clone(),
-            (serde_json::to_string_pretty(&file)? + "\n").into_bytes(),
-        ),
-    ])?;
+    let csv_text = export::to_csv(&rows)?;
+    file.csv_sha256 = Some(export::sha256_hex(csv_text.as_bytes()));
     print!("{}", render(&rows, toy.output.format)?);
+    let run_value = serde_json::to_value(&record)?;
+    export::write_result_files(
+        &[
+            (csv_path.clone(), csv_text.into_bytes()),
+            (
+                json_path.clone(),
+                (serde_json::to_string_pretty(&file)? + "\n").into_bytes(),
+            ),
+        ],
+        Some((&json_path, &run_value, toy.output.force)),
+    )?;
     eprintln!("wrote {} and {}", csv_path.display(), json_path.display());
     if toy.output.format == export::Format::Table {
         println!(

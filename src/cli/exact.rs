@@ -75,6 +75,7 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         out: &args.output.out,
         stem,
         format: args.output.format,
+        force: args.output.force,
     };
     let shard_path = shard.map(|shard| args.output.out.join(shard.file_name(&dest.stem)));
     // Every output path is checked before any work.

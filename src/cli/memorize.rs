@@ -610,6 +610,7 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         out: &output.out,
         stem,
         format: output.format,
+        force: output.force,
     };
     let files = images.as_ref().map(|set| set.files.clone());
     finish(&dest, &run, &results, Threads::Ran(threads), files, started)
@@ -641,7 +642,7 @@ fn finish(
         summary["data_files"] = serde_json::to_value(files)?;
     }
     file.summary = Some(summary);
-    dest.emit(&file)
+    dest.emit(file)
 }
 
 /// The FashionMNIST files of a merged run: those in Debian's directory when they hold exactly
@@ -708,6 +709,7 @@ pub(crate) fn write_merged(
         out: &output.out,
         stem,
         format: output.format,
+        force: output.force,
     };
     let threads = Threads::Merged {
         shards: parts.len() as u64,

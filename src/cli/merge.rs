@@ -2,7 +2,7 @@
 //!
 //! Every file is read once (at most [`MAX_SHARD_BYTES`](crate::export::MAX_SHARD_BYTES)), its
 //! `format` tag read ([`FileTag`]), and the set handed to the experiment that wrote it: the
-//! toy experiment (`exact`, `sample`), `memorize` or `noise-corr`. A file of another kind (a
+//! toy experiment (`exact`, `sample`), `memorize`, `noise-corr` or `scaling`. A file of another kind (a
 //! result file, another experiment's shard) is refused with one line saying what it is.
 
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ use super::args::OutputArgs;
 use super::common::{finish, Destination};
 use crate::experiments::memorize::MemorizeSeeds;
 use crate::experiments::noise_corr::NoiseCorrSeeds;
+use crate::experiments::scaling::ScalingSlice;
 use crate::experiments::toy::partial::{merge, TallySlice};
 use crate::export;
 use crate::record::{FileTag, ShardFile, ShardPayload, Threads};
@@ -38,16 +39,18 @@ enum Kind {
     Toy,
     Memorize,
     NoiseCorr,
+    Scaling,
 }
 
 impl Kind {
-    const ALL: [Kind; 3] = [Kind::Toy, Kind::Memorize, Kind::NoiseCorr];
+    const ALL: [Kind; 4] = [Kind::Toy, Kind::Memorize, Kind::NoiseCorr, Kind::Scaling];
 
     fn format(self) -> &'static str {
         match self {
             Kind::Toy => <TallySlice as ShardPayload<_>>::FORMAT,
             Kind::Memorize => <MemorizeSeeds as ShardPayload<_>>::FORMAT,
             Kind::NoiseCorr => <NoiseCorrSeeds as ShardPayload<_>>::FORMAT,
+            Kind::Scaling => <ScalingSlice as ShardPayload<_>>::FORMAT,
         }
     }
 
@@ -56,6 +59,7 @@ impl Kind {
             Kind::Toy => <TallySlice as ShardPayload<_>>::WHAT,
             Kind::Memorize => <MemorizeSeeds as ShardPayload<_>>::WHAT,
             Kind::NoiseCorr => <NoiseCorrSeeds as ShardPayload<_>>::WHAT,
+            Kind::Scaling => <ScalingSlice as ShardPayload<_>>::WHAT,
         }
     }
 
@@ -77,6 +81,9 @@ fn describe(tag: Option<&FileTag>) -> String {
     match (Kind::of(tag), &tag.format) {
         (Some(Kind::Toy), _) => format!("is {} (shard or checkpoint){command}", Kind::Toy.what()),
         (Some(kind), _) => format!("is {}", kind.what()),
+        (None, Some(format)) if format.contains("checkpoint") => {
+            format!("is a checkpoint ({format}){command}, not a shard file: rerun its command to finish it")
+        }
         (None, Some(format)) => format!("has format '{format}', which this peff does not read"),
         (None, None) if tag.is_result => format!("is a result file{command}, not a shard file"),
         (None, None) => "is not a peff shard file (it has no `format` tag)".to_string(),
@@ -126,25 +133,55 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
             describe(input.tag.as_ref())
         );
     };
-    for input in &inputs {
+    let run_of = |text: &str| -> Option<(serde_json::Value, serde_json::Value)> {
+        let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
+        let run = value.get_mut("run")?;
+        Some((run.get("command")?.clone(), run.get("config")?.clone()))
+    };
+    let first_run = run_of(&first.text);
+    let first_path = first.path;
+    let mut skip = Vec::new();
+    let mut notes = Vec::new();
+    for input in inputs.iter() {
         if let Some(tag) = &input.tag {
             let other_kind = tag.format.is_some() && Kind::of(tag) != Some(kind);
-            if other_kind || (tag.format.is_none() && tag.is_result) {
+            let is_result = tag.format.is_none() && tag.is_result;
+            // `peff merge shards/*.json` run again: the first merge's own result is among
+            // the files; it is the same run's result, not a shard, and is left out.
+            if is_result && first_run.is_some() && run_of(&input.text) == first_run {
+                notes.push(format!(
+                    "note: skipping '{}': it is the merged result of these shards, not a shard file",
+                    input.path.display()
+                ));
+                skip.push(true);
+                continue;
+            }
+            if other_kind || is_result {
                 bail!(
                     "'{}' {}, but '{}' is {}: merge the shard files of one run",
                     input.path.display(),
                     describe(Some(tag)),
-                    first.path.display(),
+                    first_path.display(),
                     kind.what()
                 );
             }
         }
+        skip.push(false);
     }
+    for note in notes {
+        eprintln!("{note}");
+    }
+    let inputs: Vec<Input<'_>> = inputs
+        .into_iter()
+        .zip(skip)
+        .filter_map(|(input, skip)| (!skip).then_some(input))
+        .collect();
     let output = &args.output;
     match kind {
         Kind::Toy => merge_toy(parse_all(&inputs)?, output, started),
         Kind::Memorize => super::memorize::write_merged(&parse_all(&inputs)?, output, started),
         Kind::NoiseCorr => super::noise_corr::write_merged(&parse_all(&inputs)?, output, started),
+        Kind::Scaling => super::scaling::write_merged(&parse_all(&inputs)?, output, started),
     }
 }
 
@@ -164,6 +201,7 @@ fn merge_toy(
         out: &output.out,
         stem,
         format: output.format,
+        force: output.force,
     };
     let [csv_path, json_path] = dest.paths();
     export::check_output_paths(&[

@@ -11,12 +11,12 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
 
-use super::args::{OutputArgs, ShardArgs, ThreadsArgs};
+use super::args::{CheckpointArgs, OutputArgs, ShardArgs, ThreadsArgs};
 use super::common::{progress_bar, thread_pool, Destination};
 use crate::data::teacher::TeacherSpec;
 use crate::experiments::noise_corr::{
-    merge, rows, run_seeds, Divergence, NoiseCorrConfig, NoiseCorrSeeds, NoiseCorrShard, Rewind,
-    Rows, Schedule, SeedResult, SweepKind, Timing,
+    merge, rows, run_jobs, Curve, Divergence, NoiseCorrConfig, NoiseCorrProgress, NoiseCorrSeeds,
+    NoiseCorrShard, Rewind, Rows, Schedule, SeedResult, SweepKind, Timing,
 };
 use crate::export::{self, write_atomic};
 use crate::record::{ResultFile, RunRecord, Shard, ShardFile, Threads};
@@ -92,6 +92,9 @@ pub struct NoiseCorrArgs {
     /// The slice of the seeds to compute.
     #[command(flatten)]
     pub shard: ShardArgs,
+    /// Checkpointing of finished seed runs.
+    #[command(flatten)]
+    pub checkpoint: CheckpointArgs,
 }
 
 fn count(flag: &str, value: i64, min: i64, max: i64) -> anyhow::Result<usize> {
@@ -328,12 +331,12 @@ fn emit(
         Rows::Imp(r) => {
             let mut file = ResultFile::new(record, threads, wall, r);
             file.summary = Some(summary);
-            dest.emit(&file)
+            dest.emit(file)
         }
         Rows::Sweep(r) => {
             let mut file = ResultFile::new(record, threads, wall, r);
             file.summary = Some(summary);
-            dest.emit(&file)
+            dest.emit(file)
         }
     }
 }
@@ -362,6 +365,17 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
         config,
         shard,
     };
+    let checkpoint = args.checkpoint.validate()?;
+    let [csv_path, json_path] = [".csv", ".json"].map(|e| output.out.join(format!("{stem}{e}")));
+    let shard_file = shard.map(|s| output.out.join(s.file_name(&stem)));
+    let mut outputs: Vec<(&str, &std::path::Path)> = match &shard_file {
+        Some(path) => vec![("the shard file", path)],
+        None => vec![("the result file", &csv_path), ("the result file", &json_path)],
+    };
+    if let Some(cp) = &checkpoint {
+        outputs.push(("`--checkpoint`", cp.path()));
+    }
+    export::check_output_paths(&outputs)?;
     let shard_path = export::check_destination(
         &output.out,
         &stem,
@@ -369,20 +383,51 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
         &serde_json::to_value(&record)?,
         output.force,
     )?;
+    let finished: Vec<(u64, Curve)> = match &checkpoint {
+        Some(cp) => cp
+            .load::<_, NoiseCorrProgress>(&record)?
+            .map_or_else(Vec::new, |p| p.jobs),
+        None => Vec::new(),
+    };
     let seeds = shard
         .unwrap_or(Shard::WHOLE)
         .range(record.config.seeds as u64);
     let jobs = (seeds.end - seeds.start) as usize * record.config.curves().len();
     let bar = progress_bar(jobs as u64, "seed runs");
     let started = Instant::now();
+    super::signals::announce("stopping after the current epoch of every running seed run…");
     let stop = super::signals::install();
+    let progress = std::sync::Mutex::new(finished.clone());
+    let save = |jobs: &mut Vec<(u64, Curve)>| -> anyhow::Result<()> {
+        if let Some(cp) = &checkpoint {
+            jobs.sort_by_key(|(j, _)| *j);
+            cp.save(&record, NoiseCorrProgress { jobs: jobs.clone() })?;
+        }
+        Ok(())
+    };
+    let save_error = std::sync::Mutex::new(None);
+    let on_job = |index: u64, curve: &Curve| {
+        let mut jobs = progress.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.push((index, curve.clone()));
+        if checkpoint.as_ref().is_some_and(|cp| cp.due()) {
+            if let Err(e) = save(&mut jobs) {
+                *save_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+            }
+        }
+    };
     let (results, timing) = thread_pool(threads)?
-        .install(|| run_seeds(&record.config, seeds, stop, &|| bar.inc(1)))
+        .install(|| {
+            run_jobs(&record.config, seeds, &finished, stop, &|| bar.inc(1), &on_job)
+        })
         .context("noise-corr")?;
-    if stop.load(std::sync::atomic::Ordering::SeqCst) {
-        bar.abandon();
-        bail!("interrupted; no results written");
+    if let Some(e) = save_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
     }
+    save(&mut progress.into_inner().unwrap_or_else(|e| e.into_inner()))?;
+    let Some(results) = results else {
+        bar.abandon();
+        return Err(crate::experiments::checkpoint::interrupted(checkpoint.as_ref()));
+    };
     bar.finish_and_clear();
     print_timing(&timing, jobs);
     if let Some(path) = shard_path {
@@ -395,6 +440,7 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
         out: &output.out,
         stem,
         format: output.format,
+        force: output.force,
     };
     emit(&dest, &record, &results, Threads::Ran(threads), started)
 }
@@ -423,6 +469,7 @@ pub(crate) fn write_merged(
         out: &output.out,
         stem,
         format: output.format,
+        force: output.force,
     };
     let threads = Threads::Merged {
         shards: parts.len() as u64,

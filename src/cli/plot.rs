@@ -114,7 +114,9 @@ fn read_rows<R: DeserializeOwned>(
     headers: &[&str],
     what: &str,
 ) -> anyhow::Result<Vec<R>> {
+    crate::export::check_result_pair(path, &path.with_extension("json"))?;
     let bytes = crate::export::read_capped(path, crate::export::MAX_RESULT_BYTES, "plot input")?;
+    eprintln!("read {}", path.display());
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
     let found = reader
         .headers()

@@ -7,13 +7,17 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::args::{OutputArgs, PruneArgs, ShardArgs, Task, ThreadsArgs, ToyArgs};
+use super::args::{CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, Task, ThreadsArgs, ToyArgs};
 use super::common::{progress_bar, thread_pool, Destination};
-use crate::experiments::run::compute;
-use crate::experiments::scaling::{scaling_rows, IntRange, ScalingRow, MAX_N};
-use crate::experiments::toy::{ToyRecord, ToyRun};
-use crate::export;
-use crate::record::{ResultFile, RunRecord, Threads};
+use crate::experiments::run::compute_with;
+use crate::experiments::scaling::{
+    scaling_rows, IntRange, ScalingConfig, ScalingRow, ScalingShard, ScalingSlice, MAX_N,
+};
+use crate::experiments::toy::partial::Partial;
+use crate::experiments::toy::ToyRun;
+use crate::export::{self, write_atomic};
+use crate::info::tally::MaskTally;
+use crate::record::{ResultFile, RunRecord, Shard, ShardFile, Threads};
 
 /// Flags of `peff scaling`.
 #[derive(Debug, Args, Clone)]
@@ -54,17 +58,15 @@ pub struct ScalingArgs {
     /// Where the results go (default name: `scaling-<task>-d<d>-n<n>`, ranges as `a-b`).
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Refuse grids of more datasets than this, all points together.
+    /// Refuse grids of more datasets than this, all points together (per shard).
     #[arg(long, allow_hyphen_values = true, default_value_t = 100_000_000)]
     pub max_datasets: u64,
-}
-
-/// What a scaling run computes: the grid and the run of every point.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-struct ScalingConfig {
-    n: IntRange,
-    input_dim: IntRange,
-    points: Vec<ToyRun>,
+    /// Compute shard i of N of every grid point's datasets and write a shard file for `peff merge`.
+    #[command(flatten)]
+    pub shard: ShardArgs,
+    /// Checkpointing of the grid points.
+    #[command(flatten)]
+    pub checkpoint: CheckpointArgs,
 }
 
 impl ScalingArgs {
@@ -133,33 +135,36 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
             });
         }
     }
-    if total > args.max_datasets as u128 {
+    let shard = args.shard.validate()?;
+    let slice = |count: u64| shard.unwrap_or(Shard::WHOLE).range(count);
+    let per_shard = total.div_ceil(shard.map_or(1, |s| s.count) as u128);
+    if per_shard > args.max_datasets as u128 {
         bail!(
-            "the grid has {total} datasets (multisets) in all, more than `--max-datasets` {}; raise it, or run the largest points as `peff exact --shard i/N` with N ≥ {}",
+            "the grid has {total} datasets (multisets) in all, more than `--max-datasets` {}; raise it, or split the grid with `--shard i/N` with N ≥ {}",
             args.max_datasets,
             total.div_ceil(args.max_datasets.max(1) as u128)
         );
     }
+    let checkpoint = args.checkpoint.validate()?;
     let output = &args.output;
     export::check_out_dir(&output.out)?;
-    let stem = output.name.clone().unwrap_or_else(|| {
-        format!(
-            "scaling-{}-d{}-n{}",
-            args.task.name(),
-            range_stem(dims),
-            range_stem(ns)
-        )
-    });
+    let stem = output.name.clone().unwrap_or_else(|| default_name(args.task, dims, ns));
     let dest = Destination {
         out: &output.out,
         stem,
         format: output.format,
+        force: output.force,
     };
     let [csv_path, json_path] = dest.paths();
-    export::check_output_paths(&[
-        ("the result file", &csv_path),
-        ("the result file", &json_path),
-    ])?;
+    let shard_file = shard.map(|s| output.out.join(s.file_name(&dest.stem)));
+    let mut outputs: Vec<(&str, &std::path::Path)> = match &shard_file {
+        Some(path) => vec![("the shard file", path)],
+        None => vec![("the result file", &csv_path), ("the result file", &json_path)],
+    };
+    if let Some(cp) = &checkpoint {
+        outputs.push(("`--checkpoint`", cp.path()));
+    }
+    export::check_output_paths(&outputs)?;
     let record = RunRecord {
         command: "scaling".to_string(),
         config: ScalingConfig {
@@ -167,39 +172,140 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
             input_dim: dims,
             points,
         },
-        shard: None,
+        shard,
     };
-    export::check_overwrite(&json_path, &serde_json::to_value(&record)?, output.force)?;
+    export::check_destination(
+        &output.out,
+        &dest.stem,
+        shard,
+        &serde_json::to_value(&record)?,
+        output.force,
+    )?;
+    let mut done: Vec<Partial> = match &checkpoint {
+        Some(cp) => cp
+            .load::<_, ScalingSlice>(&record)?
+            .map_or_else(Vec::new, |s| s.points),
+        None => Vec::new(),
+    };
+    super::signals::announce("stopping after the current window of datasets of this grid point…");
     let stop = super::signals::install();
     let pool = thread_pool(threads)?;
     let started = Instant::now();
-    let bar = progress_bar(total as u64, "grid points");
-    let mut rows: Vec<ScalingRow> = Vec::new();
-    for point in &record.config.points {
-        let identity = ToyRecord {
-            command: "exact".to_string(),
-            config: point.clone(),
-            shard: None,
+    let counts: Vec<u64> = record
+        .config
+        .points
+        .iter()
+        .map(|p| p.experiment.space.num_multisets().expect("checked above") as u64)
+        .collect();
+    let bar = progress_bar(
+        counts.iter().map(|&c| slice(c).end - slice(c).start).sum(),
+        "datasets of the grid",
+    );
+    let mut tallies: Vec<Vec<MaskTally>> = Vec::new();
+    for (i, &count) in counts.iter().enumerate() {
+        let identity = record.config.point_record(i, shard);
+        let range = slice(count);
+        let resumed = match done.get(i) {
+            Some(p) => Some((p.payload.done, p.tallies()?)),
+            None => None,
         };
-        let count = point
-            .experiment
-            .space
-            .num_multisets()
-            .expect("checked above") as u64;
-        let tallies = pool.install(|| compute(&identity, 0..count, None, stop, &|k| bar.inc(k)))?;
-        let Some(tallies) = tallies else {
+        let save = |done: &mut Vec<Partial>, partial: Partial| -> anyhow::Result<()> {
+            done.truncate(i);
+            done.push(partial);
+            if let Some(cp) = &checkpoint {
+                cp.save(&record, ScalingSlice { points: done.clone() })?;
+            }
+            Ok(())
+        };
+        let mut saver = |d: u64, t: &[MaskTally]| {
+            save(&mut done, Partial::from_tallies(identity.clone(), range.clone(), d, t))
+        };
+        let due = || checkpoint.as_ref().is_some_and(|cp| cp.due());
+        let result = pool.install(|| {
+            compute_with(&identity, range.clone(), resumed, &mut saver, &due, stop, &|k| {
+                bar.inc(k)
+            })
+        })?;
+        let Some(t) = result else {
             bar.abandon();
-            bail!("interrupted; no results written");
+            return Err(crate::experiments::checkpoint::interrupted(checkpoint.as_ref()));
         };
-        rows.extend(scaling_rows(&point.experiment, &tallies));
+        tallies.push(t);
     }
     bar.finish_and_clear();
-    let file = ResultFile::new(
-        &record,
-        Threads::Ran(threads),
-        started.elapsed().as_secs_f64(),
-        &rows,
-    );
-    dest.emit(&file)?;
-    Ok(())
+    if let Some(path) = shard_file {
+        let file: ScalingShard = ShardFile::new(record, ScalingSlice { points: done });
+        write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
+        println!("{}", path.display());
+        return Ok(());
+    }
+    emit(&dest, &record, &tallies, Threads::Ran(threads), started)
+}
+
+/// The default result name: `scaling-<task>-d<d>-n<n>`, ranges as `a-b`.
+pub fn default_name(task: Task, dims: IntRange, ns: IntRange) -> String {
+    format!(
+        "scaling-{}-d{}-n{}",
+        task.name(),
+        range_stem(dims),
+        range_stem(ns)
+    )
+}
+
+/// The table of every point's tallies, written and printed.
+fn emit(
+    dest: &Destination<'_>,
+    record: &RunRecord<ScalingConfig>,
+    tallies: &[Vec<MaskTally>],
+    threads: Threads,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let rows: Vec<ScalingRow> = record
+        .config
+        .points
+        .iter()
+        .zip(tallies)
+        .flat_map(|(point, t)| scaling_rows(&point.experiment, t))
+        .collect();
+    let file = ResultFile::new(record, threads, started.elapsed().as_secs_f64(), &rows);
+    dest.emit(file)
+}
+
+/// `peff merge` of scaling shard files (read and checked): the table and JSON of the
+/// unsharded run.
+pub(crate) fn write_merged(
+    parts: &[ScalingShard],
+    output: &OutputArgs,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let (whole, tallies) = crate::experiments::scaling::merge(parts)?;
+    export::check_out_dir(&output.out)?;
+    let stem = match (&output.name, whole.config.points.first()) {
+        (Some(name), _) => name.clone(),
+        (None, Some(first)) => {
+            let task = if first.experiment.task == "classification" {
+                Task::Classification
+            } else {
+                Task::Regression
+            };
+            default_name(task, whole.config.input_dim, whole.config.n)
+        }
+        (None, None) => bail!("the merged scaling run has no grid points"),
+    };
+    let dest = Destination {
+        out: &output.out,
+        stem,
+        format: output.format,
+        force: output.force,
+    };
+    let [csv_path, json_path] = dest.paths();
+    export::check_output_paths(&[
+        ("the result file", &csv_path),
+        ("the result file", &json_path),
+    ])?;
+    export::check_overwrite(&json_path, &serde_json::to_value(&whole)?, output.force)?;
+    let threads = Threads::Merged {
+        shards: parts.len() as u64,
+    };
+    emit(&dest, &whole, &tallies, threads, started)
 }

@@ -8,16 +8,36 @@
 //! error when it stopped; `main` turns that error's exit status into `128 + signal` through
 //! [`exit_status`].
 //!
+//! The first signal prints the run's stop message at once (`stopping after the current seed
+//! run…`; set with [`announce`]), so that a user who presses Ctrl-C knows it was heard.
+//!
 //! On Unix the handler is installed with the C library's `signal` (BSD semantics: it stays
 //! installed, interrupted system calls restart); it only stores the signal number and a flag,
 //! which is async-signal-safe. Elsewhere Ctrl-C goes through the `ctrlc` crate.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 
 /// Set when a stop signal arrived; runs stop at the next window boundary.
 static STOP: AtomicBool = AtomicBool::new(false);
 /// The first stop signal's number (0: none yet).
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The stop message (a `'static` string: pointer and length), printed by the handler.
+static MESSAGE: AtomicPtr<u8> = AtomicPtr::new(DEFAULT_MESSAGE.as_ptr() as *mut u8);
+static MESSAGE_LEN: AtomicUsize = AtomicUsize::new(DEFAULT_MESSAGE.len());
+const DEFAULT_MESSAGE: &str =
+    "\nstopping after the current unit of work… (a second signal exits at once)\n";
+
+/// Sets the line the first stop signal prints on stderr at once, e.g. "stopping after the
+/// current seed run…"; the handler adds "(a second signal exits at once)".
+pub fn announce(what: &'static str) {
+    let text: &'static str = Box::leak(
+        format!("\n{what} (a second signal exits at once)\n").into_boxed_str(),
+    );
+    MESSAGE_LEN.store(0, Ordering::SeqCst);
+    MESSAGE.store(text.as_ptr() as *mut u8, Ordering::SeqCst);
+    MESSAGE_LEN.store(text.len(), Ordering::SeqCst);
+}
 
 /// SIGINT's number (the same on every Unix, and the status Ctrl-C reports elsewhere).
 pub const SIGINT: i32 = 2;
@@ -66,6 +86,7 @@ mod platform {
     extern "C" {
         fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
         fn _exit(status: i32) -> !;
+        fn write(fd: i32, buf: *const u8, count: usize) -> isize;
     }
 
     extern "C" fn handler(sig: i32) {
@@ -75,6 +96,12 @@ mod platform {
             unsafe { _exit(128 + sig) }
         }
         super::on_stop(sig);
+        let len = super::MESSAGE_LEN.load(Ordering::SeqCst);
+        let ptr = super::MESSAGE.load(Ordering::SeqCst);
+        // SAFETY: `write` is async-signal-safe; `ptr` and `len` describe a `'static` string.
+        unsafe {
+            write(2, ptr, len);
+        }
     }
 
     pub(super) fn install() {

@@ -23,6 +23,7 @@ pub struct VerifyArgs {
 
 /// `peff verify`: reruns a JSON result's configuration and compares the pmf hash.
 pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
+    crate::export::check_result_pair(&args.file.with_extension("csv"), &args.file)?;
     let text = crate::export::read_capped_text(
         &args.file,
         crate::export::MAX_RESULT_BYTES,

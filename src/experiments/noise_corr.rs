@@ -14,15 +14,18 @@
 //!         rewinds the survivors to θ0 (or keeps the trained weights: Rewind::None) with a fresh
 //!         Adam state and trains E epochs; levels 0..=prunes are all trained
 //! sweep:  no pruning, E epochs per value of the learning rate or of the gradient-noise variance
-//! after every epoch: C at the parameters after it, and the epoch's training loss
+//! after every epoch: C and the training loss, both at the parameters after the epoch (the same
+//!         network: the loss from the same forward pass over the training inputs as C)
 //! rows:   per (curve, epoch): mean and standard error s/√k of C over the k seeds that have not
 //!         diverged by then (a NaN/∞ loss stops a seed's run; its later epochs are missing, never
 //!         averaged), and the mean training loss
 //! ```
 //!
 //! The training loss is the core's MSE `L = (1/n) Σ_i ½ (f(x_i) − y_i)²` (half of PyTorch's
-//! `MSELoss`), each epoch's mean over its batches at the parameters before each step. `C` is
-//! accumulated in `f64` from the `f32` outputs, in point order.
+//! `MSELoss`) over the whole training set at the parameters after the epoch, from the same
+//! outputs `f(x_i)` as `C` (not the optimizer's running mean over the epoch's batches, which
+//! is taken at the parameters before each step). `C` and `L` are accumulated in `f64` from the
+//! `f32` outputs, in point order.
 //!
 //! **IMP through one rule.** [`crate::prune::Imp`]'s `Pruner::prune` trains through
 //! `Networks::train`, which always starts from `θ0 ⊙ m`, never trains the last mask, and does not
@@ -179,9 +182,10 @@ pub struct CorrRow {
     pub epoch: usize,
     /// Mean of `C` over the seeds (empty when every seed diverged).
     pub corr_mean: Option<f64>,
-    /// Its standard error `s/√k` (0 for one seed).
+    /// Its standard error `s/√k` (empty for one seed, or when every seed diverged).
     pub corr_se: Option<f64>,
-    /// Mean training loss.
+    /// Mean training loss `(1/n) Σ ½ (f(x_i) − y_i)²` at the parameters after the epoch (the
+    /// network `C` describes).
     pub train_loss_mean: Option<f64>,
     /// Seeds averaged (those not diverged by this epoch).
     pub seeds: usize,
@@ -329,6 +333,20 @@ fn setup(config: &NoiseCorrConfig, seed: u64) -> Result<SeedSetup, MlpError> {
     })
 }
 
+/// The training loss `(1/n) Σ_i ½ (f(x_i) − y_i)²` of one output per point, accumulated in
+/// `f64` in point order from the `f32` outputs and targets.
+fn mse_half(f: &[f32], y: &[f32]) -> f64 {
+    let sum: f64 = f
+        .iter()
+        .zip(y)
+        .map(|(&f, &y)| {
+            let e = f as f64 - y as f64;
+            0.5 * e * e
+        })
+        .sum();
+    sum / f.len().max(1) as f64
+}
+
 /// Seed of the trainer's shuffle and gradient-noise streams for `seed`.
 pub fn train_seed(seed: u64) -> u64 {
     seed.wrapping_add(1 << 62)
@@ -377,6 +395,10 @@ pub fn run_curve(
     let mut f_mc = vec![0f32; config.data.mc];
     let m = config.data.mc;
     let z = &s.data.z;
+    let targets: &[f32] = match s.train.targets() {
+        crate::model::TargetsRef::Values(v) => v,
+        _ => unreachable!("the teacher's targets are values"),
+    };
     let epochs = config.level_epochs();
     for (level, &k) in ks.iter().enumerate().take(prunes + 1) {
         let tp = Instant::now();
@@ -400,7 +422,7 @@ pub fn run_curve(
         }
         timing.prune += tp.elapsed();
         let mut last = Instant::now();
-        let outcome = trainer.train(&s.train, epochs, |t, stats| {
+        let outcome = trainer.train(&s.train, epochs, |t, _stats| {
             let now = Instant::now();
             timing.train += now - last;
             eval.evaluate(t.params(), s.train.inputs(), n, &mut f_train);
@@ -411,7 +433,8 @@ pub fn run_curve(
             last = Instant::now();
             timing.eval_mc += last - mid;
             out.corr.push(c);
-            out.loss.push(stats.loss);
+            // The loss of the network C describes: the parameters after the epoch.
+            out.loss.push(mse_half(&f_train, targets));
             if c.is_finite() && !stop.load(Ordering::Relaxed) {
                 Control::Continue
             } else {
@@ -444,7 +467,29 @@ pub fn run_seeds(
     stop: &AtomicBool,
     progress: &(dyn Fn() + Sync),
 ) -> Result<(Vec<SeedResult>, Timing), MlpError> {
+    let (results, timing) = run_jobs(config, seeds, &[], stop, progress, &|_, _| {})?;
+    Ok((results.unwrap_or_default(), timing))
+}
+
+/// The index of the job (seed offset `i` from `config.seed`, curve `c`): `i · curves + c`.
+pub fn job_index(config: &NoiseCorrConfig, i: u64, c: usize) -> u64 {
+    i * config.curves().len() as u64 + c as u64
+}
+
+/// [`run_seeds`] that resumes: the jobs in `finished` ([`job_index`], curve; from a
+/// checkpoint) are not run again, and `on_job` gets every job that finishes here (a complete
+/// or diverged curve, never one a stop cut short). Returns `None` for the results when `stop`
+/// ended the run before every job finished.
+pub fn run_jobs(
+    config: &NoiseCorrConfig,
+    seeds: std::ops::Range<u64>,
+    finished: &[(u64, Curve)],
+    stop: &AtomicBool,
+    progress: &(dyn Fn() + Sync),
+    on_job: &(dyn Fn(u64, &Curve) + Sync),
+) -> Result<(Option<Vec<SeedResult>>, Timing), MlpError> {
     let curves = config.curves().len();
+    let epochs = config.epochs();
     let jobs: Vec<(u64, usize)> = seeds
         .clone()
         .flat_map(|i| (0..curves).map(move |c| (i, c)))
@@ -452,15 +497,33 @@ pub fn run_seeds(
     let done = jobs
         .par_iter()
         .map(|&(i, c)| {
-            let r = run_curve(config, config.seed.wrapping_add(i), c, stop);
+            let index = job_index(config, i, c);
+            if let Some((_, curve)) = finished.iter().find(|(j, _)| *j == index) {
+                progress();
+                return Ok((Some(curve.clone()), Timing::default()));
+            }
+            if stop.load(Ordering::SeqCst) {
+                return Ok((None, Timing::default()));
+            }
+            let (curve, timing) = run_curve(config, config.seed.wrapping_add(i), c, stop)?;
+            let complete = curve.diverged_at.is_some() || curve.corr.len() == epochs;
+            if !complete {
+                return Ok((None, timing));
+            }
+            on_job(index, &curve);
             progress();
-            r
+            Ok((Some(curve), timing))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, MlpError>>()?;
     let mut timing = Timing::default();
     let mut results: Vec<SeedResult> = Vec::new();
+    let mut all = true;
     for ((i, _), (curve, t)) in jobs.iter().zip(done) {
         timing.add(&t);
+        let Some(curve) = curve else {
+            all = false;
+            continue;
+        };
         let seed = config.seed.wrapping_add(*i);
         match results.last_mut() {
             Some(r) if r.seed == seed => r.curves.push(curve),
@@ -470,10 +533,11 @@ pub fn run_seeds(
             }),
         }
     }
-    Ok((results, timing))
+    Ok((all.then_some(results), timing))
 }
 
-/// Mean and standard error `s/√k` in order (`None` for no values; se 0 for one).
+/// Mean and standard error `s/√k` in order (`None` for no values; the standard error is
+/// `None` for one value too: one seed has no spread to estimate, and 0 would claim none).
 fn mean_se(values: &[f64]) -> (Option<f64>, Option<f64>) {
     let k = values.len();
     if k == 0 {
@@ -481,7 +545,7 @@ fn mean_se(values: &[f64]) -> (Option<f64>, Option<f64>) {
     }
     let mean = values.iter().sum::<f64>() / k as f64;
     if k == 1 {
-        return (Some(mean), Some(0.0));
+        return (Some(mean), None);
     }
     let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (k - 1) as f64;
     (Some(mean), Some((var / k as f64).sqrt()))
@@ -591,6 +655,50 @@ impl crate::record::ShardPayload<NoiseCorrConfig> for NoiseCorrSeeds {
             })
         {
             bail!("results do not match the recorded configuration and shard");
+        }
+        Ok(())
+    }
+}
+
+/// Format tag of noise-correlation checkpoints.
+pub const CHECKPOINT_FORMAT: &str = "peff-noise-corr-checkpoint-1";
+
+/// What a noise-correlation `--checkpoint` holds beside the envelope: the jobs (seed, curve)
+/// finished so far, by [`job_index`], ascending.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseCorrProgress {
+    /// `(job index, its complete or diverged curve)`, ascending by index.
+    pub jobs: Vec<(u64, Curve)>,
+}
+
+impl crate::record::ShardPayload<NoiseCorrConfig> for NoiseCorrProgress {
+    const FORMAT: &'static str = CHECKPOINT_FORMAT;
+    const WHAT: &'static str = "a peff noise-corr checkpoint";
+
+    /// Every job is one of the run's (shard's) jobs, once, with a complete or diverged curve.
+    fn check(&self, run: &crate::record::RunRecord<NoiseCorrConfig>) -> anyhow::Result<()> {
+        use anyhow::{bail, Context};
+        let config = &run.config;
+        config.kept_counts().context("recorded configuration")?;
+        let range = run
+            .shard
+            .unwrap_or(crate::record::Shard::WHOLE)
+            .range(config.seeds as u64);
+        let curves = config.curves().len() as u64;
+        let epochs = config.epochs();
+        let (lo, hi) = (range.start * curves, range.end * curves);
+        let ascending = self.jobs.windows(2).all(|w| w[0].0 < w[1].0);
+        if !ascending
+            || self.jobs.iter().any(|(j, c)| {
+                !(lo..hi).contains(j)
+                    || c.corr.len() != c.loss.len()
+                    || c.corr.len() > epochs
+                    || (c.diverged_at.is_none() && c.corr.len() != epochs)
+                    || c.diverged_at.is_some_and(|e| e != c.corr.len() + 1)
+            })
+        {
+            bail!("its jobs do not match the recorded configuration and shard");
         }
         Ok(())
     }

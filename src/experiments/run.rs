@@ -79,9 +79,7 @@ pub fn compute(
     stop: &AtomicBool,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<Option<Vec<MaskTally>>> {
-    let exp = &run.config.experiment;
-    let mut totals = vec![MaskTally::default(); exp.rows().len()];
-    let mut done = 0u64;
+    let mut resumed = None;
     if let Some(cp) = checkpoint.filter(|cp| cp.path.exists()) {
         let saved = Partial::read(&cp.path).context("`--checkpoint`")?;
         if saved.run != *run || saved.payload.start != range.start || saved.payload.end != range.end
@@ -91,11 +89,9 @@ pub fn compute(
                 cp.path.display()
             );
         }
-        totals = saved.tallies()?;
-        done = saved.payload.done;
-        progress(done);
+        resumed = Some((saved.payload.done, saved.tallies()?));
     }
-    let save = |done: u64, totals: &[MaskTally]| -> anyhow::Result<()> {
+    let mut save = |done: u64, totals: &[MaskTally]| -> anyhow::Result<()> {
         if let Some(cp) = checkpoint {
             let partial = Partial::from_tallies(run.clone(), range.clone(), done, totals);
             write_atomic(&cp.path, serde_json::to_string(&partial)?.as_bytes())
@@ -103,7 +99,34 @@ pub fn compute(
         }
         Ok(())
     };
-    let mut last_save = Instant::now();
+    let last_save = std::cell::Cell::new(Instant::now());
+    let due = || {
+        let due = checkpoint
+            .is_some_and(|cp| last_save.get().elapsed().as_secs_f64() >= cp.interval_secs);
+        if due {
+            last_save.set(Instant::now());
+        }
+        due
+    };
+    compute_with(run, range.clone(), resumed, &mut save, &due, stop, progress)
+}
+
+/// [`compute`] with the checkpoint kept by the caller: `resumed` is the progress to start
+/// from (datasets done, tallies), `save(done, tallies)` is called when `due()` says so, when
+/// `stop` ends the run and once at the end.
+pub fn compute_with(
+    run: &ToyRecord,
+    range: std::ops::Range<u64>,
+    resumed: Option<(u64, Vec<MaskTally>)>,
+    save: &mut dyn FnMut(u64, &[MaskTally]) -> anyhow::Result<()>,
+    due: &dyn Fn() -> bool,
+    stop: &AtomicBool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<Option<Vec<MaskTally>>> {
+    let exp = &run.config.experiment;
+    let (done, totals) =
+        resumed.unwrap_or_else(|| (0, vec![MaskTally::default(); exp.rows().len()]));
+    progress(done);
     let mut save_error = None;
     let (totals, finished) = exp.tally_from(
         datasets(run, range.start + done..range.end),
@@ -112,14 +135,11 @@ pub fn compute(
         progress,
         &mut |consumed, totals| {
             let stopping = stop.load(Ordering::SeqCst);
-            let due =
-                checkpoint.is_some_and(|cp| last_save.elapsed().as_secs_f64() >= cp.interval_secs);
-            if stopping || due {
+            if stopping || due() {
                 if let Err(e) = save(done + consumed, totals) {
                     save_error = Some(e);
                     return false;
                 }
-                last_save = Instant::now();
             }
             !stopping
         },

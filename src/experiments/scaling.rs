@@ -10,12 +10,20 @@
 //!
 //! The grid's points are independent exact runs ([`crate::experiments::run::compute`]); this
 //! module builds their configurations and the rows of the combined table.
+//!
+//! **Shards and checkpoints.** Shard `i/N` of a scaling run is shard `i/N` of every grid point
+//! (each point's datasets split as `peff exact --shard i/N` splits them), so every shard does
+//! about `1/N` of the work. A shard file and a `--checkpoint` hold one toy partial result
+//! ([`Partial`]) per point computed so far ([`ScalingSlice`], format `peff-scaling-shard-1`);
+//! a merge adds the points' tallies across shards, as `peff merge` does for `peff exact`.
 
 use serde::{Deserialize, Serialize};
 
+use crate::experiments::toy::partial::Partial;
 use crate::experiments::toy::report::{exact_rows, ExactRow};
-use crate::experiments::toy::ToyExperiment;
+use crate::experiments::toy::{ToyExperiment, ToyRecord, ToyRun};
 use crate::info::tally::MaskTally;
+use crate::record::{RunRecord, ShardFile, ShardPayload};
 
 /// Largest `n` a scaling grid accepts (the toy pipeline's limit).
 pub const MAX_N: usize = 30;
@@ -70,6 +78,104 @@ impl IntRange {
     pub fn values(self) -> impl Iterator<Item = usize> {
         self.first..=self.last
     }
+}
+
+/// What a scaling run computes (the `config` of its run record): the grid and the run of every
+/// point, `d` outer, `n` inner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScalingConfig {
+    /// The dataset sizes `n`.
+    pub n: IntRange,
+    /// The input dimensions `d`.
+    pub input_dim: IntRange,
+    /// The exact run of every grid point.
+    pub points: Vec<ToyRun>,
+}
+
+impl ScalingConfig {
+    /// The identity of point `i`'s exact run within the shard `shard` of the scaling run.
+    pub fn point_record(&self, i: usize, shard: Option<crate::record::Shard>) -> ToyRecord {
+        ToyRecord {
+            command: "exact".to_string(),
+            config: self.points[i].clone(),
+            shard,
+        }
+    }
+}
+
+/// Format tag of scaling shard files and checkpoints.
+pub const SHARD_FORMAT: &str = "peff-scaling-shard-1";
+
+/// What a scaling shard file or checkpoint holds beside the envelope: one toy partial result
+/// per grid point computed so far, in grid order (a checkpoint's last one may be unfinished;
+/// a shard file has every point, each complete).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScalingSlice {
+    /// The points' partial results, in grid order.
+    pub points: Vec<Partial>,
+}
+
+/// A scaling shard file or checkpoint.
+pub type ScalingShard = ShardFile<ScalingConfig, ScalingSlice>;
+
+impl ShardPayload<ScalingConfig> for ScalingSlice {
+    const FORMAT: &'static str = SHARD_FORMAT;
+    const WHAT: &'static str = "a peff scaling shard file";
+
+    /// Each point's partial is the recorded point's run in the recorded shard, intact
+    /// (checksum) and consistent (its own check); only the last may be unfinished.
+    fn check(&self, run: &RunRecord<ScalingConfig>) -> anyhow::Result<()> {
+        use anyhow::bail;
+        let config = &run.config;
+        if self.points.len() > config.points.len() {
+            bail!("it holds more points than the recorded grid");
+        }
+        for (i, part) in self.points.iter().enumerate() {
+            if part.run != config.point_record(i, run.shard) {
+                bail!("point {} is not the recorded grid's point in this shard", i + 1);
+            }
+            if part.compute_checksum() != part.checksum {
+                bail!("point {}: checksum mismatch", i + 1);
+            }
+            part.payload.check(&part.run)?;
+            if !part.is_complete() && i + 1 != self.points.len() {
+                bail!("point {} is unfinished but later points are present", i + 1);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Merges the complete shards of one scaling run: the whole run's record and every point's
+/// tallies, each point merged as `peff merge` merges `peff exact` shards.
+pub fn merge(
+    parts: &[ScalingShard],
+) -> anyhow::Result<(RunRecord<ScalingConfig>, Vec<Vec<MaskTally>>)> {
+    use anyhow::{bail, Context};
+    let (ordered, whole) = crate::record::order_shards(parts, |p: &ScalingShard| &p.run)?;
+    let mut tallies = Vec::new();
+    for i in 0..whole.config.points.len() {
+        let mut point = Vec::new();
+        for part in &ordered {
+            let shard = part.run.shard.unwrap_or(crate::record::Shard::WHOLE);
+            match part.payload.points.get(i) {
+                Some(p) if p.is_complete() => point.push(p.clone()),
+                _ => bail!(
+                    "shard {}/{} is an unfinished checkpoint (point {} of {} not done)",
+                    shard.index,
+                    shard.count,
+                    i + 1,
+                    whole.config.points.len()
+                ),
+            }
+        }
+        let (_, t) = crate::experiments::toy::partial::merge(&point)
+            .with_context(|| format!("grid point {}", i + 1))?;
+        tallies.push(t);
+    }
+    Ok((whole, tallies))
 }
 
 /// The rows of one grid point from its finished tallies.

@@ -1,0 +1,378 @@
+//! Regression tests of issue 20 ("what a new user ran into, round 2"): data loss, misleading
+//! results, flags accepted and ignored, unclear errors. Each test is named after what it guards
+//! and fails on the behaviour the issue reported. Configurations are tiny (toy d = 2, n ≤ 6;
+//! noise-corr students of a few units), so the file takes seconds.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+fn peff() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_peff"))
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// Runs `peff args…`, asserts success and returns (stdout, stderr).
+fn run_ok(args: &[&str]) -> (String, String) {
+    let output = peff().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "peff {} failed: {stderr}",
+        args.join(" ")
+    );
+    (String::from_utf8(output.stdout).unwrap(), stderr)
+}
+
+/// Runs `peff args…` and checks the bad-input contract: non-zero exit (not a signal, not a
+/// panic's 101), exactly one line on stderr containing every phrase. Returns the line.
+fn expect_error(args: &[&str], phrases: &[&str]) -> String {
+    let output = peff().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let context = format!("peff {}: stderr {stderr:?}", args.join(" "));
+    let code = output
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("{context}: killed"));
+    assert!(code != 0 && code != 101, "{context}: exit {code}");
+    assert!(!stderr.contains("panicked"), "{context}: panicked");
+    assert_eq!(stderr.lines().count(), 1, "{context}: not one line");
+    for phrase in phrases {
+        assert!(stderr.contains(phrase), "{context}: no {phrase:?}");
+    }
+    stderr.trim_end().to_string()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A tiny noise-corr configuration (IMP, 2 prunes), without its seeds and epochs.
+const NOISE_CORR_BASE: [&str; 16] = [
+    "noise-corr",
+    "--d",
+    "3",
+    "--teacher-hidden",
+    "4",
+    "--student-hidden",
+    "6,5",
+    "--n",
+    "20",
+    "--mc",
+    "50",
+    "--lr",
+    "1e-2",
+    "--prunes",
+    "2",
+    "--threads=1",
+];
+
+/// [`NOISE_CORR_BASE`] with 3 seeds of 3 epochs per level.
+const NOISE_CORR: [&str; 20] = [
+    "noise-corr",
+    "--d",
+    "3",
+    "--teacher-hidden",
+    "4",
+    "--student-hidden",
+    "6,5",
+    "--n",
+    "20",
+    "--mc",
+    "50",
+    "--lr",
+    "1e-2",
+    "--prunes",
+    "2",
+    "--threads=1",
+    "--epochs-per-level",
+    "3",
+    "--seeds",
+    "3",
+];
+
+fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    [base, extra].concat()
+}
+
+/// `peff merge … --name <an input shard's name>` replaced its own input with the result. A
+/// result now never replaces a shard file (or checkpoint), `--force` or not.
+#[test]
+fn a_result_never_replaces_a_shard_file() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let mut shards = Vec::new();
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let (stdout, _) = run_ok(&with(&NOISE_CORR, &["--out", out, "--shard", &shard]));
+        shards.push(stdout.trim().to_string());
+    }
+    let before = read(Path::new(&shards[0]));
+    let stem = Path::new(&shards[0])
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    for force in [false, true] {
+        let mut args = vec!["merge", &shards[0], &shards[1], "--out", out, "--name", &stem];
+        if force {
+            args.push("--force");
+        }
+        expect_error(&args, &["a result never replaces", "choose another `--name`"]);
+    }
+    assert_eq!(read(Path::new(&shards[0])), before);
+}
+
+/// `peff merge shards/*.json` run a second time failed on the first merge's own result, which
+/// the glob now matches. That result is of the same run: it is skipped with a note.
+#[test]
+fn merging_twice_skips_the_first_merges_result() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        run_ok(&with(&NOISE_CORR, &["--out", out, "--shard", &shard]));
+    }
+    let files = || -> Vec<String> {
+        let mut files: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .map(|p| p.to_str().unwrap().to_string())
+            .collect();
+        files.sort();
+        files
+    };
+    let merge = |files: &[String]| {
+        let mut args = vec!["merge", "--out", out, "--format", "csv"];
+        args.extend(files.iter().map(String::as_str));
+        run_ok(&args)
+    };
+    let (first, _) = merge(&files());
+    assert_eq!(files().len(), 3);
+    let (second, stderr) = merge(&files());
+    assert_eq!(first, second);
+    assert!(stderr.contains("skipping"), "{stderr}");
+    // A result of another run among the shards is still refused.
+    let other = tmp.path().join("other");
+    run_ok(&with(
+        &NOISE_CORR_BASE,
+        &["--out", path_str(&other), "--epochs-per-level", "2", "--seeds", "1", "--name", "x"],
+    ));
+    let mut args = files();
+    args.push(other.join("x.json").to_str().unwrap().to_string());
+    let mut full = vec!["merge", "--out", out];
+    full.extend(args.iter().map(String::as_str));
+    expect_error(&full, &["is a result file", "not a shard file"]);
+}
+
+/// "Shard 1/3 belongs to a different configuration" did not say what differs: it now names
+/// the field and both values.
+#[test]
+fn shards_of_different_configurations_name_the_field_that_differs() {
+    let tmp = TempDir::new().unwrap();
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    let (s0, _) = run_ok(&with(&NOISE_CORR, &["--out", path_str(&a), "--shard", "0/2"]));
+    let (s1, _) = run_ok(&with(
+        &NOISE_CORR,
+        &["--out", path_str(&b), "--shard", "1/2", "--noise-variance", "2"],
+    ));
+    expect_error(
+        &["merge", s0.trim(), s1.trim(), "--out", path_str(tmp.path())],
+        &["different configuration", "`run.config.data.noise_variance`", "2.0", "1.0"],
+    );
+}
+
+/// A kill -9 between the two renames could leave a CSV of one run beside the JSON of another.
+/// The JSON records the CSV's SHA-256; `plot` and `verify` refuse a pair that does not match.
+#[test]
+fn a_csv_and_json_of_two_runs_are_detected() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let args = [
+        "exact",
+        "--n",
+        "2",
+        "--input-dim",
+        "2",
+        "--steps",
+        "30",
+        "--methods",
+        "magnitude,random",
+        "--out",
+        out,
+        "--name",
+        "pair",
+    ];
+    run_ok(&args);
+    let json: serde_json::Value = serde_json::from_str(&read(&tmp.path().join("pair.json"))).unwrap();
+    let csv_path = tmp.path().join("pair.csv");
+    let csv = read(&csv_path);
+    use sha2::Digest;
+    assert_eq!(
+        json["csv_sha256"].as_str().unwrap(),
+        format!("{:x}", sha2::Sha256::digest(csv.as_bytes()))
+    );
+    let svg = tmp.path().join("p.svg");
+    run_ok(&["plot", "figure3", path_str(&csv_path), "--out", path_str(&svg)]);
+    // The CSV of another run (here: one row dropped) beside this JSON.
+    let mut lines: Vec<&str> = csv.lines().collect();
+    lines.pop();
+    std::fs::write(&csv_path, lines.join("\n") + "\n").unwrap();
+    let json_path = tmp.path().join("pair.json");
+    expect_error(
+        &["plot", "figure3", path_str(&csv_path), "--out", path_str(&svg)],
+        &["two different runs"],
+    );
+    expect_error(&["verify", path_str(&json_path)], &["two different runs"]);
+}
+
+/// Temporary files of a process killed between write and rename stayed forever; a later write
+/// of the same name removes those whose process is gone (and leaves a live one's).
+#[test]
+fn stale_temp_files_of_dead_processes_are_removed() {
+    let tmp = TempDir::new().unwrap();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = tmp.path().join(format!(".t.csv.tmp{dead}-0"));
+    let live = tmp.path().join(format!(".t.csv.tmp{}-0", std::process::id()));
+    std::fs::write(&stale, "old").unwrap();
+    std::fs::write(&live, "live").unwrap();
+    run_ok(&[
+        "exact",
+        "--n",
+        "2",
+        "--input-dim",
+        "2",
+        "--steps",
+        "30",
+        "--methods",
+        "random",
+        "--out",
+        path_str(tmp.path()),
+        "--name",
+        "t",
+    ]);
+    if cfg!(target_os = "linux") {
+        assert!(!stale.exists(), "the dead process's temporary is left");
+    }
+    assert!(live.exists(), "a live process's temporary was removed");
+}
+
+/// The "another configuration" check ran only at the start: a long run that finished after a
+/// run of another configuration wrote the same names replaced that result. The check is now
+/// repeated under the lock before the rename, and the long run's table still reaches stdout.
+#[test]
+fn another_configurations_result_written_during_a_run_is_not_replaced() {
+    for steps in ["1000", "3000", "10000"] {
+        let tmp = TempDir::new().unwrap();
+        let out = path_str(tmp.path());
+        let long = [
+            "exact", "--n", "6", "--steps", steps, "--methods", "magnitude", "--threads", "1",
+            "--out", out, "--name", "r", "--format", "csv",
+        ];
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_peff"))
+            .args(long)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let short = peff()
+            .args([
+                "exact", "--n", "2", "--input-dim", "2", "--steps", "30", "--methods", "random",
+                "--out", out, "--name", "r",
+            ])
+            .output()
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        if !short.status.success() {
+            continue; // the long run was already done: try a longer one
+        }
+        let short_json = read(&tmp.path().join("r.json"));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "the long run replaced the result");
+        assert!(stderr.contains("another configuration"), "{stderr}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(stdout.starts_with("task,method,k,"), "table lost: {stdout}");
+        assert_eq!(read(&tmp.path().join("r.json")), short_json);
+        assert!(read(&tmp.path().join("r.json")).contains("\"random\""));
+        return;
+    }
+    panic!("no attempt overlapped the two runs");
+}
+
+/// Interrupting noise-corr lost every finished seed run, and the first Ctrl-C was silent.
+/// `--checkpoint FILE` saves the finished runs on SIGINT, the stop is announced at once, and
+/// the rerun resumes to the table of an uninterrupted run, byte for byte.
+#[test]
+fn noise_corr_checkpoint_resumes_to_the_identical_table() {
+    let tmp = TempDir::new().unwrap();
+    let longer = ["--epochs-per-level", "150", "--seeds", "6", "--format", "csv"];
+    let reference_out = tmp.path().join("reference");
+    let (reference, _) = run_ok(&with(
+        &with(&NOISE_CORR_BASE, &longer),
+        &["--out", path_str(&reference_out)],
+    ));
+    for attempt in 0..3 {
+        let dir = tmp.path().join(format!("attempt{attempt}"));
+        let out = dir.join("out");
+        let checkpoint = dir.join("run.ckpt");
+        let full = with(
+            &with(&NOISE_CORR_BASE, &longer),
+            &[
+                "--out",
+                path_str(&out),
+                "--checkpoint",
+                path_str(&checkpoint),
+                "--checkpoint-interval",
+                "0",
+            ],
+        );
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_peff"))
+            .args(&full)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !checkpoint.exists() && child.try_wait().unwrap().is_none() {
+            assert!(started.elapsed() < Duration::from_secs(120), "no checkpoint");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if child.try_wait().unwrap().is_some() {
+            continue;
+        }
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        if output.status.success() {
+            continue;
+        }
+        assert_eq!(output.status.code(), Some(130), "{stderr}");
+        assert!(stderr.contains("stopping after"), "{stderr}");
+        assert!(stderr.contains("checkpoint"), "{stderr}");
+        assert!(!out.join("noise-corr-prunes2.csv").exists());
+        let (resumed, _) = run_ok(&full);
+        assert_eq!(resumed, reference);
+        // A checkpoint of another configuration is refused, naming the field.
+        let mut other = full.clone();
+        other.extend(["--noise-variance", "2", "--name", "other"]);
+        expect_error(&other, &["`--checkpoint`", "different configuration", "noise_variance"]);
+        return;
+    }
+    panic!("no attempt was stopped by SIGINT");
+}
