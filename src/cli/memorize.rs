@@ -12,14 +12,14 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 
-use super::args::{split_list, OutputArgs, PruneArgs, ShardArgs, ThreadsArgs};
+use super::args::{split_list, CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, ThreadsArgs};
 use super::common::{progress_bar, thread_pool, Destination};
 use super::errors::quote;
 use crate::data::cifar::load_cifar10_images;
 use crate::data::idx::{load_fashion_mnist_train, DataFile, DEBIAN_FASHION_MNIST_DIR};
 use crate::data::images::ImageSet;
 use crate::experiments::memorize::{
-    self, Arch, DataSource, MemorizeConfig, MemorizeSeeds, MemorizeShard, SeedProfile, StopRule,
+    self, Arch, DataSource, MemorizeConfig, MemorizeProgress, MemorizeSeeds, MemorizeShard, SeedProfile, StopRule,
     DEFAULT_FASHION_TRAIN_SIZE, DEFAULT_LEVELS,
 };
 use crate::export::{self, write_atomic};
@@ -180,6 +180,9 @@ pub struct MemorizeArgs {
     /// The slice of the seeds to compute.
     #[command(flatten)]
     pub shard: ShardArgs,
+    /// Checkpointing of finished seeds.
+    #[command(flatten)]
+    pub checkpoint: CheckpointArgs,
     /// Print where one seed's time goes (dense run, each method) to stderr, per seed.
     #[arg(long)]
     pub profile: bool,
@@ -565,6 +568,27 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         output.force,
     )?;
     let range = shard.unwrap_or(Shard::WHOLE).range(config.seeds);
+    let checkpoint = args.checkpoint.validate()?;
+    if let Some(cp) = &checkpoint {
+        if args.profile {
+            bail!("`--profile` times seeds one by one and keeps no checkpoint; leave out `--checkpoint` or `--profile`");
+        }
+        let [csv, json] = [".csv", ".json"].map(|e| output.out.join(format!("{stem}{e}")));
+        let shard_file = shard.map(|s| output.out.join(s.file_name(&stem)));
+        let mut outputs: Vec<(&str, &std::path::Path)> = match &shard_file {
+            Some(path) => vec![("the shard file", path)],
+            None => vec![("the result file", &csv), ("the result file", &json)],
+        };
+        outputs.push(("`--checkpoint`", cp.path()));
+        export::check_output_paths(&outputs)?;
+    }
+    let finished: Vec<memorize::SeedResult> = match &checkpoint {
+        Some(cp) => cp
+            .load::<_, MemorizeProgress>(&run)?
+            .map_or_else(Vec::new, |p| p.results),
+        None => Vec::new(),
+    };
+    super::signals::announce("stopping after the current seed of every running thread…");
     let stop = super::signals::install();
     let pool = thread_pool(threads)?;
     let started = Instant::now();
@@ -572,7 +596,7 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         let mut results = Vec::new();
         for i in range.clone() {
             if stop.load(std::sync::atomic::Ordering::SeqCst) {
-                bail!("interrupted; no results written");
+                return Err(crate::experiments::checkpoint::interrupted(None));
             }
             let mut profile = SeedProfile::default();
             let t = Instant::now();
@@ -588,14 +612,42 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         results
     } else {
         let bar = progress_bar(range.end - range.start, "seeds");
+        let progress = std::sync::Mutex::new(finished.clone());
+        let save = |done: &mut Vec<memorize::SeedResult>| -> anyhow::Result<()> {
+            if let Some(cp) = &checkpoint {
+                done.sort_by_key(|r| r.seed);
+                cp.save(&run, MemorizeProgress { results: done.clone() })?;
+            }
+            Ok(())
+        };
+        let save_error = std::sync::Mutex::new(None);
+        let on_seed = |result: &memorize::SeedResult| {
+            let mut done = progress.lock().unwrap_or_else(|e| e.into_inner());
+            done.push(result.clone());
+            if checkpoint.as_ref().is_some_and(|cp| cp.due()) {
+                if let Err(e) = save(&mut done) {
+                    *save_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                }
+            }
+        };
         let results = pool.install(|| {
-            memorize::run_seeds(&config, images.as_ref(), range.clone(), stop, &|| {
-                bar.inc(1)
-            })
+            memorize::run_seeds(
+                &config,
+                images.as_ref(),
+                range.clone(),
+                &finished,
+                stop,
+                &|| bar.inc(1),
+                &on_seed,
+            )
         });
+        if let Some(e) = save_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
+        save(&mut progress.into_inner().unwrap_or_else(|e| e.into_inner()))?;
         let Some(results) = results else {
             bar.abandon();
-            bail!("interrupted; no results written");
+            return Err(crate::experiments::checkpoint::interrupted(checkpoint.as_ref()));
         };
         bar.finish_and_clear();
         results
@@ -782,9 +834,15 @@ pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyh
     let bar = progress_bar(config.seeds, "seeds");
     let results = pool
         .install(|| {
-            memorize::run_seeds(config, images.as_ref(), 0..config.seeds, stop, &|| {
-                bar.inc(1)
-            })
+            memorize::run_seeds(
+                config,
+                images.as_ref(),
+                0..config.seeds,
+                &[],
+                stop,
+                &|| bar.inc(1),
+                &|_| {},
+            )
         })
         .context("interrupted; nothing verified")?;
     bar.finish_and_clear();

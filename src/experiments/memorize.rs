@@ -440,6 +440,25 @@ impl MemorizeConfig {
         }
     }
 
+    /// Whether `result` could come from this configuration: one cell per row, and every cell
+    /// within its bounds (counts at most `n`, epochs at most the cap, `capped` only at the cap,
+    /// a diverged cell empty).
+    pub fn possible(&self, result: &SeedResult) -> bool {
+        let n = self.dataset.points() as u32;
+        let cap = self.max_epochs as u64;
+        let cell_ok = |c: &Cell| {
+            c.memorised <= n
+                && c.correct.is_none_or(|k| k <= n)
+                && u64::from(c.epochs) <= cap
+                && (!c.capped || u64::from(c.epochs) == cap)
+                && !(c.diverged && (c.memorised > 0 || c.capped))
+        };
+        result.cells.len() == self.methods.len() * self.kept.len()
+            && std::iter::once(&result.dense)
+                .chain(&result.cells)
+                .all(cell_ok)
+    }
+
     /// Number of prunable weights.
     ///
     /// # Panics
@@ -1044,22 +1063,32 @@ fn run_seed_on<M: Model>(
 }
 
 /// Runs seeds `config.seed + i` for `i` in `range` in parallel on the current rayon pool (one
-/// network per thread), calling `done` after each; results in seed order. Seeds not yet started
-/// when `stop` is set are skipped, and the run returns `None`.
+/// network per thread), calling `done` after each; results in seed order. Seeds in `finished`
+/// (from a checkpoint) are taken from there, not run again; `on_seed` gets each seed that
+/// finishes here. Seeds not yet started when `stop` is set are skipped, and the run returns
+/// `None`.
 pub fn run_seeds(
     config: &MemorizeConfig,
     images: Option<&ImageSet>,
     range: std::ops::Range<u64>,
+    finished: &[SeedResult],
     stop: &AtomicBool,
     done: &(dyn Fn() + Sync),
+    on_seed: &(dyn Fn(&SeedResult) + Sync),
 ) -> Option<Vec<SeedResult>> {
     range
         .into_par_iter()
         .map(|i| {
+            let seed = config.seed + i;
+            if let Some(result) = finished.iter().find(|r| r.seed == seed) {
+                done();
+                return Some(result.clone());
+            }
             if stop.load(Ordering::SeqCst) {
                 return None;
             }
-            let result = run_seed(config, images, config.seed + i, None);
+            let result = run_seed(config, images, seed, None);
+            on_seed(&result);
             done();
             Some(result)
         })
@@ -1248,19 +1277,51 @@ impl ShardPayload<MemorizeConfig> for MemorizeSeeds {
         if s.range(config.seeds) != (self.start..self.end) {
             bail!("seed range does not match shard {}/{}", s.index, s.count);
         }
-        let cells = config.methods.len() * config.kept.len();
-        let n = config.dataset.points() as u32;
         let expected = (self.start..self.end).map(|i| config.seed + i);
         if self.results.len() as u64 != self.end - self.start
-            || self.results.iter().zip(expected).any(|(r, seed)| {
-                r.seed != seed
-                    || r.cells.len() != cells
-                    || std::iter::once(&r.dense)
-                        .chain(&r.cells)
-                        .any(|c| c.memorised > n || (c.diverged && (c.memorised > 0 || c.capped)))
-            })
+            || self
+                .results
+                .iter()
+                .zip(expected)
+                .any(|(r, seed)| r.seed != seed || !config.possible(r))
         {
             bail!("per-seed results do not match the recorded configuration");
+        }
+        Ok(())
+    }
+}
+
+/// What a `peff memorize --checkpoint` file holds beside the envelope of [`ShardFile`]: the
+/// seeds finished so far, ascending.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemorizeProgress {
+    /// One result per finished seed, ascending by seed.
+    pub results: Vec<SeedResult>,
+}
+
+/// The format tag of a memorize checkpoint.
+pub const CHECKPOINT_FORMAT: &str = "peff-memorize-checkpoint-1";
+
+impl ShardPayload<MemorizeConfig> for MemorizeProgress {
+    const FORMAT: &'static str = CHECKPOINT_FORMAT;
+    const WHAT: &'static str = "a peff memorize checkpoint";
+
+    /// Every seed is one of the run's (shard's), once, ascending, its cells possible.
+    fn check(&self, run: &RunRecord<MemorizeConfig>) -> anyhow::Result<()> {
+        use anyhow::{bail, Context};
+        let config = &run.config;
+        config.validate().context("recorded configuration")?;
+        let range = run.shard.unwrap_or(crate::record::Shard::WHOLE).range(config.seeds);
+        let seeds = (config.seed + range.start)..(config.seed + range.end);
+        let ascending = self.results.windows(2).all(|w| w[0].seed < w[1].seed);
+        if !ascending
+            || self
+                .results
+                .iter()
+                .any(|r| !seeds.contains(&r.seed) || !config.possible(r))
+        {
+            bail!("its seeds do not match the recorded configuration and shard");
         }
         Ok(())
     }
