@@ -376,3 +376,115 @@ fn noise_corr_checkpoint_resumes_to_the_identical_table() {
     }
     panic!("no attempt was stopped by SIGINT");
 }
+
+/// Flags accepted and ignored: `noise-corr --sweep lr --lr 5` recorded the `--lr` it ignored;
+/// `plot scaling --k 9,9` drew two identical panels. Both are refused.
+#[test]
+fn ignored_flags_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    expect_error(
+        &["noise-corr", "--sweep", "lr", "--lr", "5", "--out", out],
+        &["`--lr`", "`--values`"],
+    );
+    expect_error(
+        &["plot", "scaling", "results/scaling-n.csv", "--k", "9,9", "--out", &format!("{out}/s.svg")],
+        &["`--k`", "9", "twice"],
+    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+/// `noise-corr --n 10000000 --mc 10000000 --d 4096` aborted on allocation (exit 134); it is
+/// refused before any work with one line naming the flags, the size and the limit.
+#[test]
+fn noise_corr_sizes_beyond_memory_are_refused_before_allocation() {
+    let tmp = TempDir::new().unwrap();
+    expect_error(
+        &[
+            "noise-corr", "--n", "10000000", "--mc", "10000000", "--d", "4096", "--out",
+            path_str(tmp.path()),
+        ],
+        &["`--n`, `--mc`, `--d`", "GiB of memory", "more than this machine's"],
+    );
+}
+
+/// Huge numbers were printed with 301 digits (`--lr 1e-300`); every message now writes them
+/// compactly.
+#[test]
+fn huge_numbers_in_messages_are_compact() {
+    let tmp = TempDir::new().unwrap();
+    let line = expect_error(
+        &["noise-corr", "--lr", "1e-300", "--out", path_str(tmp.path())],
+        &["`--lr`", "1e-300"],
+    );
+    assert!(line.len() < 200, "{line}");
+    assert_eq!(peff::cli::errors::compact_numbers("got 0.000000000000000000000000000001."), "got 1e-30.");
+    assert_eq!(peff::cli::errors::compact_numbers("sha abc1234567890123456789012345678 and /a/1234567890123456789012345678"), "sha abc1234567890123456789012345678 and /a/1234567890123456789012345678");
+}
+
+fn noise_corr_table(dir: &Path, name: &str, rows: &[&str]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let header = "sweep,value,level,density,epoch,corr_mean,corr_se,train_loss_mean,seeds";
+    std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    path
+}
+
+/// `plot` accepted tables mixing sweep kinds, duplicated or reversed epochs and drew wrong
+/// titles; such tables are refused, naming the line.
+#[test]
+fn plots_refuse_inconsistent_tables() {
+    let tmp = TempDir::new().unwrap();
+    let svg = tmp.path().join("f.svg");
+    let svg = path_str(&svg);
+    for (rows, phrase) in [
+        (
+            vec!["lr,0.001,0,1.0,1,0.1,0.01,0.5,3", "grad-noise,0.0,0,1.0,2,0.1,0.01,0.5,3"],
+            "a table holds one run",
+        ),
+        (
+            vec!["lr,0.001,0,1.0,1,0.1,0.01,0.5,3", "lr,0.001,0,1.0,1,0.1,0.01,0.5,3"],
+            "count up by one",
+        ),
+        (
+            vec!["lr,0.001,0,1.0,2,0.1,0.01,0.5,3", "lr,0.001,0,1.0,1,0.1,0.01,0.5,3"],
+            "starts at epoch 2",
+        ),
+        (
+            vec![
+                "lr,0.001,0,1.0,1,0.1,0.01,0.5,3",
+                "lr,0.01,0,1.0,1,0.1,0.01,0.5,3",
+                "lr,0.001,0,1.0,2,0.1,0.01,0.5,3",
+            ],
+            "appears twice",
+        ),
+    ] {
+        let path = noise_corr_table(tmp.path(), "t.csv", &rows);
+        expect_error(&["plot", "noise-corr", path_str(&path), "--out", svg], &["line", phrase]);
+    }
+}
+
+/// A diverged curve set the y-axis to ±10^18 and flattened the others: curves whose seeds
+/// diverged are left out (noted on stderr and in the figure), and the axis fits the rest. One
+/// seed's empty standard error draws no band.
+#[test]
+fn a_diverged_curve_does_not_set_the_axis() {
+    let tmp = TempDir::new().unwrap();
+    let path = noise_corr_table(
+        tmp.path(),
+        "d.csv",
+        &[
+            "lr,0.001,0,1.0,1,0.1,,0.5,1",
+            "lr,0.001,0,1.0,2,0.2,,0.4,1",
+            "lr,0.5,0,1.0,1,0.1,,0.5,1",
+            "lr,0.5,0,1.0,2,4e18,,1e30,1",
+            "lr,0.5,0,1.0,3,,,,0",
+        ],
+    );
+    let svg = tmp.path().join("d.svg");
+    let (_, stderr) = run_ok(&["plot", "noise-corr", path_str(&path), "--out", path_str(&svg)]);
+    assert!(stderr.contains("left out") && stderr.contains("learning rate 0.5"), "{stderr}");
+    assert!(stderr.contains("read ") && stderr.contains("wrote "), "{stderr}");
+    let text = read(&svg);
+    assert!(text.contains("left out"), "no note in the figure");
+    assert!(!text.contains("e18") && !text.contains("000000000"), "the axis reaches 1e18");
+}
