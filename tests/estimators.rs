@@ -558,7 +558,10 @@ fn bootstrap_intervals_contain_the_estimate_and_lie_in_range() {
             let (lo, hi, est) = (r.ci_low_bits, r.ci_high_bits, r.estimate_bits);
             assert!(lo >= 0.0 && hi <= alphabet.log2() + 1e-12, "{r:?}");
             let inside = est.clamp(0.0, alphabet.log2());
-            assert!(lo <= inside && inside <= hi, "{counts:?} A={alphabet}: {r:?}");
+            assert!(
+                lo <= inside && inside <= hi,
+                "{counts:?} A={alphabet}: {r:?}"
+            );
         }
     }
 }

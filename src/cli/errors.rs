@@ -57,7 +57,8 @@ pub fn compact_numbers(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut i = 0;
     while i < chars.len() {
-        let boundary = i == 0 || !(chars[i - 1].is_alphanumeric() || "_/.\\".contains(chars[i - 1]));
+        let boundary =
+            i == 0 || !(chars[i - 1].is_alphanumeric() || "_/.\\".contains(chars[i - 1]));
         if chars[i].is_ascii_digit() && boundary {
             let mut j = i;
             let mut dots = 0;

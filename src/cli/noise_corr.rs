@@ -128,7 +128,10 @@ fn split_list_any<'a>(flag: &str, text: &'a str) -> anyhow::Result<Vec<&'a str>>
 
 fn values(kind: SweepKind, text: &str) -> anyhow::Result<Vec<f64>> {
     let (lo, what) = match kind {
-        SweepKind::Lr => (f64::MIN_POSITIVE, "finite numbers > 0 (and not 0 in f32, ≥ 1e-45)"),
+        SweepKind::Lr => (
+            f64::MIN_POSITIVE,
+            "finite numbers > 0 (and not 0 in f32, ≥ 1e-45)",
+        ),
         SweepKind::GradNoise => (0.0, "finite numbers ≥ 0"),
     };
     let mut out: Vec<f64> = Vec::new();
@@ -206,7 +209,10 @@ impl NoiseCorrArgs {
                 t => t,
             };
             let runs = (workers as u128).min(seeds as u128);
-            super::common::check_memory("`--n`, `--mc`, `--d` and `--student-hidden`", per_run * runs)?;
+            super::common::check_memory(
+                "`--n`, `--mc`, `--d` and `--student-hidden`",
+                per_run * runs,
+            )?;
         }
         let data = TeacherSpec {
             d,
@@ -391,7 +397,10 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     let shard_file = shard.map(|s| output.out.join(s.file_name(&stem)));
     let mut outputs: Vec<(&str, &std::path::Path)> = match &shard_file {
         Some(path) => vec![("the shard file", path)],
-        None => vec![("the result file", &csv_path), ("the result file", &json_path)],
+        None => vec![
+            ("the result file", &csv_path),
+            ("the result file", &json_path),
+        ],
     };
     if let Some(cp) = &checkpoint {
         outputs.push(("`--checkpoint`", cp.path()));
@@ -438,7 +447,14 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     };
     let (results, timing) = thread_pool(threads)?
         .install(|| {
-            run_jobs(&record.config, seeds, &finished, stop, &|| bar.inc(1), &on_job)
+            run_jobs(
+                &record.config,
+                seeds,
+                &finished,
+                stop,
+                &|| bar.inc(1),
+                &on_job,
+            )
         })
         .context("noise-corr")?;
     if let Some(e) = save_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
@@ -447,7 +463,9 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     save(&mut progress.into_inner().unwrap_or_else(|e| e.into_inner()))?;
     let Some(results) = results else {
         bar.abandon();
-        return Err(crate::experiments::checkpoint::interrupted(checkpoint.as_ref()));
+        return Err(crate::experiments::checkpoint::interrupted(
+            checkpoint.as_ref(),
+        ));
     };
     bar.finish_and_clear();
     print_timing(&timing, jobs);

@@ -277,7 +277,10 @@ fn noise_corr_figure(path: &Path) -> anyhow::Result<String> {
             path.display(),
             left_out.join(", ")
         );
-        x_label = format!("{x_label}; left out (runs diverged): {}", left_out.join(", "));
+        x_label = format!(
+            "{x_label}; left out (runs diverged): {}",
+            left_out.join(", ")
+        );
         series = series
             .into_iter()
             .zip(&diverged)
@@ -399,7 +402,10 @@ fn memorize_figure(input: &Path, accuracy: bool) -> anyhow::Result<String> {
     for (i, r) in rows.iter().enumerate() {
         let at = format!("'{}' line {}", input.display(), i + 2);
         if r.dataset != dataset {
-            bail!("{at}: dataset '{}' in a table of '{dataset}': a table holds one run", r.dataset);
+            bail!(
+                "{at}: dataset '{}' in a table of '{dataset}': a table holds one run",
+                r.dataset
+            );
         }
         if rows[..i]
             .iter()
@@ -507,7 +513,11 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                     })
                 })
                 .collect::<anyhow::Result<_>>()?;
-            if let Some(k) = ks.iter().enumerate().find_map(|(i, k)| ks[..i].contains(k).then_some(k)) {
+            if let Some(k) = ks
+                .iter()
+                .enumerate()
+                .find_map(|(i, k)| ks[..i].contains(k).then_some(k))
+            {
                 bail!("`--k`: {k} is given twice (one panel per kept count)");
             }
             const HEADER: &str = "input_dim,n,task,method,k,sparsity,entropy_bits,mi_bits,ceiling_bits,p_eff,distinct_masks,diverged,tie_mass,data_entropy_bits";
@@ -523,13 +533,22 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
             for (i, r) in rows.iter().enumerate() {
                 let at = format!("'{}' line {}", input.display(), i + 2);
                 if r.task != rows[0].task {
-                    bail!("{at}: task '{}' in a table of task '{}'", r.task, rows[0].task);
+                    bail!(
+                        "{at}: task '{}' in a table of task '{}'",
+                        r.task,
+                        rows[0].task
+                    );
                 }
                 if rows[..i]
                     .iter()
                     .any(|q| q.n == r.n && q.method == r.method && q.k == r.k)
                 {
-                    bail!("{at}: n = {}, {} at k = {} appears twice", r.n, r.method, r.k);
+                    bail!(
+                        "{at}: n = {}, {} at k = {} appears twice",
+                        r.n,
+                        r.method,
+                        r.k
+                    );
                 }
             }
             let skipped = rows

@@ -188,7 +188,11 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// (Grassberger, or NSB's −3e-8 of quadrature error on one symbol) is outside its interval by
 /// its distance to that range.
 pub fn bounded_interval(estimate: f64, low: f64, high: f64, ceiling: f64) -> (f64, f64) {
-    let ceiling = if ceiling.is_nan() { f64::INFINITY } else { ceiling.max(0.0) };
+    let ceiling = if ceiling.is_nan() {
+        f64::INFINITY
+    } else {
+        ceiling.max(0.0)
+    };
     (
         low.min(estimate).clamp(0.0, ceiling),
         high.max(estimate).clamp(0.0, ceiling),
