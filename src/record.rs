@@ -106,9 +106,7 @@ pub fn order_shards<T, C: PartialEq + Clone + Serialize>(
     for part in parts {
         let s = shard_of(part);
         if !record(part).same_run(record(first)) {
-            let value = |r: &RunRecord<C>| {
-                serde_json::json!({ "command": &r.command, "config": &r.config })
-            };
+            let value = |r: &RunRecord<C>| serde_json::json!({ "command": &r.command, "config": &r.config });
             let (field, ours, theirs) =
                 first_difference(&value(record(part)), &value(record(first)), "run")
                     .unwrap_or_else(|| ("run".to_string(), "?".to_string(), "?".to_string()));

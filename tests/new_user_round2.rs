@@ -121,11 +121,16 @@ fn a_result_never_replaces_a_shard_file() {
         .unwrap()
         .to_string();
     for force in [false, true] {
-        let mut args = vec!["merge", &shards[0], &shards[1], "--out", out, "--name", &stem];
+        let mut args = vec![
+            "merge", &shards[0], &shards[1], "--out", out, "--name", &stem,
+        ];
         if force {
             args.push("--force");
         }
-        expect_error(&args, &["a result never replaces", "choose another `--name`"]);
+        expect_error(
+            &args,
+            &["a result never replaces", "choose another `--name`"],
+        );
     }
     assert_eq!(read(Path::new(&shards[0])), before);
 }
@@ -164,7 +169,16 @@ fn merging_twice_skips_the_first_merges_result() {
     let other = tmp.path().join("other");
     run_ok(&with(
         &NOISE_CORR_BASE,
-        &["--out", path_str(&other), "--epochs-per-level", "2", "--seeds", "1", "--name", "x"],
+        &[
+            "--out",
+            path_str(&other),
+            "--epochs-per-level",
+            "2",
+            "--seeds",
+            "1",
+            "--name",
+            "x",
+        ],
     ));
     let mut args = files();
     args.push(other.join("x.json").to_str().unwrap().to_string());
@@ -180,14 +194,29 @@ fn shards_of_different_configurations_name_the_field_that_differs() {
     let tmp = TempDir::new().unwrap();
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
-    let (s0, _) = run_ok(&with(&NOISE_CORR, &["--out", path_str(&a), "--shard", "0/2"]));
+    let (s0, _) = run_ok(&with(
+        &NOISE_CORR,
+        &["--out", path_str(&a), "--shard", "0/2"],
+    ));
     let (s1, _) = run_ok(&with(
         &NOISE_CORR,
-        &["--out", path_str(&b), "--shard", "1/2", "--noise-variance", "2"],
+        &[
+            "--out",
+            path_str(&b),
+            "--shard",
+            "1/2",
+            "--noise-variance",
+            "2",
+        ],
     ));
     expect_error(
         &["merge", s0.trim(), s1.trim(), "--out", path_str(tmp.path())],
-        &["different configuration", "`run.config.data.noise_variance`", "2.0", "1.0"],
+        &[
+            "different configuration",
+            "`run.config.data.noise_variance`",
+            "2.0",
+            "1.0",
+        ],
     );
 }
 
@@ -213,7 +242,8 @@ fn a_csv_and_json_of_two_runs_are_detected() {
         "pair",
     ];
     run_ok(&args);
-    let json: serde_json::Value = serde_json::from_str(&read(&tmp.path().join("pair.json"))).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&read(&tmp.path().join("pair.json"))).unwrap();
     let csv_path = tmp.path().join("pair.csv");
     let csv = read(&csv_path);
     use sha2::Digest;
@@ -222,14 +252,26 @@ fn a_csv_and_json_of_two_runs_are_detected() {
         format!("{:x}", sha2::Sha256::digest(csv.as_bytes()))
     );
     let svg = tmp.path().join("p.svg");
-    run_ok(&["plot", "figure3", path_str(&csv_path), "--out", path_str(&svg)]);
+    run_ok(&[
+        "plot",
+        "figure3",
+        path_str(&csv_path),
+        "--out",
+        path_str(&svg),
+    ]);
     // The CSV of another run (here: one row dropped) beside this JSON.
     let mut lines: Vec<&str> = csv.lines().collect();
     lines.pop();
     std::fs::write(&csv_path, lines.join("\n") + "\n").unwrap();
     let json_path = tmp.path().join("pair.json");
     expect_error(
-        &["plot", "figure3", path_str(&csv_path), "--out", path_str(&svg)],
+        &[
+            "plot",
+            "figure3",
+            path_str(&csv_path),
+            "--out",
+            path_str(&svg),
+        ],
         &["two different runs"],
     );
     expect_error(&["verify", path_str(&json_path)], &["two different runs"]);
@@ -244,7 +286,9 @@ fn stale_temp_files_of_dead_processes_are_removed() {
     let dead = child.id();
     child.wait().unwrap();
     let stale = tmp.path().join(format!(".t.csv.tmp{dead}-0"));
-    let live = tmp.path().join(format!(".t.csv.tmp{}-0", std::process::id()));
+    let live = tmp
+        .path()
+        .join(format!(".t.csv.tmp{}-0", std::process::id()));
     std::fs::write(&stale, "old").unwrap();
     std::fs::write(&live, "live").unwrap();
     run_ok(&[
@@ -277,8 +321,21 @@ fn another_configurations_result_written_during_a_run_is_not_replaced() {
         let tmp = TempDir::new().unwrap();
         let out = path_str(tmp.path());
         let long = [
-            "exact", "--n", "6", "--steps", steps, "--methods", "magnitude", "--threads", "1",
-            "--out", out, "--name", "r", "--format", "csv",
+            "exact",
+            "--n",
+            "6",
+            "--steps",
+            steps,
+            "--methods",
+            "magnitude",
+            "--threads",
+            "1",
+            "--out",
+            out,
+            "--name",
+            "r",
+            "--format",
+            "csv",
         ];
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_peff"))
             .args(long)
@@ -289,8 +346,19 @@ fn another_configurations_result_written_during_a_run_is_not_replaced() {
         std::thread::sleep(Duration::from_millis(300));
         let short = peff()
             .args([
-                "exact", "--n", "2", "--input-dim", "2", "--steps", "30", "--methods", "random",
-                "--out", out, "--name", "r",
+                "exact",
+                "--n",
+                "2",
+                "--input-dim",
+                "2",
+                "--steps",
+                "30",
+                "--methods",
+                "random",
+                "--out",
+                out,
+                "--name",
+                "r",
             ])
             .output()
             .unwrap();
@@ -317,7 +385,14 @@ fn another_configurations_result_written_during_a_run_is_not_replaced() {
 #[test]
 fn noise_corr_checkpoint_resumes_to_the_identical_table() {
     let tmp = TempDir::new().unwrap();
-    let longer = ["--epochs-per-level", "150", "--seeds", "6", "--format", "csv"];
+    let longer = [
+        "--epochs-per-level",
+        "150",
+        "--seeds",
+        "6",
+        "--format",
+        "csv",
+    ];
     let reference_out = tmp.path().join("reference");
     let (reference, _) = run_ok(&with(
         &with(&NOISE_CORR_BASE, &longer),
@@ -346,7 +421,10 @@ fn noise_corr_checkpoint_resumes_to_the_identical_table() {
             .unwrap();
         let started = Instant::now();
         while !checkpoint.exists() && child.try_wait().unwrap().is_none() {
-            assert!(started.elapsed() < Duration::from_secs(120), "no checkpoint");
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "no checkpoint"
+            );
             std::thread::sleep(Duration::from_millis(2));
         }
         if child.try_wait().unwrap().is_some() {
@@ -371,8 +449,187 @@ fn noise_corr_checkpoint_resumes_to_the_identical_table() {
         // A checkpoint of another configuration is refused, naming the field.
         let mut other = full.clone();
         other.extend(["--noise-variance", "2", "--name", "other"]);
-        expect_error(&other, &["`--checkpoint`", "different configuration", "noise_variance"]);
+        expect_error(
+            &other,
+            &[
+                "`--checkpoint`",
+                "different configuration",
+                "noise_variance",
+            ],
+        );
         return;
     }
     panic!("no attempt was stopped by SIGINT");
+}
+
+/// Flags accepted and ignored: `noise-corr --sweep lr --lr 5` recorded the `--lr` it ignored;
+/// `plot scaling --k 9,9` drew two identical panels. Both are refused.
+#[test]
+fn ignored_flags_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    expect_error(
+        &["noise-corr", "--sweep", "lr", "--lr", "5", "--out", out],
+        &["`--lr`", "`--values`"],
+    );
+    expect_error(
+        &[
+            "plot",
+            "scaling",
+            "results/scaling-n.csv",
+            "--k",
+            "9,9",
+            "--out",
+            &format!("{out}/s.svg"),
+        ],
+        &["`--k`", "9", "twice"],
+    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+/// `noise-corr --n 10000000 --mc 10000000 --d 4096` aborted on allocation (exit 134); it is
+/// refused before any work with one line naming the flags, the size and the limit.
+#[test]
+fn noise_corr_sizes_beyond_memory_are_refused_before_allocation() {
+    let tmp = TempDir::new().unwrap();
+    expect_error(
+        &[
+            "noise-corr",
+            "--n",
+            "10000000",
+            "--mc",
+            "10000000",
+            "--d",
+            "4096",
+            "--out",
+            path_str(tmp.path()),
+        ],
+        &[
+            "`--n`, `--mc`, `--d`",
+            "GiB of memory",
+            "more than this machine's",
+        ],
+    );
+}
+
+/// Huge numbers were printed with 301 digits (`--lr 1e-300`); every message now writes them
+/// compactly.
+#[test]
+fn huge_numbers_in_messages_are_compact() {
+    let tmp = TempDir::new().unwrap();
+    let line = expect_error(
+        &[
+            "noise-corr",
+            "--lr",
+            "1e-300",
+            "--out",
+            path_str(tmp.path()),
+        ],
+        &["`--lr`", "1e-300"],
+    );
+    assert!(line.len() < 200, "{line}");
+    assert_eq!(
+        peff::cli::errors::compact_numbers("got 0.000000000000000000000000000001."),
+        "got 1e-30."
+    );
+    assert_eq!(
+        peff::cli::errors::compact_numbers(
+            "sha abc1234567890123456789012345678 and /a/1234567890123456789012345678"
+        ),
+        "sha abc1234567890123456789012345678 and /a/1234567890123456789012345678"
+    );
+}
+
+fn noise_corr_table(dir: &Path, name: &str, rows: &[&str]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let header = "sweep,value,level,density,epoch,corr_mean,corr_se,train_loss_mean,seeds";
+    std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    path
+}
+
+/// `plot` accepted tables mixing sweep kinds, duplicated or reversed epochs and drew wrong
+/// titles; such tables are refused, naming the line.
+#[test]
+fn plots_refuse_inconsistent_tables() {
+    let tmp = TempDir::new().unwrap();
+    let svg = tmp.path().join("f.svg");
+    let svg = path_str(&svg);
+    for (rows, phrase) in [
+        (
+            vec![
+                "lr,0.001,0,1.0,1,0.1,0.01,0.5,3",
+                "grad-noise,0.0,0,1.0,2,0.1,0.01,0.5,3",
+            ],
+            "a table holds one run",
+        ),
+        (
+            vec![
+                "lr,0.001,0,1.0,1,0.1,0.01,0.5,3",
+                "lr,0.001,0,1.0,1,0.1,0.01,0.5,3",
+            ],
+            "count up by one",
+        ),
+        (
+            vec![
+                "lr,0.001,0,1.0,2,0.1,0.01,0.5,3",
+                "lr,0.001,0,1.0,1,0.1,0.01,0.5,3",
+            ],
+            "starts at epoch 2",
+        ),
+        (
+            vec![
+                "lr,0.001,0,1.0,1,0.1,0.01,0.5,3",
+                "lr,0.01,0,1.0,1,0.1,0.01,0.5,3",
+                "lr,0.001,0,1.0,2,0.1,0.01,0.5,3",
+            ],
+            "appears twice",
+        ),
+    ] {
+        let path = noise_corr_table(tmp.path(), "t.csv", &rows);
+        expect_error(
+            &["plot", "noise-corr", path_str(&path), "--out", svg],
+            &["line", phrase],
+        );
+    }
+}
+
+/// A diverged curve set the y-axis to ±10^18 and flattened the others: curves whose seeds
+/// diverged are left out (noted on stderr and in the figure), and the axis fits the rest. One
+/// seed's empty standard error draws no band.
+#[test]
+fn a_diverged_curve_does_not_set_the_axis() {
+    let tmp = TempDir::new().unwrap();
+    let path = noise_corr_table(
+        tmp.path(),
+        "d.csv",
+        &[
+            "lr,0.001,0,1.0,1,0.1,,0.5,1",
+            "lr,0.001,0,1.0,2,0.2,,0.4,1",
+            "lr,0.5,0,1.0,1,0.1,,0.5,1",
+            "lr,0.5,0,1.0,2,4e18,,1e30,1",
+            "lr,0.5,0,1.0,3,,,,0",
+        ],
+    );
+    let svg = tmp.path().join("d.svg");
+    let (_, stderr) = run_ok(&[
+        "plot",
+        "noise-corr",
+        path_str(&path),
+        "--out",
+        path_str(&svg),
+    ]);
+    assert!(
+        stderr.contains("left out") && stderr.contains("learning rate 0.5"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("read ") && stderr.contains("wrote "),
+        "{stderr}"
+    );
+    let text = read(&svg);
+    assert!(text.contains("left out"), "no note in the figure");
+    assert!(
+        !text.contains("e18") && !text.contains("000000000"),
+        "the axis reaches 1e18"
+    );
 }

@@ -491,10 +491,7 @@ fn result_pair_is_written_both_or_neither() {
     std::fs::write(&blocker, "").unwrap();
     let json = blocker.join("r.json");
     let err = peff::export::write_result_files(
-        &[
-            (csv.clone(), b"a,b\n".to_vec()),
-            (json, b"{}".to_vec()),
-        ],
+        &[(csv.clone(), b"a,b\n".to_vec()), (json, b"{}".to_vec())],
         None,
     )
     .unwrap_err();

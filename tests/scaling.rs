@@ -81,14 +81,24 @@ fn scaling_refuses_bad_ranges_and_oversized_grids_before_any_work() {
 fn scaling_shards_merge_into_the_unsharded_table() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
-    let grid = ["scaling", "--n", "1..3", "--steps", "50", "--k", "16,9", "--format", "csv"];
+    let grid = [
+        "scaling", "--n", "1..3", "--steps", "50", "--k", "16,9", "--format", "csv",
+    ];
     let whole = peff(&[&grid[..], &["--out", &dir("whole")]].concat());
-    assert!(whole.status.success(), "{}", String::from_utf8_lossy(&whole.stderr));
+    assert!(
+        whole.status.success(),
+        "{}",
+        String::from_utf8_lossy(&whole.stderr)
+    );
     let mut files = Vec::new();
     for i in 0..3 {
         let shard = format!("{i}/3");
         let run = peff(&[&grid[..], &["--out", &dir("shards"), "--shard", &shard]].concat());
-        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
         files.push(String::from_utf8(run.stdout).unwrap().trim().to_string());
     }
     let mut merge = vec!["merge", "--format", "csv"];
@@ -96,7 +106,11 @@ fn scaling_shards_merge_into_the_unsharded_table() {
     let merged_out = dir("merged");
     merge.extend(["--out", &merged_out]);
     let merged = peff(&merge);
-    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
     assert_eq!(merged.stdout, whole.stdout);
     let name = "scaling-regression-d3-n1-3.csv";
     assert_eq!(
@@ -113,8 +127,19 @@ fn scaling_checkpoint_resumes_to_the_identical_table() {
     use std::time::{Duration, Instant};
     let tmp = tempfile::tempdir().unwrap();
     let grid = [
-        "scaling", "--n", "1..5", "--steps", "600", "--methods", "magnitude,snip", "--k", "9",
-        "--threads", "1", "--format", "csv",
+        "scaling",
+        "--n",
+        "1..5",
+        "--steps",
+        "600",
+        "--methods",
+        "magnitude,snip",
+        "--k",
+        "9",
+        "--threads",
+        "1",
+        "--format",
+        "csv",
     ];
     let reference_out = tmp.path().join("reference");
     let reference = peff(&[&grid[..], &["--out", reference_out.to_str().unwrap()]].concat());
@@ -142,7 +167,10 @@ fn scaling_checkpoint_resumes_to_the_identical_table() {
             .unwrap();
         let started = Instant::now();
         while !checkpoint.exists() && child.try_wait().unwrap().is_none() {
-            assert!(started.elapsed() < Duration::from_secs(120), "no checkpoint");
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "no checkpoint"
+            );
             std::thread::sleep(Duration::from_millis(2));
         }
         if child.try_wait().unwrap().is_some() {
@@ -161,7 +189,11 @@ fn scaling_checkpoint_resumes_to_the_identical_table() {
         assert_eq!(output.status.code(), Some(143), "{stderr}");
         assert!(stderr.contains("stopping after"), "{stderr}");
         let resumed = peff(&full);
-        assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+        assert!(
+            resumed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&resumed.stderr)
+        );
         assert_eq!(resumed.stdout, reference.stdout);
         return;
     }

@@ -49,6 +49,35 @@ pub(crate) fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
         .context("starting the thread pool")
 }
 
+/// The memory a run may plan to use: the machine's physical memory (`MemTotal` of
+/// `/proc/meminfo`), or 64 GiB where it cannot be read.
+pub(crate) fn memory_limit() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kib.checked_mul(1024)
+        })
+        .unwrap_or(64 << 30)
+}
+
+/// Refuses, before any allocation, a run whose largest buffers (`bytes`, estimated from the
+/// flags) exceed the machine's memory: one line naming the flags, the size and the limit,
+/// instead of an abort (exit 134) when the allocation fails.
+pub(crate) fn check_memory(flags: &str, bytes: u128) -> anyhow::Result<()> {
+    let limit = memory_limit();
+    if bytes > limit as u128 {
+        let gib = |b: u128| b as f64 / (1u64 << 30) as f64;
+        anyhow::bail!(
+            "{flags} need about {:.1} GiB of memory, more than this machine's {:.1} GiB; lower them",
+            gib(bytes),
+            gib(limit as u128)
+        );
+    }
+    Ok(())
+}
+
 /// The part of a JSON result file `peff verify` reads.
 #[derive(Deserialize)]
 pub(crate) struct RecordedResult {

@@ -45,9 +45,51 @@ impl EscapeControl for char {
     }
 }
 
-/// The message on one line: control characters (line breaks included) escaped, and at most
-/// [`MAX_LINE_CHARS`] characters (a longer one is cut, saying how long it was).
+/// Numbers written with more than this many characters are printed in scientific form.
+pub const MAX_NUMBER_CHARS: usize = 24;
+
+/// `message` with every number longer than [`MAX_NUMBER_CHARS`] characters (an `f64` such as
+/// 1e-300 printed by `{}` takes 302, a `u128` count 39) written compactly, `1e-300`,
+/// `3.402823669209385e38`. Numbers inside a word or a path (a hash, a file name) are left as
+/// they are.
+pub fn compact_numbers(message: &str) -> String {
+    let chars: Vec<char> = message.chars().collect();
+    let mut out = String::with_capacity(message.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let boundary =
+            i == 0 || !(chars[i - 1].is_alphanumeric() || "_/.\\".contains(chars[i - 1]));
+        if chars[i].is_ascii_digit() && boundary {
+            let mut j = i;
+            let mut dots = 0;
+            while j < chars.len() && (chars[j].is_ascii_digit() || (chars[j] == '.' && dots == 0)) {
+                dots += usize::from(chars[j] == '.');
+                j += 1;
+            }
+            // A trailing '.' ends a sentence, not the number.
+            let end = if chars[j - 1] == '.' { j - 1 } else { j };
+            let token: String = chars[i..end].iter().collect();
+            let glued = j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_');
+            match token.parse::<f64>() {
+                Ok(v) if token.len() > MAX_NUMBER_CHARS && !glued => {
+                    out.push_str(&format!("{v:e}"));
+                }
+                _ => out.push_str(&token),
+            }
+            i = end;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The message on one line: control characters (line breaks included) escaped, numbers
+/// written compactly ([`compact_numbers`]), and at most [`MAX_LINE_CHARS`] characters (a
+/// longer one is cut, saying how long it was).
 pub fn one_line(message: &str) -> String {
+    let message = compact_numbers(message);
     let escaped: String = message
         .chars()
         .flat_map(char::escape_default_if_control)

@@ -24,6 +24,8 @@ use crate::record::{ResultFile, RunRecord, Shard, ShardFile, Threads};
 /// The command name in run records.
 pub const COMMAND: &str = "noise-corr";
 
+/// Default of `--lr` (Adam's learning rate).
+pub const DEFAULT_LR: f64 = 1e-3;
 /// Default learning rates of `--sweep lr` (README: why these).
 pub const DEFAULT_LR_GRID: [f64; 4] = [1e-4, 3e-4, 1e-3, 3e-3];
 /// Default gradient-noise variances of `--sweep grad-noise` (README: why these).
@@ -58,9 +60,9 @@ pub struct NoiseCorrArgs {
     /// Variance σ² of the label noise.
     #[arg(long, allow_hyphen_values = true, default_value_t = 1.0)]
     pub noise_variance: f64,
-    /// Adam's learning rate.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 1e-3)]
-    pub lr: f64,
+    /// Adam's learning rate (default 1e-3; not with `--sweep lr`, whose rates are `--values`).
+    #[arg(long, allow_hyphen_values = true)]
+    pub lr: Option<f64>,
     /// Minibatch size (default: full batch), shuffled every epoch from the seed.
     #[arg(long, allow_hyphen_values = true)]
     pub batch_size: Option<i64>,
@@ -126,7 +128,10 @@ fn split_list_any<'a>(flag: &str, text: &'a str) -> anyhow::Result<Vec<&'a str>>
 
 fn values(kind: SweepKind, text: &str) -> anyhow::Result<Vec<f64>> {
     let (lo, what) = match kind {
-        SweepKind::Lr => (f64::MIN_POSITIVE, "finite numbers > 0"),
+        SweepKind::Lr => (
+            f64::MIN_POSITIVE,
+            "finite numbers > 0 (and not 0 in f32, ≥ 1e-45)",
+        ),
         SweepKind::GradNoise => (0.0, "finite numbers ≥ 0"),
     };
     let mut out: Vec<f64> = Vec::new();
@@ -134,7 +139,7 @@ fn values(kind: SweepKind, text: &str) -> anyhow::Result<Vec<f64>> {
         let x: f64 = v
             .parse()
             .map_err(|_| anyhow::anyhow!("`--values`: '{v}' is not a number"))?;
-        if !(x.is_finite() && x >= lo) || x > 1e6 {
+        if !(x.is_finite() && x >= lo) || x > 1e6 || (kind == SweepKind::Lr && (x as f32) <= 0.0) {
             bail!(
                 "`--values` for --sweep {} must be {what} (≤ 1e6), got {x}",
                 kind.name()
@@ -170,11 +175,13 @@ impl NoiseCorrArgs {
                 self.noise_variance
             );
         }
-        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1e6) {
-            bail!(
-                "`--lr` must be a finite number in (0, 1e6], got {}",
-                self.lr
-            );
+        let lr = self.lr.unwrap_or(DEFAULT_LR);
+        // Adam runs in f32: a rate that is 0 there (1e-300) would train nothing.
+        if !(lr.is_finite() && lr > 0.0 && lr <= 1e6 && (lr as f32) > 0.0) {
+            bail!("`--lr` must be a finite number in (0, 1e6] that is not 0 in f32 (≥ 1e-45), got {lr}");
+        }
+        if self.lr.is_some() && self.sweep.as_deref() == Some("lr") {
+            bail!("`--lr` is the swept quantity of `--sweep lr`: give the learning rates with `--values`");
         }
         let batch_size = match self.batch_size {
             None => None,
@@ -187,6 +194,26 @@ impl NoiseCorrArgs {
         };
         let threads = self.threads.validate()?;
         let shard = self.shard.validate()?;
+        {
+            // Per concurrent seed run: the inputs and μ-sample in f64 and f32, targets and
+            // noise, and the full-batch activations (forward and backward, f32) of the student.
+            let widths: u128 = widths("--student-hidden", &self.student_hidden)?
+                .iter()
+                .map(|&w| w as u128)
+                .sum::<u128>()
+                + 1;
+            let (n, mc, d) = (n as u128, mc as u128, d as u128);
+            let per_run = (n + mc) * d * 12 + n * 24 + n * widths * 4 * 3 + 512 * widths * 4;
+            let workers = match threads {
+                0 => std::thread::available_parallelism().map_or(1, |t| t.get()),
+                t => t,
+            };
+            let runs = (workers as u128).min(seeds as u128);
+            super::common::check_memory(
+                "`--n`, `--mc`, `--d` and `--student-hidden`",
+                per_run * runs,
+            )?;
+        }
         let data = TeacherSpec {
             d,
             teacher_hidden: widths("--teacher-hidden", &self.teacher_hidden)?,
@@ -218,7 +245,7 @@ impl NoiseCorrArgs {
                 let mut probe = NoiseCorrConfig {
                     data: data.clone(),
                     student_hidden: student_hidden.clone(),
-                    lr: self.lr,
+                    lr,
                     batch_size,
                     seed: self.seed,
                     seeds,
@@ -280,7 +307,7 @@ impl NoiseCorrArgs {
         let config = NoiseCorrConfig {
             data,
             student_hidden,
-            lr: self.lr,
+            lr,
             batch_size,
             seed: self.seed,
             seeds,
@@ -370,7 +397,10 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     let shard_file = shard.map(|s| output.out.join(s.file_name(&stem)));
     let mut outputs: Vec<(&str, &std::path::Path)> = match &shard_file {
         Some(path) => vec![("the shard file", path)],
-        None => vec![("the result file", &csv_path), ("the result file", &json_path)],
+        None => vec![
+            ("the result file", &csv_path),
+            ("the result file", &json_path),
+        ],
     };
     if let Some(cp) = &checkpoint {
         outputs.push(("`--checkpoint`", cp.path()));
@@ -417,7 +447,14 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     };
     let (results, timing) = thread_pool(threads)?
         .install(|| {
-            run_jobs(&record.config, seeds, &finished, stop, &|| bar.inc(1), &on_job)
+            run_jobs(
+                &record.config,
+                seeds,
+                &finished,
+                stop,
+                &|| bar.inc(1),
+                &on_job,
+            )
         })
         .context("noise-corr")?;
     if let Some(e) = save_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
@@ -426,7 +463,9 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     save(&mut progress.into_inner().unwrap_or_else(|e| e.into_inner()))?;
     let Some(results) = results else {
         bar.abandon();
-        return Err(crate::experiments::checkpoint::interrupted(checkpoint.as_ref()));
+        return Err(crate::experiments::checkpoint::interrupted(
+            checkpoint.as_ref(),
+        ));
     };
     bar.finish_and_clear();
     print_timing(&timing, jobs);

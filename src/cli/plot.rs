@@ -85,15 +85,15 @@ pub enum Figure {
     },
     /// I(m; D | init) vs the number of points n at fixed k, with H(D) and the ceiling.
     Scaling {
-        /// Scaling CSV (`peff scaling`).
-        #[arg(default_value = "results/scaling-n.csv")]
+        /// Scaling CSV (`peff scaling`; default: what a plain `peff scaling` writes).
+        #[arg(default_value = "results/scaling-regression-d3-n1-10.csv")]
         input: PathBuf,
         /// Comma-separated kept counts k, one panel each (they must be in the table).
         #[arg(long, default_value = "16,9,5")]
         k: String,
-        /// Output SVG.
-        #[arg(long, default_value = "results/scaling-n.svg")]
-        out: PathBuf,
+        /// Output SVG (default: the input with `.svg`).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Estimator convergence to the exact value vs the number of samples.
     Convergence {
@@ -116,7 +116,6 @@ fn read_rows<R: DeserializeOwned>(
 ) -> anyhow::Result<Vec<R>> {
     crate::export::check_result_pair(path, &path.with_extension("json"))?;
     let bytes = crate::export::read_capped(path, crate::export::MAX_RESULT_BYTES, "plot input")?;
-    eprintln!("read {}", path.display());
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
     let found = reader
         .headers()
@@ -162,7 +161,51 @@ fn noise_corr_figure(path: &Path) -> anyhow::Result<String> {
     let first = rows
         .first()
         .with_context(|| format!("'{}' has no rows", path.display()))?;
+    let at = |i: usize| format!("'{}' line {}", path.display(), i + 2);
+    // One table, one kind of run: the same sweep column throughout, each curve's epochs
+    // 1, 2, 3, … in order, its levels never going back, each curve once.
+    let mut curves: Vec<(Option<u64>, usize, usize, usize)> = Vec::new(); // key, epoch, level, first seeds
+    for (i, r) in rows.iter().enumerate() {
+        if r.sweep != first.sweep {
+            bail!(
+                "{}: sweep '{}' in a table of sweep '{}': a table holds one run",
+                at(i),
+                r.sweep.as_deref().unwrap_or("(IMP)"),
+                first.sweep.as_deref().unwrap_or("(IMP)")
+            );
+        }
+        if r.sweep.is_some() != r.value.is_some() {
+            bail!("{}: a sweep row needs a value and an IMP row none", at(i));
+        }
+        let key = r.value.map(f64::to_bits);
+        match curves.last_mut() {
+            Some(c) if c.0 == key => {
+                if r.epoch != c.1 + 1 || r.level < c.2 {
+                    bail!(
+                        "{}: epoch {} (level {}) follows epoch {} (level {}): epochs must count up by one, levels never go back",
+                        at(i),
+                        r.epoch,
+                        r.level,
+                        c.1,
+                        c.2
+                    );
+                }
+                c.1 = r.epoch;
+                c.2 = r.level;
+            }
+            _ => {
+                if curves.iter().any(|c| c.0 == key) {
+                    bail!("{}: the curve of value {:?} appears twice", at(i), r.value);
+                }
+                if r.epoch != 1 {
+                    bail!("{}: a curve starts at epoch {}, not 1", at(i), r.epoch);
+                }
+                curves.push((key, r.epoch, r.level, r.seeds));
+            }
+        }
+    }
     let mut series: Vec<Series> = Vec::new();
+    let mut diverged: Vec<bool> = Vec::new();
     let mut keys: Vec<Option<u64>> = Vec::new();
     let mut prunes = Vec::new();
     let mut last = (first.level, first.density);
@@ -171,10 +214,17 @@ fn noise_corr_figure(path: &Path) -> anyhow::Result<String> {
             prunes.push(r.epoch as f64 - 0.5);
         }
         last = (r.level, r.density);
-        let (Some(mean), Some(se)) = (r.corr_mean, r.corr_se) else {
-            continue; // every seed diverged by this epoch
-        };
         let key = r.value.map(f64::to_bits);
+        let first_seeds = curves.iter().find(|c| c.0 == key).map_or(0, |c| c.3);
+        let Some(mean) = r.corr_mean else {
+            // Every seed diverged by this epoch.
+            if let Some(i) = keys.iter().position(|k| *k == key) {
+                diverged[i] = true;
+            }
+            continue;
+        };
+        // One seed has no standard error: no band there.
+        let se = r.corr_se.unwrap_or(0.0);
         let i = match keys.iter().position(|k| *k == key) {
             Some(i) => i,
             None => {
@@ -190,9 +240,13 @@ fn noise_corr_figure(path: &Path) -> anyhow::Result<String> {
                     mean: Vec::new(),
                     se: Vec::new(),
                 });
+                diverged.push(false);
                 keys.len() - 1
             }
         };
+        if r.seeds < first_seeds {
+            diverged[i] = true;
+        }
         series[i].x.push(r.epoch as f64);
         series[i].mean.push(mean);
         series[i].se.push(se);
@@ -217,6 +271,32 @@ fn noise_corr_figure(path: &Path) -> anyhow::Result<String> {
             ),
         ),
     };
+    // Curves where seeds diverged can reach ±10^18 before the loss is NaN and would flatten
+    // every other curve: the axis is scaled on the others, and those are left out (noted).
+    let mut x_label = x_label;
+    if diverged.iter().any(|&d| d) && diverged.iter().any(|&d| !d) {
+        let left_out: Vec<String> = series
+            .iter()
+            .zip(&diverged)
+            .filter(|(_, &d)| d)
+            .map(|(s, _)| s.label.clone())
+            .collect();
+        eprintln!(
+            "note: '{}': left out of the figure, because some of their seeds diverged: {}",
+            path.display(),
+            left_out.join(", ")
+        );
+        x_label = format!(
+            "{x_label}; left out (runs diverged): {}",
+            left_out.join(", ")
+        );
+        series = series
+            .into_iter()
+            .zip(&diverged)
+            .filter(|(_, &d)| !d)
+            .map(|(s, _)| s)
+            .collect();
+    }
     Ok(noise_corr_svg(&title, &x_label, &series, &prunes)?)
 }
 
@@ -238,6 +318,14 @@ fn figure3_points(path: &Path, rows: &[ExactRow]) -> anyhow::Result<Vec<MiPoint>
     let mut p_file = None;
     let mut skipped = 0;
     for (i, r) in rows.iter().enumerate() {
+        if r.task != rows[0].task {
+            bail!(
+                "{}: task '{}' in a table of task '{}': one panel draws one run",
+                at(i),
+                r.task,
+                rows[0].task
+            );
+        }
         if crate::prune::Method::from_name(&r.method).is_none() {
             bail!(
                 "{}: unknown method {}",
@@ -320,15 +408,31 @@ fn memorize_figure(input: &Path, accuracy: bool, subject: &str) -> anyhow::Resul
     };
     let rows: Vec<MemorizeRow> = read_rows(input, headers, "a `peff memorize` table")?;
     let dataset = rows.first().map_or("", |r| r.dataset.as_str()).to_string();
+    for (i, r) in rows.iter().enumerate() {
+        let at = format!("'{}' line {}", input.display(), i + 2);
+        if r.dataset != dataset {
+            bail!(
+                "{at}: dataset '{}' in a table of '{dataset}': a table holds one run",
+                r.dataset
+            );
+        }
+        if rows[..i]
+            .iter()
+            .any(|q| q.method == r.method && q.density.to_bits() == r.density.to_bits())
+        {
+            bail!("{at}: {} at density {} appears twice", r.method, r.density);
+        }
+    }
     let seeds = rows.iter().map(|r| r.seeds).max().unwrap_or(0);
     // Rows where every seed diverged have no mean: nothing to draw.
     let points: Vec<MemorisePoint> = rows
         .into_iter()
         .filter_map(|r| {
+            // One seed has no standard error: no band there.
             let (mean, se) = if accuracy {
-                (r.accuracy_mean?, r.accuracy_se?)
+                (r.accuracy_mean?, r.accuracy_se.unwrap_or(0.0))
             } else {
-                (r.memorised_mean?, r.memorised_se?)
+                (r.memorised_mean?, r.memorised_se.unwrap_or(0.0))
             };
             Some(MemorisePoint {
                 method: r.method,
@@ -363,9 +467,8 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         | Figure::Convergence { out, .. }
         | Figure::Figure1a { out, .. }
         | Figure::Figure1b { out, .. }
-        | Figure::Figure1c { out, .. }
-        | Figure::Scaling { out, .. } => out,
-        Figure::NoiseCorr { input, out } => {
+        | Figure::Figure1c { out, .. } => out,
+        Figure::NoiseCorr { input, out } | Figure::Scaling { input, out, .. } => {
             noise_out = out.clone().unwrap_or_else(|| input.with_extension("svg"));
             &noise_out
         }
@@ -403,9 +506,10 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
             struct Row {
                 input_dim: usize,
                 n: usize,
+                task: String,
                 method: String,
                 k: usize,
-                mi_bits: f64,
+                mi_bits: Option<f64>,
                 ceiling_bits: f64,
                 data_entropy_bits: f64,
             }
@@ -420,6 +524,13 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                     })
                 })
                 .collect::<anyhow::Result<_>>()?;
+            if let Some(k) = ks
+                .iter()
+                .enumerate()
+                .find_map(|(i, k)| ks[..i].contains(k).then_some(k))
+            {
+                bail!("`--k`: {k} is given twice (one panel per kept count)");
+            }
             const HEADER: &str = "input_dim,n,task,method,k,sparsity,entropy_bits,mi_bits,ceiling_bits,p_eff,distinct_masks,diverged,tie_mass,data_entropy_bits";
             let rows: Vec<Row> = read_rows(input, &[HEADER], "a `peff scaling` table")?;
             let dims: std::collections::BTreeSet<usize> =
@@ -430,16 +541,49 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                     input.display()
                 );
             }
+            for (i, r) in rows.iter().enumerate() {
+                let at = format!("'{}' line {}", input.display(), i + 2);
+                if r.task != rows[0].task {
+                    bail!(
+                        "{at}: task '{}' in a table of task '{}'",
+                        r.task,
+                        rows[0].task
+                    );
+                }
+                if rows[..i]
+                    .iter()
+                    .any(|q| q.n == r.n && q.method == r.method && q.k == r.k)
+                {
+                    bail!(
+                        "{at}: n = {}, {} at k = {} appears twice",
+                        r.n,
+                        r.method,
+                        r.k
+                    );
+                }
+            }
+            let skipped = rows
+                .iter()
+                .filter(|r| ks.contains(&r.k) && r.mi_bits.is_none())
+                .count();
+            if skipped > 0 {
+                eprintln!(
+                    "note: '{}': {skipped} rows without mi_bits (every run diverged) are not drawn",
+                    input.display()
+                );
+            }
             let points: Vec<ScalingPoint> = rows
                 .into_iter()
                 .filter(|r| ks.contains(&r.k))
-                .map(|r| ScalingPoint {
-                    method: r.method,
-                    n: r.n,
-                    k: r.k,
-                    mi_bits: r.mi_bits,
-                    data_entropy_bits: r.data_entropy_bits,
-                    ceiling_bits: r.ceiling_bits,
+                .filter_map(|r| {
+                    Some(ScalingPoint {
+                        mi_bits: r.mi_bits?,
+                        method: r.method,
+                        n: r.n,
+                        k: r.k,
+                        data_entropy_bits: r.data_entropy_bits,
+                        ceiling_bits: r.ceiling_bits,
+                    })
                 })
                 .collect();
             for &want in &ks {
@@ -482,6 +626,15 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         }
     };
     write_atomic(out, svg.as_bytes())?;
+    let inputs: Vec<String> = match &args.figure {
+        Figure::Figure3 { inputs, .. } => inputs.iter().map(|p| p.display().to_string()).collect(),
+        Figure::Figure1a { input, .. }
+        | Figure::Figure1b { input, .. }
+        | Figure::NoiseCorr { input, .. }
+        | Figure::Scaling { input, .. }
+        | Figure::Convergence { input, .. } => vec![input.display().to_string()],
+    };
+    eprintln!("read {}; wrote {}", inputs.join(" and "), out.display());
     println!("{}", out.display());
     Ok(())
 }

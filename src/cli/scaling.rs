@@ -148,7 +148,10 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
     let checkpoint = args.checkpoint.validate()?;
     let output = &args.output;
     export::check_out_dir(&output.out)?;
-    let stem = output.name.clone().unwrap_or_else(|| default_name(args.task, dims, ns));
+    let stem = output
+        .name
+        .clone()
+        .unwrap_or_else(|| default_name(args.task, dims, ns));
     let dest = Destination {
         out: &output.out,
         stem,
@@ -159,7 +162,10 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
     let shard_file = shard.map(|s| output.out.join(s.file_name(&dest.stem)));
     let mut outputs: Vec<(&str, &std::path::Path)> = match &shard_file {
         Some(path) => vec![("the shard file", path)],
-        None => vec![("the result file", &csv_path), ("the result file", &json_path)],
+        None => vec![
+            ("the result file", &csv_path),
+            ("the result file", &json_path),
+        ],
     };
     if let Some(cp) = &checkpoint {
         outputs.push(("`--checkpoint`", cp.path()));
@@ -213,22 +219,38 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
             done.truncate(i);
             done.push(partial);
             if let Some(cp) = &checkpoint {
-                cp.save(&record, ScalingSlice { points: done.clone() })?;
+                cp.save(
+                    &record,
+                    ScalingSlice {
+                        points: done.clone(),
+                    },
+                )?;
             }
             Ok(())
         };
         let mut saver = |d: u64, t: &[MaskTally]| {
-            save(&mut done, Partial::from_tallies(identity.clone(), range.clone(), d, t))
+            save(
+                &mut done,
+                Partial::from_tallies(identity.clone(), range.clone(), d, t),
+            )
         };
         let due = || checkpoint.as_ref().is_some_and(|cp| cp.due());
         let result = pool.install(|| {
-            compute_with(&identity, range.clone(), resumed, &mut saver, &due, stop, &|k| {
-                bar.inc(k)
-            })
+            compute_with(
+                &identity,
+                range.clone(),
+                resumed,
+                &mut saver,
+                &due,
+                stop,
+                &|k| bar.inc(k),
+            )
         })?;
         let Some(t) = result else {
             bar.abandon();
-            return Err(crate::experiments::checkpoint::interrupted(checkpoint.as_ref()));
+            return Err(crate::experiments::checkpoint::interrupted(
+                checkpoint.as_ref(),
+            ));
         };
         tallies.push(t);
     }

@@ -31,9 +31,8 @@ const DEFAULT_MESSAGE: &str =
 /// Sets the line the first stop signal prints on stderr at once, e.g. "stopping after the
 /// current seed run…"; the handler adds "(a second signal exits at once)".
 pub fn announce(what: &'static str) {
-    let text: &'static str = Box::leak(
-        format!("\n{what} (a second signal exits at once)\n").into_boxed_str(),
-    );
+    let text: &'static str =
+        Box::leak(format!("\n{what} (a second signal exits at once)\n").into_boxed_str());
     MESSAGE_LEN.store(0, Ordering::SeqCst);
     MESSAGE.store(text.as_ptr() as *mut u8, Ordering::SeqCst);
     MESSAGE_LEN.store(text.len(), Ordering::SeqCst);

@@ -662,7 +662,8 @@ pub struct MemorizeRow {
     pub kept: usize,
     /// Mean memorised fraction over the seeds that did not diverge (empty if none).
     pub memorised_mean: Option<f64>,
-    /// Its standard error (sample sd / √seeds; 0 for one seed; empty if none).
+    /// Its standard error (sample sd / √seeds; empty for one seed, which has no spread to
+    /// estimate, or none).
     pub memorised_se: Option<f64>,
     /// Mean training accuracy (fraction of training points whose predicted class is their
     /// label) over the seeds that did not diverge (empty if none, or if a shard of a version
@@ -672,7 +673,7 @@ pub struct MemorizeRow {
     /// Its standard error (as `memorised_se`).
     #[serde(default)]
     pub accuracy_se: Option<f64>,
-    /// Seeds averaged.
+    /// Seeds averaged: the seeds whose run did not diverge (`diverged` counts the others).
     pub seeds: u64,
     /// Runs that hit the epoch cap.
     pub capped: u64,
@@ -1117,20 +1118,19 @@ pub fn rows(config: &MemorizeConfig, results: &[SeedResult]) -> Vec<MemorizeRow>
     rows
 }
 
-/// Mean and standard error (sample sd / √m; 0 for one value) of `values`; `None` if empty.
+/// Mean and standard error (sample sd / √m) of `values`; `None` if empty, and the standard
+/// error `None` for one value (one seed has no spread to estimate; 0 would claim none).
 fn mean_se(values: &[f64]) -> (Option<f64>, Option<f64>) {
     let m = values.len();
     if m == 0 {
         return (None, None);
     }
     let mean = values.iter().sum::<f64>() / m as f64;
-    let se = if m < 2 {
-        0.0
-    } else {
-        let ss: f64 = values.iter().map(|f| (f - mean).powi(2)).sum();
-        (ss / (m - 1) as f64 / m as f64).sqrt()
-    };
-    (Some(mean), Some(se))
+    if m < 2 {
+        return (Some(mean), None);
+    }
+    let ss: f64 = values.iter().map(|f| (f - mean).powi(2)).sum();
+    (Some(mean), Some((ss / (m - 1) as f64 / m as f64).sqrt()))
 }
 
 fn row(

@@ -134,7 +134,10 @@ impl ShardPayload<ScalingConfig> for ScalingSlice {
         }
         for (i, part) in self.points.iter().enumerate() {
             if part.run != config.point_record(i, run.shard) {
-                bail!("point {} is not the recorded grid's point in this shard", i + 1);
+                bail!(
+                    "point {} is not the recorded grid's point in this shard",
+                    i + 1
+                );
             }
             if part.compute_checksum() != part.checksum {
                 bail!("point {}: checksum mismatch", i + 1);

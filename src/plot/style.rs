@@ -207,8 +207,29 @@ impl Ticks {
         }
     }
 
-    /// The label of tick `v`; never "-0".
+    /// The label of tick `v`; never "-0". Values of 10^6 and above, or below 10^-4, are
+    /// written as `2e18`, `1.5e-5` rather than with 19 digits or 6 zeros.
     pub(super) fn label(&self, v: f64) -> String {
+        let a = v.abs();
+        let step = self
+            .values
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .next()
+            .unwrap_or(a);
+        // A value within rounding of 0 is 0, labelled below.
+        if a >= 1e6 || (a > 1e-6 * step.abs() && a < 1e-4) {
+            let digits = (a.log10().floor() - step.abs().max(f64::MIN_POSITIVE).log10().floor())
+                .clamp(0.0, 15.0) as usize;
+            let s = format!("{v:.digits$e}");
+            let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+            let mantissa = if mantissa.contains('.') {
+                mantissa.trim_end_matches('0').trim_end_matches('.')
+            } else {
+                mantissa
+            };
+            return format!("{mantissa}e{exp}");
+        }
         let decimals = self.decimals;
         let s = format!("{v:.decimals$}");
         if s.trim_start_matches('-')

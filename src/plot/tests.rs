@@ -455,3 +455,17 @@ fn count_and_tick_labels() {
     assert_eq!(t.label(t.values[0]), "0.0");
     assert_eq!(t.label(-1e-17), "0.0");
 }
+
+/// Issue 20: a y-axis reaching 10^18 was labelled with 19-digit numbers; large and tiny ticks
+/// now read `2e18`, `1.5e-5`.
+#[test]
+fn huge_and_tiny_tick_labels_are_short() {
+    let t = Ticks::new(0.0, 4e18, 5);
+    let labels: Vec<String> = t.values.iter().map(|v| t.label(*v)).collect();
+    assert!(labels.iter().all(|l| l.len() <= 6), "{labels:?}");
+    assert!(labels.contains(&"2e18".to_string()), "{labels:?}");
+    let t = Ticks::new(0.0, 3e-5, 6);
+    let labels: Vec<String> = t.values.iter().map(|v| t.label(*v)).collect();
+    assert!(labels.iter().all(|l| l.len() <= 7), "{labels:?}");
+    assert!(labels.iter().any(|l| l.contains("e-5")), "{labels:?}");
+}

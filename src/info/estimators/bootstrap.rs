@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! resample b = 1..B:  n*_b ~ Multinomial(N, p̂),  Ĥ*_b = estimator(n*_b)
-//! interval = (Ĥ − (q_{1−α/2} − H(p̂)),  Ĥ − (q_{α/2} − H(p̂)))   (type-7 quantiles q)
+//! basic    = (Ĥ − (q_{1−α/2} − H(p̂)),  Ĥ − (q_{α/2} − H(p̂)))   (type-7 quantiles q)
+//! interval = (basic ∪ {Ĥ}) ∩ [0, log2 A]                          (bounded_interval)
 //! ```
 //!
 //! ## References
@@ -51,9 +52,11 @@ pub struct EstimateWithInterval {
     pub estimator: Estimator,
     /// Point estimate on the observed counts, in bits.
     pub estimate_bits: f64,
-    /// Lower end of the bootstrap basic interval `Ĥ − (q_{1−α/2} − H(p̂))`, in bits (may be below 0).
+    /// Lower end of the interval: the basic interval's `Ĥ − (q_{1−α/2} − H(p̂))`, lowered to
+    /// the estimate if above it, and at least 0; in bits.
     pub ci_low_bits: f64,
-    /// Upper end of the bootstrap basic interval `Ĥ − (q_{α/2} − H(p̂))`, in bits.
+    /// Upper end: the basic interval's `Ĥ − (q_{α/2} − H(p̂))`, raised to the estimate if below
+    /// it, and at most `log2 A`; in bits.
     pub ci_high_bits: f64,
     /// NSB only: posterior standard deviation, in bits.
     pub posterior_sd_bits: Option<f64>,
@@ -178,12 +181,32 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
-/// Every estimator (in [`Estimator::ALL`] order) with its bootstrap **basic** interval.
+/// The reported interval: the basic interval `(low, high)` widened to contain the estimate,
+/// then cut to `[0, ceiling]` (`ceiling = log2 A`), where every entropy of `A` symbols lies.
+/// Both steps keep the coverage of the basic interval: widening only adds values, and the
+/// true entropy is never outside `[0, log2 A]`. An estimate itself outside `[0, log2 A]`
+/// (Grassberger, or NSB's −3e-8 of quadrature error on one symbol) is outside its interval by
+/// its distance to that range.
+pub fn bounded_interval(estimate: f64, low: f64, high: f64, ceiling: f64) -> (f64, f64) {
+    let ceiling = if ceiling.is_nan() {
+        f64::INFINITY
+    } else {
+        ceiling.max(0.0)
+    };
+    (
+        low.min(estimate).clamp(0.0, ceiling),
+        high.max(estimate).clamp(0.0, ceiling),
+    )
+}
+
+/// Every estimator (in [`Estimator::ALL`] order) with its bootstrap **basic** interval,
+/// widened to contain the estimate and cut to `[0, log2 A]` ([`bounded_interval`]).
 ///
 /// ```text
 /// resample b = 1..B:  n*_b ~ Multinomial(N, p̂),  Ĥ*_b = estimator(n*_b)
 /// q_x = type-7 quantile of {Ĥ*_b},  α = 1 − confidence,  H(p̂) = plug-in estimate
-/// interval = (Ĥ − (q_{1−α/2} − H(p̂)),  Ĥ − (q_{α/2} − H(p̂)))
+/// basic    = (Ĥ − (q_{1−α/2} − H(p̂)),  Ĥ − (q_{α/2} − H(p̂)))
+/// interval = (basic ∪ {Ĥ}) ∩ [0, log2 A]
 /// ```
 /// This is the basic interval with the pivot `Ĥ − H`: the bootstrap world's true entropy is
 /// `H(p̂)`, so the law of `Ĥ* − H(p̂)` stands in for that of `Ĥ − H(p)`. For the plug-in
@@ -272,11 +295,17 @@ pub fn estimate_all(
             reps.sort_unstable_by(f64::total_cmp);
             let q_low = quantile(reps, alpha / 2.0);
             let q_high = quantile(reps, 1.0 - alpha / 2.0);
+            let (low, high) = bounded_interval(
+                h / LN_2,
+                (h - (q_high - bootstrap_truth)) / LN_2,
+                (h - (q_low - bootstrap_truth)) / LN_2,
+                alphabet.log2(),
+            );
             EstimateWithInterval {
                 estimator: e,
                 estimate_bits: h / LN_2,
-                ci_low_bits: (h - (q_high - bootstrap_truth)) / LN_2,
-                ci_high_bits: (h - (q_low - bootstrap_truth)) / LN_2,
+                ci_low_bits: low,
+                ci_high_bits: high,
                 posterior_sd_bits: (e == Estimator::Nsb).then_some(nsb_point.sd / LN_2),
                 bounded: (e == Estimator::Nsb).then_some(nsb_point.bounded),
                 shrinkage_lambda: (e == Estimator::Shrink).then_some(lambda),
