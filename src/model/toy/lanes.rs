@@ -26,6 +26,9 @@
 
 use std::cell::OnceCell;
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
 use super::{Dims, Fixed, Loss, ToyShape};
 use crate::data::DataSpace;
 use crate::model::Networks;
@@ -169,6 +172,13 @@ enum Emit<'a, const L: usize> {
     Gradient(&'a mut [Lane<L>]),
     /// Apply the masked gradient-descent update `θ_i ← fma(−η, g_i · m_i, θ_i)`.
     Step { mask: &'a [Lane<L>], neg_lr: f64 },
+    /// The same update with the gradient-noise draw `ε_i` of this step added first:
+    /// `θ_i ← fma(−η, (g_i + ε_i) · m_i, θ_i)` (stochastic training).
+    NoisyStep {
+        mask: &'a [Lane<L>],
+        neg_lr: f64,
+        noise: &'a [Lane<L>],
+    },
 }
 
 impl<const L: usize> Emit<'_, L> {
@@ -179,6 +189,14 @@ impl<const L: usize> Emit<'_, L> {
             Emit::Step { mask, neg_lr } => {
                 let (w, m) = (&mut theta[i], mask[i]);
                 *w = std::array::from_fn(|l| neg_lr.mul_add(g[l] * m[l], w[l]));
+            }
+            Emit::NoisyStep {
+                mask,
+                neg_lr,
+                noise,
+            } => {
+                let (w, m, e) = (&mut theta[i], mask[i], noise[i]);
+                *w = std::array::from_fn(|l| neg_lr.mul_add((g[l] + e[l]) * m[l], w[l]));
             }
         }
     }
@@ -193,6 +211,58 @@ pub struct TrainParams {
     pub lr: f64,
 }
 
+/// Stochastic-training settings (docs/methods.md, "Mask information under stochastic
+/// training"): minibatches of `B` points drawn without replacement each epoch, and Gaussian
+/// noise of variance `σ²` on every gradient coordinate,
+///
+/// ```text
+/// θ ← θ − η (m ⊙ (∇L_b(θ) + ε)),   L_b = (1/|b|) Σ_{i∈b} ℓ_i,   ε ~ N(0, σ² I)
+/// ```
+///
+/// `steps` counts these updates; an epoch is `⌈n/B⌉` of them (the last minibatch holds the
+/// `n mod B` leftover points when `B` does not divide `n`). `B = n` with `σ² = 0` is full-batch
+/// gradient descent, run by the deterministic loop itself.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stochastic {
+    /// Minibatch size `B`, in `[1, n]`.
+    pub batch_size: usize,
+    /// Gradient-noise variance `σ² ≥ 0`.
+    pub grad_noise: f64,
+}
+
+impl Stochastic {
+    /// Whether training with these settings on `n` points is full-batch gradient descent (no
+    /// random stream is drawn from, so every seed gives the same run).
+    pub fn is_deterministic(&self, n: usize) -> bool {
+        self.batch_size >= n && self.grad_noise == 0.0
+    }
+}
+
+/// The random stream of one stochastic training run, the one place it is derived: from the
+/// dataset's key, the training seed and the mask the run starts from (IMP's levels and the dense
+/// run are separate runs, each with its own stream; two runs of the same triple are the same
+/// run). ChaCha8 with the 32-byte seed `key ‖ seed ‖ mask word ‖ "peff-sgd"` (little-endian),
+/// so that streams never collide and do not depend on threads, lanes or shards. The run draws,
+/// in order: at each epoch start with `B < n` a Fisher–Yates permutation of the points, then at
+/// each step with `σ² > 0` one standard normal per parameter in index order.
+pub fn run_stream(dataset_key: u64, train_seed: u64, mask_word: u64) -> ChaCha8Rng {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&dataset_key.to_le_bytes());
+    seed[8..16].copy_from_slice(&train_seed.to_le_bytes());
+    seed[16..24].copy_from_slice(&mask_word.to_le_bytes());
+    seed[24..].copy_from_slice(b"peff-sgd");
+    ChaCha8Rng::from_seed(seed)
+}
+
+/// Lane `l` of a lane mask as one word: bit `i mod 64` toggled for every kept parameter `i` (the
+/// toy has `p ≤ 64`, so this is the mask's bit set).
+fn mask_word<const L: usize>(mask: &[Lane<L>], l: usize) -> u64 {
+    mask.iter()
+        .enumerate()
+        .filter(|(_, m)| m[l] != 0.0)
+        .fold(0, |w, (i, _)| w ^ (1u64 << (i % 64)))
+}
+
 /// `L` toy networks sharing architecture and `θ0`, each with its own dataset.
 pub struct ToyBatch<const L: usize> {
     shape: ToyShape,
@@ -204,6 +274,8 @@ pub struct ToyBatch<const L: usize> {
     x: Lanes<L>,
     /// Targets: `y ∈ {±1}` for MSE, the class `(y + 1)/2` for cross-entropy.
     y: Lanes<L>,
+    /// Stochastic training, with each lane's training seed (`None`: full-batch descent).
+    stochastic: Option<(Stochastic, Vec<u64>)>,
     dense: OnceCell<(Vec<f64>, Vec<bool>)>,
 }
 
@@ -262,8 +334,20 @@ impl<const L: usize> ToyBatch<L> {
             keys,
             x,
             y,
+            stochastic: None,
             dense: OnceCell::new(),
         }
+    }
+
+    /// The same batch trained stochastically (see [`Stochastic`]): lane `l` is the run of its
+    /// dataset with training seed `seeds[l]` (missing lanes repeat the last seed), its stream
+    /// [`run_stream`]`(key, seed, mask)`.
+    pub fn with_stochastic(mut self, settings: Stochastic, seeds: &[u64]) -> Self {
+        assert!(!seeds.is_empty() && seeds.len() <= L);
+        assert!((1..=self.n).contains(&settings.batch_size));
+        let seeds = (0..L).map(|l| seeds[l.min(seeds.len() - 1)]).collect();
+        self.stochastic = Some((settings, seeds));
+        self
     }
 
     fn broadcast(values: &[f64]) -> Vec<Lane<L>> {
@@ -449,17 +533,35 @@ impl<const L: usize> ToyBatch<L> {
         &self,
         s: S,
         theta: &mut [Lane<L>],
-        mut out: Emit<'_, L>,
+        out: Emit<'_, L>,
         ws: &mut Workspace<L>,
         inv_t: f64,
     ) {
-        let (n, h, o_dim, d) = (s.n().unwrap_or(self.n), s.h(), s.o(), s.d());
+        let n = s.n().unwrap_or(self.n);
+        self.gradient_on(s, theta, out, ws, inv_t, (&self.x, &self.y), n);
+    }
+
+    /// [`Self::gradient`] of the mean loss over the first `n` points of `(x, y)` (inputs
+    /// point-major, as `self.x`): the whole dataset, or one minibatch of stochastic training.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn gradient_on<S: Dims>(
+        &self,
+        s: S,
+        theta: &mut [Lane<L>],
+        mut out: Emit<'_, L>,
+        ws: &mut Workspace<L>,
+        inv_t: f64,
+        data: (&[Lane<L>], &[Lane<L>]),
+        n: usize,
+    ) {
+        let (h, o_dim, d) = (s.h(), s.o(), s.d());
         let scale = inv_t / n as f64;
         // Views of constant length for the compile-time shapes, so that the unrolled loops
         // index them without bounds checks.
         let p = s.b2(o_dim - 1) + 1;
         let theta = &mut theta[..p];
-        let (x, y) = (&self.x[..n * d], &self.y[..n]);
+        let (x, y) = (&data.0[..n * d], &data.1[..n]);
         let (a, outputs, delta) = (
             &mut ws.a[..n * h],
             &mut ws.outputs[..n * o_dim],
@@ -658,19 +760,34 @@ impl<const L: usize> ToyBatch<L> {
     #[inline(never)]
     fn train_lanes(&self, mask: &[Lane<L>]) -> (Vec<Lane<L>>, [bool; L]) {
         let s = self.shape;
-        let theta = match (s.input_dim, s.hidden, s.outputs, self.n) {
-            (3, 4, 1, 6) => self.descend(Fixed::<3, 4, 1, 6>, mask),
-            (4, 4, 1, 6) => self.descend(Fixed::<4, 4, 1, 6>, mask),
-            (5, 4, 1, 6) => self.descend(Fixed::<5, 4, 1, 6>, mask),
-            (1, 4, 1, _) => self.descend(Fixed::<1, 4, 1, 0>, mask),
-            (2, 4, 1, _) => self.descend(Fixed::<2, 4, 1, 0>, mask),
-            (3, 4, 1, _) => self.descend(Fixed::<3, 4, 1, 0>, mask),
-            (4, 4, 1, _) => self.descend(Fixed::<4, 4, 1, 0>, mask),
-            (5, 4, 1, _) => self.descend(Fixed::<5, 4, 1, 0>, mask),
-            (6, 4, 1, _) => self.descend(Fixed::<6, 4, 1, 0>, mask),
-            (3, 3, 2, 6) => self.descend(Fixed::<3, 3, 2, 6>, mask),
-            (3, 3, 2, _) => self.descend(Fixed::<3, 3, 2, 0>, mask),
-            _ => self.descend(s, mask),
+        let stochastic = self
+            .stochastic
+            .as_ref()
+            .filter(|(st, _)| !st.is_deterministic(self.n));
+        let theta = if let Some((st, seeds)) = stochastic {
+            match (s.input_dim, s.hidden, s.outputs) {
+                (1, 4, 1) => self.descend_stochastic(Fixed::<1, 4, 1, 0>, mask, st, seeds),
+                (2, 4, 1) => self.descend_stochastic(Fixed::<2, 4, 1, 0>, mask, st, seeds),
+                (3, 4, 1) => self.descend_stochastic(Fixed::<3, 4, 1, 0>, mask, st, seeds),
+                (4, 4, 1) => self.descend_stochastic(Fixed::<4, 4, 1, 0>, mask, st, seeds),
+                (3, 3, 2) => self.descend_stochastic(Fixed::<3, 3, 2, 0>, mask, st, seeds),
+                _ => self.descend_stochastic(s, mask, st, seeds),
+            }
+        } else {
+            match (s.input_dim, s.hidden, s.outputs, self.n) {
+                (3, 4, 1, 6) => self.descend(Fixed::<3, 4, 1, 6>, mask),
+                (4, 4, 1, 6) => self.descend(Fixed::<4, 4, 1, 6>, mask),
+                (5, 4, 1, 6) => self.descend(Fixed::<5, 4, 1, 6>, mask),
+                (1, 4, 1, _) => self.descend(Fixed::<1, 4, 1, 0>, mask),
+                (2, 4, 1, _) => self.descend(Fixed::<2, 4, 1, 0>, mask),
+                (3, 4, 1, _) => self.descend(Fixed::<3, 4, 1, 0>, mask),
+                (4, 4, 1, _) => self.descend(Fixed::<4, 4, 1, 0>, mask),
+                (5, 4, 1, _) => self.descend(Fixed::<5, 4, 1, 0>, mask),
+                (6, 4, 1, _) => self.descend(Fixed::<6, 4, 1, 0>, mask),
+                (3, 3, 2, 6) => self.descend(Fixed::<3, 3, 2, 6>, mask),
+                (3, 3, 2, _) => self.descend(Fixed::<3, 3, 2, 0>, mask),
+                _ => self.descend(s, mask),
+            }
         };
         let loss = self.loss(&theta, &mut Workspace::new(&self.shape, self.n));
         let mut diverged = [false; L];
@@ -698,6 +815,86 @@ impl<const L: usize> ToyBatch<L> {
                 neg_lr,
             };
             self.gradient(s, &mut theta, step, &mut ws, 1.0);
+        }
+        theta.to_vec()
+    }
+
+    /// The stochastic loop ([`Stochastic`]): each lane draws its permutations and noise from
+    /// its own [`run_stream`]; a minibatch is a run of consecutive points of the lane's data in
+    /// the epoch's permuted order, and its gradient is the loop's own ([`Self::gradient_on`]),
+    /// so `B = n` without noise would repeat [`Self::descend`]'s operations.
+    fn descend_stochastic<S: Dims>(
+        &self,
+        s: S,
+        mask: &[Lane<L>],
+        st: &Stochastic,
+        seeds: &[u64],
+    ) -> Vec<Lane<L>> {
+        use rand::Rng;
+        use rand_distr::{Distribution, StandardNormal};
+        let gated: Vec<Lane<L>> = self
+            .init
+            .iter()
+            .zip(mask)
+            .map(|(&w, m)| gate(*m, [w; L]))
+            .collect();
+        let mut theta = Lanes::from_slice(&gated);
+        let lane_mask = Lanes::from_slice(mask);
+        let (d, n, p) = (self.shape.input_dim, self.n, self.init.len());
+        let batch = st.batch_size.clamp(1, n);
+        let shuffle = batch < n;
+        let sd = st.grad_noise.sqrt();
+        let mut rngs: Vec<ChaCha8Rng> = (0..L)
+            .map(|l| run_stream(self.keys[l], seeds[l], mask_word(mask, l)))
+            .collect();
+        let (mut xs, mut ys) = (Lanes::from_slice(&self.x), Lanes::from_slice(&self.y));
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut noise = Lanes::filled(p, [0.0; L]);
+        let mut ws = Workspace::new(&self.shape, n);
+        let neg_lr = -self.train.lr;
+        let per_epoch = n.div_ceil(batch);
+        for step in 0..self.train.steps {
+            let slot = step % per_epoch;
+            if shuffle && slot == 0 {
+                for (l, rng) in rngs.iter_mut().enumerate() {
+                    for (i, o) in order.iter_mut().enumerate() {
+                        *o = i;
+                    }
+                    for i in (1..n).rev() {
+                        order.swap(i, rng.random_range(0..=i));
+                    }
+                    for (i, &src) in order.iter().enumerate() {
+                        for t in 0..d {
+                            xs[i * d + t][l] = self.x[src * d + t][l];
+                        }
+                        ys[i][l] = self.y[src][l];
+                    }
+                }
+            }
+            if sd > 0.0 {
+                for (l, rng) in rngs.iter_mut().enumerate() {
+                    for e in noise.iter_mut() {
+                        let z: f64 = StandardNormal.sample(rng);
+                        e[l] = sd * z;
+                    }
+                }
+            }
+            let first = slot * batch;
+            let count = batch.min(n - first);
+            let out = if sd > 0.0 {
+                Emit::NoisyStep {
+                    mask: &lane_mask,
+                    neg_lr,
+                    noise: &noise,
+                }
+            } else {
+                Emit::Step {
+                    mask: &lane_mask,
+                    neg_lr,
+                }
+            };
+            let data = (&xs[first * d..], &ys[first..]);
+            self.gradient_on(s, &mut theta, out, &mut ws, 1.0, data, count);
         }
         theta.to_vec()
     }
