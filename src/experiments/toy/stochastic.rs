@@ -29,6 +29,8 @@
 //! `H(m | init)` is `peff exact`'s value bit for bit (its weights are `S` times exact's, summed
 //! in the same mask order by [`entropy_of_weights`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use hashbrown::HashMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -182,14 +184,17 @@ pub struct RowRuns {
 }
 
 /// Trains and prunes every (dataset, seed) run of one setting. `on_progress` gets the number of
-/// runs finished (a deterministic setting trains seed 0 only and reports `S` per dataset).
+/// runs finished (a deterministic setting trains seed 0 only and reports `S` per dataset). Once
+/// `stop` is set, the remaining work is skipped and the result is `None`.
 pub fn run_setting(
     exp: &ToyExperiment,
     training: Stochastic,
     datasets: &[Dataset],
     seeds: usize,
+    stop: Option<&AtomicBool>,
     on_progress: &(dyn Fn(u64) + Sync),
-) -> SettingRuns {
+) -> Option<SettingRuns> {
+    let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
     let rows = exp.rows();
     let plan = exp.plan(false, &rows);
     let deterministic = training.is_deterministic(exp.space.n);
@@ -201,6 +206,9 @@ pub fn run_setting(
         .par_chunks(CHUNK)
         .flat_map_iter(|chunk| {
             let mut out = Vec::with_capacity(chunk.len());
+            if stopped() {
+                return out;
+            }
             for batch in chunk.chunks(LANES) {
                 let lanes: Vec<(u64, Vec<u32>)> = batch
                     .iter()
@@ -236,6 +244,9 @@ pub fn run_setting(
             out
         })
         .collect();
+    if stopped() || per_job.len() != jobs.len() {
+        return None;
+    }
     let tallied: Vec<bool> = rows
         .iter()
         .map(|r| exp.is_tallied(r.method, false))
@@ -261,11 +272,11 @@ pub fn run_setting(
             }
         }
     }
-    SettingRuns {
+    Some(SettingRuns {
         weights: datasets.iter().map(|d| d.weight).collect(),
         seeds,
         rows: out_rows,
-    }
+    })
 }
 
 fn mask_word(mask: &crate::mask::Mask) -> u64 {
@@ -385,17 +396,28 @@ pub fn estimate(
             }
         }
     }
+    // Datasets whose runs all agree resample to themselves; when every dataset does, every
+    // replicate is the estimate itself.
+    let fixed: Vec<bool> = per
+        .iter()
+        .zip(&counts)
+        .map(|(d, c)| c.1.len() <= 1 && d.keys.iter().all(Option::is_some))
+        .collect();
+    let all_fixed = fixed.iter().all(|&f| f);
     let mi_ci = (bootstrap >= 2).then(|| {
+        if all_fixed {
+            return (mi, mi);
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(stream);
         let mut replicates: Vec<f64> = (0..bootstrap)
             .map(|_| {
                 let resampled: Vec<(u128, Vec<(u64, u64)>)> = per
                     .iter()
                     .zip(&counts)
-                    .map(|(d, fixed)| {
-                        // A dataset whose runs all agree resamples to itself.
-                        if fixed.1.len() <= 1 && d.keys.iter().all(Option::is_some) {
-                            return fixed.clone();
+                    .zip(&fixed)
+                    .map(|((d, counts), &fixed)| {
+                        if fixed {
+                            return counts.clone();
                         }
                         let draw = DatasetRuns {
                             weight: d.weight,

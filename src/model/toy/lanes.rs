@@ -29,6 +29,7 @@ use std::cell::OnceCell;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::noise::LaneStreams;
 use super::{Dims, Fixed, Loss, ToyShape};
 use crate::data::DataSpace;
 use crate::model::Networks;
@@ -196,7 +197,9 @@ impl<const L: usize> Emit<'_, L> {
                 noise,
             } => {
                 let (w, m, e) = (&mut theta[i], mask[i], noise[i]);
-                *w = std::array::from_fn(|l| neg_lr.mul_add((g[l] + e[l]) * m[l], w[l]));
+                for l in 0..L {
+                    w[l] = neg_lr.mul_add((g[l] + e[l]) * m[l], w[l]);
+                }
             }
         }
     }
@@ -242,9 +245,10 @@ impl Stochastic {
 /// dataset's key, the training seed and the mask the run starts from (IMP's levels and the dense
 /// run are separate runs, each with its own stream; two runs of the same triple are the same
 /// run). ChaCha8 with the 32-byte seed `key ‖ seed ‖ mask word ‖ "peff-sgd"` (little-endian),
-/// so that streams never collide and do not depend on threads, lanes or shards. The run draws,
-/// in order: at each epoch start with `B < n` a Fisher–Yates permutation of the points, then at
-/// each step with `σ² > 0` one standard normal per parameter in index order.
+/// so that streams never collide and do not depend on threads, lanes or shards. Its first four
+/// words seed the lane's xoshiro256++ ([`super::noise::LaneStreams`]), which draws, in order: at
+/// each epoch start with `B < n` a Fisher–Yates permutation of the points, then at each step
+/// with `σ² > 0` one normal per parameter in index order (Box–Muller pairs).
 pub fn run_stream(dataset_key: u64, train_seed: u64, mask_word: u64) -> ChaCha8Rng {
     let mut seed = [0u8; 32];
     seed[..8].copy_from_slice(&dataset_key.to_le_bytes());
@@ -765,12 +769,39 @@ impl<const L: usize> ToyBatch<L> {
             .as_ref()
             .filter(|(st, _)| !st.is_deterministic(self.n));
         let theta = if let Some((st, seeds)) = stochastic {
-            match (s.input_dim, s.hidden, s.outputs) {
-                (1, 4, 1) => self.descend_stochastic(Fixed::<1, 4, 1, 0>, mask, st, seeds),
-                (2, 4, 1) => self.descend_stochastic(Fixed::<2, 4, 1, 0>, mask, st, seeds),
-                (3, 4, 1) => self.descend_stochastic(Fixed::<3, 4, 1, 0>, mask, st, seeds),
-                (4, 4, 1) => self.descend_stochastic(Fixed::<4, 4, 1, 0>, mask, st, seeds),
-                (3, 3, 2) => self.descend_stochastic(Fixed::<3, 3, 2, 0>, mask, st, seeds),
+            // Minibatches of 1, 2 or 3 points that divide n also run with the batch size
+            // constant (every minibatch then has exactly B points).
+            let whole = self.n % st.batch_size == 0;
+            match (s.input_dim, s.hidden, s.outputs, st.batch_size) {
+                (3, 4, 1, 1) if whole => {
+                    self.descend_stochastic(Fixed::<3, 4, 1, 1>, mask, st, seeds)
+                }
+                (3, 4, 1, 2) if whole => {
+                    self.descend_stochastic(Fixed::<3, 4, 1, 2>, mask, st, seeds)
+                }
+                (3, 4, 1, 3) if whole => {
+                    self.descend_stochastic(Fixed::<3, 4, 1, 3>, mask, st, seeds)
+                }
+                (3, 4, 1, 6) if whole => {
+                    self.descend_stochastic(Fixed::<3, 4, 1, 6>, mask, st, seeds)
+                }
+                (3, 3, 2, 1) if whole => {
+                    self.descend_stochastic(Fixed::<3, 3, 2, 1>, mask, st, seeds)
+                }
+                (3, 3, 2, 2) if whole => {
+                    self.descend_stochastic(Fixed::<3, 3, 2, 2>, mask, st, seeds)
+                }
+                (3, 3, 2, 3) if whole => {
+                    self.descend_stochastic(Fixed::<3, 3, 2, 3>, mask, st, seeds)
+                }
+                (3, 3, 2, 6) if whole => {
+                    self.descend_stochastic(Fixed::<3, 3, 2, 6>, mask, st, seeds)
+                }
+                (1, 4, 1, _) => self.descend_stochastic(Fixed::<1, 4, 1, 0>, mask, st, seeds),
+                (2, 4, 1, _) => self.descend_stochastic(Fixed::<2, 4, 1, 0>, mask, st, seeds),
+                (3, 4, 1, _) => self.descend_stochastic(Fixed::<3, 4, 1, 0>, mask, st, seeds),
+                (4, 4, 1, _) => self.descend_stochastic(Fixed::<4, 4, 1, 0>, mask, st, seeds),
+                (3, 3, 2, _) => self.descend_stochastic(Fixed::<3, 3, 2, 0>, mask, st, seeds),
                 _ => self.descend_stochastic(s, mask, st, seeds),
             }
         } else {
@@ -830,8 +861,6 @@ impl<const L: usize> ToyBatch<L> {
         st: &Stochastic,
         seeds: &[u64],
     ) -> Vec<Lane<L>> {
-        use rand::Rng;
-        use rand_distr::{Distribution, StandardNormal};
         let gated: Vec<Lane<L>> = self
             .init
             .iter()
@@ -844,11 +873,12 @@ impl<const L: usize> ToyBatch<L> {
         let batch = st.batch_size.clamp(1, n);
         let shuffle = batch < n;
         let sd = st.grad_noise.sqrt();
-        let mut rngs: Vec<ChaCha8Rng> = (0..L)
+        let mut seeded: Vec<ChaCha8Rng> = (0..L)
             .map(|l| run_stream(self.keys[l], seeds[l], mask_word(mask, l)))
             .collect();
+        let mut streams = LaneStreams::<L>::new(&mut seeded);
         let (mut xs, mut ys) = (Lanes::from_slice(&self.x), Lanes::from_slice(&self.y));
-        let mut order: Vec<usize> = (0..n).collect();
+        let mut order: Vec<[usize; L]> = vec![[0; L]; n];
         let mut noise = Lanes::filled(p, [0.0; L]);
         let mut ws = Workspace::new(&self.shape, n);
         let neg_lr = -self.train.lr;
@@ -856,14 +886,21 @@ impl<const L: usize> ToyBatch<L> {
         for step in 0..self.train.steps {
             let slot = step % per_epoch;
             if shuffle && slot == 0 {
-                for (l, rng) in rngs.iter_mut().enumerate() {
-                    for (i, o) in order.iter_mut().enumerate() {
-                        *o = i;
+                // Fisher–Yates of the canonical order, every lane at once.
+                for (i, o) in order.iter_mut().enumerate() {
+                    *o = [i; L];
+                }
+                for i in (1..n).rev() {
+                    let j = streams.below(i as u64 + 1);
+                    for (l, &j) in j.iter().enumerate() {
+                        let j = j as usize;
+                        let (a, b) = (order[i][l], order[j][l]);
+                        order[i][l] = b;
+                        order[j][l] = a;
                     }
-                    for i in (1..n).rev() {
-                        order.swap(i, rng.random_range(0..=i));
-                    }
-                    for (i, &src) in order.iter().enumerate() {
+                }
+                for (i, src) in order.iter().enumerate() {
+                    for (l, &src) in src.iter().enumerate() {
                         for t in 0..d {
                             xs[i * d + t][l] = self.x[src * d + t][l];
                         }
@@ -872,12 +909,7 @@ impl<const L: usize> ToyBatch<L> {
                 }
             }
             if sd > 0.0 {
-                for (l, rng) in rngs.iter_mut().enumerate() {
-                    for e in noise.iter_mut() {
-                        let z: f64 = StandardNormal.sample(rng);
-                        e[l] = sd * z;
-                    }
-                }
+                streams.normals(sd, &mut noise);
             }
             let first = slot * batch;
             let count = batch.min(n - first);
@@ -894,6 +926,7 @@ impl<const L: usize> ToyBatch<L> {
                 }
             };
             let data = (&xs[first * d..], &ys[first..]);
+            let count = s.n().unwrap_or(count);
             self.gradient_on(s, &mut theta, out, &mut ws, 1.0, data, count);
         }
         theta.to_vec()
