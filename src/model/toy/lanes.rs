@@ -183,6 +183,7 @@ enum Emit<'a, const L: usize> {
 }
 
 impl<const L: usize> Emit<'_, L> {
+    #[allow(clippy::needless_range_loop)] // One lane-wise loop over four arrays.
     #[inline(always)]
     fn put(&mut self, theta: &mut [Lane<L>], i: usize, g: Lane<L>) {
         match self {

@@ -39,6 +39,9 @@ impl<const L: usize> LaneStreams<L> {
     }
 
     /// The next word of every lane.
+    // Lane-wise loops over several arrays at once: they vectorise, and zips of four iterators
+    // would not read better.
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     pub fn next(&mut self) -> [u64; L] {
         let [s0, s1, s2, s3] = &mut self.s;
@@ -71,6 +74,7 @@ impl<const L: usize> LaneStreams<L> {
 
     /// Fills `out` with independent standard normals, `sd`-scaled, lane by lane; entries are
     /// made in pairs (an odd last entry uses the first of its pair).
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     pub fn normals(&mut self, sd: f64, out: &mut [Lane<L>]) {
         let mut i = 0;
