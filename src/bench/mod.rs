@@ -62,7 +62,7 @@ use serde::Serialize;
 use crate::data::DataSpace;
 use crate::experiments::toy::{enumerate_datasets, ToyExperiment, LANES};
 use crate::export::Format;
-use crate::model::toy::lanes::{ToyBatch, TrainParams};
+use crate::model::toy::lanes::{Stochastic, ToyBatch, TrainParams};
 use crate::model::toy::{Loss, ToyShape};
 use crate::model::Networks;
 use crate::prune::{Method, PruneSettings};
@@ -246,6 +246,20 @@ pub struct BenchReport {
     pub conv_fmnist_steps_per_sec_1t: f64,
     /// `conv_gemm_fraction` on `1 × 28 × 28` FashionMNIST-shaped images.
     pub conv_fmnist_gemm_fraction: f64,
+    /// Stochastic toy training (`peff stochastic`), minibatches of `B = 1`, network-steps/s on
+    /// one thread (a step is one minibatch update).
+    pub sgd_b1_steps_per_sec_1t: f64,
+    /// Its flops per second over full batch's: `rate_B · flops(B) / (rate_n · flops(n))`
+    /// (1 = a minibatch step costs no more per flop than a full-batch step).
+    pub sgd_b1_flop_ratio: f64,
+    /// The same at `B = 3`.
+    pub sgd_b3_steps_per_sec_1t: f64,
+    /// Its flop ratio.
+    pub sgd_b3_flop_ratio: f64,
+    /// Full batch with gradient noise `σ² = 0.01` (a normal per parameter per step), one thread.
+    pub noisy_steps_per_sec_1t: f64,
+    /// `noisy_steps_per_sec_1t / steps_per_sec_1t` (same flops, plus the noise).
+    pub noisy_ratio: f64,
     /// peff's version.
     pub peff_version: &'static str,
 }
@@ -344,6 +358,13 @@ impl Worker {
             params: vec![0.0; p * LANES],
             diverged: vec![false; LANES],
         }
+    }
+
+    /// The same worker trained stochastically (lane `l` with seed `l`).
+    fn stochastic(mut self, settings: Stochastic) -> Self {
+        let seeds: Vec<u64> = (0..LANES as u64).collect();
+        self.nets = self.nets.with_stochastic(settings, &seeds);
+        self
     }
 
     /// One training run of every lane; returns its network-steps.
@@ -713,6 +734,28 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
     };
     let conv = conv_step(crate::data::cifar::SHAPE)?;
     let conv_fmnist = conv_step([1, 28, 28])?;
+    // Stochastic training (`peff stochastic`), one thread: minibatches of 1 and 3 points, and
+    // full batch with gradient noise.
+    let sgd_rate = |batch_size: usize, grad_noise: f64| {
+        let settings = Stochastic {
+            batch_size,
+            grad_noise,
+        };
+        rate_single(args.seconds / 5.0, |i| {
+            let mut worker = Worker::new(i as u64).stochastic(settings);
+            move || worker.run()
+        })
+        .map(|r| r.0)
+    };
+    let (sgd_b1, sgd_b3, noisy) = (
+        sgd_rate(1, 0.0)?,
+        sgd_rate(3, 0.0)?,
+        sgd_rate(BENCH_N, 0.01)?,
+    );
+    let per_flop = |rate: f64, batch: usize| {
+        rate * flops_per_step(&BENCH_SHAPE, batch) as f64
+            / (steps_per_sec_1t * flops_per_step(&BENCH_SHAPE, BENCH_N) as f64)
+    };
     let exact = if args.exact {
         Some(time_exact(threads)?)
     } else {
@@ -782,6 +825,12 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         conv_gflops_1t: conv.gradient_gflops,
         conv_fmnist_steps_per_sec_1t: conv_fmnist.adam_steps_per_sec,
         conv_fmnist_gemm_fraction: conv_fmnist.gemm_fraction,
+        sgd_b1_steps_per_sec_1t: sgd_b1,
+        sgd_b1_flop_ratio: per_flop(sgd_b1, 1),
+        sgd_b3_steps_per_sec_1t: sgd_b3,
+        sgd_b3_flop_ratio: per_flop(sgd_b3, 3),
+        noisy_steps_per_sec_1t: noisy,
+        noisy_ratio: noisy / steps_per_sec_1t,
         peff_version: env!("CARGO_PKG_VERSION"),
     })
 }
@@ -865,6 +914,15 @@ fn table(r: &BenchReport) -> String {
         "speedup {} / 1 thread: {:.2}x",
         plural(r.threads, "thread"),
         r.speedup
+    ));
+    lines.push(format!(
+        "stochastic (1 thread): B = 1 {:.4e} steps/s ({:.2}x full batch per flop), B = 3 {:.4e} ({:.2}x), noise σ² = 0.01 {:.4e} ({:.2}x full batch)",
+        r.sgd_b1_steps_per_sec_1t,
+        r.sgd_b1_flop_ratio,
+        r.sgd_b3_steps_per_sec_1t,
+        r.sgd_b3_flop_ratio,
+        r.noisy_steps_per_sec_1t,
+        r.noisy_ratio
     ));
     lines.push(String::new());
     lines.push(format!(

@@ -26,6 +26,7 @@ pub mod plot;
 pub mod sample;
 pub mod scaling;
 pub mod signals;
+pub mod stochastic;
 pub mod verify;
 
 use clap::{Parser, Subcommand};
@@ -143,6 +144,15 @@ pub enum Command {
     ///   peff scaling --n 1..5 --methods imp,snip --k 16,9,5 --format csv
     #[command(verbatim_doc_comment)]
     Scaling(scaling::ScalingArgs),
+    /// I(m; D | init) = H(m | init) − E_D H(m | D, init) under stochastic training (minibatches,
+    /// gradient noise; S seeds per dataset), for the mask and its summaries; table and SVG.
+    ///
+    /// Examples:
+    ///   peff stochastic                                   (B = 1,2,3,6 and σ² sweep at n = 6)
+    ///   peff stochastic --batch-size 2 --grad-noise 0.01 --grid product --train-seeds 16
+    ///   peff stochastic --n 2 --batch-size 1 --grad-noise 0.01 --train-seeds 8,16,32,64,1024
+    #[command(verbatim_doc_comment)]
+    Stochastic(stochastic::StochasticArgs),
 }
 
 /// Runs one parsed command line.
@@ -160,5 +170,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bound(args) => bound::run(&args),
         Command::NoiseCorr(args) => noise_corr::run(&args),
         Command::Scaling(args) => scaling::run(&args),
+        Command::Stochastic(args) => stochastic::run(&args),
     }
 }

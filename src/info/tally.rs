@@ -82,19 +82,7 @@ impl MaskTally {
 
     /// Entropy in bits of the mask pmf over non-diverged datasets (0 when there are none).
     pub fn entropy_bits(&self) -> f64 {
-        let total = self.valid_weight() as f64;
-        self.sorted()
-            .iter()
-            .map(|&(_, w)| {
-                let q = w as f64 / total;
-                if q >= 1.0 {
-                    0.0
-                } else {
-                    -q * q.log2()
-                }
-            })
-            // Not `.sum()`: the empty f64 sum is −0.0, and an empty pmf has entropy +0.
-            .fold(0.0, |acc, h| acc + h)
+        entropy_of_weights(self.sorted().iter().map(|&(_, w)| w), self.valid_weight())
     }
 
     /// Fraction of the total weight whose cut fell inside a tie.
@@ -113,6 +101,24 @@ impl MaskTally {
             .map(|&(_, w)| u64::try_from(w).unwrap_or(u64::MAX))
             .collect()
     }
+}
+
+/// `−Σ q log2 q` of the weights `w` (in the order given) over `total`, `q = w / total`: the one
+/// formula of every tallied entropy (so that equal pmfs summed in the same order give the same
+/// bits, whoever tallied them).
+pub fn entropy_of_weights(weights: impl Iterator<Item = u128>, total: u128) -> f64 {
+    let total = total as f64;
+    weights
+        .map(|w| {
+            let q = w as f64 / total;
+            if q >= 1.0 {
+                0.0
+            } else {
+                -q * q.log2()
+            }
+        })
+        // Not `.sum()`: the empty f64 sum is −0.0, and an empty pmf has entropy +0.
+        .fold(0.0, |acc, h| acc + h)
 }
 
 #[cfg(test)]

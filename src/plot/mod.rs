@@ -48,6 +48,7 @@ pub mod figure1a;
 pub mod figure3;
 pub mod noise_corr;
 pub mod scaling;
+pub mod stochastic;
 mod style;
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,7 @@
 
 pub mod partial;
 pub mod report;
+pub mod stochastic;
 
 use rayon::prelude::*;
 
@@ -318,7 +319,7 @@ impl ToyExperiment {
     }
 
     /// How each method is evaluated: per batch, once (data-free), or not at all.
-    fn plan(&self, sampled: bool, rows: &[RowKey]) -> Vec<Planned> {
+    pub(crate) fn plan(&self, sampled: bool, rows: &[RowKey]) -> Vec<Planned> {
         let p = self.num_params();
         let mut planned = Vec::new();
         for &method in &self.methods {
@@ -392,11 +393,13 @@ impl ToyExperiment {
     }
 }
 
-struct Planned {
-    pruner: Box<dyn Pruner>,
-    ks: Vec<usize>,
-    first_row: usize,
-    fixed: Option<Vec<Option<Cut>>>,
+/// One tallied method of a run: its pruner, its kept counts (rows `first_row..`), and its cuts
+/// when it is data-free (evaluated once).
+pub(crate) struct Planned {
+    pub(crate) pruner: Box<dyn Pruner>,
+    pub(crate) ks: Vec<usize>,
+    pub(crate) first_row: usize,
+    pub(crate) fixed: Option<Vec<Option<Cut>>>,
 }
 
 fn merge_into(into: &mut [MaskTally], from: &[MaskTally]) {

@@ -26,6 +26,10 @@
 
 use std::cell::OnceCell;
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::noise::LaneStreams;
 use super::{Dims, Fixed, Loss, ToyShape};
 use crate::data::DataSpace;
 use crate::model::Networks;
@@ -169,9 +173,17 @@ enum Emit<'a, const L: usize> {
     Gradient(&'a mut [Lane<L>]),
     /// Apply the masked gradient-descent update `θ_i ← fma(−η, g_i · m_i, θ_i)`.
     Step { mask: &'a [Lane<L>], neg_lr: f64 },
+    /// The same update with the gradient-noise draw `ε_i` of this step added first:
+    /// `θ_i ← fma(−η, (g_i + ε_i) · m_i, θ_i)` (stochastic training).
+    NoisyStep {
+        mask: &'a [Lane<L>],
+        neg_lr: f64,
+        noise: &'a [Lane<L>],
+    },
 }
 
 impl<const L: usize> Emit<'_, L> {
+    #[allow(clippy::needless_range_loop)] // One lane-wise loop over four arrays.
     #[inline(always)]
     fn put(&mut self, theta: &mut [Lane<L>], i: usize, g: Lane<L>) {
         match self {
@@ -179,6 +191,16 @@ impl<const L: usize> Emit<'_, L> {
             Emit::Step { mask, neg_lr } => {
                 let (w, m) = (&mut theta[i], mask[i]);
                 *w = std::array::from_fn(|l| neg_lr.mul_add(g[l] * m[l], w[l]));
+            }
+            Emit::NoisyStep {
+                mask,
+                neg_lr,
+                noise,
+            } => {
+                let (w, m, e) = (&mut theta[i], mask[i], noise[i]);
+                for l in 0..L {
+                    w[l] = neg_lr.mul_add((g[l] + e[l]) * m[l], w[l]);
+                }
             }
         }
     }
@@ -193,6 +215,59 @@ pub struct TrainParams {
     pub lr: f64,
 }
 
+/// Stochastic-training settings (docs/methods.md, "Mask information under stochastic
+/// training"): minibatches of `B` points drawn without replacement each epoch, and Gaussian
+/// noise of variance `σ²` on every gradient coordinate,
+///
+/// ```text
+/// θ ← θ − η (m ⊙ (∇L_b(θ) + ε)),   L_b = (1/|b|) Σ_{i∈b} ℓ_i,   ε ~ N(0, σ² I)
+/// ```
+///
+/// `steps` counts these updates; an epoch is `⌈n/B⌉` of them (the last minibatch holds the
+/// `n mod B` leftover points when `B` does not divide `n`). `B = n` with `σ² = 0` is full-batch
+/// gradient descent, run by the deterministic loop itself.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stochastic {
+    /// Minibatch size `B`, in `[1, n]`.
+    pub batch_size: usize,
+    /// Gradient-noise variance `σ² ≥ 0`.
+    pub grad_noise: f64,
+}
+
+impl Stochastic {
+    /// Whether training with these settings on `n` points is full-batch gradient descent (no
+    /// random stream is drawn from, so every seed gives the same run).
+    pub fn is_deterministic(&self, n: usize) -> bool {
+        self.batch_size >= n && self.grad_noise == 0.0
+    }
+}
+
+/// The random stream of one stochastic training run, the one place it is derived: from the
+/// dataset's key, the training seed and the mask the run starts from (IMP's levels and the dense
+/// run are separate runs, each with its own stream; two runs of the same triple are the same
+/// run). ChaCha8 with the 32-byte seed `key ‖ seed ‖ mask word ‖ "peff-sgd"` (little-endian),
+/// so that streams never collide and do not depend on threads, lanes or shards. Its first four
+/// words seed the lane's xoshiro256++ ([`super::noise::LaneStreams`]), which draws, in order: at
+/// each epoch start with `B < n` a Fisher–Yates permutation of the points, then at each step
+/// with `σ² > 0` one normal per parameter in index order (Box–Muller pairs).
+pub fn run_stream(dataset_key: u64, train_seed: u64, mask_word: u64) -> ChaCha8Rng {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&dataset_key.to_le_bytes());
+    seed[8..16].copy_from_slice(&train_seed.to_le_bytes());
+    seed[16..24].copy_from_slice(&mask_word.to_le_bytes());
+    seed[24..].copy_from_slice(b"peff-sgd");
+    ChaCha8Rng::from_seed(seed)
+}
+
+/// Lane `l` of a lane mask as one word: bit `i mod 64` toggled for every kept parameter `i` (the
+/// toy has `p ≤ 64`, so this is the mask's bit set).
+fn mask_word<const L: usize>(mask: &[Lane<L>], l: usize) -> u64 {
+    mask.iter()
+        .enumerate()
+        .filter(|(_, m)| m[l] != 0.0)
+        .fold(0, |w, (i, _)| w ^ (1u64 << (i % 64)))
+}
+
 /// `L` toy networks sharing architecture and `θ0`, each with its own dataset.
 pub struct ToyBatch<const L: usize> {
     shape: ToyShape,
@@ -204,6 +279,8 @@ pub struct ToyBatch<const L: usize> {
     x: Lanes<L>,
     /// Targets: `y ∈ {±1}` for MSE, the class `(y + 1)/2` for cross-entropy.
     y: Lanes<L>,
+    /// Stochastic training, with each lane's training seed (`None`: full-batch descent).
+    stochastic: Option<(Stochastic, Vec<u64>)>,
     dense: OnceCell<(Vec<f64>, Vec<bool>)>,
 }
 
@@ -262,8 +339,20 @@ impl<const L: usize> ToyBatch<L> {
             keys,
             x,
             y,
+            stochastic: None,
             dense: OnceCell::new(),
         }
+    }
+
+    /// The same batch trained stochastically (see [`Stochastic`]): lane `l` is the run of its
+    /// dataset with training seed `seeds[l]` (missing lanes repeat the last seed), its stream
+    /// [`run_stream`]`(key, seed, mask)`.
+    pub fn with_stochastic(mut self, settings: Stochastic, seeds: &[u64]) -> Self {
+        assert!(!seeds.is_empty() && seeds.len() <= L);
+        assert!((1..=self.n).contains(&settings.batch_size));
+        let seeds = (0..L).map(|l| seeds[l.min(seeds.len() - 1)]).collect();
+        self.stochastic = Some((settings, seeds));
+        self
     }
 
     fn broadcast(values: &[f64]) -> Vec<Lane<L>> {
@@ -449,17 +538,35 @@ impl<const L: usize> ToyBatch<L> {
         &self,
         s: S,
         theta: &mut [Lane<L>],
-        mut out: Emit<'_, L>,
+        out: Emit<'_, L>,
         ws: &mut Workspace<L>,
         inv_t: f64,
     ) {
-        let (n, h, o_dim, d) = (s.n().unwrap_or(self.n), s.h(), s.o(), s.d());
+        let n = s.n().unwrap_or(self.n);
+        self.gradient_on(s, theta, out, ws, inv_t, (&self.x, &self.y), n);
+    }
+
+    /// [`Self::gradient`] of the mean loss over the first `n` points of `(x, y)` (inputs
+    /// point-major, as `self.x`): the whole dataset, or one minibatch of stochastic training.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn gradient_on<S: Dims>(
+        &self,
+        s: S,
+        theta: &mut [Lane<L>],
+        mut out: Emit<'_, L>,
+        ws: &mut Workspace<L>,
+        inv_t: f64,
+        data: (&[Lane<L>], &[Lane<L>]),
+        n: usize,
+    ) {
+        let (h, o_dim, d) = (s.h(), s.o(), s.d());
         let scale = inv_t / n as f64;
         // Views of constant length for the compile-time shapes, so that the unrolled loops
         // index them without bounds checks.
         let p = s.b2(o_dim - 1) + 1;
         let theta = &mut theta[..p];
-        let (x, y) = (&self.x[..n * d], &self.y[..n]);
+        let (x, y) = (&data.0[..n * d], &data.1[..n]);
         let (a, outputs, delta) = (
             &mut ws.a[..n * h],
             &mut ws.outputs[..n * o_dim],
@@ -658,19 +765,61 @@ impl<const L: usize> ToyBatch<L> {
     #[inline(never)]
     fn train_lanes(&self, mask: &[Lane<L>]) -> (Vec<Lane<L>>, [bool; L]) {
         let s = self.shape;
-        let theta = match (s.input_dim, s.hidden, s.outputs, self.n) {
-            (3, 4, 1, 6) => self.descend(Fixed::<3, 4, 1, 6>, mask),
-            (4, 4, 1, 6) => self.descend(Fixed::<4, 4, 1, 6>, mask),
-            (5, 4, 1, 6) => self.descend(Fixed::<5, 4, 1, 6>, mask),
-            (1, 4, 1, _) => self.descend(Fixed::<1, 4, 1, 0>, mask),
-            (2, 4, 1, _) => self.descend(Fixed::<2, 4, 1, 0>, mask),
-            (3, 4, 1, _) => self.descend(Fixed::<3, 4, 1, 0>, mask),
-            (4, 4, 1, _) => self.descend(Fixed::<4, 4, 1, 0>, mask),
-            (5, 4, 1, _) => self.descend(Fixed::<5, 4, 1, 0>, mask),
-            (6, 4, 1, _) => self.descend(Fixed::<6, 4, 1, 0>, mask),
-            (3, 3, 2, 6) => self.descend(Fixed::<3, 3, 2, 6>, mask),
-            (3, 3, 2, _) => self.descend(Fixed::<3, 3, 2, 0>, mask),
-            _ => self.descend(s, mask),
+        let stochastic = self
+            .stochastic
+            .as_ref()
+            .filter(|(st, _)| !st.is_deterministic(self.n));
+        let theta = if let Some((st, seeds)) = stochastic {
+            // Minibatches of 1, 2 or 3 points that divide n also run with the batch size
+            // constant (every minibatch then has exactly B points).
+            let whole = self.n % st.batch_size == 0;
+            match (s.input_dim, s.hidden, s.outputs, st.batch_size) {
+                (3, 4, 1, 1) if whole => {
+                    self.descend_stochastic(Fixed::<3, 4, 1, 1>, mask, st, seeds)
+                }
+                (3, 4, 1, 2) if whole => {
+                    self.descend_stochastic(Fixed::<3, 4, 1, 2>, mask, st, seeds)
+                }
+                (3, 4, 1, 3) if whole => {
+                    self.descend_stochastic(Fixed::<3, 4, 1, 3>, mask, st, seeds)
+                }
+                (3, 4, 1, 6) if whole => {
+                    self.descend_stochastic(Fixed::<3, 4, 1, 6>, mask, st, seeds)
+                }
+                (3, 3, 2, 1) if whole => {
+                    self.descend_stochastic(Fixed::<3, 3, 2, 1>, mask, st, seeds)
+                }
+                (3, 3, 2, 2) if whole => {
+                    self.descend_stochastic(Fixed::<3, 3, 2, 2>, mask, st, seeds)
+                }
+                (3, 3, 2, 3) if whole => {
+                    self.descend_stochastic(Fixed::<3, 3, 2, 3>, mask, st, seeds)
+                }
+                (3, 3, 2, 6) if whole => {
+                    self.descend_stochastic(Fixed::<3, 3, 2, 6>, mask, st, seeds)
+                }
+                (1, 4, 1, _) => self.descend_stochastic(Fixed::<1, 4, 1, 0>, mask, st, seeds),
+                (2, 4, 1, _) => self.descend_stochastic(Fixed::<2, 4, 1, 0>, mask, st, seeds),
+                (3, 4, 1, _) => self.descend_stochastic(Fixed::<3, 4, 1, 0>, mask, st, seeds),
+                (4, 4, 1, _) => self.descend_stochastic(Fixed::<4, 4, 1, 0>, mask, st, seeds),
+                (3, 3, 2, _) => self.descend_stochastic(Fixed::<3, 3, 2, 0>, mask, st, seeds),
+                _ => self.descend_stochastic(s, mask, st, seeds),
+            }
+        } else {
+            match (s.input_dim, s.hidden, s.outputs, self.n) {
+                (3, 4, 1, 6) => self.descend(Fixed::<3, 4, 1, 6>, mask),
+                (4, 4, 1, 6) => self.descend(Fixed::<4, 4, 1, 6>, mask),
+                (5, 4, 1, 6) => self.descend(Fixed::<5, 4, 1, 6>, mask),
+                (1, 4, 1, _) => self.descend(Fixed::<1, 4, 1, 0>, mask),
+                (2, 4, 1, _) => self.descend(Fixed::<2, 4, 1, 0>, mask),
+                (3, 4, 1, _) => self.descend(Fixed::<3, 4, 1, 0>, mask),
+                (4, 4, 1, _) => self.descend(Fixed::<4, 4, 1, 0>, mask),
+                (5, 4, 1, _) => self.descend(Fixed::<5, 4, 1, 0>, mask),
+                (6, 4, 1, _) => self.descend(Fixed::<6, 4, 1, 0>, mask),
+                (3, 3, 2, 6) => self.descend(Fixed::<3, 3, 2, 6>, mask),
+                (3, 3, 2, _) => self.descend(Fixed::<3, 3, 2, 0>, mask),
+                _ => self.descend(s, mask),
+            }
         };
         let loss = self.loss(&theta, &mut Workspace::new(&self.shape, self.n));
         let mut diverged = [false; L];
@@ -698,6 +847,88 @@ impl<const L: usize> ToyBatch<L> {
                 neg_lr,
             };
             self.gradient(s, &mut theta, step, &mut ws, 1.0);
+        }
+        theta.to_vec()
+    }
+
+    /// The stochastic loop ([`Stochastic`]): each lane draws its permutations and noise from
+    /// its own [`run_stream`]; a minibatch is a run of consecutive points of the lane's data in
+    /// the epoch's permuted order, and its gradient is the loop's own ([`Self::gradient_on`]),
+    /// so `B = n` without noise would repeat [`Self::descend`]'s operations.
+    fn descend_stochastic<S: Dims>(
+        &self,
+        s: S,
+        mask: &[Lane<L>],
+        st: &Stochastic,
+        seeds: &[u64],
+    ) -> Vec<Lane<L>> {
+        let gated: Vec<Lane<L>> = self
+            .init
+            .iter()
+            .zip(mask)
+            .map(|(&w, m)| gate(*m, [w; L]))
+            .collect();
+        let mut theta = Lanes::from_slice(&gated);
+        let lane_mask = Lanes::from_slice(mask);
+        let (d, n, p) = (self.shape.input_dim, self.n, self.init.len());
+        let batch = st.batch_size.clamp(1, n);
+        let shuffle = batch < n;
+        let sd = st.grad_noise.sqrt();
+        let mut seeded: Vec<ChaCha8Rng> = (0..L)
+            .map(|l| run_stream(self.keys[l], seeds[l], mask_word(mask, l)))
+            .collect();
+        let mut streams = LaneStreams::<L>::new(&mut seeded);
+        let (mut xs, mut ys) = (Lanes::from_slice(&self.x), Lanes::from_slice(&self.y));
+        let mut order: Vec<[usize; L]> = vec![[0; L]; n];
+        let mut noise = Lanes::filled(p, [0.0; L]);
+        let mut ws = Workspace::new(&self.shape, n);
+        let neg_lr = -self.train.lr;
+        let per_epoch = n.div_ceil(batch);
+        for step in 0..self.train.steps {
+            let slot = step % per_epoch;
+            if shuffle && slot == 0 {
+                // Fisher–Yates of the canonical order, every lane at once.
+                for (i, o) in order.iter_mut().enumerate() {
+                    *o = [i; L];
+                }
+                for i in (1..n).rev() {
+                    let j = streams.below(i as u64 + 1);
+                    for (l, &j) in j.iter().enumerate() {
+                        let j = j as usize;
+                        let (a, b) = (order[i][l], order[j][l]);
+                        order[i][l] = b;
+                        order[j][l] = a;
+                    }
+                }
+                for (i, src) in order.iter().enumerate() {
+                    for (l, &src) in src.iter().enumerate() {
+                        for t in 0..d {
+                            xs[i * d + t][l] = self.x[src * d + t][l];
+                        }
+                        ys[i][l] = self.y[src][l];
+                    }
+                }
+            }
+            if sd > 0.0 {
+                streams.normals(sd, &mut noise);
+            }
+            let first = slot * batch;
+            let count = batch.min(n - first);
+            let out = if sd > 0.0 {
+                Emit::NoisyStep {
+                    mask: &lane_mask,
+                    neg_lr,
+                    noise: &noise,
+                }
+            } else {
+                Emit::Step {
+                    mask: &lane_mask,
+                    neg_lr,
+                }
+            };
+            let data = (&xs[first * d..], &ys[first..]);
+            let count = s.n().unwrap_or(count);
+            self.gradient_on(s, &mut theta, out, &mut ws, 1.0, data, count);
         }
         theta.to_vec()
     }
@@ -860,6 +1091,66 @@ mod tests {
                 bits(&general),
                 "d={d} h={h} o={o} n={n} {loss:?}"
             );
+        }
+    }
+
+    /// Stochastic training: a run depends only on its (dataset, seed, mask), not on its lane or
+    /// its neighbours (so not on threads or shards); seeds differ; `B = n` without noise is the
+    /// full-batch run bit for bit; the constant-B loops equal the general loop.
+    #[test]
+    fn stochastic_runs_are_per_lane_and_full_batch_is_unchanged() {
+        let shape = ToyShape {
+            input_dim: 3,
+            hidden: 4,
+            outputs: 1,
+            loss: Loss::Mse,
+        };
+        let space = DataSpace { input_dim: 3, n: 6 };
+        let init = shape.init_params(1);
+        let train = TrainParams {
+            steps: 120,
+            lr: 0.1,
+        };
+        let data: Vec<(u64, Vec<u32>)> = (0..4).map(|key| (key, space.sample(5, key))).collect();
+        let ones = vec![[1.0; 4]; shape.num_params()];
+        let bits = |t: &[Lane<4>], l: usize| t.iter().map(|w| w[l].to_bits()).collect::<Vec<_>>();
+        for (b, noise) in [(1, 0.0), (2, 0.0), (3, 0.01), (4, 0.0), (6, 0.01)] {
+            let st = Stochastic {
+                batch_size: b,
+                grad_noise: noise,
+            };
+            let batch = ToyBatch::<4>::new(shape, space, train, &init, &data)
+                .with_stochastic(st, &[0, 1, 2, 3]);
+            let (theta, _) = batch.train_lanes(&ones);
+            // Lane 2 (dataset 2, seed 2) again, in lane 0 among other neighbours.
+            let moved = [
+                data[2].clone(),
+                data[0].clone(),
+                data[3].clone(),
+                data[1].clone(),
+            ];
+            let again = ToyBatch::<4>::new(shape, space, train, &init, &moved)
+                .with_stochastic(st, &[2, 9, 9, 9]);
+            let (theta2, _) = again.train_lanes(&ones);
+            assert_eq!(bits(&theta, 2), bits(&theta2, 0), "B={b} σ²={noise}");
+            // Another seed, another run.
+            let other = ToyBatch::<4>::new(shape, space, train, &init, &moved)
+                .with_stochastic(st, &[3, 9, 9, 9]);
+            assert_ne!(bits(&theta, 2), bits(&other.train_lanes(&ones).0, 0));
+            // The constant-B loop against the general one.
+            let general = batch.descend_stochastic(shape, &ones, &st, &[0, 1, 2, 3]);
+            assert_eq!(bits(&theta, 1), bits(&general, 1), "B={b} σ²={noise}");
+        }
+        let full = ToyBatch::<4>::new(shape, space, train, &init, &data);
+        let st = Stochastic {
+            batch_size: 6,
+            grad_noise: 0.0,
+        };
+        let same = ToyBatch::<4>::new(shape, space, train, &init, &data)
+            .with_stochastic(st, &[7, 8, 9, 10]);
+        let (a, b) = (full.train_lanes(&ones).0, same.train_lanes(&ones).0);
+        for l in 0..4 {
+            assert_eq!(bits(&a, l), bits(&b, l));
         }
     }
 

@@ -16,6 +16,7 @@
 
 pub mod init_file;
 pub mod lanes;
+pub mod noise;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

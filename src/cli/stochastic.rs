@@ -1,0 +1,353 @@
+//! `peff stochastic`: mask information under stochastic training,
+//! `I(m; D | init) = H(m | init) − E_D H(m | D, init)`, exact over the datasets and estimated
+//! over `S` training seeds per dataset ([`crate::experiments::toy::stochastic`]), at every
+//! setting of a sweep of minibatch sizes `B` and gradient-noise variances `σ²`, for the mask and
+//! its summaries `f(m)`. Writes `<out>/<name>.csv`, `.json` and `.svg`.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+use super::args::{split_list, ToyArgs};
+use super::common::{progress_bar, thread_pool, Destination};
+use super::errors::quote;
+use crate::experiments::toy::stochastic::{Setting, StochasticRow, StochasticStudy, Summary};
+use crate::experiments::toy::{enumerate_datasets, Dataset};
+use crate::export::{self, write_atomic};
+use crate::model::toy::lanes::Stochastic;
+use crate::plot::stochastic::{stochastic_svg, StochasticPoint};
+use crate::record::{ResultFile, RunRecord, Threads};
+
+/// Default `--k` of the study (when neither `--k` nor `--sparsity` is given).
+pub const DEFAULT_K: &str = "16,12";
+/// Default `--grad-noise` of the study.
+pub const DEFAULT_GRAD_NOISE: &str = "0,0.001,0.01,0.1";
+/// Largest `--train-seeds`.
+pub const MAX_TRAIN_SEEDS: i64 = 1_000_000;
+/// Default `--max-runs`.
+pub const DEFAULT_MAX_RUNS: u64 = 10_000_000;
+
+/// How `--batch-size` and `--grad-noise` combine into settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Grid {
+    /// Every batch size without noise (sweep `batch-size`), and every noise variance at full
+    /// batch `B = n` (sweep `grad-noise`).
+    Cross,
+    /// Every (batch size, noise) pair (sweep `grid`).
+    Product,
+}
+
+/// Flags of `peff stochastic`.
+#[derive(Debug, Args, Clone)]
+pub struct StochasticArgs {
+    /// The toy experiment's flags (as `peff exact`; default `--k 16,12`).
+    #[command(flatten)]
+    pub toy: ToyArgs,
+    /// Comma-separated minibatch sizes B in [1, n] (default: every divisor of n).
+    #[arg(long, allow_hyphen_values = true)]
+    pub batch_size: Option<String>,
+    /// Comma-separated gradient-noise variances σ² ≥ 0 (Gaussian, on every gradient coordinate).
+    #[arg(long, allow_hyphen_values = true, default_value = DEFAULT_GRAD_NOISE)]
+    pub grad_noise: String,
+    /// How batch sizes and noise variances combine.
+    #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Grid::Cross)]
+    pub grid: Grid,
+    /// Training seeds S per dataset; a comma-separated list estimates at each S from the first
+    /// S seeds of one run of the largest.
+    #[arg(long, allow_hyphen_values = true, default_value = "8")]
+    pub train_seeds: String,
+    /// Comma-separated mask summaries: mask, layer, unit, input.
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        default_value = "mask,layer,unit,input"
+    )]
+    pub summaries: String,
+    /// Bootstrap replicates over the seeds for the interval of I (0: none; else at least 2).
+    #[arg(long, allow_hyphen_values = true, default_value_t = 100)]
+    pub bootstrap: i64,
+    /// Seed of the bootstrap streams.
+    #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
+    pub bootstrap_seed: u64,
+    /// Refuse settings of more training runs (datasets × S) than this.
+    #[arg(long, allow_hyphen_values = true)]
+    pub max_runs: Option<i64>,
+}
+
+/// A validated study and its run limits.
+struct Valid {
+    study: StochasticStudy,
+    threads: usize,
+    datasets: u64,
+}
+
+impl StochasticArgs {
+    fn validate(&self) -> anyhow::Result<Valid> {
+        self.toy.refuse_unused(
+            "stochastic",
+            &[
+                "--shard",
+                "--checkpoint",
+                "--checkpoint-interval",
+                "--inits",
+                "--dump-init",
+            ],
+        )?;
+        let mut toy = self.toy.clone();
+        if toy.k.is_none() && toy.sparsity.is_none() {
+            toy.k = Some(DEFAULT_K.to_string());
+        }
+        let run = toy.validate()?;
+        let exp = run.experiment;
+        let n = exp.space.n;
+        let batch_sizes: Vec<usize> = match &self.batch_size {
+            None => (1..=n).filter(|b| n % b == 0).collect(),
+            Some(list) => split_list("--batch-size", list)?
+                .into_iter()
+                .map(|s| {
+                    let b: i64 = s.parse().map_err(|_| {
+                        anyhow::anyhow!("`--batch-size`: not an integer: {}", quote(s))
+                    })?;
+                    if b < 1 || b > n as i64 {
+                        bail!("`--batch-size` must be in [1, n = {n}], got {b}");
+                    }
+                    Ok(b as usize)
+                })
+                .collect::<anyhow::Result<_>>()?,
+        };
+        let noises: Vec<f64> = split_list("--grad-noise", &self.grad_noise)?
+            .into_iter()
+            .map(|s| {
+                let v: f64 = s
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("`--grad-noise`: not a number: {}", quote(s)))?;
+                if !(v.is_finite() && v >= 0.0) {
+                    bail!("`--grad-noise` must be a finite variance ≥ 0, got {s}");
+                }
+                Ok(v)
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let mut seeds: Vec<usize> = split_list("--train-seeds", &self.train_seeds)?
+            .into_iter()
+            .map(|s| {
+                let v: i64 = s.parse().map_err(|_| {
+                    anyhow::anyhow!("`--train-seeds`: not an integer: {}", quote(s))
+                })?;
+                if v < 1 || v > MAX_TRAIN_SEEDS {
+                    bail!("`--train-seeds` must be in [1, {MAX_TRAIN_SEEDS}], got {v}");
+                }
+                Ok(v as usize)
+            })
+            .collect::<anyhow::Result<_>>()?;
+        seeds.sort_unstable();
+        let summaries: Vec<Summary> = split_list("--summaries", &self.summaries)?
+            .into_iter()
+            .map(|s| {
+                Summary::from_name(s).with_context(|| {
+                    format!(
+                        "`--summaries`: unknown summary {} (valid: mask, layer, unit, input)",
+                        quote(s)
+                    )
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        if self.bootstrap == 1 || !(0..=100_000).contains(&self.bootstrap) {
+            bail!(
+                "`--bootstrap` must be 0 (no interval) or in [2, 100000], got {}",
+                self.bootstrap
+            );
+        }
+        let settings: Vec<Setting> = match self.grid {
+            Grid::Cross => {
+                let mut s: Vec<Setting> = batch_sizes
+                    .iter()
+                    .map(|&b| setting("batch-size", b, 0.0))
+                    .collect();
+                s.extend(noises.iter().map(|&v| setting("grad-noise", n, v)));
+                s
+            }
+            Grid::Product => batch_sizes
+                .iter()
+                .flat_map(|&b| noises.iter().map(move |&v| setting("grid", b, v)))
+                .collect(),
+        };
+        let space = exp.space;
+        let datasets = space
+            .num_multisets()
+            .filter(|_| space.total_weight().is_some())
+            .context("the dataset count overflows")?;
+        if datasets > run.max_datasets as u128 {
+            bail!(
+                "enumeration has {datasets} datasets (multisets), more than `--max-datasets` {}; lower `--n` or raise `--max-datasets`",
+                run.max_datasets
+            );
+        }
+        let max_runs = match self.max_runs {
+            None => DEFAULT_MAX_RUNS,
+            Some(m) if m >= 1 => m as u64,
+            Some(m) => bail!("`--max-runs` must be ≥ 1, got {m}"),
+        };
+        let s_max = *seeds.last().expect("split_list gives at least one");
+        let runs = datasets * s_max as u128;
+        if runs > max_runs as u128 {
+            bail!(
+                "a setting has {datasets} datasets × S = {s_max} seeds = {runs} training runs, more than `--max-runs` {max_runs}; lower `--train-seeds` or `--n`, or raise `--max-runs`"
+            );
+        }
+        Ok(Valid {
+            study: StochasticStudy {
+                experiment: exp,
+                settings,
+                train_seeds: seeds,
+                summaries,
+                bootstrap: self.bootstrap as usize,
+                bootstrap_seed: self.bootstrap_seed,
+            },
+            threads: run.threads,
+            datasets: datasets as u64,
+        })
+    }
+}
+
+fn setting(sweep: &str, batch_size: usize, grad_noise: f64) -> Setting {
+    Setting {
+        sweep: sweep.to_string(),
+        training: Stochastic {
+            batch_size,
+            grad_noise,
+        },
+    }
+}
+
+/// `peff stochastic`: validates every flag and the run sizes before any work, runs every
+/// setting (each enumeration × S seeds), writes the table, its JSON record and the SVG.
+pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
+    let valid = args.validate()?;
+    args.toy.note_rows(&super::args::ValidToyArgs {
+        experiment: valid.study.experiment.clone(),
+        init_seeds: Vec::new(),
+        threads: valid.threads,
+        max_datasets: 0,
+        checkpoint_interval: 0.0,
+    });
+    let study = valid.study;
+    let output = &args.toy.output;
+    export::check_out_dir(&output.out)?;
+    let stem = output
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("stochastic-{}", study.experiment.task));
+    let dest = Destination {
+        out: &output.out,
+        stem,
+        format: output.format,
+    };
+    let [csv_path, json_path] = dest.paths();
+    let svg_path = output.out.join(format!("{}.svg", dest.stem));
+    export::check_output_paths(&[
+        ("the result file", &csv_path),
+        ("the result file", &json_path),
+        ("the figure", &svg_path),
+    ])?;
+    let record = RunRecord {
+        command: "stochastic".to_string(),
+        config: study.clone(),
+        shard: None,
+    };
+    export::check_overwrite(&json_path, &serde_json::to_value(&record)?, output.force)?;
+    let stop = super::signals::install();
+    let pool = thread_pool(valid.threads)?;
+    let started = Instant::now();
+    let s_max = *study.train_seeds.last().expect("validated");
+    let datasets: Vec<Dataset> = enumerate_datasets(study.experiment.space).collect();
+    let bar = progress_bar(
+        valid.datasets * s_max as u64 * study.settings.len() as u64,
+        "runs",
+    );
+    let mut rows: Vec<StochasticRow> = Vec::new();
+    for setting in &study.settings {
+        let runs = pool.install(|| {
+            crate::experiments::toy::stochastic::run_setting(
+                &study.experiment,
+                setting.training,
+                &datasets,
+                s_max,
+                Some(stop),
+                &|k| bar.inc(k),
+            )
+        });
+        let Some(runs) = runs.filter(|_| !stop.load(Ordering::Relaxed)) else {
+            bar.abandon();
+            bail!("interrupted; no results written");
+        };
+        rows.extend(pool.install(|| study.rows(setting, &runs)));
+    }
+    bar.finish_and_clear();
+    let points = figure_points(&study, &rows);
+    let svg = if points.is_empty() {
+        None
+    } else {
+        Some(stochastic_svg(&points).context("drawing the figure")?)
+    };
+    let file = ResultFile::new(
+        &record,
+        Threads::Ran(valid.threads),
+        started.elapsed().as_secs_f64(),
+        &rows,
+    );
+    dest.emit(&file)?;
+    match svg {
+        Some(svg) => {
+            write_atomic(&svg_path, svg.as_bytes())?;
+            eprintln!("wrote {}", svg_path.display());
+        }
+        None => eprintln!("note: no figure: it draws the `mask` rows of methods other than random, and there are none"),
+    }
+    Ok(())
+}
+
+/// The figure's points: `summary = mask` at the largest `S`, every method but random (whose
+/// `H(m | D) = log2 C(p, k)` is in closed form and would flatten the other curves), each
+/// setting at its position within its sweep.
+fn figure_points(study: &StochasticStudy, rows: &[StochasticRow]) -> Vec<StochasticPoint> {
+    let s_max = *study.train_seeds.last().expect("validated");
+    let mut positions: Vec<(String, usize, f64)> = Vec::new();
+    let mut points = Vec::new();
+    for r in rows {
+        if r.summary != "mask" || r.train_seeds != s_max || r.method == "random" {
+            continue;
+        }
+        let (Some(mi), Some(h)) = (r.mi_bits, r.h_cond_bits) else {
+            continue;
+        };
+        let key = (r.sweep.clone(), r.batch_size, r.grad_noise);
+        let position = match positions
+            .iter()
+            .filter(|p| p.0 == key.0)
+            .position(|p| p.1 == key.1 && p.2 == key.2)
+        {
+            Some(i) => i,
+            None => {
+                let i = positions.iter().filter(|p| p.0 == key.0).count();
+                positions.push(key);
+                i
+            }
+        };
+        let label = match r.sweep.as_str() {
+            "batch-size" => r.batch_size.to_string(),
+            "grad-noise" => r.grad_noise.to_string(),
+            _ => format!("{}/{}", r.batch_size, r.grad_noise),
+        };
+        points.push(StochasticPoint {
+            sweep: r.sweep.clone(),
+            position,
+            label,
+            series: format!("{} k={}", r.method, r.k),
+            mi_bits: mi,
+            h_cond_bits: h,
+        });
+    }
+    points
+}
