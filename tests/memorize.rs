@@ -710,3 +710,70 @@ fn densities_mapping_to_one_imp_level_are_refused() {
     );
     assert!(!out.exists());
 }
+
+/// `--checkpoint FILE` keeps the finished seeds when SIGINT stops a run (the stop announced at
+/// once), and rerunning the same command resumes to the uninterrupted run's table, byte for
+/// byte (issue 20: an interrupted memorize lost every finished seed).
+#[test]
+fn memorize_checkpoint_resumes_to_the_identical_table() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let tmp = TempDir::new().unwrap();
+    let many = ["--seeds", "60", "--threads", "1"];
+    let reference = run_tiny(&tmp.path().join("reference"), &many);
+    for attempt in 0..3 {
+        let dir = tmp.path().join(format!("attempt{attempt}"));
+        let (out, checkpoint) = (dir.join("out"), dir.join("run.ckpt"));
+        let mut extra = many.to_vec();
+        extra.extend(["--checkpoint", s(&checkpoint), "--checkpoint-interval", "0"]);
+        let args = tiny(&out, &extra);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_peff"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !checkpoint.exists() && child.try_wait().unwrap().is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "no checkpoint"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if child.try_wait().unwrap().is_some() {
+            continue;
+        }
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        if output.status.success() {
+            continue;
+        }
+        assert_eq!(output.status.code(), Some(130), "{stderr}");
+        assert!(
+            stderr.contains("stopping after the current seed"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("checkpoint"), "{stderr}");
+        assert!(!out.join("memorize-gaussian.csv").exists());
+        let resumed = run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(resumed, reference);
+        // Another configuration's checkpoint is refused, naming the field.
+        let mut other = extra.clone();
+        other[1] = "61";
+        let err = peff()
+            .args(tiny(&dir.join("other"), &other))
+            .output()
+            .unwrap();
+        assert!(!err.status.success());
+        let text = String::from_utf8_lossy(&err.stderr);
+        assert!(text.contains("different configuration"), "{text}");
+        return;
+    }
+    panic!("every attempt finished before the signal");
+}

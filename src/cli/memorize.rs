@@ -19,8 +19,8 @@ use crate::data::cifar::load_cifar10_images;
 use crate::data::idx::{load_fashion_mnist_train, DataFile, DEBIAN_FASHION_MNIST_DIR};
 use crate::data::images::ImageSet;
 use crate::experiments::memorize::{
-    self, Arch, DataSource, MemorizeConfig, MemorizeProgress, MemorizeSeeds, MemorizeShard, SeedProfile, StopRule,
-    DEFAULT_FASHION_TRAIN_SIZE, DEFAULT_LEVELS,
+    self, Arch, DataSource, MemorizeConfig, MemorizeProgress, MemorizeSeeds, MemorizeShard,
+    SeedProfile, StopRule, DEFAULT_FASHION_TRAIN_SIZE, DEFAULT_LEVELS,
 };
 use crate::export::{self, write_atomic};
 use crate::model::{Loss, Optimizer};
@@ -616,7 +616,12 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         let save = |done: &mut Vec<memorize::SeedResult>| -> anyhow::Result<()> {
             if let Some(cp) = &checkpoint {
                 done.sort_by_key(|r| r.seed);
-                cp.save(&run, MemorizeProgress { results: done.clone() })?;
+                cp.save(
+                    &run,
+                    MemorizeProgress {
+                        results: done.clone(),
+                    },
+                )?;
             }
             Ok(())
         };
@@ -647,7 +652,9 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         save(&mut progress.into_inner().unwrap_or_else(|e| e.into_inner()))?;
         let Some(results) = results else {
             bar.abandon();
-            return Err(crate::experiments::checkpoint::interrupted(checkpoint.as_ref()));
+            return Err(crate::experiments::checkpoint::interrupted(
+                checkpoint.as_ref(),
+            ));
         };
         bar.finish_and_clear();
         results

@@ -630,6 +630,7 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         Figure::Figure3 { inputs, .. } => inputs.iter().map(|p| p.display().to_string()).collect(),
         Figure::Figure1a { input, .. }
         | Figure::Figure1b { input, .. }
+        | Figure::Figure1c { input, .. }
         | Figure::NoiseCorr { input, .. }
         | Figure::Scaling { input, .. }
         | Figure::Convergence { input, .. } => vec![input.display().to_string()],

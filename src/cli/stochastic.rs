@@ -135,7 +135,7 @@ impl StochasticArgs {
                 let v: i64 = s.parse().map_err(|_| {
                     anyhow::anyhow!("`--train-seeds`: not an integer: {}", quote(s))
                 })?;
-                if v < 1 || v > MAX_TRAIN_SEEDS {
+                if !(1..=MAX_TRAIN_SEEDS).contains(&v) {
                     bail!("`--train-seeds` must be in [1, {MAX_TRAIN_SEEDS}], got {v}");
                 }
                 Ok(v as usize)
@@ -243,6 +243,7 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
         out: &output.out,
         stem,
         format: output.format,
+        force: output.force,
     };
     let [csv_path, json_path] = dest.paths();
     let svg_path = output.out.join(format!("{}.svg", dest.stem));
@@ -297,7 +298,7 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         &rows,
     );
-    dest.emit(&file)?;
+    dest.emit(file)?;
     match svg {
         Some(svg) => {
             write_atomic(&svg_path, svg.as_bytes())?;
@@ -326,7 +327,7 @@ fn figure_points(study: &StochasticStudy, rows: &[StochasticRow]) -> Vec<Stochas
         let position = match positions
             .iter()
             .filter(|p| p.0 == key.0)
-            .position(|p| p.1 == key.1 && p.2 == key.2)
+            .position(|p| p.1 == key.1 && p.2.to_bits() == key.2.to_bits())
         {
             Some(i) => i,
             None => {

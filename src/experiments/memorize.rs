@@ -1312,7 +1312,10 @@ impl ShardPayload<MemorizeConfig> for MemorizeProgress {
         use anyhow::{bail, Context};
         let config = &run.config;
         config.validate().context("recorded configuration")?;
-        let range = run.shard.unwrap_or(crate::record::Shard::WHOLE).range(config.seeds);
+        let range = run
+            .shard
+            .unwrap_or(crate::record::Shard::WHOLE)
+            .range(config.seeds);
         let seeds = (config.seed + range.start)..(config.seed + range.end);
         let ascending = self.results.windows(2).all(|w| w[0].seed < w[1].seed);
         if !ascending

@@ -724,7 +724,7 @@ mod tests {
         let masks: Vec<u64> = (0..40 * 8)
             .map(|i| {
                 let d = i / 8;
-                (d as u64 * 2_654_435_761 ^ u64::from(rng.random_range(0..3u8))) & ((1 << 21) - 1)
+                ((d as u64 * 2_654_435_761) ^ u64::from(rng.random_range(0..3u8))) & ((1 << 21) - 1)
             })
             .collect();
         let (runs, row) = runs_of(&[1; 40], 8, &masks);

@@ -772,7 +772,7 @@ impl<const L: usize> ToyBatch<L> {
         let theta = if let Some((st, seeds)) = stochastic {
             // Minibatches of 1, 2 or 3 points that divide n also run with the batch size
             // constant (every minibatch then has exactly B points).
-            let whole = self.n % st.batch_size == 0;
+            let whole = self.n.is_multiple_of(st.batch_size);
             match (s.input_dim, s.hidden, s.outputs, st.batch_size) {
                 (3, 4, 1, 1) if whole => {
                     self.descend_stochastic(Fixed::<3, 4, 1, 1>, mask, st, seeds)
