@@ -251,10 +251,21 @@ const TINY: [&str; 16] = [
     "1e-2",
 ];
 
+/// `TINY` for a run with `extra`: without its `--lr` when `extra` sweeps the learning rate
+/// (`--sweep lr` refuses a fixed `--lr`).
+fn tiny_for(extra: &[&str]) -> Vec<&'static str> {
+    let sweeps_lr = extra.windows(2).any(|w| w == ["--sweep", "lr"]);
+    let mut args = TINY.to_vec();
+    if sweeps_lr {
+        args.truncate(args.len() - 2);
+    }
+    args
+}
+
 fn run_ok(out: &Path, extra: &[&str]) -> String {
     let o = peff()
         .arg("noise-corr")
-        .args(TINY)
+        .args(tiny_for(extra))
         .args(["--out", out.to_str().unwrap(), "--format", "csv"])
         .args(extra)
         .output()
@@ -362,7 +373,7 @@ fn cli_sweeps_and_divergence() {
     // A huge learning rate diverges: counted, never averaged in, no NaN in the table.
     let o = peff()
         .arg("noise-corr")
-        .args(TINY)
+        .args(tiny_for(&["--sweep", "lr"]))
         .args(["--out", dir.path().to_str().unwrap(), "--format", "csv"])
         .args([
             "--sweep", "lr", "--values", "1e-2,1e6", "--epochs", "30", "--name", "div",
@@ -423,7 +434,7 @@ fn cli_bad_flags_are_one_line_errors() {
     for (extra, phrase) in cases {
         let o = peff()
             .arg("noise-corr")
-            .args(TINY)
+            .args(tiny_for(extra))
             .args(["--out", out])
             .args(*extra)
             .output()
@@ -451,7 +462,7 @@ fn results_and_shards_of_another_configuration_are_not_overwritten() {
     let refused = |extra: &[&str], what: &str| {
         let o = peff()
             .arg("noise-corr")
-            .args(TINY)
+            .args(tiny_for(extra))
             .args(["--out", dir.path().to_str().unwrap()])
             .args(extra)
             .output()
