@@ -12,7 +12,7 @@
 //! gemm_fraction = gradients/s ÷ GEMM-sets/s   (1 = the pass costs only its GEMMs)
 //! ```
 //!
-//! The timing is [`super::timing`]'s (best of interleaved blocks, on the calling thread;
+//! The timing is `bench::timing`'s (best of interleaved blocks, on the calling thread;
 //! `matrixmultiply` runs single-threaded). `peff bench` reports the paper's network on
 //! CIFAR-shaped inputs as `conv_steps_per_sec_1t` and `conv_gemm_fraction`.
 

@@ -9,7 +9,7 @@
 //! gemm_fraction = steps/s ÷ GEMM-sets/s   (1 = the step costs only its GEMMs)
 //! ```
 //!
-//! The timing is [`super::timing`]'s: the GEMMs replayed alone on one buffer per operand, each
+//! The timing is `bench::timing`'s: the GEMMs replayed alone on one buffer per operand, each
 //! rate the best of interleaved timed blocks, on one thread. `peff bench` reports them as `mlp_steps_per_sec_1t` and
 //! `mlp_gemm_fraction`.
 

@@ -162,7 +162,7 @@ pub struct StochasticStudy {
 }
 
 /// The masks of every run of one setting, per row: `masks[d · S + s]` is the mask word of
-/// dataset `d` trained with seed `s` ([`DIVERGED`] if the run diverged), `ties` whether its cut
+/// dataset `d` trained with seed `s` (`DIVERGED` if the run diverged), `ties` whether its cut
 /// fell inside a tie. `None` for random pruning when it is not tallied (closed form).
 #[derive(Clone, Debug)]
 pub struct SettingRuns {
