@@ -17,8 +17,11 @@
 //! average.
 //!
 //! The interval is a bootstrap over the seeds: each replicate redraws, for every dataset, its
-//! `S` runs with replacement, and recomputes `I`; the 95 % **basic** interval is
-//! `(2Î − q_{0.975}, 2Î − q_{0.025})` of the replicates' type-7 quantiles.
+//! `S` runs with replacement, and recomputes `I`. The bootstrap world's truth is the plug-in
+//! value `I_ML = H(m | init) − Σ_D P(D) H_ML(m | D)`, so the 95 % **basic** interval is
+//! `(Î − (q_{0.975} − I_ML), Î − (q_{0.025} − I_ML))` of the replicates' type-7 quantiles,
+//! widened to contain `Î` and cut to `[0, log2 C(p, k)]`, as every estimator's interval in
+//! [`crate::info::estimators::estimate_all`].
 //!
 //! Summaries `f(m)` ([`Summary`]: kept count per layer, per hidden unit, per input) go through
 //! the same estimate with `f(m)` in place of `m`; by data processing `I(f(m); D | init) ≤
@@ -39,7 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Dataset, RowKey, ToyExperiment, LANES};
 use crate::data::log2_binomial;
-use crate::info::estimators::{chao_wang_jost, plugin};
+use crate::info::estimators::{bounded_interval, chao_wang_jost, plugin};
 use crate::info::tally::entropy_of_weights;
 use crate::model::toy::lanes::{Stochastic, ToyBatch};
 use crate::model::toy::{Dims, ToyShape};
@@ -360,7 +363,9 @@ fn entropies(per_dataset: &[(u128, Vec<(u64, u64)>)]) -> (f64, f64, f64, u64) {
 }
 
 /// The estimate for one row's runs at the first `s` seeds, through `summary`, with a bootstrap
-/// of `bootstrap` replicates drawn from `ChaCha8Rng::seed_from_u64(stream)`.
+/// of `bootstrap` replicates drawn from `ChaCha8Rng::seed_from_u64(stream)`. The interval is
+/// cut to `[0, ceiling_bits]`, an upper bound of `I` (`log2 C(p, k)` for a row of `k` kept).
+#[allow(clippy::too_many_arguments)]
 pub fn estimate(
     shape: &ToyShape,
     runs: &SettingRuns,
@@ -369,6 +374,7 @@ pub fn estimate(
     summary: Summary,
     bootstrap: usize,
     stream: u64,
+    ceiling_bits: f64,
 ) -> Estimate {
     let per: Vec<DatasetRuns> = runs
         .weights
@@ -431,9 +437,14 @@ pub fn estimate(
             })
             .collect();
         replicates.sort_by(f64::total_cmp);
-        (
-            2.0 * mi - quantile(&replicates, 0.975),
-            2.0 * mi - quantile(&replicates, 0.025),
+        // The bootstrap world's truth is the plug-in value `H − H_ML(m | D)` of the observed
+        // pmfs, so `Î* − I_ML` stands in for `Î − I` (the pivot of docs/methods.md §5.10).
+        let truth = h - cond_ml;
+        bounded_interval(
+            mi,
+            mi - (quantile(&replicates, 0.975) - truth),
+            mi - (quantile(&replicates, 0.025) - truth),
+            ceiling_bits,
         )
     });
     Estimate {
@@ -526,7 +537,7 @@ impl StochasticStudy {
         let estimates: Vec<Option<Estimate>> = units
             .par_iter()
             .enumerate()
-            .map(|(u, &(r, _, summary, s))| {
+            .map(|(u, &(r, key, summary, s))| {
                 runs.rows[r].as_ref().map(|row| {
                     estimate(
                         &exp.shape,
@@ -536,6 +547,7 @@ impl StochasticStudy {
                         summary,
                         self.bootstrap,
                         stream_base.wrapping_add(u as u64),
+                        log2_binomial(exp.num_params(), key.k),
                     )
                 })
             })
@@ -685,18 +697,18 @@ mod tests {
     fn estimate_matches_closed_forms() {
         let s = shape();
         let (runs, row) = runs_of(&[1, 1], 4, &[1, 1, 1, 1, 2, 2, 2, 2]);
-        let e = estimate(&s, &runs, &row, 4, Summary::Mask, 50, 0);
+        let e = estimate(&s, &runs, &row, 4, Summary::Mask, 50, 0, 21.0);
         assert_eq!((e.h_mask_bits, e.h_cond_bits, e.mi_bits), (1.0, 0.0, 1.0));
         assert_eq!(e.mi_ci, Some((1.0, 1.0)));
         let (runs, row) = runs_of(&[1, 3], 4, &[1, 2, 1, 2, 2, 1, 2, 1]);
-        let e = estimate(&s, &runs, &row, 4, Summary::Mask, 0, 0);
+        let e = estimate(&s, &runs, &row, 4, Summary::Mask, 0, 0, 21.0);
         assert_eq!(e.h_mask_bits, 1.0);
         assert_eq!(e.h_cond_plugin_bits, 1.0);
         assert_eq!(e.mi_plugin_bits, 0.0);
         assert_eq!(e.h_cond_bits, chao_wang_jost(&[2, 2]).unwrap());
         assert!(e.h_cond_bits > 1.0, "CWJ corrects upwards");
         // The first two seeds only: dataset 0 saw (1, 2), dataset 1 (2, 1).
-        let e2 = estimate(&s, &runs, &row, 2, Summary::Mask, 0, 0);
+        let e2 = estimate(&s, &runs, &row, 2, Summary::Mask, 0, 0, 21.0);
         assert_eq!(e2.h_cond_plugin_bits, 1.0);
     }
 
@@ -707,13 +719,35 @@ mod tests {
     fn divergence_is_counted_and_excluded() {
         let s = shape();
         let (runs, row) = runs_of(&[3, 1], 2, &[5, 5, 6, DIVERGED]);
-        let e = estimate(&s, &runs, &row, 2, Summary::Mask, 0, 0);
+        let e = estimate(&s, &runs, &row, 2, Summary::Mask, 0, 0, 21.0);
         let q: f64 = 6.0 / 7.0;
         let h = -q * q.log2() - (1.0 - q) * (1.0 - q).log2();
         assert!((e.h_mask_bits - h).abs() < 1e-15);
         assert_eq!(e.h_cond_bits, 0.0);
         assert_eq!(e.diverged, 1);
         assert_eq!(e.distinct, 2);
+    }
+
+    /// The interval contains the estimate and lies in `[0, ceiling]`, even when `S` is far
+    /// below the number of masks (where the textbook `2Î − q` interval lay wholly below `Î`).
+    #[test]
+    fn interval_contains_the_estimate_and_is_bounded() {
+        let s = shape();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let masks: Vec<u64> = (0..30 * 8)
+            .map(|i| ((i / 8) as u64) << 8 | u64::from(rng.random_range(0..64u8)))
+            .collect();
+        let (runs, row) = runs_of(&[1; 30], 8, &masks);
+        for ceiling in [21.0, 3.0] {
+            let e = estimate(&s, &runs, &row, 8, Summary::Mask, 200, 1, ceiling);
+            let (low, high) = e.mi_ci.unwrap();
+            assert!(
+                0.0 <= low && low <= e.mi_bits.min(ceiling) && high >= e.mi_bits.min(ceiling),
+                "{low} ≤ {} ≤ {high}",
+                e.mi_bits
+            );
+            assert!(high <= ceiling && low < high, "[{low}, {high}] in [0, {ceiling}]");
+        }
     }
 
     /// Data processing: a summary never carries more than the mask, here on random masks.
@@ -728,9 +762,9 @@ mod tests {
             })
             .collect();
         let (runs, row) = runs_of(&[1; 40], 8, &masks);
-        let full = estimate(&s, &runs, &row, 8, Summary::Mask, 0, 0);
+        let full = estimate(&s, &runs, &row, 8, Summary::Mask, 0, 0, 21.0);
         for summary in [Summary::Layer, Summary::Unit, Summary::Input] {
-            let e = estimate(&s, &runs, &row, 8, summary, 0, 0);
+            let e = estimate(&s, &runs, &row, 8, summary, 0, 0, 21.0);
             assert!(
                 e.mi_plugin_bits <= full.mi_plugin_bits + 1e-12,
                 "{summary:?}: {} > {}",
