@@ -1,6 +1,8 @@
 //! `peff stochastic`: full batch without noise is `peff exact`; thread-count independence;
 //! convergence in the number of seeds on a tiny case; refusals of bad input before any work;
-//! `peff entropy` on summary counts.
+//! `peff entropy` on summary counts; `--checkpoint` resumes an interrupted study.
+
+mod common;
 
 use std::process::Command;
 
@@ -219,4 +221,90 @@ fn entropy_accepts_summary_counts() {
     let run = peff(&["entropy", path.to_str().unwrap(), "--format", "csv"]);
     ok(&run);
     assert!(String::from_utf8_lossy(&run.stdout).contains("plugin"));
+}
+
+/// `--checkpoint FILE` keeps the finished settings when SIGINT stops a study, and rerunning the
+/// same command resumes to the uninterrupted study's bytes; another study's checkpoint is
+/// refused, naming the field that differs.
+#[test]
+fn stochastic_checkpoint_resumes_to_the_identical_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = |out: &str, extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "stochastic",
+            "--n",
+            "2",
+            "--steps",
+            "200",
+            "--k",
+            "12",
+            "--methods",
+            "magnitude",
+            "--batch-size",
+            "1,2",
+            "--grad-noise",
+            "0.01,0.1",
+            "--grid",
+            "product",
+            "--train-seeds",
+            "8,60",
+            "--threads",
+            "1",
+            "--format",
+            "csv",
+            "--out",
+            out,
+        ]
+        .map(String::from)
+        .to_vec();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let reference_dir = tmp.path().join("reference");
+    let reference = args(reference_dir.to_str().unwrap(), &[]);
+    ok(&peff(
+        &reference.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let expected = std::fs::read(reference_dir.join("stochastic-regression.csv")).unwrap();
+    for attempt in 0..3 {
+        let dir = tmp.path().join(format!("attempt{attempt}"));
+        let checkpoint = dir.join("run.ckpt");
+        std::fs::create_dir_all(&dir).unwrap();
+        let extra = [
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "--checkpoint-interval",
+            "0",
+        ];
+        let run = args(dir.join("out").to_str().unwrap(), &extra);
+        let run: Vec<&str> = run.iter().map(String::as_str).collect();
+        let Some(stopped) = common::interrupt_once_written(&run, &checkpoint) else {
+            continue;
+        };
+        let stderr = String::from_utf8_lossy(&stopped.stderr);
+        assert_eq!(stopped.status.code(), Some(130), "{stderr}");
+        assert!(
+            stderr.contains("rerun the same command to resume"),
+            "{stderr}"
+        );
+        assert!(!dir.join("out/stochastic-regression.csv").exists());
+        ok(&peff(&run));
+        let resumed = std::fs::read(dir.join("out/stochastic-regression.csv")).unwrap();
+        assert!(resumed == expected, "the resumed table differs");
+        let mut other = run.clone();
+        let at = other.iter().position(|a| *a == "0.01,0.1").unwrap();
+        other[at] = "0.01,0.2";
+        let other_out = dir.join("other");
+        let at = other.iter().position(|a| *a == "--out").unwrap() + 1;
+        other[at] = other_out.to_str().unwrap();
+        let refused = peff(&other);
+        assert!(!refused.status.success());
+        let text = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            text.contains("different configuration") && text.contains("grad_noise"),
+            "{text}"
+        );
+        return;
+    }
+    panic!("every attempt finished before the signal");
 }

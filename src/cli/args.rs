@@ -87,7 +87,7 @@ pub struct ToyArgs {
     #[command(flatten)]
     pub shard: ShardArgs,
     /// Save progress to this file and resume from it when rerun with the same flags (exact,
-    /// sample).
+    /// sample, stochastic).
     #[arg(long, allow_hyphen_values = true)]
     pub checkpoint: Option<PathBuf>,
     /// Seconds between checkpoint saves (default 30).

@@ -13,7 +13,10 @@ use clap::Args;
 use super::args::{split_list, ToyArgs};
 use super::common::{progress_bar, thread_pool, Destination};
 use super::errors::quote;
-use crate::experiments::toy::stochastic::{Setting, StochasticRow, StochasticStudy, Summary};
+use crate::experiments::checkpoint::Checkpointer;
+use crate::experiments::toy::stochastic::{
+    Setting, StochasticProgress, StochasticRow, StochasticStudy, Summary,
+};
 use crate::experiments::toy::{enumerate_datasets, Dataset};
 use crate::export::{self, write_atomic};
 use crate::model::toy::lanes::Stochastic;
@@ -81,20 +84,13 @@ struct Valid {
     study: StochasticStudy,
     threads: usize,
     datasets: u64,
+    checkpoint: Option<Checkpointer>,
 }
 
 impl StochasticArgs {
     fn validate(&self) -> anyhow::Result<Valid> {
-        self.toy.refuse_unused(
-            "stochastic",
-            &[
-                "--shard",
-                "--checkpoint",
-                "--checkpoint-interval",
-                "--inits",
-                "--dump-init",
-            ],
-        )?;
+        self.toy
+            .refuse_unused("stochastic", &["--shard", "--inits", "--dump-init"])?;
         let mut toy = self.toy.clone();
         if toy.k.is_none() && toy.sparsity.is_none() {
             toy.k = Some(DEFAULT_K.to_string());
@@ -207,6 +203,11 @@ impl StochasticArgs {
             },
             threads: run.threads,
             datasets: datasets as u64,
+            checkpoint: self
+                .toy
+                .checkpoint
+                .as_ref()
+                .map(|path| Checkpointer::new(path, run.checkpoint_interval)),
         })
     }
 }
@@ -247,28 +248,52 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
     };
     let [csv_path, json_path] = dest.paths();
     let svg_path = output.out.join(format!("{}.svg", dest.stem));
-    export::check_output_paths(&[
+    let checkpoint = valid.checkpoint;
+    let mut outputs: Vec<(&str, &std::path::Path)> = vec![
         ("the result file", &csv_path),
         ("the result file", &json_path),
         ("the figure", &svg_path),
-    ])?;
+    ];
+    if let Some(cp) = &checkpoint {
+        outputs.push(("`--checkpoint`", cp.path()));
+    }
+    export::check_output_paths(&outputs)?;
     let record = RunRecord {
         command: "stochastic".to_string(),
         config: study.clone(),
         shard: None,
     };
     export::check_overwrite(&json_path, &serde_json::to_value(&record)?, output.force)?;
+    let mut finished: Vec<Vec<StochasticRow>> = match &checkpoint {
+        Some(cp) => cp
+            .load::<_, StochasticProgress>(&record)?
+            .map_or_else(Vec::new, |p| p.settings),
+        None => Vec::new(),
+    };
+    super::signals::announce(
+        "stopping: the settings finished so far are kept with `--checkpoint`…",
+    );
     let stop = super::signals::install();
     let pool = thread_pool(valid.threads)?;
     let started = Instant::now();
     let s_max = *study.train_seeds.last().expect("validated");
     let datasets: Vec<Dataset> = enumerate_datasets(study.experiment.space).collect();
     let bar = progress_bar(
-        valid.datasets * s_max as u64 * study.settings.len() as u64,
+        valid.datasets * s_max as u64 * (study.settings.len() - finished.len()) as u64,
         "runs",
     );
-    let mut rows: Vec<StochasticRow> = Vec::new();
-    for setting in &study.settings {
+    let save = |settings: &[Vec<StochasticRow>]| -> anyhow::Result<()> {
+        match &checkpoint {
+            Some(cp) => cp.save(
+                &record,
+                StochasticProgress {
+                    settings: settings.to_vec(),
+                },
+            ),
+            None => Ok(()),
+        }
+    };
+    for setting in &study.settings[finished.len()..] {
         let runs = pool.install(|| {
             crate::experiments::toy::stochastic::run_setting(
                 &study.experiment,
@@ -281,11 +306,19 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
         });
         let Some(runs) = runs.filter(|_| !stop.load(Ordering::Relaxed)) else {
             bar.abandon();
-            bail!("interrupted; no results written");
+            save(&finished)?;
+            return Err(crate::experiments::checkpoint::interrupted(
+                checkpoint.as_ref(),
+            ));
         };
-        rows.extend(pool.install(|| study.rows(setting, &runs)));
+        finished.push(pool.install(|| study.rows(setting, &runs)));
+        if checkpoint.as_ref().is_some_and(Checkpointer::due) {
+            save(&finished)?;
+        }
     }
+    save(&finished)?;
     bar.finish_and_clear();
+    let rows: Vec<StochasticRow> = finished.into_iter().flatten().collect();
     let points = figure_points(&study, &rows);
     let svg = if points.is_empty() {
         None

@@ -516,7 +516,64 @@ pub struct StochasticRow {
     pub tie_mass: f64,
 }
 
+/// Format tag of `peff stochastic` checkpoints.
+pub const CHECKPOINT_FORMAT: &str = "peff-stochastic-checkpoint-1";
+
+/// What a `peff stochastic --checkpoint` holds beside the envelope: the rows of the settings
+/// finished so far, in the study's order (a setting, every dataset × `S` runs, is the unit of
+/// work).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StochasticProgress {
+    /// The rows of settings `0 .. settings.len()`, as [`StochasticStudy::rows`] gave them.
+    pub settings: Vec<Vec<StochasticRow>>,
+}
+
+impl crate::record::ShardPayload<StochasticStudy> for StochasticProgress {
+    const FORMAT: &'static str = CHECKPOINT_FORMAT;
+    const WHAT: &'static str = "a peff stochastic checkpoint";
+
+    /// At most the study's settings, each with exactly its rows: the setting's sweep, batch
+    /// size and noise, and one row per (method and `k`, summary, `S`).
+    fn check(&self, run: &crate::record::RunRecord<StochasticStudy>) -> anyhow::Result<()> {
+        let study = &run.config;
+        if self.settings.len() > study.settings.len() {
+            anyhow::bail!(
+                "the checkpoint holds {} settings, more than the study's {}",
+                self.settings.len(),
+                study.settings.len()
+            );
+        }
+        for (i, (setting, rows)) in study.settings.iter().zip(&self.settings).enumerate() {
+            let expected = study.row_count();
+            let matches = |r: &StochasticRow| {
+                r.sweep == setting.sweep
+                    && r.batch_size == setting.training.batch_size
+                    && r.grad_noise.to_bits() == setting.training.grad_noise.to_bits()
+            };
+            if rows.len() != expected || !rows.iter().all(matches) {
+                anyhow::bail!(
+                    "setting {} of the checkpoint does not hold that setting's {expected} rows",
+                    i + 1
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 impl StochasticStudy {
+    /// Rows per setting: one per (method and `k`, summary, `S`); a row in closed form
+    /// (random pruning, not tallied) only as `summary = mask`.
+    pub fn row_count(&self) -> usize {
+        let keys = self.experiment.rows();
+        let closed = keys
+            .iter()
+            .filter(|k| !self.experiment.is_tallied(k.method, false))
+            .count();
+        (closed + (keys.len() - closed) * self.summaries.len()) * self.train_seeds.len()
+    }
+
     /// The rows of one setting from its runs, for every row, summary and `S`: random pruning
     /// (closed form: `H(m | D) = H(m) = log2 C(p, k)`, `I = 0`) only as `summary = mask`.
     pub fn rows(&self, setting: &Setting, runs: &SettingRuns) -> Vec<StochasticRow> {
@@ -746,7 +803,10 @@ mod tests {
                 "{low} ≤ {} ≤ {high}",
                 e.mi_bits
             );
-            assert!(high <= ceiling && low < high, "[{low}, {high}] in [0, {ceiling}]");
+            assert!(
+                high <= ceiling && low < high,
+                "[{low}, {high}] in [0, {ceiling}]"
+            );
         }
     }
 
