@@ -710,7 +710,7 @@ fn unusable_checkpoint_and_out_fail_with_one_line() {
             "--out",
             path_str(&file),
         ],
-        &["`--out`", "cannot create directory"],
+        &["`--out`", "is a file, not a directory"],
     );
 }
 

@@ -424,8 +424,8 @@ fn malformed_idx_files_fail_with_one_line() {
     std::os::unix::fs::symlink(tmp.path().join("gone"), &dangling).unwrap();
     for (dir, phrase) in [
         (tmp.path().join("nowhere"), "does not exist"),
-        (file, "a file"),
-        (dangling, "a link"),
+        (file, "is a file, not a directory"),
+        (dangling, "is a dangling link to"),
         (
             both,
             "both train-images-idx3-ubyte and train-images-idx3-ubyte.gz",

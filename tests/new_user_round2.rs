@@ -633,3 +633,75 @@ fn a_diverged_curve_does_not_set_the_axis() {
         "the axis reaches 1e18"
     );
 }
+
+/// `--data` naming a file, a missing path or a dangling link said "has no train-images…" (and,
+/// for CIFAR-10, "has no data_batch_1.bin"). Each now says what the path is, in one line.
+#[test]
+fn data_that_is_not_a_directory_says_what_it_is() {
+    let tmp = TempDir::new().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let gone = tmp.path().join("gone");
+    let dangling = tmp.path().join("dangling");
+    std::os::unix::fs::symlink(&gone, &dangling).unwrap();
+    let to_file = tmp.path().join("to-file");
+    std::os::unix::fs::symlink(&file, &to_file).unwrap();
+    let out = tmp.path().join("out");
+    let dangling_phrase = format!("is a dangling link to '{}'", gone.display());
+    let to_file_phrase = format!("is a link to '{}', a file, not a directory", file.display());
+    let cases = [
+        (file.clone(), "is a file, not a directory"),
+        (tmp.path().join("nowhere"), "does not exist"),
+        (dangling, dangling_phrase.as_str()),
+        (to_file, to_file_phrase.as_str()),
+    ];
+    for (dir, phrase) in &cases {
+        for dataset in [["--dataset", "fashion-mnist"], ["--dataset", "cifar10"]] {
+            let mut args = vec!["memorize", dataset[0], dataset[1]];
+            if dataset[1] == "cifar10" {
+                args.extend(["--arch", "conv"]);
+            }
+            args.extend(["--data", path_str(dir), "--out", path_str(&out)]);
+            let line = expect_error(&args, &["`--data`", phrase]);
+            assert!(!line.contains("has no"), "{line}");
+        }
+    }
+    assert!(!out.exists());
+}
+
+/// `--out` naming a file said "File exists (os error 17)". It now says the path is a file (or
+/// a dangling link), for every command that writes into a directory and for a file path under
+/// a file.
+#[test]
+fn out_that_is_a_file_says_so() {
+    let tmp = TempDir::new().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let dangling = tmp.path().join("dangling");
+    std::os::unix::fs::symlink(tmp.path().join("gone"), &dangling).unwrap();
+    let under = file.join("sub");
+    let svg = file.join("x.svg");
+    for command in [
+        &["exact", "--n", "2"][..],
+        &["memorize"],
+        &["noise-corr"],
+        &["scaling"],
+    ] {
+        for out in [&file, &under] {
+            let line = expect_error(
+                &with(command, &["--out", path_str(out)]),
+                &["`--out`", "is a file, not a directory"],
+            );
+            assert!(!line.contains("os error"), "{line}");
+        }
+        expect_error(
+            &with(command, &["--out", path_str(&dangling)]),
+            &["`--out`", "is a dangling link to"],
+        );
+    }
+    expect_error(
+        &["plot", "figure3", "--out", path_str(&svg)],
+        &["`--out`", "is a file, not a directory"],
+    );
+    assert_eq!(read(&file), "x");
+}
