@@ -705,3 +705,104 @@ fn out_that_is_a_file_says_so() {
     );
     assert_eq!(read(&file), "x");
 }
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// The README says every command prints the paths it wrote on stderr; shard files and
+/// `--dump-init` were written silently on stderr (a shard's path went to stdout only). Runs
+/// commands that write each kind of file and fails if a new file under the temporary directory
+/// is not named on a `wrote` line of that command's stderr.
+#[test]
+fn every_command_prints_the_paths_it_wrote() {
+    let tmp = TempDir::new().unwrap();
+    let dir = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    let (toy, shards, merged, plots) = (dir("toy"), dir("shards"), dir("merged"), dir("plots"));
+    let init = format!("{toy}/init.json");
+    let memorize_csv = format!("{merged}/memorize-gaussian.csv");
+    let svg = format!("{plots}/f.svg");
+    let memorize = [
+        "memorize",
+        "--n",
+        "6",
+        "--input-dim",
+        "4",
+        "--width",
+        "8",
+        "--max-epochs",
+        "50",
+        "--densities",
+        "0.5",
+        "--methods",
+        "random",
+        "--seeds",
+        "2",
+        "--out",
+        &shards,
+    ];
+    let toy_args = [
+        "--n",
+        "2",
+        "--input-dim",
+        "2",
+        "--steps",
+        "50",
+        "--out",
+        &toy,
+    ];
+    let commands: Vec<Vec<&str>> = vec![
+        with(&["exact"], &with(&toy_args, &["--dump-init", &init])),
+        with(&["exact"], &with(&toy_args, &["--shard", "0/2"])),
+        with(&["sample", "--samples", "10"], &toy_args),
+        with(
+            &["scaling", "--n", "1..2", "--shard", "1/2"],
+            &toy_args[2..],
+        ),
+        with(&memorize, &["--shard", "0/2"]),
+        with(&memorize, &["--shard", "1/2"]),
+        with(&NOISE_CORR, &["--out", &shards, "--shard", "0/2"]),
+    ];
+    let mut all_shards = Vec::new();
+    for args in commands.iter().map(Vec::as_slice).chain([
+        &["merge", "--out", &merged][..],
+        &["plot", "figure1a", &memorize_csv, "--out", &svg],
+    ]) {
+        let before = files_under(tmp.path());
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        if args[0] == "merge" {
+            args.extend(all_shards.iter().cloned());
+        }
+        let (_, stderr) = run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let wrote: Vec<&str> = stderr.lines().filter(|l| l.contains("wrote ")).collect();
+        let new: Vec<_> = files_under(tmp.path())
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
+        assert!(!new.is_empty(), "peff {} wrote nothing", args.join(" "));
+        for file in new {
+            let shown = path_str(&file);
+            assert!(
+                wrote.iter().any(|l| l.contains(shown)),
+                "peff {}: wrote {shown} without saying so: {stderr:?}",
+                args.join(" ")
+            );
+            if shown.contains("memorize-gaussian.shard") {
+                all_shards.push(shown.to_string());
+            }
+        }
+    }
+}
