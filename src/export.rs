@@ -521,7 +521,7 @@ fn check_replace(
     let same = read_capped_text(path, max, "output file")
         .ok()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .and_then(|v| v.get("run").cloned())
+        .and_then(|v| v.get("run").map(crate::record::current_spelling))
         .is_some_and(|recorded| {
             recorded.get("command") == run.get("command")
                 && recorded.get("config") == run.get("config")
