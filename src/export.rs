@@ -98,6 +98,22 @@ pub fn render<R: Serialize>(rows: &[R], format: Format) -> anyhow::Result<String
     }
 }
 
+/// Creates `dir` and its parents if needed. A path on the way that exists but is not a
+/// directory (a file, a dangling link) is named in one line, where `create_dir_all` would say
+/// only "File exists".
+fn create_dir(dir: &Path) -> anyhow::Result<()> {
+    for ancestor in dir.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        if std::fs::symlink_metadata(ancestor).is_ok() {
+            if let Some(what) = crate::data::not_a_directory(ancestor) {
+                anyhow::bail!("'{}' {what}", ancestor.display());
+            }
+            break;
+        }
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create directory '{}'", dir.display()))
+}
+
 /// Writes `contents` to `path` atomically: a temporary file in the same directory, fsync,
 /// rename.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
@@ -105,8 +121,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating directory '{}'", dir.display()))?;
+    create_dir(dir)?;
     remove_stale_temps(path);
     let tmp = temp_name(path)?;
     let result = (|| {
@@ -123,8 +138,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
 
 /// Checks before any work that `dir` can hold result files (creating it if needed).
 pub fn check_out_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("`--out`: cannot create directory '{}'", dir.display()))?;
+    create_dir(dir).context("`--out`")?;
     let probe = dir.join(format!(".peff-write-probe{}", std::process::id()));
     std::fs::write(&probe, b"")
         .with_context(|| format!("`--out`: directory '{}' is not writable", dir.display()))?;
@@ -314,8 +328,7 @@ pub fn write_result_files(
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating directory '{}'", dir.display()))?;
+            create_dir(dir)?;
             remove_stale_temps(path);
             let tmp = temp_name(path)?;
             let result = (|| {
@@ -383,8 +396,7 @@ fn resolved(path: &Path) -> anyhow::Result<PathBuf> {
     let name = path
         .file_name()
         .with_context(|| format!("'{}' names no file", path.display()))?;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create directory '{}'", dir.display()))?;
+    create_dir(dir)?;
     let dir = std::fs::canonicalize(dir)
         .with_context(|| format!("cannot resolve directory '{}'", dir.display()))?;
     Ok(dir.join(name))
@@ -509,7 +521,7 @@ fn check_replace(
     let same = read_capped_text(path, max, "output file")
         .ok()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .and_then(|v| v.get("run").cloned())
+        .and_then(|v| v.get("run").map(crate::record::current_spelling))
         .is_some_and(|recorded| {
             recorded.get("command") == run.get("command")
                 && recorded.get("config") == run.get("config")

@@ -148,6 +148,28 @@ pub fn order_shards<T, C: PartialEq + Clone + Serialize>(
     Ok((slots.into_iter().flatten().collect(), whole))
 }
 
+/// Values serialised under another name by earlier versions, as `(current, former)` fragments
+/// of compact JSON. Reading accepts both (a serde alias); [`current_spelling`] maps a recorded
+/// run to the current names before it is compared, and a shard file signed with the former
+/// spelling keeps a valid checksum.
+pub const RENAMED: [(&str, &str); 1] = [(
+    r#""optimizer":{"name":"gd""#,
+    r#""optimizer":{"name":"sgd""#,
+)];
+
+/// `value` with the [`RENAMED`] values in their current spelling (a run record read from an
+/// older file compares equal to the same configuration run now).
+pub fn current_spelling(value: &serde_json::Value) -> serde_json::Value {
+    let text = value.to_string();
+    if !RENAMED.iter().any(|(_, then)| text.contains(then)) {
+        return value.clone();
+    }
+    let text = RENAMED
+        .iter()
+        .fold(text, |text, (now, then)| text.replace(then, now));
+    serde_json::from_str(&text).unwrap_or_else(|_| value.clone())
+}
+
 /// The first place where two JSON values differ: its dotted path (`run.config.lr`, array
 /// items as `[i]`) and the two values, compact and cut to 80 characters.
 pub fn first_difference(
@@ -327,7 +349,20 @@ where
 
     /// SHA-256 (hex) of the file's compact JSON with `checksum` empty.
     pub fn compute_checksum(&self) -> String {
-        use sha2::{Digest, Sha256};
+        Self::sha256(&self.unsigned_json())
+    }
+
+    /// [`Self::compute_checksum`] of the file as an earlier version wrote it, with the
+    /// [`RENAMED`] values in their former spelling: such a file was signed before the rename.
+    fn former_checksum(&self) -> String {
+        let mut text = self.unsigned_json();
+        for (now, then) in RENAMED {
+            text = text.replace(now, then);
+        }
+        Self::sha256(&text)
+    }
+
+    fn unsigned_json(&self) -> String {
         let unsigned = Unsigned {
             format: &self.format,
             peff_version: &self.peff_version,
@@ -335,7 +370,11 @@ where
             payload: &self.payload,
             checksum: "",
         };
-        let text = serde_json::to_string(&unsigned).expect("shard files always serialise");
+        serde_json::to_string(&unsigned).expect("shard files always serialise")
+    }
+
+    fn sha256(text: &str) -> String {
+        use sha2::{Digest, Sha256};
         format!("{:x}", Sha256::digest(text.as_bytes()))
     }
 
@@ -351,7 +390,7 @@ where
                 P::FORMAT
             );
         }
-        if file.compute_checksum() != file.checksum {
+        if file.compute_checksum() != file.checksum && file.former_checksum() != file.checksum {
             bail!("checksum mismatch: the file was modified or truncated");
         }
         if let Some(shard) = file.run.shard.filter(|s| !s.is_valid()) {

@@ -145,6 +145,44 @@ fn verify_cli() {
     peff::cli::Cli::command().debug_assert();
 }
 
+/// Every subcommand's `--help`, the `peff plot` figures' included, ends its description with
+/// examples (issue 20: the plot subcommands had none). Fails for a subcommand without an
+/// `Example:` or `Examples:` block of `peff …` lines.
+#[test]
+fn every_subcommand_help_has_examples() {
+    let mut cli = peff::cli::Cli::command();
+    cli.build();
+    let mut missing = Vec::new();
+    let mut stack: Vec<(String, clap::Command)> = cli
+        .get_subcommands()
+        .filter(|c| c.get_name() != "help")
+        .map(|c| (c.get_name().to_string(), c.clone()))
+        .collect();
+    while let Some((name, mut command)) = stack.pop() {
+        stack.extend(
+            command
+                .get_subcommands()
+                .filter(|c| c.get_name() != "help")
+                .map(|c| (format!("{name} {}", c.get_name()), c.clone())),
+        );
+        let help = command.render_long_help().to_string();
+        let examples = help
+            .split_once("Example")
+            .map(|(_, rest)| rest.lines().skip(1).take_while(|l| !l.trim().is_empty()))
+            .map(|mut lines| {
+                lines.all(|l| {
+                    l.trim_start().starts_with(&format!("peff {name}"))
+                        || l.trim_start().starts_with("printf")
+                })
+            })
+            .unwrap_or(false);
+        if !examples {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "no examples in --help: {missing:?}");
+}
+
 /// Every invalid value of every `exact`/`sample` flag exits non-zero with one stderr line that
 /// names the flag and the rule it broke, and no panic. Fails if a value slips through
 /// validation (the tiny run would then succeed), if an error grows a second line, or if a
@@ -710,7 +748,7 @@ fn unusable_checkpoint_and_out_fail_with_one_line() {
             "--out",
             path_str(&file),
         ],
-        &["`--out`", "cannot create directory"],
+        &["`--out`", "is a file, not a directory"],
     );
 }
 

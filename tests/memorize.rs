@@ -424,8 +424,8 @@ fn malformed_idx_files_fail_with_one_line() {
     std::os::unix::fs::symlink(tmp.path().join("gone"), &dangling).unwrap();
     for (dir, phrase) in [
         (tmp.path().join("nowhere"), "does not exist"),
-        (file, "a file"),
-        (dangling, "a link"),
+        (file, "is a file, not a directory"),
+        (dangling, "is a dangling link to"),
         (
             both,
             "both train-images-idx3-ubyte and train-images-idx3-ubyte.gz",
@@ -776,4 +776,25 @@ fn memorize_checkpoint_resumes_to_the_identical_table() {
         return;
     }
     panic!("every attempt finished before the signal");
+}
+
+/// The JSON called gradient descent `sgd` where the CLI calls it `--optimizer gd` (issue 20).
+/// It now says `gd`; a result written with the former spelling is still the same
+/// configuration (rerunning it needs no `--force`), and it still verifies.
+#[test]
+fn the_json_names_the_optimizer_as_the_cli_does() {
+    let tmp = TempDir::new().unwrap();
+    let json = tmp.path().join("memorize-gaussian.json");
+    run_tiny(tmp.path(), &["--seeds", "1", "--optimizer", "gd"]);
+    let text = read(&json);
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["run"]["config"]["optimizer"]["name"], "gd", "{text}");
+    let former = text.replace(r#""name": "gd""#, r#""name": "sgd""#);
+    assert_ne!(former, text);
+    std::fs::write(&json, &former).unwrap();
+    run_ok(&["verify", s(&json)]);
+    run_tiny(tmp.path(), &["--seeds", "1"]);
+    let rerun: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
+    assert_eq!(rerun["run"], value["run"]);
+    assert_eq!(rerun["rows"], value["rows"]);
 }

@@ -633,3 +633,176 @@ fn a_diverged_curve_does_not_set_the_axis() {
         "the axis reaches 1e18"
     );
 }
+
+/// `--data` naming a file, a missing path or a dangling link said "has no train-images…" (and,
+/// for CIFAR-10, "has no data_batch_1.bin"). Each now says what the path is, in one line.
+#[test]
+fn data_that_is_not_a_directory_says_what_it_is() {
+    let tmp = TempDir::new().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let gone = tmp.path().join("gone");
+    let dangling = tmp.path().join("dangling");
+    std::os::unix::fs::symlink(&gone, &dangling).unwrap();
+    let to_file = tmp.path().join("to-file");
+    std::os::unix::fs::symlink(&file, &to_file).unwrap();
+    let out = tmp.path().join("out");
+    let dangling_phrase = format!("is a dangling link to '{}'", gone.display());
+    let to_file_phrase = format!("is a link to '{}', a file, not a directory", file.display());
+    let cases = [
+        (file.clone(), "is a file, not a directory"),
+        (tmp.path().join("nowhere"), "does not exist"),
+        (dangling, dangling_phrase.as_str()),
+        (to_file, to_file_phrase.as_str()),
+    ];
+    for (dir, phrase) in &cases {
+        for dataset in [["--dataset", "fashion-mnist"], ["--dataset", "cifar10"]] {
+            let mut args = vec!["memorize", dataset[0], dataset[1]];
+            if dataset[1] == "cifar10" {
+                args.extend(["--arch", "conv"]);
+            }
+            args.extend(["--data", path_str(dir), "--out", path_str(&out)]);
+            let line = expect_error(&args, &["`--data`", phrase]);
+            assert!(!line.contains("has no"), "{line}");
+        }
+    }
+    assert!(!out.exists());
+}
+
+/// `--out` naming a file said "File exists (os error 17)". It now says the path is a file (or
+/// a dangling link), for every command that writes into a directory and for a file path under
+/// a file.
+#[test]
+fn out_that_is_a_file_says_so() {
+    let tmp = TempDir::new().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let dangling = tmp.path().join("dangling");
+    std::os::unix::fs::symlink(tmp.path().join("gone"), &dangling).unwrap();
+    let under = file.join("sub");
+    let svg = file.join("x.svg");
+    for command in [
+        &["exact", "--n", "2"][..],
+        &["memorize"],
+        &["noise-corr"],
+        &["scaling"],
+    ] {
+        for out in [&file, &under] {
+            let line = expect_error(
+                &with(command, &["--out", path_str(out)]),
+                &["`--out`", "is a file, not a directory"],
+            );
+            assert!(!line.contains("os error"), "{line}");
+        }
+        expect_error(
+            &with(command, &["--out", path_str(&dangling)]),
+            &["`--out`", "is a dangling link to"],
+        );
+    }
+    expect_error(
+        &["plot", "figure3", "--out", path_str(&svg)],
+        &["`--out`", "is a file, not a directory"],
+    );
+    assert_eq!(read(&file), "x");
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+/// The README says every command prints the paths it wrote on stderr; shard files and
+/// `--dump-init` were written silently on stderr (a shard's path went to stdout only). Runs
+/// commands that write each kind of file and fails if a new file under the temporary directory
+/// is not named on a `wrote` line of that command's stderr.
+#[test]
+fn every_command_prints_the_paths_it_wrote() {
+    let tmp = TempDir::new().unwrap();
+    let dir = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    let (toy, shards, merged, plots) = (dir("toy"), dir("shards"), dir("merged"), dir("plots"));
+    let init = format!("{toy}/init.json");
+    let memorize_csv = format!("{merged}/memorize-gaussian.csv");
+    let svg = format!("{plots}/f.svg");
+    let memorize = [
+        "memorize",
+        "--n",
+        "6",
+        "--input-dim",
+        "4",
+        "--width",
+        "8",
+        "--max-epochs",
+        "50",
+        "--densities",
+        "0.5",
+        "--methods",
+        "random",
+        "--seeds",
+        "2",
+        "--out",
+        &shards,
+    ];
+    let toy_args = [
+        "--n",
+        "2",
+        "--input-dim",
+        "2",
+        "--steps",
+        "50",
+        "--out",
+        &toy,
+    ];
+    let commands: Vec<Vec<&str>> = vec![
+        with(&["exact"], &with(&toy_args, &["--dump-init", &init])),
+        with(&["exact"], &with(&toy_args, &["--shard", "0/2"])),
+        with(&["sample", "--samples", "10"], &toy_args),
+        with(
+            &["scaling", "--n", "1..2", "--shard", "1/2"],
+            &toy_args[2..],
+        ),
+        with(&memorize, &["--shard", "0/2"]),
+        with(&memorize, &["--shard", "1/2"]),
+        with(&NOISE_CORR, &["--out", &shards, "--shard", "0/2"]),
+    ];
+    let mut all_shards = Vec::new();
+    for args in commands.iter().map(Vec::as_slice).chain([
+        &["merge", "--out", &merged][..],
+        &["plot", "figure1a", &memorize_csv, "--out", &svg],
+    ]) {
+        let before = files_under(tmp.path());
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        if args[0] == "merge" {
+            args.extend(all_shards.iter().cloned());
+        }
+        let (_, stderr) = run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let wrote: Vec<&str> = stderr.lines().filter(|l| l.contains("wrote ")).collect();
+        let new: Vec<_> = files_under(tmp.path())
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
+        assert!(!new.is_empty(), "peff {} wrote nothing", args.join(" "));
+        for file in new {
+            let shown = path_str(&file);
+            assert!(
+                wrote.iter().any(|l| l.contains(shown)),
+                "peff {}: wrote {shown} without saying so: {stderr:?}",
+                args.join(" ")
+            );
+            if shown.contains("memorize-gaussian.shard") {
+                all_shards.push(shown.to_string());
+            }
+        }
+    }
+}

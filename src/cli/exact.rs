@@ -115,6 +115,7 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         let exp = &first.config.experiment;
         let file = InitFile::from_params(&exp.shape.layers(), &exp.init);
         write_atomic(path, file.to_json().as_bytes()).context("`--dump-init`")?;
+        eprintln!("wrote {}", path.display());
     }
     let stop = super::signals::install();
     let checkpoint = args.checkpoint.as_ref().map(|path| Checkpoint {
@@ -151,6 +152,7 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         let partial = Partial::from_tallies(first, range.clone(), range.end - range.start, tallies);
         write_atomic(&path, serde_json::to_string(&partial)?.as_bytes())?;
         println!("{}", path.display());
+        eprintln!("wrote {}", path.display());
         return Ok(());
     }
     finish(&dest, &whole, per_init, Threads::Ran(run.threads), started)

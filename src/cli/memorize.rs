@@ -663,6 +663,7 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         let file: MemorizeShard = ShardFile::new(run, MemorizeSeeds::new(range, results));
         write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
         println!("{}", path.display());
+        eprintln!("wrote {}", path.display());
         return Ok(());
     }
     let dest = Destination {

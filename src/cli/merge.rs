@@ -134,8 +134,8 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
         );
     };
     let run_of = |text: &str| -> Option<(serde_json::Value, serde_json::Value)> {
-        let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
-        let run = value.get_mut("run")?;
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        let run = crate::record::current_spelling(value.get("run")?);
         Some((run.get("command")?.clone(), run.get("config")?.clone()))
     };
     let first_run = run_of(&first.text);

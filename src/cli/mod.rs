@@ -91,7 +91,7 @@ pub enum Command {
     ///   peff plot scaling --k 16,9
     #[command(verbatim_doc_comment)]
     Plot(plot::PlotArgs),
-    /// Memorisation capacity of pruned MLPs vs density (Fig. 1a Gaussian, Fig. 1b FashionMNIST).
+    /// Memorisation capacity of pruned networks vs density (Fig. 1a Gaussian, Fig. 1b FashionMNIST, Fig. 1c ConvNet).
     ///
     /// Examples:
     ///   peff memorize --seeds 250
@@ -100,7 +100,7 @@ pub enum Command {
     ///   peff memorize --shard 3/10 --out shards   (then: peff merge shards/*.json)
     #[command(verbatim_doc_comment)]
     Memorize(memorize::MemorizeArgs),
-    /// Merges the shard files of `--shard` runs (exact, sample, memorize, noise-corr) into the table of the unsharded run.
+    /// Merges the shard files of `--shard` runs (exact, sample, memorize, noise-corr, scaling) into the table of the unsharded run.
     ///
     /// Examples:
     ///   peff merge results/exact-regression.shard-*-of-7.json

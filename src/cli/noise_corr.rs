@@ -473,6 +473,7 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
         let file: NoiseCorrShard = ShardFile::new(record, NoiseCorrSeeds { results });
         write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
         println!("{}", path.display());
+        eprintln!("wrote {}", path.display());
         return Ok(());
     }
     let dest = Destination {

@@ -38,6 +38,11 @@ pub struct PlotArgs {
 #[derive(Debug, Subcommand, Clone)]
 pub enum Figure {
     /// Figure 3: MI vs sparsity per method with the log2 C(p, k) ceiling, one panel per CSV.
+    ///
+    /// Examples:
+    ///   peff plot figure3                                   (both exact tables → results/figure3.svg)
+    ///   peff plot figure3 results/exact-regression.csv --out fig.svg
+    #[command(verbatim_doc_comment)]
     Figure3 {
         /// Exact-result CSVs (`peff exact`), one panel each, in order.
         #[arg(default_values = ["results/exact-regression.csv", "results/exact-classification.csv"])]
@@ -47,6 +52,11 @@ pub enum Figure {
         out: PathBuf,
     },
     /// Figure 1a: memorised fraction vs density (log scale) per method, ± s.e. bands.
+    ///
+    /// Examples:
+    ///   peff plot figure1a                                  (results/memorize-gaussian.csv)
+    ///   peff plot figure1a results/memorize-gaussian-patience2000.csv --out results/figure1a-patience2000.svg
+    #[command(verbatim_doc_comment)]
     Figure1a {
         /// Memorisation CSV (`peff memorize`).
         #[arg(default_value = "results/memorize-gaussian.csv")]
@@ -55,8 +65,12 @@ pub enum Figure {
         #[arg(long, default_value = "results/figure1a.svg")]
         out: PathBuf,
     },
-    /// Figure 1b: train accuracy vs density (log scale) per method, ± s.e. bands (the paper's
-    /// y-axis for noisy images).
+    /// Figure 1b: train accuracy vs density (log scale) per method, ± s.e. bands (the paper's y-axis for noisy images).
+    ///
+    /// Examples:
+    ///   peff plot figure1b                                  (results/memorize-fashion-mnist.csv)
+    ///   peff plot figure1b merged/memorize-fashion-mnist.csv --out fig1b.svg
+    #[command(verbatim_doc_comment)]
     Figure1b {
         /// Memorisation CSV (`peff memorize`) with accuracy columns.
         #[arg(default_value = "results/memorize-fashion-mnist.csv")]
@@ -66,6 +80,11 @@ pub enum Figure {
         out: PathBuf,
     },
     /// Figure 1c: the ConvNet's train accuracy vs density (log scale) per method, ± s.e. bands.
+    ///
+    /// Examples:
+    ///   peff plot figure1c                                  (results/memorize-conv-fashion-mnist.csv)
+    ///   peff plot figure1c results/memorize-cifar10.csv --out results/figure1c-cifar10.svg
+    #[command(verbatim_doc_comment)]
     Figure1c {
         /// Memorisation CSV of `peff memorize --arch conv`.
         #[arg(default_value = "results/memorize-conv-fashion-mnist.csv")]
@@ -75,6 +94,12 @@ pub enum Figure {
         out: PathBuf,
     },
     /// Noise correlation C vs epoch with ± s.e. bands (IMP: prunes marked; sweeps: one curve per value).
+    ///
+    /// Examples:
+    ///   peff plot noise-corr                                (results/noise-corr.csv → results/noise-corr.svg)
+    ///   peff plot noise-corr results/noise-corr-lr.csv      (→ results/noise-corr-lr.svg)
+    ///   peff plot noise-corr results/noise-corr-fig2.csv --out fig2.svg
+    #[command(verbatim_doc_comment)]
     NoiseCorr {
         /// `peff noise-corr` CSV.
         #[arg(default_value = "results/noise-corr.csv")]
@@ -84,6 +109,12 @@ pub enum Figure {
         out: Option<PathBuf>,
     },
     /// I(m; D | init) vs the number of points n at fixed k, with H(D) and the ceiling.
+    ///
+    /// Examples:
+    ///   peff plot scaling                                   (what a plain `peff scaling` wrote)
+    ///   peff plot scaling results/scaling-n.csv             (→ results/scaling-n.svg)
+    ///   peff plot scaling results/scaling-n.csv --k 16,9 --out scaling.svg
+    #[command(verbatim_doc_comment)]
     Scaling {
         /// Scaling CSV (`peff scaling`; default: what a plain `peff scaling` writes).
         #[arg(default_value = "results/scaling-regression-d3-n1-10.csv")]
@@ -96,6 +127,11 @@ pub enum Figure {
         out: Option<PathBuf>,
     },
     /// Estimator convergence to the exact value vs the number of samples.
+    ///
+    /// Examples:
+    ///   peff plot convergence                               (results/convergence.csv)
+    ///   peff plot convergence my/convergence.csv --out conv.svg
+    #[command(verbatim_doc_comment)]
     Convergence {
         /// Convergence CSV (`peff converge`).
         #[arg(default_value = "results/convergence.csv")]

@@ -259,6 +259,7 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
         let file: ScalingShard = ShardFile::new(record, ScalingSlice { points: done });
         write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
         println!("{}", path.display());
+        eprintln!("wrote {}", path.display());
         return Ok(());
     }
     emit(&dest, &record, &tallies, Threads::Ran(threads), started)

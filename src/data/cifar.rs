@@ -45,6 +45,14 @@ pub const TRAIN_FILES: [&str; 5] = [
 /// Why the CIFAR-10 training set could not be read. Every message is one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CifarError {
+    /// `--data` is not a directory (missing, a file, or a dangling link).
+    #[error("'{dir}' {what}")]
+    NotADirectory {
+        /// The path.
+        dir: String,
+        /// What it is instead ([`super::not_a_directory`]).
+        what: String,
+    },
     /// A needed file is absent.
     #[error("'{dir}' has no {name}; extract cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and pass its cifar-10-batches-bin directory")]
     Missing {
@@ -162,6 +170,12 @@ fn read_images(dir: &Path, train_size: usize, per_file: usize) -> Result<ImageSe
         return Err(CifarError::TrainSize {
             requested: train_size,
             available,
+        });
+    }
+    if let Some(what) = super::not_a_directory(dir) {
+        return Err(CifarError::NotADirectory {
+            dir: dir.display().to_string(),
+            what,
         });
     }
     let pixels = RECORD_BYTES - 1;
@@ -396,6 +410,9 @@ mod tests {
             CifarError::TrainSize { requested: 0, .. }
         ));
         let dir_err = read_records(&dir.path().join("nope"), 1, 4).unwrap_err();
-        assert!(dir_err.to_string().contains("has no data_batch_1.bin"));
+        assert!(dir_err.to_string().ends_with("nope' does not exist"));
+        let empty = tempfile::tempdir().unwrap();
+        let missing_err = read_records(empty.path(), 1, 4).unwrap_err();
+        assert!(missing_err.to_string().contains("has no data_batch_1.bin"));
     }
 }

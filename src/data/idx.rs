@@ -132,12 +132,12 @@ pub enum IdxError {
         classes: u8,
     },
     /// `--data` is not a directory (missing, a file, or a dangling link).
-    #[error("'{dir}' is not a directory ({what}); give `--data DIR` with the FashionMNIST files")]
+    #[error("'{dir}' {what}")]
     NotADirectory {
         /// The path.
         dir: String,
-        /// What it is instead.
-        what: &'static str,
+        /// What it is instead ([`super::not_a_directory`]).
+        what: String,
     },
     /// Both the raw file and its `.gz` exist, so which one is read would be a guess.
     #[error(
@@ -384,12 +384,7 @@ fn find(dir: &Path, name: &'static str) -> Result<PathBuf, IdxError> {
 
 /// The FashionMNIST training set from `dir`: [`TRAIN_FILES`], each raw or gzipped.
 pub fn load_fashion_mnist_train(dir: &Path) -> Result<LabelledImages, IdxError> {
-    if !dir.is_dir() {
-        let what = match std::fs::symlink_metadata(dir) {
-            Err(_) => "it does not exist",
-            Ok(m) if m.file_type().is_symlink() => "a link to nothing readable as a directory",
-            Ok(_) => "a file",
-        };
+    if let Some(what) = super::not_a_directory(dir) {
         return Err(IdxError::NotADirectory {
             dir: dir.display().to_string(),
             what,

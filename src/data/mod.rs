@@ -27,6 +27,38 @@ pub mod teacher;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// What `path` is when it cannot be read as a directory, as the end of a sentence starting with
+/// the path: `"does not exist"`, `"is a file, not a directory"`, `"is a dangling link to 'Y'"`,
+/// `"is a link to 'Y', a file, not a directory"`. `None` for a directory or a link to one.
+pub fn not_a_directory(path: &std::path::Path) -> Option<String> {
+    use std::io::ErrorKind::NotFound;
+    let kind = |m: &std::fs::Metadata| {
+        if m.is_file() {
+            "a file, not a directory"
+        } else {
+            "a special file, not a directory"
+        }
+    };
+    let meta = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == NotFound => return Some("does not exist".to_string()),
+        Err(e) => return Some(format!("cannot be read: {e}")),
+        Ok(m) => m,
+    };
+    if !meta.file_type().is_symlink() {
+        return (!meta.is_dir()).then(|| format!("is {}", kind(&meta)));
+    }
+    let target = match std::fs::read_link(path) {
+        Ok(t) => format!("'{}'", t.display()),
+        Err(_) => "an unreadable target".to_string(),
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => None,
+        Ok(m) => Some(format!("is a link to {target}, {}", kind(&m))),
+        Err(e) if e.kind() == NotFound => Some(format!("is a dangling link to {target}")),
+        Err(e) => Some(format!("is a link to {target}, which cannot be read: {e}")),
+    }
+}
+
 /// The space of datasets: `n` points with inputs in `{±1}^d`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DataSpace {

@@ -21,7 +21,9 @@ use super::Scalar;
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
 pub enum Optimizer {
-    /// (Full-batch or minibatch) gradient descent with learning rate `lr`.
+    /// (Full-batch or minibatch) gradient descent with learning rate `lr`: `--optimizer gd`,
+    /// serialised as `"gd"` (files written before the rename say `"sgd"`, still read).
+    #[serde(rename = "gd", alias = "sgd")]
     Sgd {
         /// Learning rate `η`.
         lr: f64,
