@@ -124,6 +124,46 @@ fn stochastic_table_does_not_depend_on_threads() {
     assert_eq!(run("1", "a"), run("2", "b"));
 }
 
+/// Runs that diverge are counted in `diverged` and announced on stderr, as memorize and
+/// noise-corr announce theirs.
+#[test]
+fn diverged_runs_are_announced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = peff(&[
+        "stochastic",
+        "--n",
+        "2",
+        "--steps",
+        "50",
+        "--k",
+        "12",
+        "--methods",
+        "magnitude",
+        "--batch-size",
+        "2",
+        "--grad-noise",
+        "1e10",
+        "--train-seeds",
+        "4",
+        "--format",
+        "csv",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
+    ok(&run);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let diverged: u64 = rows(&tmp.path().join("stochastic-regression.csv"))
+        .iter()
+        .filter(|r| r["summary"] == "mask" && r["grad_noise"] != "0.0")
+        .map(|r| r["diverged"].parse::<u64>().unwrap())
+        .sum();
+    assert!(diverged > 0, "σ² = 1e10 diverges");
+    assert!(
+        stderr.contains(&format!("{diverged} of 544 training runs diverged")),
+        "{stderr}"
+    );
+}
+
 /// On a tiny case (n = 2, B = 1: only the order of the two points varies) the per-dataset pmfs
 /// are nearly saturated at S = 512, and the estimates at S = 8, 64 approach that value: the
 /// error at 64 seeds is small and below the error at 8.

@@ -318,6 +318,7 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
     }
     save(&finished)?;
     bar.finish_and_clear();
+    warn_of_divergence(&study, &finished, valid.datasets);
     let rows: Vec<StochasticRow> = finished.into_iter().flatten().collect();
     let points = figure_points(&study, &rows);
     let svg = if points.is_empty() {
@@ -340,6 +341,26 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
         None => eprintln!("note: no figure: it draws the `mask` rows of methods other than random, and there are none"),
     }
     Ok(())
+}
+
+/// A warning per setting whose training runs diverged (counted in `diverged`, left out of the
+/// estimates), as `memorize` and `noise-corr` warn.
+fn warn_of_divergence(study: &StochasticStudy, settings: &[Vec<StochasticRow>], datasets: u64) {
+    let s_max = *study.train_seeds.last().expect("validated");
+    for (setting, rows) in study.settings.iter().zip(settings) {
+        let trained = rows
+            .iter()
+            .filter(|r| r.summary == "mask" && r.train_seeds == s_max && r.method != "random");
+        let (diverged, runs) = trained.fold((0, 0), |(d, n), r| {
+            (d + r.diverged, n + datasets * s_max as u64)
+        });
+        if diverged > 0 {
+            eprintln!(
+                "warning: at B = {}, σ² = {}, {diverged} of {runs} training runs diverged (NaN/∞ loss); they are counted in `diverged` and left out of the estimates",
+                setting.training.batch_size, setting.training.grad_noise
+            );
+        }
+    }
 }
 
 /// The figure's points: `summary = mask` at the largest `S`, every method but random (whose
