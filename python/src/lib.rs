@@ -248,6 +248,16 @@ fn counts_from(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
 /// ['plugin', 'miller_madow', 'chao_shen', 'chao_wang_jost', 'grassberger', 'jackknife', 'shrink', 'nsb']
 /// >>> round(est["plugin"].bits, 6), round(est["chao_shen"].bits, 6)
 /// (1.842738, 2.087338)
+///
+/// Counts of a summary of the masks are counts like any other: a summary ``f(m)`` such as the
+/// kept count per layer carries at most the mask's information (``I(f(m); D) ≤ I(m; D)``) and
+/// has few values, so a few runs estimate it well (``peff stochastic --summaries``):
+///
+/// >>> import numpy as np
+/// >>> per_layer = np.array([[9, 3], [9, 3], [8, 4], [9, 3]])  # kept per layer, one run a row
+/// >>> _, counts = np.unique(per_layer, axis=0, return_counts=True)
+/// >>> round(peff.entropy(counts)["plugin"].bits, 6)
+/// 0.811278
 /// >>> peff.entropy([3, -2])
 /// Traceback (most recent call last):
 /// ...
