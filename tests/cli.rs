@@ -574,10 +574,7 @@ fn verify_rejects_files_that_are_not_results() {
     std::fs::write(&init, "{\"layers\": []}").unwrap();
     let missing = tmp.path().join("missing.json");
     for file in [&text, &init] {
-        expect_error(
-            &["verify", path_str(file)],
-            &["is not a peff exact/sample JSON result"],
-        );
+        expect_error(&["verify", path_str(file)], &["is not a peff JSON result"]);
     }
     expect_error(
         &["verify", path_str(&missing)],

@@ -780,7 +780,8 @@ pub(crate) fn write_merged(
 
 /// `peff verify` of a `peff memorize` result: checks that the data files it recorded still have
 /// their SHA-256, reruns every seed of its configuration on `threads` threads (the table does
-/// not depend on the thread count) and compares the rows with the recorded ones.
+/// not depend on the thread count) and compares the rows with the recorded ones, and the CSV
+/// beside the file, when there is one, with the rerun's ([`super::verify::check_table`]).
 pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyhow::Result<()> {
     #[derive(serde::Deserialize)]
     struct Recorded {
@@ -855,20 +856,13 @@ pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyh
         .context("interrupted; nothing verified")?;
     bar.finish_and_clear();
     let rows = memorize::rows(config, &results);
-    let mismatch = rows.iter().zip(&recorded.rows).position(|(a, b)| a != b);
-    if rows.len() != recorded.rows.len() || mismatch.is_some() {
-        bail!(
-            "'{shown}': the rerun differs from the recorded table (first at row {})",
-            mismatch.map_or(rows.len().min(recorded.rows.len()) + 1, |i| i + 1)
-        );
-    }
+    let table = super::verify::check_table(path, &recorded.rows, &rows)?;
     println!(
-        "verified: '{shown}' reproduces its {} rows{}",
-        rows.len(),
+        "verified: '{shown}' reproduces {table}{}",
         if files.is_empty() {
             String::new()
         } else {
-            format!(" and its {} data files' SHA-256", files.len())
+            format!("; its {} data files match their SHA-256", files.len())
         }
     );
     Ok(())

@@ -107,10 +107,12 @@ pub enum Command {
     ///   peff merge shards/*.json --format csv --out results
     #[command(verbatim_doc_comment)]
     Merge(merge::MergeArgs),
-    /// Reruns the configuration recorded in a JSON result and checks its mask-pmf hash.
+    /// Reruns the configuration recorded in a JSON result (exact, sample, memorize, scaling, noise-corr, stochastic, or a merge of their shards) and checks its table (and the mask-pmf hash of exact and sample).
     ///
-    /// Example:
+    /// Examples:
     ///   peff verify results/exact-regression.json
+    ///   peff verify results/noise-corr.json --threads 4
+    ///   peff verify results/scaling-n.json
     #[command(verbatim_doc_comment)]
     Verify(verify::VerifyArgs),
     /// Theorem 5.6 of the paper as a calculator: a lower bound on the Lipschitz constant.

@@ -485,6 +485,162 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     emit(&dest, &record, &results, Threads::Ran(threads), started)
 }
 
+/// The flags that give `config` (with `threads` worker threads): validating them is the
+/// check of a configuration read back from a file, so that `peff verify` accepts exactly the
+/// configurations `peff noise-corr` runs.
+fn args_of(config: &NoiseCorrConfig, threads: usize) -> NoiseCorrArgs {
+    let list = |widths: &[usize]| {
+        widths
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut args = NoiseCorrArgs {
+        seeds: i64::try_from(config.seeds).unwrap_or(i64::MAX),
+        seed: config.seed,
+        d: i64::try_from(config.data.d).unwrap_or(i64::MAX),
+        teacher_hidden: list(&config.data.teacher_hidden),
+        student_hidden: list(&config.student_hidden),
+        n: i64::try_from(config.data.n).unwrap_or(i64::MAX),
+        mc: i64::try_from(config.data.mc).unwrap_or(i64::MAX),
+        noise_variance: config.data.noise_variance,
+        lr: Some(config.lr),
+        batch_size: config
+            .batch_size
+            .map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
+        prunes: None,
+        epochs_per_level: None,
+        rewind: None,
+        sweep: None,
+        values: None,
+        epochs: None,
+        threads: ThreadsArgs {
+            threads: threads as i64,
+        },
+        output: OutputArgs {
+            out: std::path::PathBuf::new(),
+            name: None,
+            force: false,
+            format: crate::export::Format::Table,
+        },
+        shard: ShardArgs { shard: None },
+        checkpoint: CheckpointArgs {
+            checkpoint: None,
+            checkpoint_interval: None,
+        },
+    };
+    let count = |v: usize| Some(i64::try_from(v).unwrap_or(i64::MAX));
+    match &config.schedule {
+        Schedule::Imp {
+            prunes,
+            epochs_per_level,
+            rewind,
+        } => {
+            args.prunes = count(*prunes);
+            args.epochs_per_level = count(*epochs_per_level);
+            args.rewind = Some(
+                match rewind {
+                    Rewind::Init => "init",
+                    Rewind::None => "none",
+                }
+                .to_string(),
+            );
+        }
+        Schedule::Sweep {
+            kind,
+            values,
+            epochs,
+        } => {
+            if *kind == SweepKind::Lr && config.lr.to_bits() == DEFAULT_LR.to_bits() {
+                // `--sweep lr` takes no `--lr`; its record holds the default.
+                args.lr = None;
+            }
+            args.sweep = Some(kind.name().to_string());
+            // `{}` prints the shortest decimal that parses back to the same f64.
+            args.values = Some(
+                values
+                    .iter()
+                    .map(f64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            args.epochs = count(*epochs);
+        }
+    }
+    args
+}
+
+/// `peff verify` of a `peff noise-corr` result (a whole run's, or a merge of its shards):
+/// validates the recorded configuration as the command's flags ([`NoiseCorrArgs::validate`]),
+/// reruns every seed through [`run_jobs`] and [`rows`] as the command does, on `threads`
+/// threads (the table does not depend on them), and compares the rows with the recorded ones,
+/// and the CSV beside the file, when there is one, with the rerun's.
+pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Recorded {
+        run: RunRecord<NoiseCorrConfig>,
+        rows: serde_json::Value,
+    }
+    let shown = path.display();
+    let recorded: Recorded = serde_json::from_str(text)
+        .with_context(|| format!("'{shown}' is not a peff noise-corr result"))?;
+    let recorded_config = &recorded.run.config;
+    if let Some(s) = recorded.run.shard {
+        bail!(
+            "'{shown}' records shard {}/{} of a noise-corr run, not a whole run: merge the shards with `peff merge` and verify the merged result",
+            s.index,
+            s.count
+        );
+    }
+    let (config, threads, _) = args_of(recorded_config, threads)
+        .validate()
+        .with_context(|| format!("'{shown}': recorded configuration"))?;
+    if config != *recorded_config {
+        let value = |c: &NoiseCorrConfig| serde_json::to_value(c).unwrap_or_default();
+        let (field, got, want) =
+            crate::record::first_difference(&value(recorded_config), &value(&config), "config")
+                .unwrap_or_else(|| ("config".to_string(), "?".to_string(), "?".to_string()));
+        bail!(
+            "'{shown}': recorded configuration: `{field}` is {got}, which `peff noise-corr` never records (it would be {want})"
+        );
+    }
+    let what = |e: serde_json::Error| {
+        anyhow::anyhow!("'{shown}' is not a peff noise-corr result: `rows`: {e}")
+    };
+    let recorded_rows = match config.schedule {
+        Schedule::Imp { .. } => Rows::Imp(serde_json::from_value(recorded.rows).map_err(what)?),
+        Schedule::Sweep { .. } => Rows::Sweep(serde_json::from_value(recorded.rows).map_err(what)?),
+    };
+    let seeds = 0..config.seeds as u64;
+    let bar = progress_bar(
+        config.seeds as u64 * config.curves().len() as u64,
+        "seed runs",
+    );
+    super::signals::announce("stopping: the rerun is abandoned and nothing is verified…");
+    let stop = super::signals::install();
+    let (results, _) = thread_pool(threads)?
+        .install(|| run_jobs(&config, seeds, &[], stop, &|| bar.inc(1), &|_, _| {}))
+        .context("noise-corr")?;
+    let Some(results) = results else {
+        bar.abandon();
+        bail!("interrupted; nothing verified");
+    };
+    bar.finish_and_clear();
+    let (rows, _) = rows(&config, &results)?;
+    let table = match (&recorded_rows, &rows) {
+        (Rows::Imp(recorded), Rows::Imp(rerun)) => {
+            super::verify::check_table(path, recorded, rerun)?
+        }
+        (Rows::Sweep(recorded), Rows::Sweep(rerun)) => {
+            super::verify::check_table(path, recorded, rerun)?
+        }
+        _ => bail!("'{shown}': the rerun gives rows of another schedule"),
+    };
+    println!("verified: '{shown}' reproduces {table}");
+    Ok(())
+}
+
 /// `peff merge` of noise-corr shard files (read and checked): the table and JSON of the
 /// unsharded run.
 pub(crate) fn write_merged(
@@ -515,4 +671,58 @@ pub(crate) fn write_merged(
         shards: parts.len() as u64,
     };
     emit(&dest, &whole, &results, threads, started)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// `peff verify` checks a recorded configuration by validating the flags that give it
+    /// ([`args_of`]): for every kind of run, those flags give back the same configuration.
+    #[test]
+    fn flags_of_a_configuration_give_it_back() {
+        for flags in [
+            &[][..],
+            &["--prunes", "30", "--rewind", "none", "--lr", "0.003"],
+            &["--batch-size", "10", "--seeds", "3", "--seed", "5"],
+            &[
+                "--sweep",
+                "lr",
+                "--values",
+                "1e-4,3e-3,0.1",
+                "--epochs",
+                "7",
+            ],
+            &[
+                "--sweep",
+                "grad-noise",
+                "--lr",
+                "1e-3",
+                "--values",
+                "0,1e-6",
+            ],
+            &["--sweep", "grad-noise", "--lr", "2.5e-3"],
+            &[
+                "--teacher-hidden",
+                "7",
+                "--student-hidden",
+                "9,9,3",
+                "--d",
+                "4",
+                "--prunes",
+                "3",
+            ],
+        ] {
+            let cli =
+                crate::cli::Cli::try_parse_from([&["peff", "noise-corr"][..], flags].concat())
+                    .unwrap();
+            let crate::cli::Command::NoiseCorr(args) = cli.command else {
+                unreachable!()
+            };
+            let (config, threads, _) = args.validate().unwrap();
+            let (again, _, _) = args_of(&config, threads).validate().unwrap();
+            assert_eq!(again, config, "{flags:?}");
+        }
+    }
 }

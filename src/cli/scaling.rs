@@ -2,16 +2,20 @@
 //! `d` (each point an exact enumeration, [`crate::experiments::scaling`]), in one table with the
 //! data's own entropy `H(D)` beside every row.
 
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use indicatif::ProgressBar;
 
 use super::args::{CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, Task, ThreadsArgs, ToyArgs};
 use super::common::{progress_bar, thread_pool, Destination};
+use crate::experiments::checkpoint::Checkpointer;
 use crate::experiments::run::compute_with;
 use crate::experiments::scaling::{
-    scaling_rows, IntRange, ScalingConfig, ScalingRow, ScalingShard, ScalingSlice, MAX_N,
+    IntRange, ScalingConfig, ScalingRow, ScalingShard, ScalingSlice, MAX_N,
 };
 use crate::experiments::toy::partial::Partial;
 use crate::experiments::toy::ToyRun;
@@ -136,7 +140,6 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
         }
     }
     let shard = args.shard.validate()?;
-    let slice = |count: u64| shard.unwrap_or(Shard::WHOLE).range(count);
     let per_shard = total.div_ceil(shard.map_or(1, |s| s.count) as u128);
     if per_shard > args.max_datasets as u128 {
         bail!(
@@ -197,30 +200,76 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
     let stop = super::signals::install();
     let pool = thread_pool(threads)?;
     let started = Instant::now();
-    let counts: Vec<u64> = record
+    let bar = progress_bar(grid_work(&record), "datasets of the grid");
+    let tallies = compute_grid(&record, &pool, checkpoint.as_ref(), &mut done, stop, &bar)?;
+    let Some(tallies) = tallies else {
+        bar.abandon();
+        return Err(crate::experiments::checkpoint::interrupted(
+            checkpoint.as_ref(),
+        ));
+    };
+    bar.finish_and_clear();
+    if let Some(path) = shard_file {
+        let file: ScalingShard = ShardFile::new(record, ScalingSlice { points: done });
+        write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
+        println!("{}", path.display());
+        eprintln!("wrote {}", path.display());
+        return Ok(());
+    }
+    emit(&dest, &record, &tallies, Threads::Ran(threads), started)
+}
+
+/// The datasets `record` (its shard, if any) enumerates over every grid point: the progress
+/// bar's length.
+fn grid_work(record: &RunRecord<ScalingConfig>) -> u64 {
+    let shard = record.shard.unwrap_or(Shard::WHOLE);
+    record
         .config
         .points
         .iter()
-        .map(|p| p.experiment.space.num_multisets().expect("checked above") as u64)
-        .collect();
-    let bar = progress_bar(
-        counts.iter().map(|&c| slice(c).end - slice(c).start).sum(),
-        "datasets of the grid",
-    );
+        .map(|p| {
+            let count = p.experiment.space.num_multisets().unwrap_or(0) as u64;
+            let range = shard.range(count);
+            range.end - range.start
+        })
+        .sum()
+}
+
+/// Computes every grid point of `record` (its shard's datasets of each, or all of them) on
+/// `pool`, point by point: the one computation of `peff scaling` and of `peff verify` of its
+/// results. `done` holds the points finished (and the current one's progress) so far, resumed
+/// from and saved to `checkpoint` when given. Returns every point's tallies in grid order, or
+/// `None` once `stop` is set (the progress is then in `done` and the checkpoint).
+fn compute_grid(
+    record: &RunRecord<ScalingConfig>,
+    pool: &rayon::ThreadPool,
+    checkpoint: Option<&Checkpointer>,
+    done: &mut Vec<Partial>,
+    stop: &AtomicBool,
+    bar: &ProgressBar,
+) -> anyhow::Result<Option<Vec<Vec<MaskTally>>>> {
+    let shard = record.shard;
     let mut tallies: Vec<Vec<MaskTally>> = Vec::new();
-    for (i, &count) in counts.iter().enumerate() {
+    for (i, point) in record.config.points.iter().enumerate() {
+        let count = point
+            .experiment
+            .space
+            .num_multisets()
+            .filter(|&c| c <= u64::MAX as u128)
+            .with_context(|| format!("grid point {}: the dataset count overflows", i + 1))?
+            as u64;
         let identity = record.config.point_record(i, shard);
-        let range = slice(count);
+        let range = shard.unwrap_or(Shard::WHOLE).range(count);
         let resumed = match done.get(i) {
             Some(p) => Some((p.payload.done, p.tallies()?)),
             None => None,
         };
-        let save = |done: &mut Vec<Partial>, partial: Partial| -> anyhow::Result<()> {
+        let mut saver = |d: u64, t: &[MaskTally]| -> anyhow::Result<()> {
             done.truncate(i);
-            done.push(partial);
-            if let Some(cp) = &checkpoint {
+            done.push(Partial::from_tallies(identity.clone(), range.clone(), d, t));
+            if let Some(cp) = checkpoint {
                 cp.save(
-                    &record,
+                    record,
                     ScalingSlice {
                         points: done.clone(),
                     },
@@ -228,13 +277,7 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
             }
             Ok(())
         };
-        let mut saver = |d: u64, t: &[MaskTally]| {
-            save(
-                &mut done,
-                Partial::from_tallies(identity.clone(), range.clone(), d, t),
-            )
-        };
-        let due = || checkpoint.as_ref().is_some_and(|cp| cp.due());
+        let due = || checkpoint.is_some_and(|cp| cp.due());
         let result = pool.install(|| {
             compute_with(
                 &identity,
@@ -247,23 +290,67 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
             )
         })?;
         let Some(t) = result else {
-            bar.abandon();
-            return Err(crate::experiments::checkpoint::interrupted(
-                checkpoint.as_ref(),
-            ));
+            return Ok(None);
         };
         tallies.push(t);
     }
-    bar.finish_and_clear();
-    if let Some(path) = shard_file {
-        let file: ScalingShard = ShardFile::new(record, ScalingSlice { points: done });
-        write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
-        println!("{}", path.display());
-        eprintln!("wrote {}", path.display());
-        return Ok(());
-    }
-    emit(&dest, &record, &tallies, Threads::Ran(threads), started)
+    Ok(Some(tallies))
 }
+
+/// `peff verify` of a `peff scaling` result (a whole run's, or a merge of its shards): checks
+/// the recorded configuration, reruns every grid point through [`compute_grid`] on `threads`
+/// threads (the table does not depend on them) and compares the rows with the recorded ones,
+/// and the CSV beside the file, when there is one, with the rerun's.
+pub(crate) fn verify(path: &Path, text: &str, threads: usize) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Recorded {
+        run: RunRecord<ScalingConfig>,
+        rows: Vec<ScalingRow>,
+    }
+    let shown = path.display();
+    let recorded: Recorded = serde_json::from_str(text)
+        .with_context(|| format!("'{shown}' is not a peff scaling result"))?;
+    let record = &recorded.run;
+    if let Some(s) = record.shard {
+        bail!(
+            "'{shown}' records shard {}/{} of a scaling run, not a whole run: merge the shards with `peff merge` and verify the merged result",
+            s.index,
+            s.count
+        );
+    }
+    record
+        .config
+        .validate()
+        .with_context(|| format!("'{shown}': recorded configuration"))?;
+    let total: u128 = record
+        .config
+        .points
+        .iter()
+        .map(|p| p.experiment.space.num_multisets().unwrap_or(u128::MAX))
+        .fold(0, u128::saturating_add);
+    if total > MAX_VERIFY_DATASETS {
+        bail!(
+            "'{shown}': the recorded grid has {total} datasets in all, more than the {MAX_VERIFY_DATASETS} `peff verify` reruns"
+        );
+    }
+    let pool = thread_pool(threads)?;
+    super::signals::announce("stopping: the rerun is abandoned and nothing is verified…");
+    let stop = super::signals::install();
+    let bar = progress_bar(grid_work(record), "datasets of the grid");
+    let tallies = compute_grid(record, &pool, None, &mut Vec::new(), stop, &bar)?;
+    let Some(tallies) = tallies else {
+        bar.abandon();
+        bail!("interrupted; nothing verified");
+    };
+    bar.finish_and_clear();
+    let rows = record.config.rows(&tallies);
+    let table = super::verify::check_table(path, &recorded.rows, &rows)?;
+    println!("verified: '{shown}' reproduces {table}");
+    Ok(())
+}
+
+/// Most datasets (all grid points together) `peff verify` reruns of a scaling result.
+const MAX_VERIFY_DATASETS: u128 = 1_000_000_000;
 
 /// The default result name: `scaling-<task>-d<d>-n<n>`, ranges as `a-b`.
 pub fn default_name(task: Task, dims: IntRange, ns: IntRange) -> String {
@@ -283,13 +370,7 @@ fn emit(
     threads: Threads,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let rows: Vec<ScalingRow> = record
-        .config
-        .points
-        .iter()
-        .zip(tallies)
-        .flat_map(|(point, t)| scaling_rows(&point.experiment, t))
-        .collect();
+    let rows = record.config.rows(tallies);
     let file = ResultFile::new(record, threads, started.elapsed().as_secs_f64(), &rows);
     dest.emit(file)
 }

@@ -4,18 +4,20 @@
 //! setting of a sweep of minibatch sizes `B` and gradient-noise variances `σ²`, for the mask and
 //! its summaries `f(m)`. Writes `<out>/<name>.csv`, `.json` and `.svg`.
 
-use std::sync::atomic::Ordering;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use indicatif::ProgressBar;
 
 use super::args::{split_list, ToyArgs};
 use super::common::{progress_bar, thread_pool, Destination};
 use super::errors::quote;
 use crate::experiments::checkpoint::Checkpointer;
 use crate::experiments::toy::stochastic::{
-    Setting, StochasticProgress, StochasticRow, StochasticStudy, Summary,
+    Setting, StochasticProgress, StochasticRow, StochasticStudy, Summary, MAX_BOOTSTRAP,
 };
 use crate::experiments::toy::{enumerate_datasets, Dataset};
 use crate::export::{self, write_atomic};
@@ -28,7 +30,7 @@ pub const DEFAULT_K: &str = "16,12";
 /// Default `--grad-noise` of the study.
 pub const DEFAULT_GRAD_NOISE: &str = "0,0.001,0.01,0.1";
 /// Largest `--train-seeds`.
-pub const MAX_TRAIN_SEEDS: i64 = 1_000_000;
+pub const MAX_TRAIN_SEEDS: i64 = crate::experiments::toy::stochastic::MAX_TRAIN_SEEDS as i64;
 /// Default `--max-runs`.
 pub const DEFAULT_MAX_RUNS: u64 = 10_000_000;
 
@@ -149,9 +151,9 @@ impl StochasticArgs {
                 })
             })
             .collect::<anyhow::Result<_>>()?;
-        if self.bootstrap == 1 || !(0..=100_000).contains(&self.bootstrap) {
+        if self.bootstrap == 1 || !(0..=MAX_BOOTSTRAP as i64).contains(&self.bootstrap) {
             bail!(
-                "`--bootstrap` must be 0 (no interval) or in [2, 100000], got {}",
+                "`--bootstrap` must be 0 (no interval) or in [2, {MAX_BOOTSTRAP}], got {}",
                 self.bootstrap
             );
         }
@@ -192,15 +194,19 @@ impl StochasticArgs {
                 "a setting has {datasets} datasets × S = {s_max} seeds = {runs} training runs, more than `--max-runs` {max_runs}; lower `--train-seeds` or `--n`, or raise `--max-runs`"
             );
         }
+        let study = StochasticStudy {
+            experiment: exp,
+            settings,
+            train_seeds: seeds,
+            summaries,
+            bootstrap: self.bootstrap as usize,
+            bootstrap_seed: self.bootstrap_seed,
+        };
+        // The flags' checks above name the flag; this is the one check of a study, shared
+        // with `peff verify`, and must agree with them.
+        study.validate()?;
         Ok(Valid {
-            study: StochasticStudy {
-                experiment: exp,
-                settings,
-                train_seeds: seeds,
-                summaries,
-                bootstrap: self.bootstrap as usize,
-                bootstrap_seed: self.bootstrap_seed,
-            },
+            study,
             threads: run.threads,
             datasets: datasets as u64,
             checkpoint: self
@@ -277,7 +283,6 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
     let pool = thread_pool(valid.threads)?;
     let started = Instant::now();
     let s_max = *study.train_seeds.last().expect("validated");
-    let datasets: Vec<Dataset> = enumerate_datasets(study.experiment.space).collect();
     let bar = progress_bar(
         valid.datasets * s_max as u64 * (study.settings.len() - finished.len()) as u64,
         "runs",
@@ -293,28 +298,18 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
             None => Ok(()),
         }
     };
-    for setting in &study.settings[finished.len()..] {
-        let runs = pool.install(|| {
-            crate::experiments::toy::stochastic::run_setting(
-                &study.experiment,
-                setting.training,
-                &datasets,
-                s_max,
-                Some(stop),
-                &|k| bar.inc(k),
-            )
-        });
-        let Some(runs) = runs.filter(|_| !stop.load(Ordering::Relaxed)) else {
-            bar.abandon();
-            save(&finished)?;
-            return Err(crate::experiments::checkpoint::interrupted(
-                checkpoint.as_ref(),
-            ));
-        };
-        finished.push(pool.install(|| study.rows(setting, &runs)));
+    let complete = run_settings(&study, &pool, &mut finished, stop, &bar, &mut |done| {
         if checkpoint.as_ref().is_some_and(Checkpointer::due) {
-            save(&finished)?;
+            save(done)?;
         }
+        Ok(())
+    })?;
+    if !complete {
+        bar.abandon();
+        save(&finished)?;
+        return Err(crate::experiments::checkpoint::interrupted(
+            checkpoint.as_ref(),
+        ));
     }
     save(&finished)?;
     bar.finish_and_clear();
@@ -361,6 +356,99 @@ fn warn_of_divergence(study: &StochasticStudy, settings: &[Vec<StochasticRow>], 
             );
         }
     }
+}
+
+/// Runs the settings of `study` after the `finished` ones on `pool`, one after the other
+/// (each every dataset × `S` training runs, then its rows), appending each setting's rows to
+/// `finished` and calling `after_setting` with them: the one computation of `peff stochastic`
+/// and of `peff verify` of its results. Returns `false` once `stop` is set (the settings
+/// finished so far stay in `finished`).
+fn run_settings(
+    study: &StochasticStudy,
+    pool: &rayon::ThreadPool,
+    finished: &mut Vec<Vec<StochasticRow>>,
+    stop: &AtomicBool,
+    bar: &ProgressBar,
+    after_setting: &mut dyn FnMut(&[Vec<StochasticRow>]) -> anyhow::Result<()>,
+) -> anyhow::Result<bool> {
+    let s_max = *study.train_seeds.last().context("the study has no `S`")?;
+    let datasets: Vec<Dataset> = enumerate_datasets(study.experiment.space).collect();
+    for setting in &study.settings[finished.len().min(study.settings.len())..] {
+        let runs = pool.install(|| {
+            crate::experiments::toy::stochastic::run_setting(
+                &study.experiment,
+                setting.training,
+                &datasets,
+                s_max,
+                Some(stop),
+                &|k| bar.inc(k),
+            )
+        });
+        let Some(runs) = runs.filter(|_| !stop.load(Ordering::Relaxed)) else {
+            return Ok(false);
+        };
+        finished.push(pool.install(|| study.rows(setting, &runs)));
+        after_setting(finished)?;
+    }
+    Ok(true)
+}
+
+/// Most training runs per setting (datasets × `S`) `peff verify` reruns of a stochastic
+/// result.
+const MAX_VERIFY_RUNS: u128 = 1_000_000_000;
+
+/// `peff verify` of a `peff stochastic` result: checks the recorded study
+/// ([`StochasticStudy::validate`]), reruns every setting through [`run_settings`] on `threads`
+/// threads (the table does not depend on them) and compares the rows with the recorded ones,
+/// and the CSV beside the file, when there is one, with the rerun's. The figure is not
+/// checked.
+pub(crate) fn verify(path: &Path, text: &str, threads: usize) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Recorded {
+        run: RunRecord<StochasticStudy>,
+        rows: Vec<StochasticRow>,
+    }
+    let shown = path.display();
+    let recorded: Recorded = serde_json::from_str(text)
+        .with_context(|| format!("'{shown}' is not a peff stochastic result"))?;
+    let record = &recorded.run;
+    if let Some(s) = record.shard {
+        bail!(
+            "'{shown}' records shard {}/{}, but `peff stochastic` runs whole studies only: it is not a whole run's result",
+            s.index,
+            s.count
+        );
+    }
+    let study = &record.config;
+    study
+        .validate()
+        .with_context(|| format!("'{shown}': recorded configuration"))?;
+    let space = study.experiment.space;
+    let datasets = space
+        .num_multisets()
+        .filter(|_| space.total_weight().is_some())
+        .with_context(|| format!("'{shown}': the recorded dataset count overflows"))?;
+    let s_max = *study.train_seeds.last().expect("validated");
+    let runs = datasets.saturating_mul(s_max as u128);
+    if runs > MAX_VERIFY_RUNS {
+        bail!(
+            "'{shown}': a setting of the recorded study has {datasets} datasets × S = {s_max} seeds = {runs} training runs, more than the {MAX_VERIFY_RUNS} `peff verify` reruns"
+        );
+    }
+    let pool = thread_pool(threads)?;
+    super::signals::announce("stopping: the rerun is abandoned and nothing is verified…");
+    let stop = super::signals::install();
+    let bar = progress_bar(runs as u64 * study.settings.len() as u64, "runs");
+    let mut finished = Vec::new();
+    if !run_settings(study, &pool, &mut finished, stop, &bar, &mut |_| Ok(()))? {
+        bar.abandon();
+        bail!("interrupted; nothing verified");
+    }
+    bar.finish_and_clear();
+    let rows: Vec<StochasticRow> = finished.into_iter().flatten().collect();
+    let table = super::verify::check_table(path, &recorded.rows, &rows)?;
+    println!("verified: '{shown}' reproduces {table}");
+    Ok(())
 }
 
 /// The figure's points: `summary = mask` at the largest `S`, every method but random (whose

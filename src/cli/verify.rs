@@ -1,27 +1,38 @@
-//! `peff verify`: reruns the configuration recorded in a JSON result and checks its mask-pmf
-//! hash (see [`crate::experiments::run::pmf_sha256`]).
+//! `peff verify`: reruns the configuration recorded in a JSON result and checks that the rerun
+//! reproduces it. Results of `exact` and `sample` are checked by their mask-pmf hash (see
+//! [`crate::experiments::run::pmf_sha256`]) and their table; results of `memorize`,
+//! `scaling`, `noise-corr` and `stochastic` by their table: the rows of the JSON and the CSV
+//! beside it (`check_table`). Each kind reruns through the computation its command runs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Args;
+use serde::Serialize;
 
 use super::args::ThreadsArgs;
 use super::common::{progress_bar, table_of, thread_pool, RecordedResult};
 use crate::experiments::run::{compute, dataset_count, pmf_sha256};
 use crate::experiments::toy::ToyRecord;
+use crate::record::FileTag;
 
 /// Flags of `peff verify`.
 #[derive(Debug, Args, Clone)]
 pub struct VerifyArgs {
-    /// A JSON result written by `peff exact`, `peff sample` or `peff memorize`.
+    /// The JSON result of a whole run of `peff exact`, `sample`, `memorize`, `scaling`,
+    /// `noise-corr` or `stochastic`, or of `peff merge` of their shards (not a shard file or a
+    /// checkpoint).
     pub file: PathBuf,
     /// Worker threads.
     #[command(flatten)]
     pub threads: ThreadsArgs,
 }
 
-/// `peff verify`: reruns a JSON result's configuration and compares the pmf hash.
+/// What `peff verify` accepts, for its messages.
+const ACCEPTS: &str = "`peff verify` takes the JSON result of a whole run of exact, sample, memorize, scaling, noise-corr or stochastic (or of `peff merge`)";
+
+/// `peff verify`: reruns a JSON result's configuration and compares what it gives with what
+/// the file records.
 pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     crate::export::check_result_pair(&args.file.with_extension("csv"), &args.file)?;
     let text = crate::export::read_capped_text(
@@ -29,21 +40,109 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         crate::export::MAX_RESULT_BYTES,
         "result file",
     )?;
-    #[derive(serde::Deserialize)]
-    struct Command {
-        run: CommandName,
+    let shown = args.file.display();
+    let tag = FileTag::of(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "'{shown}' is not a peff JSON result ({}); {ACCEPTS}",
+            e.root_cause()
+        )
+    })?;
+    let of_command = tag
+        .command
+        .as_deref()
+        .map_or(String::new(), |c| format!(" of `peff {c}`"));
+    if let Some(format) = &tag.format {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            run: Option<Run>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Run {
+            shard: Option<serde::de::IgnoredAny>,
+        }
+        // Some formats serve as both (`peff-partial-2`, `peff-scaling-shard-1`): a file
+        // without a shard is a whole run's checkpoint.
+        let of_shard = serde_json::from_str::<Envelope>(&text)
+            .ok()
+            .and_then(|e| e.run)
+            .is_some_and(|r| r.shard.is_some());
+        if format.contains("checkpoint") || !of_shard {
+            bail!(
+                "'{shown}' is a checkpoint{of_command} (format '{format}'), not a result: verify the result its command writes (rerun the command if it did not finish)"
+            );
+        }
+        bail!(
+            "'{shown}' is a shard file{of_command} (format '{format}'), not a result: verify the result `peff merge` makes of a run's shards"
+        );
     }
-    #[derive(serde::Deserialize)]
-    struct CommandName {
-        command: String,
-    }
-    if let Ok(Command { run }) = serde_json::from_str::<Command>(&text) {
-        if run.command == "memorize" {
-            let threads = args.threads.validate()?;
-            return super::memorize::verify(&args.file, &text, threads);
+    let threads = || args.threads.validate();
+    match tag.command.as_deref() {
+        Some("memorize") => super::memorize::verify(&args.file, &text, threads()?),
+        Some("scaling") => super::scaling::verify(&args.file, &text, threads()?),
+        Some(super::noise_corr::COMMAND) => {
+            super::noise_corr::verify(&args.file, &text, threads()?)
+        }
+        Some("stochastic") => super::stochastic::verify(&args.file, &text, threads()?),
+        Some("exact" | "sample") => verify_toy(args, &text),
+        Some(other) => bail!(
+            "'{shown}' is a result of `peff {}`, which `peff verify` does not rerun; {ACCEPTS}",
+            other.chars().take(40).collect::<String>()
+        ),
+        None => {
+            bail!("'{shown}' is not a peff JSON result (it records no `run.command`); {ACCEPTS}")
         }
     }
-    let recorded: RecordedResult = serde_json::from_str(&text).with_context(|| {
+}
+
+/// Compares the rows a rerun gives (`rerun`) with those the result file `path` records, and,
+/// when the CSV beside it (`<stem>.csv`) exists, that file with the rerun's CSV, byte for
+/// byte. On success returns what was checked, for the message (`its 12 rows and 'x.csv'`);
+/// otherwise a one-line error naming the first row that differs.
+pub(crate) fn check_table<R: PartialEq + Serialize>(
+    path: &Path,
+    recorded: &[R],
+    rerun: &[R],
+) -> anyhow::Result<String> {
+    let shown = path.display();
+    if let Some(i) = (0..recorded.len().max(rerun.len())).find(|&i| recorded.get(i) != rerun.get(i))
+    {
+        let counts = if recorded.len() == rerun.len() {
+            String::new()
+        } else {
+            format!(
+                " (the file records {} rows, the rerun gives {})",
+                recorded.len(),
+                rerun.len()
+            )
+        };
+        bail!(
+            "verification failed: '{shown}': row {} differs from the rerun's{counts}",
+            i + 1
+        );
+    }
+    let csv_path = path.with_extension("csv");
+    let mut checked = format!("its {} rows", rerun.len());
+    if csv_path.exists() {
+        let recorded_csv = crate::export::read_capped_text(
+            &csv_path,
+            crate::export::MAX_RESULT_BYTES,
+            "result file",
+        )?;
+        if recorded_csv != crate::export::to_csv(rerun)? {
+            bail!(
+                "verification failed: '{}' differs from the rerun's table (the JSON's rows match)",
+                csv_path.display()
+            );
+        }
+        checked += &format!(" and '{}'", csv_path.display());
+    }
+    Ok(checked)
+}
+
+/// `peff verify` of an `exact` or `sample` result: the pmf hash of every recorded init, then
+/// the table.
+fn verify_toy(args: &VerifyArgs, text: &str) -> anyhow::Result<()> {
+    let recorded: RecordedResult = serde_json::from_str(text).with_context(|| {
         format!(
             "'{}' is not a peff exact/sample JSON result",
             args.file.display()
@@ -76,7 +175,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         let total = dataset_count(&identity)
             .filter(|&t| t <= 1_000_000_000)
             .context(
-                "recorded configuration has more than 10^9 datasets; verify its shards instead",
+                "recorded configuration has more than 10^9 datasets, more than `peff verify` reruns (it does not verify shard files)",
             )? as u64;
         let bar = progress_bar(total, "datasets");
         let tallies = pool

@@ -94,6 +94,66 @@ pub struct ScalingConfig {
 }
 
 impl ScalingConfig {
+    /// Checks a configuration that did not come from the command line (a result file read
+    /// back by `peff verify`): both ranges within the command's limits (`1 ≤ n ≤ MAX_N`,
+    /// `1 ≤ d ≤ 16`), one point per `(d, n)` of the grid in grid order (`d` outer), each a valid
+    /// exact run ([`ToyRun::validate`]) of one init.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use crate::model::toy::lanes::MAX_INPUT_DIM;
+        use anyhow::{ensure, Context};
+        for (name, range, max) in [
+            ("n", self.n, MAX_N),
+            ("input_dim", self.input_dim, MAX_INPUT_DIM),
+        ] {
+            ensure!(
+                1 <= range.first && range.first <= range.last && range.last <= max,
+                "{name} must be a range a..b with 1 ≤ a ≤ b ≤ {max}, got {}..{}",
+                range.first,
+                range.last
+            );
+        }
+        let grid: Vec<(usize, usize)> = self
+            .input_dim
+            .values()
+            .flat_map(|d| self.n.values().map(move |n| (d, n)))
+            .collect();
+        ensure!(
+            self.points.len() == grid.len(),
+            "the grid has {} points (d × n), the configuration {}",
+            grid.len(),
+            self.points.len()
+        );
+        for (i, (point, &(d, n))) in self.points.iter().zip(&grid).enumerate() {
+            point
+                .validate()
+                .with_context(|| format!("grid point {}", i + 1))?;
+            let space = point.experiment.space;
+            ensure!(
+                (space.input_dim, space.n) == (d, n),
+                "grid point {} has d = {}, n = {}; the grid's point is d = {d}, n = {n}",
+                i + 1,
+                space.input_dim,
+                space.n
+            );
+            ensure!(
+                point.samples.is_none() && point.init_seeds.len() == 1,
+                "grid point {} is not an exact run of one init seed",
+                i + 1
+            );
+        }
+        Ok(())
+    }
+
+    /// The table of the whole grid from every point's finished tallies (in grid order): each
+    /// point's [`scaling_rows`], one after the other.
+    pub fn rows(&self, tallies: &[Vec<MaskTally>]) -> Vec<ScalingRow> {
+        self.points
+            .iter()
+            .zip(tallies)
+            .flat_map(|(point, t)| scaling_rows(&point.experiment, t))
+            .collect()
+    }
+
     /// The identity of point `i`'s exact run within the shard `shard` of the scaling run.
     pub fn point_record(&self, i: usize, shard: Option<crate::record::Shard>) -> ToyRecord {
         ToyRecord {

@@ -562,7 +562,63 @@ impl crate::record::ShardPayload<StochasticStudy> for StochasticProgress {
     }
 }
 
+/// Largest number of training seeds `S` per dataset of a study.
+pub const MAX_TRAIN_SEEDS: usize = 1_000_000;
+/// Largest number of bootstrap replicates of a study.
+pub const MAX_BOOTSTRAP: usize = 100_000;
+/// The sweeps a setting may belong to.
+pub const SWEEPS: [&str; 3] = ["batch-size", "grad-noise", "grid"];
+
 impl StochasticStudy {
+    /// Checks a study that did not come from the command line (a result file read back by
+    /// `peff verify`): the experiment ([`ToyExperiment::validate`]); at least one setting, each
+    /// of one of the [`SWEEPS`], with `1 ≤ B ≤ n` and a finite `σ² ≥ 0`; the `S` ascending in
+    /// `[1, MAX_TRAIN_SEEDS]`; at least one summary; `bootstrap` 0 or in `[2, MAX_BOOTSTRAP]`.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use anyhow::ensure;
+        self.experiment.validate()?;
+        let n = self.experiment.space.n;
+        ensure!(!self.settings.is_empty(), "no settings");
+        for (i, s) in self.settings.iter().enumerate() {
+            ensure!(
+                SWEEPS.contains(&s.sweep.as_str()),
+                "setting {}: sweep must be one of {}, got '{}'",
+                i + 1,
+                SWEEPS.join(", "),
+                s.sweep.chars().take(40).collect::<String>()
+            );
+            let t = s.training;
+            ensure!(
+                (1..=n).contains(&t.batch_size),
+                "setting {}: batch size must be in [1, n = {n}], got {}",
+                i + 1,
+                t.batch_size
+            );
+            ensure!(
+                t.grad_noise.is_finite() && t.grad_noise >= 0.0,
+                "setting {}: gradient-noise variance must be finite and ≥ 0, got {}",
+                i + 1,
+                t.grad_noise
+            );
+        }
+        ensure!(
+            !self.train_seeds.is_empty()
+                && self.train_seeds.windows(2).all(|w| w[0] <= w[1])
+                && self
+                    .train_seeds
+                    .iter()
+                    .all(|s| (1..=MAX_TRAIN_SEEDS).contains(s)),
+            "train_seeds must be ascending, each in [1, {MAX_TRAIN_SEEDS}]"
+        );
+        ensure!(!self.summaries.is_empty(), "no summaries");
+        ensure!(
+            self.bootstrap == 0 || (2..=MAX_BOOTSTRAP).contains(&self.bootstrap),
+            "bootstrap must be 0 or in [2, {MAX_BOOTSTRAP}], got {}",
+            self.bootstrap
+        );
+        Ok(())
+    }
+
     /// Rows per setting: one per (method and `k`, summary, `S`); a row in closed form
     /// (random pruning, not tallied) only as `summary = mask`.
     pub fn row_count(&self) -> usize {
