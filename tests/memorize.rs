@@ -6,6 +6,8 @@
 //! Every run is tiny (n ≤ 8 points, width 8, ≤ 3 seeds, two densities, ≤ 400 epochs), so the
 //! file takes a few seconds in release mode.
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 
@@ -716,8 +718,6 @@ fn densities_mapping_to_one_imp_level_are_refused() {
 /// byte (issue 20: an interrupted memorize lost every finished seed).
 #[test]
 fn memorize_checkpoint_resumes_to_the_identical_table() {
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
     let tmp = TempDir::new().unwrap();
     let many = ["--seeds", "60", "--threads", "1"];
     let reference = run_tiny(&tmp.path().join("reference"), &many);
@@ -727,33 +727,11 @@ fn memorize_checkpoint_resumes_to_the_identical_table() {
         let mut extra = many.to_vec();
         extra.extend(["--checkpoint", s(&checkpoint), "--checkpoint-interval", "0"]);
         let args = tiny(&out, &extra);
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_peff"))
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while !checkpoint.exists() && child.try_wait().unwrap().is_none() {
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "no checkpoint"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        if child.try_wait().unwrap().is_some() {
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let Some(output) = common::interrupt_once_written(&argv, &checkpoint) else {
             continue;
-        }
-        let kill = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
-        let output = child.wait_with_output().unwrap();
+        };
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        if output.status.success() {
-            continue;
-        }
         assert_eq!(output.status.code(), Some(130), "{stderr}");
         assert!(
             stderr.contains("stopping after the current seed"),

@@ -3,9 +3,11 @@
 //! and fails on the behaviour the issue reported. Configurations are tiny (toy d = 2, n ≤ 6;
 //! noise-corr students of a few units), so the file takes seconds.
 
+mod common;
+
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use tempfile::TempDir;
@@ -413,33 +415,10 @@ fn noise_corr_checkpoint_resumes_to_the_identical_table() {
                 "0",
             ],
         );
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_peff"))
-            .args(&full)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while !checkpoint.exists() && child.try_wait().unwrap().is_none() {
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "no checkpoint"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        if child.try_wait().unwrap().is_some() {
+        let Some(output) = common::interrupt_once_written(&full, &checkpoint) else {
             continue;
-        }
-        let status = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let output = child.wait_with_output().unwrap();
+        };
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        if output.status.success() {
-            continue;
-        }
         assert_eq!(output.status.code(), Some(130), "{stderr}");
         assert!(stderr.contains("stopping after"), "{stderr}");
         assert!(stderr.contains("checkpoint"), "{stderr}");
