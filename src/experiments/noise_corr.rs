@@ -46,7 +46,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::teacher::{TeacherData, TeacherSpec};
-use crate::model::mlp::{Mlp, MlpError, SparseEval, DEFAULT_SPARSE_BELOW};
+use crate::model::mlp::{Mlp, MlpError};
 use crate::model::{Control, Dataset, Loss, Model, Optimizer, Targets, TrainConfig, Trainer};
 use crate::prune::Imp;
 
@@ -390,7 +390,6 @@ pub fn run_curve(
         loss: Vec::with_capacity(config.epochs()),
         diverged_at: None,
     };
-    let mut eval = SparseEval::<f32>::new(&s.mlp, 512, DEFAULT_SPARSE_BELOW);
     let mut f_train = vec![0f32; n];
     let mut f_mc = vec![0f32; config.data.mc];
     let m = config.data.mc;
@@ -404,7 +403,6 @@ pub fn run_curve(
         let tp = Instant::now();
         if level == 0 {
             trainer.reset(&s.init, None);
-            eval.set_mask(None);
         } else {
             let trained: Vec<f64> = trainer.params().iter().map(|&w| w as f64).collect();
             let cut = Imp::level_cut(&trained, &kept, k);
@@ -418,17 +416,16 @@ pub fn run_curve(
                 Rewind::None => trainer.params().to_vec(),
             };
             trainer.reset(&start, Some(&mask));
-            eval.set_mask(Some(&mask));
         }
         timing.prune += tp.elapsed();
         let mut last = Instant::now();
         let outcome = trainer.train(&s.train, epochs, |t, _stats| {
             let now = Instant::now();
             timing.train += now - last;
-            eval.evaluate(t.params(), s.train.inputs(), n, &mut f_train);
+            t.evaluate(s.train.inputs(), n, &mut f_train);
             let mid = Instant::now();
             timing.eval_train += mid - now;
-            eval.evaluate(t.params(), &s.mc, m, &mut f_mc);
+            t.evaluate(&s.mc, m, &mut f_mc);
             let c = correlation(&f_train, z, &f_mc);
             last = Instant::now();
             timing.eval_mc += last - mid;

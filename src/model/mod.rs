@@ -32,6 +32,7 @@ pub mod mlp;
 pub mod networks;
 pub mod optim;
 pub mod scalar;
+pub mod sparse;
 pub mod toy;
 pub mod train;
 
@@ -93,14 +94,32 @@ pub trait Model: Clone + std::fmt::Debug + Send + Sync {
     /// Values of every layer's output (activations and the network outputs) per point.
     fn activations_per_point(&self) -> usize;
     /// Upper estimate of the bytes a workspace of `capacity` rows holds in precision `T`, R-
-    /// buffers included: per row, the activations, their R-counterparts and four delta buffers of
-    /// the widest layer, bounded by six times the activations (the buffers every core keeps).
+    /// buffers and sparse kernels included: per row, the activations, their R-counterparts and
+    /// four delta buffers of the widest layer, bounded by six times the activations (the buffers
+    /// every core keeps), plus the sparse kernels' feature-major copies of the input and of one
+    /// layer's input gradient ([`sparse`]), bounded by twice the input and twice the activations.
     fn workspace_bytes<T: Scalar>(&self, capacity: usize) -> u128 {
-        capacity.max(1) as u128 * 6 * self.activations_per_point() as u128 * size_of::<T>() as u128
+        let per_row = 8 * self.activations_per_point() as u128 + 2 * self.input_len() as u128;
+        sparse::SparseLinear::stride(capacity.max(1)) as u128 * per_row * size_of::<T>() as u128
     }
 
     /// Buffers for batches of up to `capacity` rows (at least 1).
     fn workspace<T: Scalar>(&self, capacity: usize) -> Self::Workspace<T>;
+
+    /// Fixes the mask whose pruned weights [`Model::forward`] and [`Model::gradient`] skip on
+    /// this workspace from now on (`None`: dense): every layer whose kept fraction of weights is
+    /// below `sparse_below` runs its [`sparse`] kernel, the others their dense GEMM. The
+    /// gradient's entries at pruned weights are then not written. [`Model::hvp`] and
+    /// [`Model::synflow_gradient`] stay dense. Called by [`Trainer::reset`].
+    ///
+    /// # Panics
+    /// If `mask` has the wrong length.
+    fn set_mask<T: Scalar>(
+        &self,
+        mask: Option<&[bool]>,
+        sparse_below: f64,
+        ws: &mut Self::Workspace<T>,
+    );
 
     /// Forward pass of `rows` points (point-major `x`); returns the outputs (`rows × o`),
     /// held in the workspace.
@@ -116,7 +135,8 @@ pub trait Model: Clone + std::fmt::Debug + Send + Sync {
     ) -> &'w [T];
 
     /// Mean loss `L(θ)` on `batch` (outputs divided by `temperature`) and its gradient into
-    /// `grad` (index order); per-point losses stay in the workspace.
+    /// `grad` (index order; under [`Model::set_mask`], entries at pruned weights are left as
+    /// they were); per-point losses stay in the workspace.
     fn gradient<T: Scalar>(
         &self,
         params: &[T],

@@ -117,14 +117,54 @@ impl<T: Scalar> OptimizerState<T> {
                 *g *= m;
             }
         }
-        self.t += 1;
-        match self.optimizer {
-            Optimizer::Sgd { lr } => {
-                let neg_lr = T::from_f64(-lr);
+        let rule = self.advance();
+        match rule {
+            Rule::Sgd { neg_lr } => {
                 for (w, &g) in params.iter_mut().zip(grad.iter()) {
                     *w = neg_lr.mul_add(g, *w);
                 }
             }
+            Rule::Adam(adam) => {
+                for (((w, &g), m), v) in params
+                    .iter_mut()
+                    .zip(grad.iter())
+                    .zip(&mut self.m)
+                    .zip(&mut self.v)
+                {
+                    adam.update(w, g, m, v);
+                }
+            }
+        }
+    }
+
+    /// The same update as [`OptimizerState::step`] under a mask, visiting only the entries
+    /// `kept` (ascending) whose mask bit is 1: a pruned entry's update is exactly 0 (its masked
+    /// gradient and moments are 0), so skipping it changes no bit, and the step costs what the
+    /// kept weights cost. `grad` is read at `kept` only.
+    pub fn step_kept(&mut self, params: &mut [T], grad: &[T], kept: &[usize]) {
+        assert_eq!(params.len(), grad.len(), "gradient length");
+        let rule = self.advance();
+        match rule {
+            Rule::Sgd { neg_lr } => {
+                for &i in kept {
+                    params[i] = neg_lr.mul_add(grad[i], params[i]);
+                }
+            }
+            Rule::Adam(adam) => {
+                for &i in kept {
+                    adam.update(&mut params[i], grad[i], &mut self.m[i], &mut self.v[i]);
+                }
+            }
+        }
+    }
+
+    /// Counts the step and returns its update rule.
+    fn advance(&mut self) -> Rule<T> {
+        self.t += 1;
+        match self.optimizer {
+            Optimizer::Sgd { lr } => Rule::Sgd {
+                neg_lr: T::from_f64(-lr),
+            },
             Optimizer::Adam {
                 lr,
                 beta1,
@@ -134,26 +174,44 @@ impl<T: Scalar> OptimizerState<T> {
                 let t = self.t as i32;
                 let bc1 = 1.0 - beta1.powi(t);
                 let bc2 = 1.0 - beta2.powi(t);
-                let neg_step = T::from_f64(-lr / bc1);
-                let (w1, b2, w2, eps) = (
-                    T::from_f64(1.0 - beta1),
-                    T::from_f64(beta2),
-                    T::from_f64(1.0 - beta2),
-                    T::from_f64(eps),
-                );
-                let bc2_sqrt = T::from_f64(bc2.sqrt());
-                for (((w, &g), m), v) in params
-                    .iter_mut()
-                    .zip(grad.iter())
-                    .zip(&mut self.m)
-                    .zip(&mut self.v)
-                {
-                    *m += w1 * (g - *m);
-                    *v = *v * b2 + w2 * g * g;
-                    let denom = v.sqrt() / bc2_sqrt + eps;
-                    *w += neg_step * (*m / denom);
-                }
+                Rule::Adam(AdamStep {
+                    neg_step: T::from_f64(-lr / bc1),
+                    w1: T::from_f64(1.0 - beta1),
+                    b2: T::from_f64(beta2),
+                    w2: T::from_f64(1.0 - beta2),
+                    eps: T::from_f64(eps),
+                    bc2_sqrt: T::from_f64(bc2.sqrt()),
+                })
             }
         }
+    }
+}
+
+/// One step's update rule, its constants computed once.
+#[derive(Clone, Copy)]
+enum Rule<T> {
+    Sgd { neg_lr: T },
+    Adam(AdamStep<T>),
+}
+
+/// Adam's constants for step `t` (module docs).
+#[derive(Clone, Copy)]
+struct AdamStep<T> {
+    neg_step: T,
+    w1: T,
+    b2: T,
+    w2: T,
+    eps: T,
+    bc2_sqrt: T,
+}
+
+impl<T: Scalar> AdamStep<T> {
+    /// `m ← m + (1 − β1)(g − m)`, `v ← β2 v + (1 − β2) g²`, `θ ← θ − (η/bc1) m / (√v/√bc2 + ε)`.
+    #[inline(always)]
+    fn update(&self, w: &mut T, g: T, m: &mut T, v: &mut T) {
+        *m += self.w1 * (g - *m);
+        *v = *v * self.b2 + self.w2 * g * g;
+        let denom = v.sqrt() / self.bc2_sqrt + self.eps;
+        *w += self.neg_step * (*m / denom);
     }
 }

@@ -16,6 +16,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::sparse::DEFAULT_SPARSE_BELOW;
 use super::{Batch, Dataset, Model, ModelWorkspace, Optimizer, OptimizerState, Scalar, TargetsRef};
 
 /// Rows of the workspace at least, so that forward-only evaluation of large input sets runs
@@ -144,6 +145,10 @@ pub struct Trainer<M: Model, T: Scalar> {
     batch: usize,
     params: Vec<T>,
     mask: Option<Vec<T>>,
+    /// The kept entries of the mask, ascending (the optimizer updates these only).
+    kept: Option<Vec<usize>>,
+    /// Kept fraction below which a layer trains on its sparse kernel ([`Model::set_mask`]).
+    sparse_below: f64,
     grad: Vec<T>,
     state: OptimizerState<T>,
     ws: M::Workspace<T>,
@@ -170,6 +175,8 @@ impl<M: Model, T: Scalar> Trainer<M, T> {
             batch,
             params: vec![T::ZERO; p],
             mask: None,
+            kept: None,
+            sparse_below: DEFAULT_SPARSE_BELOW,
             grad: vec![T::ZERO; p],
             state: OptimizerState::new(config.optimizer, p),
             ws: model.workspace(batch.max(EVAL_ROWS)),
@@ -181,6 +188,21 @@ impl<M: Model, T: Scalar> Trainer<M, T> {
             noise: Self::stream(config.seed, 1),
             full_losses: false,
         }
+    }
+
+    /// Trains layers whose kept fraction is below `sparse_below` (in `[0, 1]`; 0: never) on
+    /// their sparse kernels from the next [`Trainer::reset`] on (default
+    /// [`DEFAULT_SPARSE_BELOW`]). The choice changes only the summation order.
+    ///
+    /// # Panics
+    /// If `sparse_below` is outside `[0, 1]`.
+    pub fn with_sparse_below(mut self, sparse_below: f64) -> Self {
+        assert!(
+            (0.0..=1.0).contains(&sparse_below),
+            "sparse_below must be in [0, 1], got {sparse_below}"
+        );
+        self.sparse_below = sparse_below;
+        self
     }
 
     fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -204,6 +226,8 @@ impl<M: Model, T: Scalar> Trainer<M, T> {
                 *w = if m > T::ZERO { *w } else { T::ZERO };
             }
         }
+        self.kept = mask.map(|m| (0..m.len()).filter(|&i| m[i]).collect());
+        self.model.set_mask(mask, self.sparse_below, &mut self.ws);
         self.state.reset();
         for (k, i) in self.order.iter_mut().enumerate() {
             *i = k;
@@ -250,8 +274,10 @@ impl<M: Model, T: Scalar> Trainer<M, T> {
                 *g += T::from_f64(sd * z);
             }
         }
-        self.state
-            .step(&mut self.params, &mut self.grad, self.mask.as_deref());
+        match &self.kept {
+            Some(kept) => self.state.step_kept(&mut self.params, &self.grad, kept),
+            None => self.state.step(&mut self.params, &mut self.grad, None),
+        }
         loss
     }
 

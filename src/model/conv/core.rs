@@ -7,11 +7,13 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{Conv, ConvLayer};
 use crate::model::activation::{column_sums, gate_by, relu};
+use crate::model::sparse::{runs_sparse, transpose_in, transpose_out, SparseConv, SparseLinear};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
 /// Buffers for batches of up to `capacity` rows, sized once: the output of every weight layer,
-/// two delta buffers, one im2col column buffer, per-point losses, and (allocated on the first
-/// [`Model::hvp`]) the R-operator counterparts of the activations and deltas.
+/// two delta buffers, one im2col column buffer, per-point losses, (allocated on the first
+/// [`Model::hvp`]) the R-operator counterparts of the activations and deltas, and (allocated by
+/// [`Conv::set_mask`]) the sparse layers' kernels and buffers.
 #[derive(Clone, Debug)]
 pub struct ConvWorkspace<T> {
     capacity: usize,
@@ -27,6 +29,23 @@ pub struct ConvWorkspace<T> {
     point_loss: Vec<T>,
     /// The all-ones input of SynFlow (`C·H·W`).
     ones: Vec<T>,
+    /// Per convolution, its sparse kernel when the mask runs it sparse (empty: dense network).
+    sparse: Vec<Option<SparseConv>>,
+    /// The linear layer's sparse kernel, when it runs one.
+    linear: Option<SparseLinear>,
+    /// One image's input planes inside a zero border (`max C_in × padded_len`; the border stays
+    /// zero).
+    padded: Vec<T>,
+    /// One image's input gradient on padded planes (`max C_in × padded_len`).
+    grad_padded: Vec<T>,
+    /// One image's output delta in the wide layout (`N × wide_len`); its first plane is the
+    /// forward accumulator.
+    wide: Vec<T>,
+    /// The linear layer's input (`N·H·W × stride`), delta (`o × stride`) and input gradient
+    /// (`N·H·W × stride`), feature-major, when it runs sparse.
+    at: Vec<T>,
+    dt: Vec<T>,
+    gt: Vec<T>,
 }
 
 impl<T: Scalar> ConvWorkspace<T> {
@@ -55,7 +74,20 @@ impl<T: Scalar> ConvWorkspace<T> {
             r_delta: [Vec::new(), Vec::new()],
             point_loss: vec![T::ZERO; capacity],
             ones: vec![T::ONE; conv.input_len()],
+            sparse: Vec::new(),
+            linear: None,
+            padded: Vec::new(),
+            grad_padded: Vec::new(),
+            wide: Vec::new(),
+            at: Vec::new(),
+            dt: Vec::new(),
+            gt: Vec::new(),
         }
+    }
+
+    /// Stride of the linear layer's feature-major buffers.
+    fn stride(&self) -> usize {
+        SparseLinear::stride(self.capacity)
     }
 
     /// Outputs `F` of the last forward pass (`rows × o`, first rows).
@@ -210,7 +242,8 @@ impl Conv {
     }
 
     /// Backward pass from `δ_L` in `ws.delta[0]` (`rows × o`): the gradient into `grad`
-    /// (index order).
+    /// (index order), through the sparse kernels when `sparse` (after a sparse
+    /// [`Conv::forward_pass`] of the same batch).
     fn backward<T: Scalar>(
         &self,
         params: &[T],
@@ -218,12 +251,24 @@ impl Conv {
         rows: usize,
         ws: &mut ConvWorkspace<T>,
         grad: &mut [T],
+        sparse: bool,
     ) {
-        let [_, h, w] = self.in_shape();
         let plane = self.plane();
         let last = self.depth() - 1;
+        let stride = ws.stride();
         let ConvWorkspace {
-            acts, delta, col, ..
+            acts,
+            delta,
+            col,
+            sparse: kernels,
+            linear,
+            padded,
+            grad_padded,
+            wide,
+            at,
+            dt,
+            gt,
+            ..
         } = ws;
         let [d0, d1] = delta;
         let (mut cur, mut next) = (d0, d1);
@@ -232,6 +277,66 @@ impl Conv {
         let (d, o) = (lin.inputs, lin.outputs);
         let a_last = &acts[last - 1][..rows * d];
         let dl = &cur[..rows * o];
+        if let Some(kernel) = linear.as_ref().filter(|_| sparse) {
+            transpose_in(dl, rows, o, stride, dt);
+            kernel.weight_grad(dt, at, stride, grad);
+            column_sums(dl, o, &mut grad[lin.bias.clone()]);
+            let nx = &mut next[..rows * d];
+            kernel.input_grad(params, dt, stride, gt);
+            transpose_out(gt, rows, d, stride, nx);
+        } else {
+            self.linear_backward_dense(params, rows, a_last, dl, grad, &mut next[..rows * d]);
+        }
+        gate_by(&mut next[..rows * d], a_last);
+        std::mem::swap(&mut cur, &mut next);
+        // The convolutions, last to first.
+        for (l, layer) in self.conv_layers().iter().enumerate().rev() {
+            let (in_len, out_len) = (layer.inputs * plane, layer.outputs * plane);
+            let input: &[T] = if l == 0 {
+                &x[..rows * in_len]
+            } else {
+                &acts[l - 1][..rows * in_len]
+            };
+            let dl = &cur[..rows * out_len];
+            let Some(kernel) = kernels.get(l).and_then(Option::as_ref).filter(|_| sparse) else {
+                self.conv_backward_dense(l, params, rows, input, dl, col, grad, next);
+                plane_sums(dl, plane, &mut grad[layer.bias.clone()]);
+                if l > 0 {
+                    std::mem::swap(&mut cur, &mut next);
+                }
+                continue;
+            };
+            for i in 0..rows {
+                let image = &input[i * in_len..(i + 1) * in_len];
+                kernel.pad(image, padded);
+                kernel.widen(&dl[i * out_len..(i + 1) * out_len], wide);
+                kernel.weight_grad(wide, padded, i == 0, grad);
+                if l > 0 {
+                    let nx = &mut next[i * in_len..(i + 1) * in_len];
+                    kernel.input_grad(params, wide, grad_padded, nx);
+                    gate_by(nx, image);
+                }
+            }
+            plane_sums(dl, plane, &mut grad[layer.bias.clone()]);
+            if l > 0 {
+                std::mem::swap(&mut cur, &mut next);
+            }
+        }
+    }
+
+    /// The linear layer's dense backward: `∇W_L = δ_Lᵀ flat(A_{L−1})`, `∇b_L`, and
+    /// `δ_L W_L` into `nx` (ungated).
+    fn linear_backward_dense<T: Scalar>(
+        &self,
+        params: &[T],
+        rows: usize,
+        a_last: &[T],
+        dl: &[T],
+        grad: &mut [T],
+        nx: &mut [T],
+    ) {
+        let lin = self.linear_layer();
+        let (d, o) = (lin.inputs, lin.outputs);
         T::gemm(
             o,
             rows,
@@ -243,7 +348,6 @@ impl Conv {
             (&mut grad[lin.weights.clone()], d, 1),
         );
         column_sums(dl, o, &mut grad[lin.bias.clone()]);
-        let nx = &mut next[..rows * d];
         T::gemm(
             rows,
             o,
@@ -254,40 +358,118 @@ impl Conv {
             T::ZERO,
             (nx, d, 1),
         );
-        gate_by(nx, a_last);
-        std::mem::swap(&mut cur, &mut next);
-        // The convolutions, last to first.
-        for (l, layer) in self.conv_layers().iter().enumerate().rev() {
-            let (in_len, out_len) = (layer.inputs * plane, layer.outputs * plane);
-            let input: &[T] = if l == 0 {
-                &x[..rows * in_len]
-            } else {
-                &acts[l - 1][..rows * in_len]
-            };
-            let dl = &cur[..rows * out_len];
-            let weights = &params[layer.weights.clone()];
-            let gw = &mut grad[layer.weights.clone()];
-            if rows == 0 {
-                gw.fill(T::ZERO);
-            }
-            for i in 0..rows {
-                let image = &input[i * in_len..(i + 1) * in_len];
-                let di = &dl[i * out_len..(i + 1) * out_len];
-                let beta = if i == 0 { T::ZERO } else { T::ONE };
-                im2col(image, layer.inputs, h, w, col);
-                weight_grad_gemm(layer, plane, di, col, beta, gw);
-                if l > 0 {
-                    let nx = &mut next[i * in_len..(i + 1) * in_len];
-                    input_grad_gemm(layer, plane, weights, di, T::ZERO, col);
-                    col2im(col, layer.inputs, h, w, nx);
-                    gate_by(nx, image);
-                }
-            }
-            plane_sums(dl, plane, &mut grad[layer.bias.clone()]);
+    }
+
+    /// Convolution `l`'s dense backward on im2col + GEMM: its kernel gradient into `grad` and,
+    /// for `l > 0`, the gated input delta into `next`.
+    #[allow(clippy::too_many_arguments)] // Layer, parameters, batch, input, delta, buffers.
+    fn conv_backward_dense<T: Scalar>(
+        &self,
+        l: usize,
+        params: &[T],
+        rows: usize,
+        input: &[T],
+        dl: &[T],
+        col: &mut [T],
+        grad: &mut [T],
+        next: &mut [T],
+    ) {
+        let [_, h, w] = self.in_shape();
+        let plane = self.plane();
+        let layer = &self.conv_layers()[l];
+        let (in_len, out_len) = (layer.inputs * plane, layer.outputs * plane);
+        let weights = &params[layer.weights.clone()];
+        let gw = &mut grad[layer.weights.clone()];
+        if rows == 0 {
+            gw.fill(T::ZERO);
+        }
+        for i in 0..rows {
+            let image = &input[i * in_len..(i + 1) * in_len];
+            let di = &dl[i * out_len..(i + 1) * out_len];
+            let beta = if i == 0 { T::ZERO } else { T::ONE };
+            im2col(image, layer.inputs, h, w, col);
+            weight_grad_gemm(layer, plane, di, col, beta, gw);
             if l > 0 {
-                std::mem::swap(&mut cur, &mut next);
+                let nx = &mut next[i * in_len..(i + 1) * in_len];
+                input_grad_gemm(layer, plane, weights, di, T::ZERO, col);
+                col2im(col, layer.inputs, h, w, nx);
+                gate_by(nx, image);
             }
         }
+    }
+
+    /// Forward pass into the workspace, through the sparse kernels set by [`Conv::set_mask`]
+    /// when `sparse` (else dense throughout); returns the outputs `F` (`rows × o`).
+    fn forward_pass<'w, T: Scalar>(
+        &self,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        ws: &'w mut ConvWorkspace<T>,
+        sparse: bool,
+    ) -> &'w [T] {
+        assert!(rows <= ws.capacity, "batch exceeds the workspace capacity");
+        assert_eq!(params.len(), self.num_params(), "parameter count");
+        let x = &x[..rows * self.input_len()];
+        let [_, h, w] = self.in_shape();
+        let plane = self.plane();
+        let stride = ws.stride();
+        let ConvWorkspace {
+            acts,
+            col,
+            sparse: kernels,
+            linear,
+            padded,
+            wide,
+            at,
+            ..
+        } = ws;
+        for (l, layer) in self.conv_layers().iter().enumerate() {
+            let (before, rest) = acts.split_at_mut(l);
+            let input: &[T] = if l == 0 { x } else { &before[l - 1] };
+            let out = &mut rest[0][..rows * layer.outputs * plane];
+            let (weights, bias) = (&params[layer.weights.clone()], &params[layer.bias.clone()]);
+            let kernel = kernels.get(l).and_then(Option::as_ref).filter(|_| sparse);
+            for (image, z) in input
+                .chunks_exact(layer.inputs * plane)
+                .zip(out.chunks_exact_mut(layer.outputs * plane))
+            {
+                match kernel {
+                    Some(kernel) => {
+                        kernel.pad(image, padded);
+                        kernel.forward(params, padded, wide, z);
+                    }
+                    None => {
+                        im2col(image, layer.inputs, h, w, col);
+                        conv_gemm(layer, plane, weights, col, T::ZERO, z);
+                    }
+                }
+                bias_relu_planes(z, bias, plane);
+            }
+        }
+        let last = self.depth() - 1;
+        let lin = self.linear_layer();
+        let (before, rest) = acts.split_at_mut(last);
+        let out = &mut rest[0][..rows * lin.outputs];
+        let input = &before[last - 1][..rows * lin.inputs];
+        match linear.as_ref().filter(|_| sparse) {
+            Some(kernel) => {
+                transpose_in(input, rows, lin.inputs, stride, at);
+                kernel.forward(params, at, stride, rows, out);
+            }
+            None => T::gemm(
+                rows,
+                lin.inputs,
+                lin.outputs,
+                T::ONE,
+                (input, lin.inputs, 1),
+                (&params[lin.weights.clone()], 1, lin.inputs),
+                T::ZERO,
+                (out, lin.outputs, 1),
+            ),
+        }
+        add_rows(out, &params[lin.bias.clone()]);
+        &ws.acts[last][..rows * self.outputs()]
     }
 }
 
@@ -353,6 +535,57 @@ impl Model for Conv {
         ConvWorkspace::new(self, capacity)
     }
 
+    fn set_mask<T: Scalar>(
+        &self,
+        mask: Option<&[bool]>,
+        sparse_below: f64,
+        ws: &mut ConvWorkspace<T>,
+    ) {
+        let [_, h, w] = self.in_shape();
+        let sparse = |l: &ConvLayer, mask: &[bool]| {
+            let kept = mask[l.weights.clone()].iter().filter(|&&k| k).count();
+            runs_sparse(kept, l.weights.len(), sparse_below)
+        };
+        let (convs, linear) = match mask {
+            None => (Vec::new(), None),
+            Some(mask) => {
+                assert_eq!(mask.len(), self.num_params(), "mask length");
+                let convs = self
+                    .conv_layers()
+                    .iter()
+                    .map(|l| {
+                        sparse(l, mask).then(|| {
+                            SparseConv::new(l.inputs, l.outputs, [h, w], l.weights.start, mask)
+                        })
+                    })
+                    .collect();
+                let lin = self.linear_layer();
+                let linear = sparse(lin, mask).then(|| {
+                    SparseLinear::new(lin.inputs, lin.outputs, lin.weights.start, mask)
+                });
+                (convs, linear)
+            }
+        };
+        let any_conv = convs.iter().any(Option::is_some);
+        let max_in = self.conv_layers().iter().map(|l| l.inputs).max().unwrap_or(1);
+        let planes = if any_conv { max_in.max(self.channels()) } else { 0 };
+        ws.padded = vec![T::ZERO; planes * SparseConv::padded_len(h, w)];
+        ws.grad_padded = ws.padded.clone();
+        ws.wide = vec![T::ZERO; planes * SparseConv::wide_len(h, w)];
+        let stride = ws.stride();
+        let lin = self.linear_layer();
+        let (d, o) = if linear.is_some() {
+            (lin.inputs, lin.outputs)
+        } else {
+            (0, 0)
+        };
+        ws.at = vec![T::ZERO; d * stride];
+        ws.gt = vec![T::ZERO; d * stride];
+        ws.dt = vec![T::ZERO; o * stride];
+        ws.sparse = convs;
+        ws.linear = linear;
+    }
+
     /// Forward pass of `rows` inputs (point-major `x`, at least `rows · C·H·W` values) into the
     /// workspace; returns the outputs `F` (`rows × o`).
     ///
@@ -365,42 +598,7 @@ impl Model for Conv {
         rows: usize,
         ws: &'w mut ConvWorkspace<T>,
     ) -> &'w [T] {
-        assert!(rows <= ws.capacity, "batch exceeds the workspace capacity");
-        assert_eq!(params.len(), self.num_params(), "parameter count");
-        let x = &x[..rows * self.input_len()];
-        let [_, h, w] = self.in_shape();
-        let plane = self.plane();
-        let ConvWorkspace { acts, col, .. } = ws;
-        for (l, layer) in self.conv_layers().iter().enumerate() {
-            let (before, rest) = acts.split_at_mut(l);
-            let input: &[T] = if l == 0 { x } else { &before[l - 1] };
-            let out = &mut rest[0][..rows * layer.outputs * plane];
-            let (weights, bias) = (&params[layer.weights.clone()], &params[layer.bias.clone()]);
-            for (image, z) in input
-                .chunks_exact(layer.inputs * plane)
-                .zip(out.chunks_exact_mut(layer.outputs * plane))
-            {
-                im2col(image, layer.inputs, h, w, col);
-                conv_gemm(layer, plane, weights, col, T::ZERO, z);
-                bias_relu_planes(z, bias, plane);
-            }
-        }
-        let last = self.depth() - 1;
-        let lin = self.linear_layer();
-        let (before, rest) = acts.split_at_mut(last);
-        let out = &mut rest[0][..rows * lin.outputs];
-        T::gemm(
-            rows,
-            lin.inputs,
-            lin.outputs,
-            T::ONE,
-            (&before[last - 1][..rows * lin.inputs], lin.inputs, 1),
-            (&params[lin.weights.clone()], 1, lin.inputs),
-            T::ZERO,
-            (out, lin.outputs, 1),
-        );
-        add_rows(out, &params[lin.bias.clone()]);
-        &ws.acts[last][..rows * self.outputs()]
+        self.forward_pass(params, x, rows, ws, true)
     }
 
     /// Mean loss `L(θ)` on `batch` (outputs divided by `temperature`) and its gradient into
@@ -420,9 +618,9 @@ impl Model for Conv {
         let (x, rows) = (batch.x(), batch.rows());
         let inv_t = 1.0 / temperature;
         let scale = T::from_f64(inv_t / rows as f64);
-        self.forward(params, x, rows, ws);
+        self.forward_pass(params, x, rows, ws, true);
         let total = self.output_delta(batch.targets(), rows, T::from_f64(inv_t), scale, ws);
-        self.backward(params, x, rows, ws, grad);
+        self.backward(params, x, rows, ws, grad, true);
         total / rows as f64
     }
 
@@ -448,7 +646,7 @@ impl Model for Conv {
         let inv_t = T::from_f64(inv_t64);
         let scale = T::from_f64(inv_t64 / rows as f64);
         let curvature = T::from_f64(inv_t64 * inv_t64 / rows as f64);
-        self.forward(params, x, rows, ws);
+        self.forward_pass(params, x, rows, ws, false);
         self.output_delta(batch.targets(), rows, inv_t, scale, ws);
         let x = &x[..rows * self.input_len()];
         let [_, h, w] = self.in_shape();
@@ -655,12 +853,12 @@ impl Model for Conv {
         assert_eq!(out.len(), self.num_params(), "gradient length");
         let ones = std::mem::take(&mut ws.ones);
         let s = self
-            .forward(params, &ones, 1, ws)
+            .forward_pass(params, &ones, 1, ws, false)
             .iter()
             .map(|v| v.to_f64())
             .sum();
         ws.delta[0][..self.outputs()].fill(T::ONE);
-        self.backward(params, &ones, 1, ws, out);
+        self.backward(params, &ones, 1, ws, out, false);
         ws.ones = ones;
         s
     }

@@ -6,11 +6,13 @@ use rand_chacha::ChaCha8Rng;
 
 use super::Mlp;
 use crate::model::activation::{column_sums, gate_by, relu};
+use crate::model::sparse::{runs_sparse, transpose_in, transpose_out, SparseLinear};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
 /// Buffers for batches of up to `capacity` rows, sized once: activations of every layer,
-/// two delta buffers, per-point losses, and (allocated on the first [`Mlp::hvp`]) their
-/// R-operator counterparts.
+/// two delta buffers, per-point losses, (allocated on the first [`Mlp::hvp`]) their
+/// R-operator counterparts, and (allocated by [`Mlp::set_mask`]) the sparse layers' kernels
+/// and feature-major buffers.
 #[derive(Clone, Debug)]
 pub struct MlpWorkspace<T> {
     capacity: usize,
@@ -21,6 +23,14 @@ pub struct MlpWorkspace<T> {
     r_delta: [Vec<T>; 2],
     point_loss: Vec<T>,
     ones: Vec<T>,
+    /// Per layer, its sparse kernel when the mask runs it sparse (empty: dense network).
+    sparse: Vec<Option<SparseLinear>>,
+    /// Per sparse layer, its input feature-major (`fan_in × stride`); empty for dense layers.
+    at: Vec<Vec<T>>,
+    /// A layer's delta feature-major (`max width × stride`).
+    dt: Vec<T>,
+    /// A layer's input gradient feature-major (`max width × stride`).
+    gt: Vec<T>,
 }
 
 impl<T: Scalar> MlpWorkspace<T> {
@@ -40,7 +50,21 @@ impl<T: Scalar> MlpWorkspace<T> {
             r_delta: [Vec::new(), Vec::new()],
             point_loss: vec![T::ZERO; capacity],
             ones: vec![T::ONE; mlp.input_dim()],
+            sparse: Vec::new(),
+            at: Vec::new(),
+            dt: Vec::new(),
+            gt: Vec::new(),
         }
+    }
+
+    /// Layer `l`'s sparse kernel, if it runs one.
+    fn kernel(&self, l: usize) -> Option<&SparseLinear> {
+        self.sparse.get(l).and_then(Option::as_ref)
+    }
+
+    /// Stride of the feature-major buffers.
+    fn stride(&self) -> usize {
+        SparseLinear::stride(self.capacity)
     }
 
     fn ensure_hvp(&mut self) {
@@ -106,7 +130,52 @@ impl Mlp {
             .head(f, targets, self.outputs(), inv_t, scale, delta, point_loss)
     }
 
-    /// Backward pass from `δ_L` in `ws.delta[0]`: the gradient into `grad` (index order).
+    /// Forward pass into the workspace, through the sparse kernels set by [`Mlp::set_mask`]
+    /// when `sparse` (else dense throughout); returns the outputs `F` (`rows × o`).
+    fn forward_pass<'w, T: Scalar>(
+        &self,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        ws: &'w mut MlpWorkspace<T>,
+        sparse: bool,
+    ) -> &'w [T] {
+        assert!(rows <= ws.capacity, "batch exceeds the workspace capacity");
+        assert_eq!(params.len(), self.num_params(), "parameter count");
+        let x = &x[..rows * self.input_dim()];
+        let last = self.layers().len() - 1;
+        let stride = ws.stride();
+        let MlpWorkspace {
+            acts, sparse: kernels, at, ..
+        } = ws;
+        for (l, layer) in self.layers().iter().enumerate() {
+            let (before, rest) = acts.split_at_mut(l);
+            let input: &[T] = if l == 0 { x } else { &before[l - 1] };
+            let out = &mut rest[0][..rows * layer.outputs];
+            match kernels.get(l).and_then(Option::as_ref).filter(|_| sparse) {
+                Some(kernel) => {
+                    transpose_in(input, rows, layer.inputs, stride, &mut at[l]);
+                    kernel.forward(params, &at[l], stride, rows, out);
+                }
+                None => T::gemm(
+                    rows,
+                    layer.inputs,
+                    layer.outputs,
+                    T::ONE,
+                    (input, layer.inputs, 1),
+                    (&params[layer.weights.clone()], 1, layer.inputs),
+                    T::ZERO,
+                    (out, layer.outputs, 1),
+                ),
+            }
+            bias_relu(out, &params[layer.bias.clone()], l < last);
+        }
+        &ws.acts[last][..rows * self.outputs()]
+    }
+
+    /// Backward pass from `δ_L` in `ws.delta[0]`: the gradient into `grad` (index order),
+    /// through the sparse kernels when `sparse` (after a sparse [`Mlp::forward_pass`] of the
+    /// same batch).
     fn backward<T: Scalar>(
         &self,
         params: &[T],
@@ -114,8 +183,18 @@ impl Mlp {
         rows: usize,
         ws: &mut MlpWorkspace<T>,
         grad: &mut [T],
+        sparse: bool,
     ) {
-        let MlpWorkspace { acts, delta, .. } = ws;
+        let stride = ws.stride();
+        let MlpWorkspace {
+            acts,
+            delta,
+            sparse: kernels,
+            at,
+            dt,
+            gt,
+            ..
+        } = ws;
         let [d0, d1] = delta;
         let (mut cur, mut next) = (d0, d1);
         for (l, layer) in self.layers().iter().enumerate().rev() {
@@ -126,6 +205,19 @@ impl Mlp {
                 &acts[l - 1][..rows * fan_in]
             };
             let dl = &cur[..rows * fan_out];
+            if let Some(kernel) = kernels.get(l).and_then(Option::as_ref).filter(|_| sparse) {
+                transpose_in(dl, rows, fan_out, stride, dt);
+                kernel.weight_grad(dt, &at[l], stride, grad);
+                column_sums(dl, fan_out, &mut grad[layer.bias.clone()]);
+                if l > 0 {
+                    let nx = &mut next[..rows * fan_in];
+                    kernel.input_grad(params, dt, stride, gt);
+                    transpose_out(gt, rows, fan_in, stride, nx);
+                    gate_by(nx, input);
+                    std::mem::swap(&mut cur, &mut next);
+                }
+                continue;
+            }
             T::gemm(
                 fan_out,
                 rows,
@@ -211,6 +303,42 @@ impl Model for Mlp {
         MlpWorkspace::new(self, capacity)
     }
 
+    fn set_mask<T: Scalar>(
+        &self,
+        mask: Option<&[bool]>,
+        sparse_below: f64,
+        ws: &mut MlpWorkspace<T>,
+    ) {
+        ws.sparse = match mask {
+            None => Vec::new(),
+            Some(mask) => {
+                assert_eq!(mask.len(), self.num_params(), "mask length");
+                self.layers()
+                    .iter()
+                    .map(|l| {
+                        let kept = mask[l.weights.clone()].iter().filter(|&&k| k).count();
+                        runs_sparse(kept, l.weights.len(), sparse_below)
+                            .then(|| SparseLinear::new(l.inputs, l.outputs, l.weights.start, mask))
+                    })
+                    .collect()
+            }
+        };
+        let stride = ws.stride();
+        ws.at = self
+            .layers()
+            .iter()
+            .enumerate()
+            .map(|(l, layer)| match ws.kernel(l) {
+                Some(_) => vec![T::ZERO; layer.inputs * stride],
+                None => Vec::new(),
+            })
+            .collect();
+        let any = ws.sparse.iter().any(Option::is_some);
+        let wide = if any { self.max_width() * stride } else { 0 };
+        ws.dt = vec![T::ZERO; wide];
+        ws.gt = vec![T::ZERO; wide];
+    }
+
     /// Forward pass of `rows` inputs (point-major `x`, at least `rows · d` values) into the
     /// workspace; returns the outputs `F` (`rows × o`).
     ///
@@ -223,27 +351,7 @@ impl Model for Mlp {
         rows: usize,
         ws: &'w mut MlpWorkspace<T>,
     ) -> &'w [T] {
-        assert!(rows <= ws.capacity, "batch exceeds the workspace capacity");
-        assert_eq!(params.len(), self.num_params(), "parameter count");
-        let x = &x[..rows * self.input_dim()];
-        let last = self.layers().len() - 1;
-        for (l, layer) in self.layers().iter().enumerate() {
-            let (before, rest) = ws.acts.split_at_mut(l);
-            let input: &[T] = if l == 0 { x } else { &before[l - 1] };
-            let out = &mut rest[0][..rows * layer.outputs];
-            T::gemm(
-                rows,
-                layer.inputs,
-                layer.outputs,
-                T::ONE,
-                (input, layer.inputs, 1),
-                (&params[layer.weights.clone()], 1, layer.inputs),
-                T::ZERO,
-                (out, layer.outputs, 1),
-            );
-            bias_relu(out, &params[layer.bias.clone()], l < last);
-        }
-        &ws.acts[last][..rows * self.outputs()]
+        self.forward_pass(params, x, rows, ws, true)
     }
 
     /// Mean loss `L(θ)` on `batch` (outputs divided by `temperature`) and its gradient into
@@ -263,9 +371,9 @@ impl Model for Mlp {
         let rows = batch.rows();
         let inv_t = 1.0 / temperature;
         let scale = T::from_f64(inv_t / rows as f64);
-        self.forward(params, batch.x(), rows, ws);
+        self.forward_pass(params, batch.x(), rows, ws, true);
         let total = self.output_delta(batch.targets(), rows, T::from_f64(inv_t), scale, ws);
-        self.backward(params, batch.x(), rows, ws, grad);
+        self.backward(params, batch.x(), rows, ws, grad, true);
         total / rows as f64
     }
 
@@ -291,7 +399,7 @@ impl Model for Mlp {
         let inv_t = T::from_f64(inv_t64);
         let scale = T::from_f64(inv_t64 / rows as f64);
         let curvature = T::from_f64(inv_t64 * inv_t64 / rows as f64);
-        self.forward(params, batch.x(), rows, ws);
+        self.forward_pass(params, batch.x(), rows, ws, false);
         self.output_delta(batch.targets(), rows, inv_t, scale, ws);
         let x = &batch.x()[..rows * self.input_dim()];
         let last = self.layers().len() - 1;
@@ -437,13 +545,13 @@ impl Model for Mlp {
         assert_eq!(out.len(), self.num_params(), "gradient length");
         let ones = std::mem::take(&mut ws.ones);
         let s = self
-            .forward(params, &ones, 1, ws)
+            .forward_pass(params, &ones, 1, ws, false)
             .iter()
             .map(|v| v.to_f64())
             .sum();
         let o = self.outputs();
         ws.delta[0][..o].fill(T::ONE);
-        self.backward(params, &ones, 1, ws, out);
+        self.backward(params, &ones, 1, ws, out, false);
         ws.ones = ones;
         s
     }

@@ -63,10 +63,8 @@
 //! bit-identical results on any machine with the same SIMD features.
 
 mod core;
-mod sparse;
 
 pub use self::core::MlpWorkspace;
-pub use self::sparse::{SparseEval, DEFAULT_SPARSE_BELOW};
 
 use std::ops::Range;
 
