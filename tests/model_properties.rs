@@ -304,12 +304,13 @@ fn check_sparse_kernels<M: Model>(model: &M, data: &Dataset<f64>, seed: u64) {
         let kept: Vec<usize> = (0..p).filter(|&i| mask[i]).collect();
         let pick = |g: &[f64]| kept.iter().map(|&i| g[i]).collect::<Vec<f64>>();
         assert!(close(&pick(&gs), &pick(&gd), 1e-12), "gradient at {density}");
-        let config = TrainConfig {
-            batch_size: Some(3),
-            ..TrainConfig::full_batch(Optimizer::adam(1e-2))
-        };
         let run = |sparse_below: f64| {
-            let mut t = Trainer::<_, f64>::new(model, config, n).with_sparse_below(sparse_below);
+            let config = TrainConfig {
+                batch_size: Some(3),
+                sparse_below,
+                ..TrainConfig::full_batch(Optimizer::adam(1e-2))
+            };
+            let mut t = Trainer::<_, f64>::new(model, config, n);
             t.reset(&init, Some(&mask));
             t.train(data, 20, |_, _| Control::Continue);
             t.params().to_vec()

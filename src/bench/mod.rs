@@ -69,6 +69,7 @@ use crate::prune::{Method, PruneSettings};
 
 pub mod conv;
 pub mod mlp;
+pub mod sparse;
 mod timing;
 
 /// The benchmarked architecture: the default regression preset (docs/methods.md §2).
@@ -246,6 +247,22 @@ pub struct BenchReport {
     pub conv_fmnist_steps_per_sec_1t: f64,
     /// `conv_gemm_fraction` on `1 × 28 × 28` FashionMNIST-shaped images.
     pub conv_fmnist_gemm_fraction: f64,
+    /// The Figure 1(b) MLP's Adam steps per second on one thread by density (magnitude masks at
+    /// init; density 1 and the ten grid densities `0.8^j`; [`crate::bench::sparse`]).
+    pub fmnist_density_steps_per_sec_1t: std::collections::BTreeMap<String, f64>,
+    /// Its sweep rate: a whole Figure 1(b) sweep's steps over its training time, weighted by
+    /// the epochs of `results/memorize-fashion-mnist.json` ([`crate::bench::sparse`]).
+    pub fmnist_sweep_steps_per_sec_1t: f64,
+    /// The ConvNet's (CIFAR shape) steps per second by density, as
+    /// `fmnist_density_steps_per_sec_1t`.
+    pub conv_density_steps_per_sec_1t: std::collections::BTreeMap<String, f64>,
+    /// The ConvNet's (CIFAR shape) sweep rate, weighted by the epochs of
+    /// `results/memorize-conv-fashion-mnist.json`.
+    pub conv_sweep_steps_per_sec_1t: f64,
+    /// The same on `1 × 28 × 28` FashionMNIST-shaped images.
+    pub conv_fmnist_density_steps_per_sec_1t: std::collections::BTreeMap<String, f64>,
+    /// The same on `1 × 28 × 28` FashionMNIST-shaped images.
+    pub conv_fmnist_sweep_steps_per_sec_1t: f64,
     /// Stochastic toy training (`peff stochastic`), minibatches of `B = 1`, network-steps/s on
     /// one thread (a step is one minibatch update).
     pub sgd_b1_steps_per_sec_1t: f64,
@@ -734,6 +751,30 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
     };
     let conv = conv_step(crate::data::cifar::SHAPE)?;
     let conv_fmnist = conv_step([1, 28, 28])?;
+    let sweep_budget = Duration::from_secs_f64(args.seconds / 2.0);
+    let fmnist_sweep = crate::bench::sparse::measure::<_, f32>(
+        &crate::model::mlp::Mlp::new(&FMNIST_WIDTHS, crate::model::Loss::CrossEntropy)?,
+        FMNIST_BATCH,
+        crate::bench::sparse::FMNIST_SWEEP_EPOCHS,
+        sweep_budget,
+    );
+    let conv_sweep = |shape: [usize; 3]| -> anyhow::Result<crate::bench::sparse::SweepRates> {
+        let net = crate::model::conv::Conv::new(
+            shape,
+            CONV_BENCH_LAYERS,
+            CONV_BENCH_CHANNELS,
+            10,
+            crate::model::Loss::CrossEntropy,
+        )?;
+        Ok(crate::bench::sparse::measure::<_, f32>(
+            &net,
+            CONV_BENCH_BATCH,
+            crate::bench::sparse::CONV_SWEEP_EPOCHS,
+            sweep_budget,
+        ))
+    };
+    let conv_sweep_cifar = conv_sweep(crate::data::cifar::SHAPE)?;
+    let conv_sweep_fmnist = conv_sweep([1, 28, 28])?;
     // Stochastic training (`peff stochastic`), one thread: minibatches of 1 and 3 points, and
     // full batch with gradient noise.
     let sgd_rate = |batch_size: usize, grad_noise: f64| {
@@ -825,6 +866,12 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         conv_gflops_1t: conv.gradient_gflops,
         conv_fmnist_steps_per_sec_1t: conv_fmnist.adam_steps_per_sec,
         conv_fmnist_gemm_fraction: conv_fmnist.gemm_fraction,
+        fmnist_density_steps_per_sec_1t: fmnist_sweep.density_steps_per_sec,
+        fmnist_sweep_steps_per_sec_1t: fmnist_sweep.sweep_steps_per_sec,
+        conv_density_steps_per_sec_1t: conv_sweep_cifar.density_steps_per_sec,
+        conv_sweep_steps_per_sec_1t: conv_sweep_cifar.sweep_steps_per_sec,
+        conv_fmnist_density_steps_per_sec_1t: conv_sweep_fmnist.density_steps_per_sec,
+        conv_fmnist_sweep_steps_per_sec_1t: conv_sweep_fmnist.sweep_steps_per_sec,
         sgd_b1_steps_per_sec_1t: sgd_b1,
         sgd_b1_flop_ratio: per_flop(sgd_b1, 1),
         sgd_b3_steps_per_sec_1t: sgd_b3,

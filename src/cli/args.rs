@@ -191,6 +191,29 @@ impl ThreadsArgs {
     }
 }
 
+/// `--sparse-below`: the kept fraction below which a pruned layer trains on its sparse kernel.
+#[derive(Debug, Args, Clone)]
+pub struct SparseArgs {
+    /// Kept fraction of a layer's weights, in [0, 1], below which it trains and evaluates on
+    /// kernels that skip its pruned weights (0: always dense); only the summation order changes
+    /// [default: 0.3].
+    #[arg(long, allow_hyphen_values = true)]
+    pub sparse_below: Option<f64>,
+}
+
+impl SparseArgs {
+    /// The one check: a finite number in `[0, 1]`, default [`DEFAULT_SPARSE_BELOW`].
+    ///
+    /// [`DEFAULT_SPARSE_BELOW`]: crate::model::sparse::DEFAULT_SPARSE_BELOW
+    pub fn validate(&self) -> anyhow::Result<f64> {
+        match self.sparse_below {
+            None => Ok(crate::model::sparse::DEFAULT_SPARSE_BELOW),
+            Some(v) if (0.0..=1.0).contains(&v) => Ok(v),
+            Some(v) => bail!("`--sparse-below` must be a number in [0, 1], got {v}"),
+        }
+    }
+}
+
 /// `--methods --imp-rate --synflow-rounds --grasp-temperature`: which pruning methods run, and
 /// the settings of those that have any.
 #[derive(Debug, Args, Clone)]

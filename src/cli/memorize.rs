@@ -12,7 +12,9 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 
-use super::args::{split_list, CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, ThreadsArgs};
+use super::args::{
+    split_list, CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, SparseArgs, ThreadsArgs,
+};
 use super::common::{progress_bar, thread_pool, Destination};
 use super::errors::quote;
 use crate::data::cifar::load_cifar10_images;
@@ -183,6 +185,9 @@ pub struct MemorizeArgs {
     /// Checkpointing of finished seeds.
     #[command(flatten)]
     pub checkpoint: CheckpointArgs,
+    /// Sparse kernels for pruned layers.
+    #[command(flatten)]
+    pub sparse: SparseArgs,
     /// Print where one seed's time goes (dense run, each method) to stderr, per seed.
     #[arg(long)]
     pub profile: bool,
@@ -369,6 +374,7 @@ impl MemorizeArgs {
         config.imp_rate = prune.imp_rate;
         config.synflow_rounds = prune.synflow_rounds;
         config.grasp_temperature = prune.grasp_temperature;
+        config.sparse_below = self.sparse.validate()?;
         if let Some(seeds) = self.seeds {
             config.seeds = seeds as u64;
         }

@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
 
-use super::args::{CheckpointArgs, OutputArgs, ShardArgs, ThreadsArgs};
+use super::args::{CheckpointArgs, OutputArgs, ShardArgs, SparseArgs, ThreadsArgs};
 use super::common::{progress_bar, thread_pool, Destination};
 use crate::data::teacher::TeacherSpec;
 use crate::experiments::noise_corr::{
@@ -97,6 +97,9 @@ pub struct NoiseCorrArgs {
     /// Checkpointing of finished seed runs.
     #[command(flatten)]
     pub checkpoint: CheckpointArgs,
+    /// Sparse kernels for pruned layers.
+    #[command(flatten)]
+    pub sparse: SparseArgs,
 }
 
 fn count(flag: &str, value: i64, min: i64, max: i64) -> anyhow::Result<usize> {
@@ -194,6 +197,7 @@ impl NoiseCorrArgs {
         };
         let threads = self.threads.validate()?;
         let shard = self.shard.validate()?;
+        let sparse_below = self.sparse.validate()?;
         {
             // Per concurrent seed run: the inputs and μ-sample in f64 and f32, targets and
             // noise, and the full-batch activations (forward and backward, f32) of the student.
@@ -249,6 +253,7 @@ impl NoiseCorrArgs {
                     batch_size,
                     seed: self.seed,
                     seeds,
+                    sparse_below,
                     schedule: Schedule::Imp {
                         prunes: 0,
                         epochs_per_level,
@@ -312,6 +317,7 @@ impl NoiseCorrArgs {
             seed: self.seed,
             seeds,
             schedule,
+            sparse_below,
         };
         config.student()?;
         Ok((config, threads, shard))
@@ -528,6 +534,9 @@ fn args_of(config: &NoiseCorrConfig, threads: usize) -> NoiseCorrArgs {
         checkpoint: CheckpointArgs {
             checkpoint: None,
             checkpoint_interval: None,
+        },
+        sparse: SparseArgs {
+            sparse_below: Some(config.sparse_below),
         },
     };
     let count = |v: usize| Some(i64::try_from(v).unwrap_or(i64::MAX));

@@ -280,6 +280,10 @@ pub struct MemorizeConfig {
     pub synflow_rounds: usize,
     /// GraSP's output temperature.
     pub grasp_temperature: f64,
+    /// Kept fraction below which a layer trains on its sparse kernel
+    /// ([`TrainConfig::sparse_below`]); 0 (always dense) in files written before it existed.
+    #[serde(default)]
+    pub sparse_below: f64,
     /// First seed.
     pub seed: u64,
     /// Number of seeds (`seed`, `seed + 1`, …).
@@ -394,6 +398,7 @@ impl MemorizeConfig {
             imp_rate: Imp::DEFAULT_RATE,
             synflow_rounds: DEFAULT_SYNFLOW_ROUNDS,
             grasp_temperature: Grasp::default_temperature(loss),
+            sparse_below: crate::model::sparse::DEFAULT_SPARSE_BELOW,
             seed: 0,
             seeds: if fashion { 10 } else { 250 },
         }
@@ -573,6 +578,9 @@ impl MemorizeConfig {
         };
         if !stop_ok {
             return bad(format!("stopping rule {:?}", self.stop));
+        }
+        if !(0.0..=1.0).contains(&self.sparse_below) {
+            return bad(format!("sparse_below {} outside [0, 1]", self.sparse_below));
         }
         let rates_ok = positive(self.optimizer.lr())
             && positive(self.grasp_temperature)
@@ -957,6 +965,7 @@ fn run_seed_on<M: Model>(
         batch_size: config.batch_size,
         grad_noise_variance: 0.0,
         seed: sub.train,
+        sparse_below: config.sparse_below,
     };
     let rule = Rule::of(config);
     // Every training run from θ0 ⊙ m goes through this routine; its cells are cached by mask,
@@ -1371,6 +1380,7 @@ mod tests {
             imp_rate: 0.2,
             synflow_rounds: 10,
             grasp_temperature: 200.0,
+            sparse_below: crate::model::sparse::DEFAULT_SPARSE_BELOW,
             seed: 0,
             seeds: 2,
         }

@@ -124,6 +124,15 @@ pub struct NoiseCorrConfig {
     pub seeds: usize,
     /// IMP or sweep.
     pub schedule: Schedule,
+    /// Kept fraction below which a layer trains and evaluates on its sparse kernel
+    /// ([`TrainConfig::sparse_below`]). Files written before it existed read the default: their
+    /// tables came from an earlier kernel set and are regenerated, not verified.
+    #[serde(default = "default_sparse_below")]
+    pub sparse_below: f64,
+}
+
+fn default_sparse_below() -> f64 {
+    crate::model::sparse::DEFAULT_SPARSE_BELOW
 }
 
 /// One seed's curve: `C` and the training loss after each epoch, up to divergence.
@@ -372,6 +381,7 @@ pub fn run_curve(
         batch_size: config.batch_size,
         grad_noise_variance: noise,
         seed: train_seed(seed),
+        sparse_below: config.sparse_below,
     };
     let n = s.train.len();
     let mut trainer = Trainer::<_, f32>::new(&s.mlp, train_config, n);

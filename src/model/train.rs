@@ -35,6 +35,11 @@ pub struct TrainConfig {
     pub grad_noise_variance: f64,
     /// Seed of the shuffling (stream 0) and gradient-noise (stream 1) streams.
     pub seed: u64,
+    /// Kept fraction (in `[0, 1]`) below which a masked layer trains on its sparse kernel
+    /// ([`Model::set_mask`]; 0: never). It changes only the summation order. Read as 0 from
+    /// files written before it existed (their runs were dense).
+    #[serde(default)]
+    pub sparse_below: f64,
 }
 
 impl TrainConfig {
@@ -45,6 +50,7 @@ impl TrainConfig {
             batch_size: None,
             grad_noise_variance: 0.0,
             seed: 0,
+            sparse_below: DEFAULT_SPARSE_BELOW,
         }
     }
 }
@@ -147,8 +153,6 @@ pub struct Trainer<M: Model, T: Scalar> {
     mask: Option<Vec<T>>,
     /// The kept entries of the mask, ascending (the optimizer updates these only).
     kept: Option<Vec<usize>>,
-    /// Kept fraction below which a layer trains on its sparse kernel ([`Model::set_mask`]).
-    sparse_below: f64,
     grad: Vec<T>,
     state: OptimizerState<T>,
     ws: M::Workspace<T>,
@@ -164,7 +168,15 @@ pub struct Trainer<M: Model, T: Scalar> {
 impl<M: Model, T: Scalar> Trainer<M, T> {
     /// A trainer for `model` on datasets of `n` points; parameters start at 0 until
     /// [`Trainer::reset`].
+    ///
+    /// # Panics
+    /// If `config.sparse_below` is outside `[0, 1]`.
     pub fn new(model: &M, config: TrainConfig, n: usize) -> Self {
+        assert!(
+            (0.0..=1.0).contains(&config.sparse_below),
+            "sparse_below must be in [0, 1], got {}",
+            config.sparse_below
+        );
         let p = model.num_params();
         let batch = config.batch_size.unwrap_or(n).clamp(1, n.max(1));
         let minibatch = batch < n;
@@ -176,7 +188,6 @@ impl<M: Model, T: Scalar> Trainer<M, T> {
             params: vec![T::ZERO; p],
             mask: None,
             kept: None,
-            sparse_below: DEFAULT_SPARSE_BELOW,
             grad: vec![T::ZERO; p],
             state: OptimizerState::new(config.optimizer, p),
             ws: model.workspace(batch.max(EVAL_ROWS)),
@@ -188,21 +199,6 @@ impl<M: Model, T: Scalar> Trainer<M, T> {
             noise: Self::stream(config.seed, 1),
             full_losses: false,
         }
-    }
-
-    /// Trains layers whose kept fraction is below `sparse_below` (in `[0, 1]`; 0: never) on
-    /// their sparse kernels from the next [`Trainer::reset`] on (default
-    /// [`DEFAULT_SPARSE_BELOW`]). The choice changes only the summation order.
-    ///
-    /// # Panics
-    /// If `sparse_below` is outside `[0, 1]`.
-    pub fn with_sparse_below(mut self, sparse_below: f64) -> Self {
-        assert!(
-            (0.0..=1.0).contains(&sparse_below),
-            "sparse_below must be in [0, 1], got {sparse_below}"
-        );
-        self.sparse_below = sparse_below;
-        self
     }
 
     fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -227,7 +223,8 @@ impl<M: Model, T: Scalar> Trainer<M, T> {
             }
         }
         self.kept = mask.map(|m| (0..m.len()).filter(|&i| m[i]).collect());
-        self.model.set_mask(mask, self.sparse_below, &mut self.ws);
+        self.model
+            .set_mask(mask, self.config.sparse_below, &mut self.ws);
         self.state.reset();
         for (k, i) in self.order.iter_mut().enumerate() {
             *i = k;

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{Conv, ConvLayer};
 use crate::model::activation::{column_sums, gate_by, relu};
-use crate::model::sparse::{runs_sparse, transpose_in, transpose_out, SparseConv, SparseLinear};
+use crate::model::sparse::{runs_sparse, SparseConv, SparseLinear};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
 /// Buffers for batches of up to `capacity` rows, sized once: the output of every weight layer,
@@ -255,7 +255,7 @@ impl Conv {
     ) {
         let plane = self.plane();
         let last = self.depth() - 1;
-        let stride = ws.stride();
+        let stride = SparseLinear::stride(rows);
         let ConvWorkspace {
             acts,
             delta,
@@ -278,12 +278,11 @@ impl Conv {
         let a_last = &acts[last - 1][..rows * d];
         let dl = &cur[..rows * o];
         if let Some(kernel) = linear.as_ref().filter(|_| sparse) {
-            transpose_in(dl, rows, o, stride, dt);
+            kernel.load_delta(dl, rows, stride, dt);
             kernel.weight_grad(dt, at, stride, grad);
             column_sums(dl, o, &mut grad[lin.bias.clone()]);
             let nx = &mut next[..rows * d];
-            kernel.input_grad(params, dt, stride, gt);
-            transpose_out(gt, rows, d, stride, nx);
+            kernel.input_grad(params, dt, stride, rows, gt, nx);
         } else {
             self.linear_backward_dense(params, rows, a_last, dl, grad, &mut next[..rows * d]);
         }
@@ -413,7 +412,7 @@ impl Conv {
         let x = &x[..rows * self.input_len()];
         let [_, h, w] = self.in_shape();
         let plane = self.plane();
-        let stride = ws.stride();
+        let stride = SparseLinear::stride(rows);
         let ConvWorkspace {
             acts,
             col,
@@ -454,7 +453,7 @@ impl Conv {
         let input = &before[last - 1][..rows * lin.inputs];
         match linear.as_ref().filter(|_| sparse) {
             Some(kernel) => {
-                transpose_in(input, rows, lin.inputs, stride, at);
+                kernel.load_input(input, rows, stride, at);
                 kernel.forward(params, at, stride, rows, out);
             }
             None => T::gemm(

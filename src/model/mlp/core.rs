@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::Mlp;
 use crate::model::activation::{column_sums, gate_by, relu};
-use crate::model::sparse::{runs_sparse, transpose_in, transpose_out, SparseLinear};
+use crate::model::sparse::{runs_sparse, SparseLinear};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
 /// Buffers for batches of up to `capacity` rows, sized once: activations of every layer,
@@ -144,7 +144,7 @@ impl Mlp {
         assert_eq!(params.len(), self.num_params(), "parameter count");
         let x = &x[..rows * self.input_dim()];
         let last = self.layers().len() - 1;
-        let stride = ws.stride();
+        let stride = SparseLinear::stride(rows);
         let MlpWorkspace {
             acts, sparse: kernels, at, ..
         } = ws;
@@ -154,7 +154,7 @@ impl Mlp {
             let out = &mut rest[0][..rows * layer.outputs];
             match kernels.get(l).and_then(Option::as_ref).filter(|_| sparse) {
                 Some(kernel) => {
-                    transpose_in(input, rows, layer.inputs, stride, &mut at[l]);
+                    kernel.load_input(input, rows, stride, &mut at[l]);
                     kernel.forward(params, &at[l], stride, rows, out);
                 }
                 None => T::gemm(
@@ -185,7 +185,7 @@ impl Mlp {
         grad: &mut [T],
         sparse: bool,
     ) {
-        let stride = ws.stride();
+        let stride = SparseLinear::stride(rows);
         let MlpWorkspace {
             acts,
             delta,
@@ -206,13 +206,12 @@ impl Mlp {
             };
             let dl = &cur[..rows * fan_out];
             if let Some(kernel) = kernels.get(l).and_then(Option::as_ref).filter(|_| sparse) {
-                transpose_in(dl, rows, fan_out, stride, dt);
+                kernel.load_delta(dl, rows, stride, dt);
                 kernel.weight_grad(dt, &at[l], stride, grad);
                 column_sums(dl, fan_out, &mut grad[layer.bias.clone()]);
                 if l > 0 {
                     let nx = &mut next[..rows * fan_in];
-                    kernel.input_grad(params, dt, stride, gt);
-                    transpose_out(gt, rows, fan_in, stride, nx);
+                    kernel.input_grad(params, dt, stride, rows, gt, nx);
                     gate_by(nx, input);
                     std::mem::swap(&mut cur, &mut next);
                 }

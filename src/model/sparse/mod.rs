@@ -81,80 +81,9 @@ pub(crate) fn axpy<T: Scalar>(w: T, x: &[T], y: &mut [T]) {
     }
 }
 
-/// `dst` (`cols × stride`, feature-major) ← the transpose of `src` (`rows × cols`, point-major),
-/// columns `rows..stride` zero.
-pub(crate) fn transpose_in<T: Scalar>(
-    src: &[T],
-    rows: usize,
-    cols: usize,
-    stride: usize,
-    dst: &mut [T],
-) {
-    const BLOCK: usize = 16;
-    let dst = &mut dst[..cols * stride];
-    for r0 in (0..rows).step_by(BLOCK) {
-        let r1 = (r0 + BLOCK).min(rows);
-        for c0 in (0..cols).step_by(BLOCK) {
-            let c1 = (c0 + BLOCK).min(cols);
-            for r in r0..r1 {
-                let row = &src[r * cols..];
-                for c in c0..c1 {
-                    dst[c * stride + r] = row[c];
-                }
-            }
-        }
-    }
-    if rows < stride {
-        for c in 0..cols {
-            dst[c * stride + rows..(c + 1) * stride].fill(T::ZERO);
-        }
-    }
-}
-
-/// `dst` (`rows × cols`, point-major) ← the transpose of the first `rows` columns of `src`
-/// (`cols × stride`, feature-major).
-pub(crate) fn transpose_out<T: Scalar>(
-    src: &[T],
-    rows: usize,
-    cols: usize,
-    stride: usize,
-    dst: &mut [T],
-) {
-    const BLOCK: usize = 16;
-    for c0 in (0..cols).step_by(BLOCK) {
-        let c1 = (c0 + BLOCK).min(cols);
-        for r0 in (0..rows).step_by(BLOCK) {
-            let r1 = (r0 + BLOCK).min(rows);
-            for c in c0..c1 {
-                let col = &src[c * stride..];
-                for r in r0..r1 {
-                    dst[r * cols + c] = col[r];
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn transposes_round_trip_with_zero_padding() {
-        let (rows, cols, stride) = (5, 7, 8);
-        let src: Vec<f64> = (0..rows * cols).map(|v| v as f64 + 1.0).collect();
-        let mut t = vec![f64::NAN; cols * stride];
-        transpose_in(&src, rows, cols, stride, &mut t);
-        for c in 0..cols {
-            for r in 0..stride {
-                let want = if r < rows { src[r * cols + c] } else { 0.0 };
-                assert_eq!(t[c * stride + r], want);
-            }
-        }
-        let mut back = vec![0.0; rows * cols];
-        transpose_out(&t, rows, cols, stride, &mut back);
-        assert_eq!(back, src);
-    }
 
     #[test]
     fn dot_and_axpy_match_the_plain_sums() {
