@@ -300,10 +300,16 @@ fn check_sparse_kernels<M: Model>(model: &M, data: &Dataset<f64>, seed: u64) {
         let (mut gd, mut gs) = (vec![0.0; p], vec![f64::NAN; p]);
         let ld = model.gradient(&params, data.batch(), 1.0, &mut dense_ws, &mut gd);
         let ls = model.gradient(&params, data.batch(), 1.0, &mut sparse_ws, &mut gs);
-        assert!((ld - ls).abs() <= 1e-12 * ld.abs().max(1.0), "loss at {density}");
+        assert!(
+            (ld - ls).abs() <= 1e-12 * ld.abs().max(1.0),
+            "loss at {density}"
+        );
         let kept: Vec<usize> = (0..p).filter(|&i| mask[i]).collect();
         let pick = |g: &[f64]| kept.iter().map(|&i| g[i]).collect::<Vec<f64>>();
-        assert!(close(&pick(&gs), &pick(&gd), 1e-12), "gradient at {density}");
+        assert!(
+            close(&pick(&gs), &pick(&gd), 1e-12),
+            "gradient at {density}"
+        );
         let run = |sparse_below: f64| {
             let config = TrainConfig {
                 batch_size: Some(3),
@@ -316,7 +322,10 @@ fn check_sparse_kernels<M: Model>(model: &M, data: &Dataset<f64>, seed: u64) {
             t.params().to_vec()
         };
         let (dense_run, sparse_run) = (run(0.0), run(1.0));
-        assert!(close(&sparse_run, &dense_run, 1e-9), "training at {density}");
+        assert!(
+            close(&sparse_run, &dense_run, 1e-9),
+            "training at {density}"
+        );
         for (i, &w) in sparse_run.iter().enumerate() {
             assert!(mask[i] || w.to_bits() == 0, "pruned parameter {i} moved");
         }
@@ -427,7 +436,11 @@ mod mlp {
 
     #[test]
     fn sparse_kernels_equal_the_dense_path() {
-        for (widths, n) in [(vec![7, 9, 6, 3], 5), (vec![20, 30, 2], 70), (vec![4, 1], 1)] {
+        for (widths, n) in [
+            (vec![7, 9, 6, 3], 5),
+            (vec![20, 30, 2], 70),
+            (vec![4, 1], 1),
+        ] {
             let loss = if widths[widths.len() - 1] == 1 {
                 Loss::Mse
             } else {

@@ -24,9 +24,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::timing::best_rates;
-use crate::model::{
-    Dataset, Model, Optimizer, Scalar, Targets, TargetsRef, TrainConfig, Trainer,
-};
+use crate::model::{Dataset, Model, Optimizer, Scalar, Targets, TargetsRef, TrainConfig, Trainer};
 
 /// IMP's levels of the Figure 1 sweeps: density `0.8^j`, `j = 1..=30`; the grid is every third.
 const IMP_LEVELS: usize = 30;

@@ -437,10 +437,11 @@ fn memorize_figure(input: &Path, accuracy: bool, subject: &str) -> anyhow::Resul
     const HEADER: &str = "dataset,method,density,kept,memorised_mean,memorised_se,accuracy_mean,accuracy_se,seeds,capped,diverged";
     const OLD_HEADER: &str =
         "dataset,method,density,kept,memorised_mean,memorised_se,seeds,capped,diverged";
+    const COLLAPSED_HEADER: &str = "dataset,method,density,kept,memorised_mean,memorised_se,accuracy_mean,accuracy_se,seeds,capped,diverged,collapsed";
     let headers: &[&str] = if accuracy {
-        &[HEADER]
+        &[COLLAPSED_HEADER, HEADER]
     } else {
-        &[HEADER, OLD_HEADER]
+        &[COLLAPSED_HEADER, HEADER, OLD_HEADER]
     };
     let rows: Vec<MemorizeRow> = read_rows(input, headers, "a `peff memorize` table")?;
     let dataset = rows.first().map_or("", |r| r.dataset.as_str()).to_string();

@@ -217,6 +217,28 @@ impl Arch {
         self.shape(loss).map(|_| ())
     }
 
+    /// Weights of each weight layer of the network, input to output.
+    fn layer_sizes(&self, loss: Loss) -> Result<Vec<usize>, ConfigError> {
+        fn of(model: &impl Model) -> Vec<usize> {
+            model.weight_layers().iter().map(|l| l.len()).collect()
+        }
+        match self {
+            Arch::Mlp { widths } => Ok(of(&Self::mlp(widths, loss)?)),
+            &Arch::Conv {
+                image_shape,
+                convolutions,
+                channels,
+                classes,
+            } => Ok(of(&Self::conv(
+                image_shape,
+                convolutions,
+                channels,
+                classes,
+                loss,
+            )?)),
+        }
+    }
+
     /// Input values per point, outputs, prunable weights, and workspace bytes per training
     /// point (`f32`) of the network.
     fn shape(&self, loss: Loss) -> Result<(usize, usize, usize, u128), ConfigError> {
@@ -458,16 +480,36 @@ impl MemorizeConfig {
                 && (!c.capped || u64::from(c.epochs) == cap)
                 && !(c.diverged && (c.memorised > 0 || c.capped))
         };
-        result.cells.len() == self.methods.len() * self.kept.len()
+        let layers = self.layer_sizes();
+        let layers_ok = result.layer_kept.as_ref().is_none_or(|per_cell| {
+            per_cell.len() == result.cells.len()
+                && per_cell.iter().all(|c| {
+                    c.is_empty()
+                        || (c.len() == layers.len()
+                            && c.iter().zip(&layers).all(|(&k, &size)| k as usize <= size))
+                })
+        });
+        layers_ok
+            && result.cells.len() == self.methods.len() * self.kept.len()
             && std::iter::once(&result.dense)
                 .chain(&result.cells)
                 .all(cell_ok)
     }
 
-    /// Number of prunable weights.
+    /// Weights of each weight layer, input to output.
     ///
     /// # Panics
     /// If the architecture does not fit the loss (a configuration that failed [`Self::validate`]).
+    pub fn layer_sizes(&self) -> Vec<usize> {
+        self.arch
+            .layer_sizes(self.loss)
+            .expect("validated architecture")
+    }
+
+    /// Number of prunable weights.
+    ///
+    /// # Panics
+    /// As [`Self::layer_sizes`].
     pub fn num_weights(&self) -> usize {
         self.arch
             .shape(self.loss)
@@ -646,6 +688,10 @@ pub struct SeedResult {
     pub dense: Cell,
     /// One cell per row.
     pub cells: Vec<Cell>,
+    /// Per cell, the kept weights of each weight layer under its mask (input to output; empty
+    /// when no mask was found); absent in files of versions before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer_kept: Option<Vec<Vec<u32>>>,
 }
 
 /// Wall time per method of one seed (`--profile`; not part of any result).
@@ -687,6 +733,10 @@ pub struct MemorizeRow {
     pub capped: u64,
     /// Runs that diverged (not averaged).
     pub diverged: u64,
+    /// Runs whose mask left some weight layer with no kept weight (layer collapse), diverged
+    /// runs included; absent from tables of versions before masks' layers were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collapsed: Option<u64>,
 }
 
 /// The sub-seeds of one seed (module docs).
@@ -995,6 +1045,8 @@ fn run_seed_on<M: Model>(
     let weights = nets.prunable().len();
     let p = model.num_params();
     let mut cells = Vec::with_capacity(config.methods.len() * config.kept.len());
+    let mut layer_kept = Vec::with_capacity(cells.capacity());
+    let layers = model.weight_layers();
     let mut trainer = Trainer::<M, T>::new(model, train_config, set.data.len());
     for &method in &config.methods {
         let started = Instant::now();
@@ -1028,6 +1080,12 @@ fn run_seed_on<M: Model>(
             } else {
                 masks.get(&k).cloned().flatten()
             };
+            layer_kept.push(keep.as_ref().map_or_else(Vec::new, |keep| {
+                layers
+                    .iter()
+                    .map(|l| keep[l.clone()].iter().filter(|&&k| k).count() as u32)
+                    .collect()
+            }));
             let cell = match keep {
                 None => Cell::DIVERGED,
                 Some(keep) if method == Method::Magnitude => {
@@ -1069,6 +1127,7 @@ fn run_seed_on<M: Model>(
             dense_cell
         },
         cells,
+        layer_kept: Some(layer_kept),
     }
 }
 
@@ -1113,18 +1172,32 @@ pub fn rows(config: &MemorizeConfig, results: &[SeedResult]) -> Vec<MemorizeRow>
     let mut rows = Vec::new();
     for (m, method) in config.methods.iter().enumerate() {
         for (j, &kept) in config.kept.iter().enumerate() {
-            let cells = results.iter().map(|r| r.cells[m * config.kept.len() + j]);
-            rows.push(row(
+            let at = m * config.kept.len() + j;
+            let cells = results.iter().map(|r| r.cells[at]);
+            let mut row = row(
                 config.dataset.name(),
                 method.name(),
                 kept as f64 / weights as f64,
                 kept,
                 n,
                 cells,
-            ));
+            );
+            row.collapsed = layer_counts(results, at)
+                .map(|counts| counts.iter().filter(|c| c.iter().any(|&k| k == 0)).count() as u64);
+            rows.push(row);
         }
     }
     rows
+}
+
+/// Per seed, cell `at`'s kept weights per layer (seeds whose mask was not found left out);
+/// `None` when some result predates their recording.
+fn layer_counts(results: &[SeedResult], at: usize) -> Option<Vec<&[u32]>> {
+    results
+        .iter()
+        .map(|r| r.layer_kept.as_ref().map(|l| l[at].as_slice()))
+        .collect::<Option<Vec<_>>>()
+        .map(|counts| counts.into_iter().filter(|c| !c.is_empty()).collect())
 }
 
 /// Mean and standard error (sample sd / √m) of `values`; `None` if empty, and the standard
@@ -1182,6 +1255,7 @@ fn row(
         seeds: fractions.len() as u64,
         capped,
         diverged,
+        collapsed: None,
     }
 }
 
@@ -1236,7 +1310,40 @@ pub fn summary(config: &MemorizeConfig, results: &[SeedResult]) -> serde_json::V
             "mean_epochs": mean_epochs(&mut results.iter().map(|r| r.dense)),
         },
         "methods": per_method,
+        "layers": layer_summary(config, results),
     })
+}
+
+/// Per method and density, the mean kept fraction of each weight layer over the seeds whose
+/// mask was found, and the runs whose mask left a layer empty; `null` when some result predates
+/// their recording.
+fn layer_summary(config: &MemorizeConfig, results: &[SeedResult]) -> serde_json::Value {
+    let sizes = config.layer_sizes();
+    let mut out = Vec::new();
+    for (m, method) in config.methods.iter().enumerate() {
+        for (j, &kept) in config.kept.iter().enumerate() {
+            let Some(counts) = layer_counts(results, m * config.kept.len() + j) else {
+                return serde_json::Value::Null;
+            };
+            let fractions: Vec<Option<f64>> = sizes
+                .iter()
+                .enumerate()
+                .map(|(l, &size)| {
+                    (!counts.is_empty()).then(|| {
+                        counts.iter().map(|c| c[l] as f64).sum::<f64>()
+                            / (counts.len() * size) as f64
+                    })
+                })
+                .collect();
+            out.push(serde_json::json!({
+                "method": method.name(),
+                "density": kept as f64 / config.num_weights() as f64,
+                "kept_fraction": fractions,
+                "collapsed": counts.iter().filter(|c| c.iter().any(|&k| k == 0)).count(),
+            }));
+        }
+    }
+    serde_json::Value::Array(out)
 }
 
 /// Format tag of `peff memorize --shard` files.

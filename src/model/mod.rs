@@ -82,8 +82,13 @@ pub trait Model: Clone + std::fmt::Debug + Send + Sync {
     /// The training loss.
     fn loss(&self) -> Loss;
 
+    /// Each weight layer's weights (no biases), input to output: ranges of the index order.
+    fn weight_layers(&self) -> Vec<std::ops::Range<usize>>;
+
     /// The prunable weights (every layer's weights, no biases), ascending (SPEC §7).
-    fn weight_indices(&self) -> Vec<usize>;
+    fn weight_indices(&self) -> Vec<usize> {
+        self.weight_layers().into_iter().flatten().collect()
+    }
 
     /// PyTorch's default init (`U(±1/√fan_in)` for every weight and bias) from
     /// `ChaCha8Rng::seed_from_u64(seed)` in index order, in `f64`.
@@ -97,10 +102,12 @@ pub trait Model: Clone + std::fmt::Debug + Send + Sync {
     /// buffers and sparse kernels included: per row, the activations, their R-counterparts and
     /// four delta buffers of the widest layer, bounded by six times the activations (the buffers
     /// every core keeps), plus the sparse kernels' feature-major copies of the input and of one
-    /// layer's input gradient ([`sparse`]), bounded by twice the input and twice the activations.
+    /// layer's input gradient ([`sparse`]), bounded by twice the input and twice the activations
+    /// (those are padded to whole tiles of [`sparse::TILE`] rows: a capacity that is a multiple
+    /// of it is exact).
     fn workspace_bytes<T: Scalar>(&self, capacity: usize) -> u128 {
         let per_row = 8 * self.activations_per_point() as u128 + 2 * self.input_len() as u128;
-        sparse::SparseLinear::stride(capacity.max(1)) as u128 * per_row * size_of::<T>() as u128
+        capacity.max(1) as u128 * per_row * size_of::<T>() as u128
     }
 
     /// Buffers for batches of up to `capacity` rows (at least 1).

@@ -495,11 +495,8 @@ impl Model for Conv {
     }
 
     /// Every kernel and the linear weight, not the biases.
-    fn weight_indices(&self) -> Vec<usize> {
-        self.layers()
-            .iter()
-            .flat_map(|l| l.weights.clone())
-            .collect()
+    fn weight_layers(&self) -> Vec<std::ops::Range<usize>> {
+        self.layers().iter().map(|l| l.weights.clone()).collect()
     }
 
     /// PyTorch's `Conv2d` / `Linear` default init (module docs), in `f64`; convert with
@@ -559,15 +556,23 @@ impl Model for Conv {
                     })
                     .collect();
                 let lin = self.linear_layer();
-                let linear = sparse(lin, mask).then(|| {
-                    SparseLinear::new(lin.inputs, lin.outputs, lin.weights.start, mask)
-                });
+                let linear = sparse(lin, mask)
+                    .then(|| SparseLinear::new(lin.inputs, lin.outputs, lin.weights.start, mask));
                 (convs, linear)
             }
         };
         let any_conv = convs.iter().any(Option::is_some);
-        let max_in = self.conv_layers().iter().map(|l| l.inputs).max().unwrap_or(1);
-        let planes = if any_conv { max_in.max(self.channels()) } else { 0 };
+        let max_in = self
+            .conv_layers()
+            .iter()
+            .map(|l| l.inputs)
+            .max()
+            .unwrap_or(1);
+        let planes = if any_conv {
+            max_in.max(self.channels())
+        } else {
+            0
+        };
         ws.padded = vec![T::ZERO; planes * SparseConv::padded_len(h, w)];
         ws.grad_padded = ws.padded.clone();
         ws.wide = vec![T::ZERO; planes * SparseConv::wide_len(h, w)];

@@ -146,7 +146,10 @@ impl Mlp {
         let last = self.layers().len() - 1;
         let stride = SparseLinear::stride(rows);
         let MlpWorkspace {
-            acts, sparse: kernels, at, ..
+            acts,
+            sparse: kernels,
+            at,
+            ..
         } = ws;
         for (l, layer) in self.layers().iter().enumerate() {
             let (before, rest) = acts.split_at_mut(l);
@@ -268,11 +271,8 @@ impl Model for Mlp {
     }
 
     /// Every layer's `W_l`, the output layer's included.
-    fn weight_indices(&self) -> Vec<usize> {
-        self.layers()
-            .iter()
-            .flat_map(|l| l.weights.clone())
-            .collect()
+    fn weight_layers(&self) -> Vec<std::ops::Range<usize>> {
+        self.layers().iter().map(|l| l.weights.clone()).collect()
     }
 
     /// PyTorch's `nn.Linear` default init (module docs), in `f64`; convert with

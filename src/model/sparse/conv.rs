@@ -111,7 +111,10 @@ impl SparseConv {
         let (h, w) = (self.h, self.w);
         let (s, len, plen) = (w + 2, Self::wide_len(h, w), Self::padded_len(h, w));
         let acc = &mut wide[..len];
-        for (co, out) in z[..self.outputs * h * w].chunks_exact_mut(h * w).enumerate() {
+        for (co, out) in z[..self.outputs * h * w]
+            .chunks_exact_mut(h * w)
+            .enumerate()
+        {
             acc.fill(T::ZERO);
             for e in self.starts[co]..self.starts[co + 1] {
                 let src = &padded[self.channel[e] * plen + self.offset[e]..][..len];
@@ -249,7 +252,10 @@ mod tests {
                         for ci in 0..cin {
                             for ky in 0..3 {
                                 for kx in 0..3 {
-                                    let (sy, sx) = (y as isize + ky as isize - 1, x as isize + kx as isize - 1);
+                                    let (sy, sx) = (
+                                        y as isize + ky as isize - 1,
+                                        x as isize + kx as isize - 1,
+                                    );
                                     s += kw(co, ci, ky, kx) * at(&a, ci, sy, sx);
                                     let dv = d[(co * h + y) * w + x];
                                     want_grad[first + ((co * cin + ci) * 3 + ky) * 3 + kx] +=

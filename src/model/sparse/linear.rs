@@ -59,7 +59,9 @@ impl SparseLinear {
             inputs,
             outputs,
             used_inputs: (0..inputs).filter(|&t| read[t]).collect(),
-            used_outputs: (0..outputs).filter(|&j| starts[j] < starts[j + 1]).collect(),
+            used_outputs: (0..outputs)
+                .filter(|&j| starts[j] < starts[j + 1])
+                .collect(),
             starts,
             cols,
             index,
