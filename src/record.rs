@@ -149,9 +149,8 @@ pub fn order_shards<T, C: PartialEq + Clone + Serialize>(
 }
 
 /// Values serialised under another name by earlier versions, as `(current, former)` fragments
-/// of compact JSON. Reading accepts both (a serde alias); [`current_spelling`] maps a recorded
-/// run to the current names before it is compared, and a shard file signed with the former
-/// spelling keeps a valid checksum.
+/// of compact JSON. Reading accepts both (a serde alias), and [`current_spelling`] maps a recorded
+/// run to the current names before it is compared.
 pub const RENAMED: [(&str, &str); 1] = [(
     r#""optimizer":{"name":"gd""#,
     r#""optimizer":{"name":"sgd""#,
@@ -352,14 +351,14 @@ where
         Self::sha256(&self.unsigned_json())
     }
 
-    /// [`Self::compute_checksum`] of the file as an earlier version wrote it, with the
-    /// [`RENAMED`] values in their former spelling: such a file was signed before the rename.
-    fn former_checksum(&self) -> String {
-        let mut text = self.unsigned_json();
-        for (now, then) in RENAMED {
-            text = text.replace(now, then);
-        }
-        Self::sha256(&text)
+    /// The checksum of a file's own text: SHA-256 of its JSON, compact, keys in file order,
+    /// with `checksum` empty. It equals [`Self::compute_checksum`] of what the writer held, so a
+    /// file written by an earlier version verifies even where this version would serialise the
+    /// same run differently (a renamed value, a field added since with a default).
+    fn text_checksum(text: &str) -> Option<String> {
+        let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
+        *value.as_object_mut()?.get_mut("checksum")? = serde_json::Value::from("");
+        Some(Self::sha256(&value.to_string()))
     }
 
     fn unsigned_json(&self) -> String {
@@ -390,7 +389,7 @@ where
                 P::FORMAT
             );
         }
-        if file.compute_checksum() != file.checksum && file.former_checksum() != file.checksum {
+        if Self::text_checksum(text).as_deref() != Some(file.checksum.as_str()) {
             bail!("checksum mismatch: the file was modified or truncated");
         }
         if let Some(shard) = file.run.shard.filter(|s| !s.is_valid()) {

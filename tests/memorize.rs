@@ -18,7 +18,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 /// The `peff memorize` columns (SPEC §8, plus `diverged`).
-const HEADER: &str = "dataset,method,density,kept,memorised_mean,memorised_se,accuracy_mean,accuracy_se,seeds,capped,diverged";
+const HEADER: &str = "dataset,method,density,kept,memorised_mean,memorised_se,accuracy_mean,accuracy_se,seeds,capped,diverged,collapsed";
 
 /// The tiny Gaussian configuration: d = 4, width 8, depth 2, o = 2 → 4·8 + 8·8 + 8·2 = 112
 /// weights. Flags given to [`tiny`] replace these.

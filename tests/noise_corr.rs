@@ -41,6 +41,7 @@ fn config(prunes: usize, epochs: usize, rewind: Rewind) -> NoiseCorrConfig {
             epochs_per_level: epochs,
             rewind,
         },
+        sparse_below: peff::model::sparse::DEFAULT_SPARSE_BELOW,
     }
 }
 
@@ -98,6 +99,7 @@ fn replay(config: &NoiseCorrConfig, seed: u64) -> (Vec<f64>, Vec<f64>) {
         batch_size: None,
         grad_noise_variance: 0.0,
         seed: train_seed(seed),
+        sparse_below: config.sparse_below,
     };
     let mut t = Trainer::<_, f32>::new(&mlp, tc, train.len());
     t.reset(&init, None);

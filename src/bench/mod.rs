@@ -134,6 +134,9 @@ pub struct BenchConfig {
     pub flops_per_cycle: Option<f64>,
     /// Physical cores, whose FMA units bound the peak (0: detect from /proc/cpuinfo).
     pub physical_cores: usize,
+    /// Also measure the pruned networks' step rates by density and the sweep rates
+    /// ([`crate::bench::sparse`]; about half the run's time).
+    pub sweeps: bool,
 }
 
 impl Default for BenchConfig {
@@ -145,6 +148,7 @@ impl Default for BenchConfig {
             clock_ghz: None,
             flops_per_cycle: None,
             physical_cores: 0,
+            sweeps: true,
         }
     }
 }
@@ -249,20 +253,20 @@ pub struct BenchReport {
     pub conv_fmnist_gemm_fraction: f64,
     /// The Figure 1(b) MLP's Adam steps per second on one thread by density (magnitude masks at
     /// init; density 1 and the ten grid densities `0.8^j`; [`crate::bench::sparse`]).
-    pub fmnist_density_steps_per_sec_1t: std::collections::BTreeMap<String, f64>,
+    pub fmnist_density_steps_per_sec_1t: Option<std::collections::BTreeMap<String, f64>>,
     /// Its sweep rate: a whole Figure 1(b) sweep's steps over its training time, weighted by
     /// the epochs of `results/memorize-fashion-mnist.json` ([`crate::bench::sparse`]).
-    pub fmnist_sweep_steps_per_sec_1t: f64,
+    pub fmnist_sweep_steps_per_sec_1t: Option<f64>,
     /// The ConvNet's (CIFAR shape) steps per second by density, as
     /// `fmnist_density_steps_per_sec_1t`.
-    pub conv_density_steps_per_sec_1t: std::collections::BTreeMap<String, f64>,
+    pub conv_density_steps_per_sec_1t: Option<std::collections::BTreeMap<String, f64>>,
     /// The ConvNet's (CIFAR shape) sweep rate, weighted by the epochs of
     /// `results/memorize-conv-fashion-mnist.json`.
-    pub conv_sweep_steps_per_sec_1t: f64,
+    pub conv_sweep_steps_per_sec_1t: Option<f64>,
     /// The same on `1 × 28 × 28` FashionMNIST-shaped images.
-    pub conv_fmnist_density_steps_per_sec_1t: std::collections::BTreeMap<String, f64>,
+    pub conv_fmnist_density_steps_per_sec_1t: Option<std::collections::BTreeMap<String, f64>>,
     /// The same on `1 × 28 × 28` FashionMNIST-shaped images.
-    pub conv_fmnist_sweep_steps_per_sec_1t: f64,
+    pub conv_fmnist_sweep_steps_per_sec_1t: Option<f64>,
     /// Stochastic toy training (`peff stochastic`), minibatches of `B = 1`, network-steps/s on
     /// one thread (a step is one minibatch update).
     pub sgd_b1_steps_per_sec_1t: f64,
@@ -752,12 +756,15 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
     let conv = conv_step(crate::data::cifar::SHAPE)?;
     let conv_fmnist = conv_step([1, 28, 28])?;
     let sweep_budget = Duration::from_secs_f64(args.seconds / 2.0);
-    let fmnist_sweep = crate::bench::sparse::measure::<_, f32>(
-        &crate::model::mlp::Mlp::new(&FMNIST_WIDTHS, crate::model::Loss::CrossEntropy)?,
-        FMNIST_BATCH,
-        crate::bench::sparse::FMNIST_SWEEP_EPOCHS,
-        sweep_budget,
-    );
+    let fmnist_sweep = args.sweeps.then(|| {
+        crate::bench::sparse::measure::<_, f32>(
+            &crate::model::mlp::Mlp::new(&FMNIST_WIDTHS, crate::model::Loss::CrossEntropy)
+                .expect("a valid MLP"),
+            FMNIST_BATCH,
+            crate::bench::sparse::FMNIST_SWEEP_EPOCHS,
+            sweep_budget,
+        )
+    });
     let conv_sweep = |shape: [usize; 3]| -> anyhow::Result<crate::bench::sparse::SweepRates> {
         let net = crate::model::conv::Conv::new(
             shape,
@@ -773,8 +780,14 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
             sweep_budget,
         ))
     };
-    let conv_sweep_cifar = conv_sweep(crate::data::cifar::SHAPE)?;
-    let conv_sweep_fmnist = conv_sweep([1, 28, 28])?;
+    let (conv_sweep_cifar, conv_sweep_fmnist) = if args.sweeps {
+        (
+            Some(conv_sweep(crate::data::cifar::SHAPE)?),
+            Some(conv_sweep([1, 28, 28])?),
+        )
+    } else {
+        (None, None)
+    };
     // Stochastic training (`peff stochastic`), one thread: minibatches of 1 and 3 points, and
     // full batch with gradient noise.
     let sgd_rate = |batch_size: usize, grad_noise: f64| {
@@ -866,12 +879,14 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
         conv_gflops_1t: conv.gradient_gflops,
         conv_fmnist_steps_per_sec_1t: conv_fmnist.adam_steps_per_sec,
         conv_fmnist_gemm_fraction: conv_fmnist.gemm_fraction,
-        fmnist_density_steps_per_sec_1t: fmnist_sweep.density_steps_per_sec,
-        fmnist_sweep_steps_per_sec_1t: fmnist_sweep.sweep_steps_per_sec,
-        conv_density_steps_per_sec_1t: conv_sweep_cifar.density_steps_per_sec,
-        conv_sweep_steps_per_sec_1t: conv_sweep_cifar.sweep_steps_per_sec,
-        conv_fmnist_density_steps_per_sec_1t: conv_sweep_fmnist.density_steps_per_sec,
-        conv_fmnist_sweep_steps_per_sec_1t: conv_sweep_fmnist.sweep_steps_per_sec,
+        fmnist_sweep_steps_per_sec_1t: fmnist_sweep.as_ref().map(|s| s.sweep_steps_per_sec),
+        fmnist_density_steps_per_sec_1t: fmnist_sweep.map(|s| s.density_steps_per_sec),
+        conv_sweep_steps_per_sec_1t: conv_sweep_cifar.as_ref().map(|s| s.sweep_steps_per_sec),
+        conv_density_steps_per_sec_1t: conv_sweep_cifar.map(|s| s.density_steps_per_sec),
+        conv_fmnist_sweep_steps_per_sec_1t: conv_sweep_fmnist
+            .as_ref()
+            .map(|s| s.sweep_steps_per_sec),
+        conv_fmnist_density_steps_per_sec_1t: conv_sweep_fmnist.map(|s| s.density_steps_per_sec),
         sgd_b1_steps_per_sec_1t: sgd_b1,
         sgd_b1_flop_ratio: per_flop(sgd_b1, 1),
         sgd_b3_steps_per_sec_1t: sgd_b3,
@@ -971,6 +986,35 @@ fn table(r: &BenchReport) -> String {
         r.noisy_steps_per_sec_1t,
         r.noisy_ratio
     ));
+    for (name, sweep, rates) in [
+        (
+            "Fig. 1(b) MLP 784-200-200-10",
+            r.fmnist_sweep_steps_per_sec_1t,
+            &r.fmnist_density_steps_per_sec_1t,
+        ),
+        (
+            "ConvNet 3x32x32",
+            r.conv_sweep_steps_per_sec_1t,
+            &r.conv_density_steps_per_sec_1t,
+        ),
+        (
+            "ConvNet 1x28x28",
+            r.conv_fmnist_sweep_steps_per_sec_1t,
+            &r.conv_fmnist_density_steps_per_sec_1t,
+        ),
+    ] {
+        if let (Some(sweep), Some(rates)) = (sweep, rates) {
+            let by_density: Vec<String> = rates
+                .iter()
+                .rev()
+                .map(|(d, v)| format!("{d}: {v:.4e}"))
+                .collect();
+            lines.push(format!(
+                "{name} (f32, batch 64, Adam, 1 thread): sweep {sweep:.4e} steps/s; by density (magnitude at init) {}",
+                by_density.join(", ")
+            ));
+        }
+    }
     lines.push(String::new());
     lines.push(format!(
         "nominal peak (1 thread) = 1 core x {:.3} GHz x {} flops/cycle = {:.2} GFLOP/s",
@@ -1110,6 +1154,7 @@ mod tests {
         let args = BenchConfig {
             seconds: 0.05,
             threads: 2,
+            sweeps: false,
             ..BenchConfig::default()
         };
         let report = run(&args).unwrap();

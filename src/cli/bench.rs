@@ -31,6 +31,10 @@ pub struct BenchArgs {
     /// Physical cores, whose FMA units bound the peak (0: detect from /proc/cpuinfo).
     #[arg(long, default_value_t = 0)]
     pub physical_cores: usize,
+    /// Leave out the pruned networks' step rates by density and the Figure 1 sweep rates
+    /// (about half the run's time).
+    #[arg(long)]
+    pub no_sweeps: bool,
 }
 
 impl BenchArgs {
@@ -50,6 +54,7 @@ impl BenchArgs {
             clock_ghz: self.clock_ghz,
             flops_per_cycle: self.flops_per_cycle,
             physical_cores: self.physical_cores,
+            sweeps: !self.no_sweeps,
         })
     }
 }
