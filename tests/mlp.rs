@@ -319,7 +319,7 @@ fn training_and_evaluation_are_deterministic() {
         batch_size: Some(7),
         grad_noise_variance: 0.01,
         seed: 42,
-        sparse_below: peff::model::sparse::DEFAULT_SPARSE_BELOW,
+        sparse_below: peff::model::sparse::SparseBelow::MEASURED,
     };
     let data32 = data.convert::<f32>();
     let run = |trainer: &mut Trainer<Mlp, f32>| {

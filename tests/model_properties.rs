@@ -289,7 +289,11 @@ fn check_sparse_kernels<M: Model>(model: &M, data: &Dataset<f64>, seed: u64) {
             .collect();
         let n = data.len();
         let (mut dense_ws, mut sparse_ws) = (model.workspace(n), model.workspace(n));
-        model.set_mask(Some(&mask), 1.0, &mut sparse_ws);
+        model.set_mask(
+            Some(&mask),
+            peff::model::sparse::SparseBelow::uniform(1.0),
+            &mut sparse_ws,
+        );
         let dense_f = model
             .forward(&params, data.inputs(), n, &mut dense_ws)
             .to_vec();
@@ -310,7 +314,7 @@ fn check_sparse_kernels<M: Model>(model: &M, data: &Dataset<f64>, seed: u64) {
             close(&pick(&gs), &pick(&gd), 1e-12),
             "gradient at {density}"
         );
-        let run = |sparse_below: f64| {
+        let run = |sparse_below: peff::model::sparse::SparseBelow| {
             let config = TrainConfig {
                 batch_size: Some(3),
                 sparse_below,
@@ -321,7 +325,10 @@ fn check_sparse_kernels<M: Model>(model: &M, data: &Dataset<f64>, seed: u64) {
             t.train(data, 20, |_, _| Control::Continue);
             t.params().to_vec()
         };
-        let (dense_run, sparse_run) = (run(0.0), run(1.0));
+        let (dense_run, sparse_run) = (
+            run(peff::model::sparse::SparseBelow::NEVER),
+            run(peff::model::sparse::SparseBelow::uniform(1.0)),
+        );
         assert!(
             close(&sparse_run, &dense_run, 1e-9),
             "training at {density}"

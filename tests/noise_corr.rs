@@ -41,7 +41,7 @@ fn config(prunes: usize, epochs: usize, rewind: Rewind) -> NoiseCorrConfig {
             epochs_per_level: epochs,
             rewind,
         },
-        sparse_below: peff::model::sparse::DEFAULT_SPARSE_BELOW,
+        sparse_below: peff::model::sparse::SparseBelow::MEASURED,
     }
 }
 

@@ -536,7 +536,9 @@ fn args_of(config: &NoiseCorrConfig, threads: usize) -> NoiseCorrArgs {
             checkpoint_interval: None,
         },
         sparse: SparseArgs {
-            sparse_below: Some(config.sparse_below),
+            // The student is an MLP: only the linear threshold acts.
+            sparse_below: (config.sparse_below != crate::model::sparse::SparseBelow::MEASURED)
+                .then_some(config.sparse_below.linear),
         },
     };
     let count = |v: usize| Some(i64::try_from(v).unwrap_or(i64::MAX));

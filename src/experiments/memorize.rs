@@ -302,10 +302,10 @@ pub struct MemorizeConfig {
     pub synflow_rounds: usize,
     /// GraSP's output temperature.
     pub grasp_temperature: f64,
-    /// Kept fraction below which a layer trains on its sparse kernel
-    /// ([`TrainConfig::sparse_below`]); 0 (always dense) in files written before it existed.
+    /// Kept fractions below which a layer trains on its sparse kernel
+    /// ([`TrainConfig::sparse_below`]); never (dense) in files written before they existed.
     #[serde(default)]
-    pub sparse_below: f64,
+    pub sparse_below: crate::model::sparse::SparseBelow,
     /// First seed.
     pub seed: u64,
     /// Number of seeds (`seed`, `seed + 1`, …).
@@ -420,7 +420,7 @@ impl MemorizeConfig {
             imp_rate: Imp::DEFAULT_RATE,
             synflow_rounds: DEFAULT_SYNFLOW_ROUNDS,
             grasp_temperature: Grasp::default_temperature(loss),
-            sparse_below: crate::model::sparse::DEFAULT_SPARSE_BELOW,
+            sparse_below: crate::model::sparse::SparseBelow::MEASURED,
             seed: 0,
             seeds: if fashion { 10 } else { 250 },
         }
@@ -621,8 +621,11 @@ impl MemorizeConfig {
         if !stop_ok {
             return bad(format!("stopping rule {:?}", self.stop));
         }
-        if !(0.0..=1.0).contains(&self.sparse_below) {
-            return bad(format!("sparse_below {} outside [0, 1]", self.sparse_below));
+        if !self.sparse_below.is_valid() {
+            return bad(format!(
+                "sparse_below {:?} outside [0, 1]",
+                self.sparse_below
+            ));
         }
         let rates_ok = positive(self.optimizer.lr())
             && positive(self.grasp_temperature)
@@ -1487,7 +1490,7 @@ mod tests {
             imp_rate: 0.2,
             synflow_rounds: 10,
             grasp_temperature: 200.0,
-            sparse_below: crate::model::sparse::DEFAULT_SPARSE_BELOW,
+            sparse_below: crate::model::sparse::SparseBelow::MEASURED,
             seed: 0,
             seeds: 2,
         }

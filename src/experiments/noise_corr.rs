@@ -124,15 +124,16 @@ pub struct NoiseCorrConfig {
     pub seeds: usize,
     /// IMP or sweep.
     pub schedule: Schedule,
-    /// Kept fraction below which a layer trains and evaluates on its sparse kernel
-    /// ([`TrainConfig::sparse_below`]). Files written before it existed read the default: their
-    /// tables came from an earlier kernel set and are regenerated, not verified.
-    #[serde(default = "default_sparse_below")]
-    pub sparse_below: f64,
+    /// Kept fractions below which a layer trains and evaluates on its sparse kernel
+    /// ([`TrainConfig::sparse_below`]). Files written before they existed read the measured
+    /// defaults: their tables came from an earlier kernel set (dense training, a separate sparse
+    /// evaluator) and were regenerated, not verified.
+    #[serde(default = "measured")]
+    pub sparse_below: crate::model::sparse::SparseBelow,
 }
 
-fn default_sparse_below() -> f64 {
-    crate::model::sparse::DEFAULT_SPARSE_BELOW
+fn measured() -> crate::model::sparse::SparseBelow {
+    crate::model::sparse::SparseBelow::MEASURED
 }
 
 /// One seed's curve: `C` and the training loss after each epoch, up to divergence.

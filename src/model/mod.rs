@@ -115,7 +115,8 @@ pub trait Model: Clone + std::fmt::Debug + Send + Sync {
 
     /// Fixes the mask whose pruned weights [`Model::forward`] and [`Model::gradient`] skip on
     /// this workspace from now on (`None`: dense): every layer whose kept fraction of weights is
-    /// below `sparse_below` runs its [`sparse`] kernel, the others their dense GEMM. The
+    /// below its kind's threshold in `sparse_below` runs its [`sparse`] kernel, the others their
+    /// dense GEMM. The
     /// gradient's entries at pruned weights are then not written. [`Model::hvp`] and
     /// [`Model::synflow_gradient`] stay dense. Called by [`Trainer::reset`].
     ///
@@ -124,7 +125,7 @@ pub trait Model: Clone + std::fmt::Debug + Send + Sync {
     fn set_mask<T: Scalar>(
         &self,
         mask: Option<&[bool]>,
-        sparse_below: f64,
+        sparse_below: sparse::SparseBelow,
         ws: &mut Self::Workspace<T>,
     );
 

@@ -16,7 +16,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::sparse::DEFAULT_SPARSE_BELOW;
+use super::sparse::SparseBelow;
 use super::{Batch, Dataset, Model, ModelWorkspace, Optimizer, OptimizerState, Scalar, TargetsRef};
 
 /// Rows of the workspace at least, so that forward-only evaluation of large input sets runs
@@ -35,11 +35,11 @@ pub struct TrainConfig {
     pub grad_noise_variance: f64,
     /// Seed of the shuffling (stream 0) and gradient-noise (stream 1) streams.
     pub seed: u64,
-    /// Kept fraction (in `[0, 1]`) below which a masked layer trains on its sparse kernel
-    /// ([`Model::set_mask`]; 0: never). It changes only the summation order. Read as 0 from
-    /// files written before it existed (their runs were dense).
+    /// Kept fractions (in `[0, 1]`) below which a masked layer trains on its sparse kernel
+    /// ([`Model::set_mask`]; 0: never). They change only the summation order. Read as
+    /// [`SparseBelow::NEVER`] from files written before they existed (their runs were dense).
     #[serde(default)]
-    pub sparse_below: f64,
+    pub sparse_below: SparseBelow,
 }
 
 impl TrainConfig {
@@ -50,7 +50,7 @@ impl TrainConfig {
             batch_size: None,
             grad_noise_variance: 0.0,
             seed: 0,
-            sparse_below: DEFAULT_SPARSE_BELOW,
+            sparse_below: SparseBelow::MEASURED,
         }
     }
 }
@@ -173,8 +173,8 @@ impl<M: Model, T: Scalar> Trainer<M, T> {
     /// If `config.sparse_below` is outside `[0, 1]`.
     pub fn new(model: &M, config: TrainConfig, n: usize) -> Self {
         assert!(
-            (0.0..=1.0).contains(&config.sparse_below),
-            "sparse_below must be in [0, 1], got {}",
+            config.sparse_below.is_valid(),
+            "sparse_below must be in [0, 1], got {:?}",
             config.sparse_below
         );
         let p = model.num_params();

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{Conv, ConvLayer};
 use crate::model::activation::{column_sums, gate_by, relu};
-use crate::model::sparse::{runs_sparse, SparseConv, SparseLinear};
+use crate::model::sparse::{runs_sparse, SparseBelow, SparseConv, SparseLinear};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
 /// Buffers for batches of up to `capacity` rows, sized once: the output of every weight layer,
@@ -534,13 +534,13 @@ impl Model for Conv {
     fn set_mask<T: Scalar>(
         &self,
         mask: Option<&[bool]>,
-        sparse_below: f64,
+        sparse_below: SparseBelow,
         ws: &mut ConvWorkspace<T>,
     ) {
         let [_, h, w] = self.in_shape();
-        let sparse = |l: &ConvLayer, mask: &[bool]| {
+        let sparse = |l: &ConvLayer, mask: &[bool], below: f64| {
             let kept = mask[l.weights.clone()].iter().filter(|&&k| k).count();
-            runs_sparse(kept, l.weights.len(), sparse_below)
+            runs_sparse(kept, l.weights.len(), below)
         };
         let (convs, linear) = match mask {
             None => (Vec::new(), None),
@@ -550,13 +550,13 @@ impl Model for Conv {
                     .conv_layers()
                     .iter()
                     .map(|l| {
-                        sparse(l, mask).then(|| {
+                        sparse(l, mask, sparse_below.conv).then(|| {
                             SparseConv::new(l.inputs, l.outputs, [h, w], l.weights.start, mask)
                         })
                     })
                     .collect();
                 let lin = self.linear_layer();
-                let linear = sparse(lin, mask)
+                let linear = sparse(lin, mask, sparse_below.linear)
                     .then(|| SparseLinear::new(lin.inputs, lin.outputs, lin.weights.start, mask));
                 (convs, linear)
             }

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::Mlp;
 use crate::model::activation::{column_sums, gate_by, relu};
-use crate::model::sparse::{runs_sparse, SparseLinear};
+use crate::model::sparse::{runs_sparse, SparseBelow, SparseLinear};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
 /// Buffers for batches of up to `capacity` rows, sized once: activations of every layer,
@@ -305,7 +305,7 @@ impl Model for Mlp {
     fn set_mask<T: Scalar>(
         &self,
         mask: Option<&[bool]>,
-        sparse_below: f64,
+        sparse_below: SparseBelow,
         ws: &mut MlpWorkspace<T>,
     ) {
         ws.sparse = match mask {
@@ -316,7 +316,7 @@ impl Model for Mlp {
                     .iter()
                     .map(|l| {
                         let kept = mask[l.weights.clone()].iter().filter(|&&k| k).count();
-                        runs_sparse(kept, l.weights.len(), sparse_below)
+                        runs_sparse(kept, l.weights.len(), sparse_below.linear)
                             .then(|| SparseLinear::new(l.inputs, l.outputs, l.weights.start, mask))
                     })
                     .collect()

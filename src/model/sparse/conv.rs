@@ -99,7 +99,7 @@ impl SparseConv {
         for (c, plane) in image[..self.inputs * h * w].chunks_exact(h * w).enumerate() {
             let dst = &mut padded[c * len..(c + 1) * len];
             for (y, row) in plane.chunks_exact(w).enumerate() {
-                dst[(y + 1) * s + 1..][..w].copy_from_slice(row);
+                copy_row(row, &mut dst[(y + 1) * s + 1..][..w]);
             }
         }
     }
@@ -121,7 +121,7 @@ impl SparseConv {
                 axpy(params[self.index[e]], src, acc);
             }
             for (y, row) in out.chunks_exact_mut(w).enumerate() {
-                row.copy_from_slice(&acc[y * s..y * s + w]);
+                copy_row(&acc[y * s..y * s + w], row);
             }
         }
     }
@@ -137,7 +137,7 @@ impl SparseConv {
         {
             dst.fill(T::ZERO);
             for (y, row) in d.chunks_exact(w).enumerate() {
-                dst[y * s..y * s + w].copy_from_slice(row);
+                copy_row(row, &mut dst[y * s..y * s + w]);
             }
         }
     }
@@ -186,9 +186,25 @@ impl SparseConv {
         {
             let src = &padded[c * plen..(c + 1) * plen];
             for (y, row) in plane.chunks_exact_mut(w).enumerate() {
-                row.copy_from_slice(&src[(y + 1) * s + 1..][..w]);
+                copy_row(&src[(y + 1) * s + 1..][..w], row);
             }
         }
+    }
+}
+
+/// `dst ← src` for one image row, in register-sized pieces: rows are short (a few dozen
+/// values), where a call to the C library's `memcpy` costs more than the copy.
+#[inline(always)]
+fn copy_row<T: Scalar>(src: &[T], dst: &mut [T]) {
+    const PIECE: usize = 8;
+    let mut d = dst.chunks_exact_mut(PIECE);
+    let mut s = src.chunks_exact(PIECE);
+    for (d, s) in (&mut d).zip(&mut s) {
+        let piece: [T; PIECE] = s.try_into().expect("a piece");
+        d.copy_from_slice(&piece);
+    }
+    for (d, &s) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *d = s;
     }
 }
 

@@ -34,12 +34,52 @@ pub use self::linear::SparseLinear;
 
 use super::Scalar;
 
-/// Default kept fraction below which a layer runs its sparse kernel, for the `Linear` layers
-/// and the convolutions alike. Measured by `peff bench` (`sparse_crossover`) on the Fig. 1b MLP's
-/// `784 × 200` layer and the ConvNet's `32 → 32` convolution on an AMD EPYC (AVX2): the sparse
-/// kernels overtake the dense GEMM path between 0.3 and 0.5 kept; 0.3 keeps a margin for
-/// machines with wider GEMM kernels.
-pub const DEFAULT_SPARSE_BELOW: f64 = 0.3;
+/// Kept fractions below which a layer runs its sparse kernel, per kind of layer (a `Linear`
+/// layer's and a convolution's kernels overtake their dense GEMM at different densities).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SparseBelow {
+    /// For `Linear` layers.
+    pub linear: f64,
+    /// For 3 × 3 convolutions.
+    pub conv: f64,
+}
+
+impl SparseBelow {
+    /// The crossovers measured on an AMD EPYC (AVX2, 2026-12-07; README "Training at the speed
+    /// of the kept weights"): whole Adam steps with every layer at one uniform random density,
+    /// sparse kernels against the dense path. The Fig. 1b MLP (`784-200-200-10`, batch 64)
+    /// breaks even at 0.2 kept; the ConvNet (`3 × 32 × 32`, 32 channels, batch 64) between 0.4
+    /// and 0.5.
+    pub const MEASURED: SparseBelow = SparseBelow {
+        linear: 0.2,
+        conv: 0.4,
+    };
+    /// Dense kernels everywhere: how every run before the sparse kernels trained.
+    pub const NEVER: SparseBelow = SparseBelow {
+        linear: 0.0,
+        conv: 0.0,
+    };
+
+    /// One threshold for every kind of layer.
+    pub fn uniform(value: f64) -> Self {
+        SparseBelow {
+            linear: value,
+            conv: value,
+        }
+    }
+
+    /// Whether both thresholds lie in `[0, 1]`.
+    pub fn is_valid(&self) -> bool {
+        (0.0..=1.0).contains(&self.linear) && (0.0..=1.0).contains(&self.conv)
+    }
+}
+
+/// Files written before the thresholds existed trained dense.
+impl Default for SparseBelow {
+    fn default() -> Self {
+        SparseBelow::NEVER
+    }
+}
 
 /// Points per register tile of the linear kernel (a multiple of [`LANES`]).
 pub const TILE: usize = 64;
