@@ -1009,3 +1009,23 @@ fn bench_negative_threads_is_a_one_line_error_naming_the_flag() {
     assert!(!out.status.success() && err.lines().count() == 1, "{err}");
     assert!(err.contains("`--threads`") && err.contains("-1"), "{err}");
 }
+
+/// Issue 26: the sparse-kernel threshold is a kept fraction; outside `[0, 1]` (or not a number)
+/// it is refused in one line by every command that takes it.
+#[test]
+fn sparse_below_outside_the_unit_interval_is_refused() {
+    for command in ["memorize", "noise-corr"] {
+        for bad in ["1.5", "-0.1", "NaN", "inf"] {
+            expect_error(
+                &[
+                    command,
+                    "--sparse-below",
+                    bad,
+                    "--out",
+                    "/nonexistent/never",
+                ],
+                &["--sparse-below", "[0, 1]"],
+            );
+        }
+    }
+}

@@ -66,7 +66,11 @@
 //! [`Model::hvp`](crate::model::Model::hvp)): no step allocates. Reductions run in a fixed order (images, then positions),
 //! so results are bit-identical run to run.
 //!
-//! **Masks** as in the MLP core: a pruned weight is stored as 0 and its update is multiplied by 0.
+//! **Masks** as in the MLP core: a pruned weight is stored as 0 and its update is multiplied by 0;
+//! under [`Model::set_mask`](crate::model::Model::set_mask) a convolution whose kept fraction is
+//! below the threshold runs a direct convolution over its kept taps
+//! ([`crate::model::sparse::SparseConv`]) and the linear layer its kept weights
+//! ([`crate::model::sparse::SparseLinear`]), in place of im2col + GEMM.
 //!
 //! ## References
 //! Tanaka et al. 2020, "Pruning neural networks without any data by iteratively conserving

@@ -47,7 +47,10 @@
 //!
 //! **Masks.** A pruned parameter is stored as exactly 0 and its update is multiplied by 0, so it
 //! stays 0; this equals multiplying the mask into the weights in every forward pass (SPEC §7)
-//! without the extra pass. [`crate::model::Trainer::reset`] applies the mask to the starting parameters.
+//! without the extra pass. [`crate::model::Trainer::reset`] applies the mask to the starting
+//! parameters and hands it to [`Model::set_mask`](crate::model::Model::set_mask): a layer whose
+//! kept fraction is below the threshold then runs the kernels over its kept weights only
+//! ([`crate::model::sparse::SparseLinear`]), in place of the GEMMs above.
 //!
 //! ## Precision: generic over `f32` and `f64`
 //! The core is generic over [`crate::model::Scalar`] (`f32` or `f64`, dispatching to `sgemm` / `dgemm`).
