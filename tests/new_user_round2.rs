@@ -702,7 +702,7 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// The README says every command prints the paths it wrote on stderr; shard files and
+/// docs/large-runs.md says every command prints the paths it wrote on stderr; shard files and
 /// `--dump-init` were written silently on stderr (a shard's path went to stdout only). Runs
 /// commands that write each kind of file and fails if a new file under the temporary directory
 /// is not named on a `wrote` line of that command's stderr.

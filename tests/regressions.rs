@@ -1029,3 +1029,43 @@ fn sparse_below_outside_the_unit_interval_is_refused() {
         }
     }
 }
+
+/// Issue 28: `peff merge shards/NAME.shard-*.json` wrote the command's default result name, so
+/// the README's per-method recipe failed at its second method; the shards' stem now names the
+/// result unless `--name` says otherwise.
+#[test]
+fn merge_names_the_result_after_its_shards() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for method in ["random", "magnitude"] {
+        let name = format!("tiny-{method}");
+        for shard in ["0/2", "1/2"] {
+            run_ok(&[
+                "exact",
+                "--n",
+                "2",
+                "--steps",
+                "50",
+                "--methods",
+                method,
+                "--shard",
+                shard,
+                "--name",
+                &name,
+                "--out",
+                out,
+            ]);
+        }
+        let shards: Vec<String> = (0..2)
+            .map(|i| format!("{out}/{name}.shard-{i}-of-2.json"))
+            .collect();
+        let mut args = vec!["merge", "--out", out];
+        args.extend(shards.iter().map(String::as_str));
+        run_ok(&args);
+        assert!(
+            dir.path().join(format!("{name}.csv")).exists(),
+            "{name}.csv"
+        );
+    }
+    assert!(!dir.path().join("exact-regression.csv").exists());
+}

@@ -176,13 +176,40 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<()> {
         .zip(skip)
         .filter_map(|(input, skip)| (!skip).then_some(input))
         .collect();
-    let output = &args.output;
+    // Without `--name`, the shards' own stem (`<stem>.shard-<i>-of-<N>.json`, as `--shard`
+    // writes them under `--name`) names the result, so that merging the shards of a named run
+    // writes that run's result and not the command's default one.
+    let mut output = args.output.clone();
+    if output.name.is_none() {
+        output.name = shard_stem(inputs.iter().map(|i| i.path));
+    }
+    let output = &output;
     match kind {
         Kind::Toy => merge_toy(parse_all(&inputs)?, output, started),
         Kind::Memorize => super::memorize::write_merged(&parse_all(&inputs)?, output, started),
         Kind::NoiseCorr => super::noise_corr::write_merged(&parse_all(&inputs)?, output, started),
         Kind::Scaling => super::scaling::write_merged(&parse_all(&inputs)?, output, started),
     }
+}
+
+/// The common stem of shard file names `<stem>.shard-<i>-of-<N>.json`; `None` when some name
+/// has another form or the stems differ.
+fn shard_stem<'a>(paths: impl Iterator<Item = &'a Path>) -> Option<String> {
+    let mut stem: Option<String> = None;
+    for path in paths {
+        let name = path.file_name()?.to_str()?;
+        let (this, rest) = name.rsplit_once(".shard-")?;
+        let (index, count) = rest.strip_suffix(".json")?.split_once("-of-")?;
+        if this.is_empty()
+            || index.parse::<u64>().is_err()
+            || count.parse::<u64>().is_err()
+            || stem.as_deref().is_some_and(|s| s != this)
+        {
+            return None;
+        }
+        stem = Some(this.to_string());
+    }
+    stem
 }
 
 /// The toy experiment's shards (`exact`, `sample`) into the whole run's table.

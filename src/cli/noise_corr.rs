@@ -26,9 +26,9 @@ pub const COMMAND: &str = "noise-corr";
 
 /// Default of `--lr` (Adam's learning rate).
 pub const DEFAULT_LR: f64 = 1e-3;
-/// Default learning rates of `--sweep lr` (README: why these).
+/// Default learning rates of `--sweep lr` (docs/figures.md: why these).
 pub const DEFAULT_LR_GRID: [f64; 4] = [1e-4, 3e-4, 1e-3, 3e-3];
-/// Default gradient-noise variances of `--sweep grad-noise` (README: why these).
+/// Default gradient-noise variances of `--sweep grad-noise` (docs/figures.md: why these).
 pub const DEFAULT_GRAD_NOISE_GRID: [f64; 4] = [0.0, 1e-6, 1e-5, 1e-4];
 /// Default epochs of a sweep.
 pub const DEFAULT_SWEEP_EPOCHS: i64 = 300;
@@ -78,7 +78,7 @@ pub struct NoiseCorrArgs {
     /// Sweep instead of IMP: lr (Fig. 1e) or grad-noise (Fig. 1f); no pruning.
     #[arg(long, allow_hyphen_values = true)]
     pub sweep: Option<String>,
-    /// Comma-separated values of the swept quantity (default grids in the README).
+    /// Comma-separated values of the swept quantity (default grids in docs/figures.md).
     #[arg(long, allow_hyphen_values = true)]
     pub values: Option<String>,
     /// Epochs of each sweep run (default 300).

@@ -71,7 +71,7 @@ pub const MEMORISED_LOSS: f64 = std::f64::consts::LN_2 / 10.0;
 pub const DEFAULT_LEVELS: [usize; 10] = [3, 6, 9, 12, 15, 18, 21, 24, 27, 30];
 
 /// FashionMNIST training points per seed unless `--train-size` says otherwise (the paper does
-/// not state its size; see the README for the cost of the full 60,000).
+/// not state its size; see docs/figures.md for the cost of the full 60,000).
 pub const DEFAULT_FASHION_TRAIN_SIZE: usize = 2_000;
 
 /// SynFlow's rounds (Tanaka et al. 2020).

@@ -45,7 +45,7 @@ pub struct SparseBelow {
 }
 
 impl SparseBelow {
-    /// The crossovers measured on an AMD EPYC (AVX2, 2026-12-07; README "Training at the speed
+    /// The crossovers measured on an AMD EPYC (AVX2, 2026-12-07; docs/performance.md "Training at the speed
     /// of the kept weights"): whole Adam steps with every layer at one uniform random density,
     /// sparse kernels against the dense path. The Fig. 1b MLP (`784-200-200-10`, batch 64)
     /// breaks even at 0.2 kept; the ConvNet (`3 × 32 × 32`, 32 channels, batch 64) between 0.4
