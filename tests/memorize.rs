@@ -776,3 +776,30 @@ fn the_json_names_the_optimizer_as_the_cli_does() {
     assert_eq!(rerun["run"], value["run"]);
     assert_eq!(rerun["rows"], value["rows"]);
 }
+
+/// Issue 28: `plot figure1b` and `figure1c` drew any memorize table; a table of another dataset
+/// or network is refused in one line.
+#[test]
+fn figure_panels_refuse_tables_of_another_dataset_or_network() {
+    let tmp = TempDir::new().unwrap();
+    run_tiny(tmp.path(), &["--seeds", "1", "--threads", "1"]);
+    let csv = tmp.path().join("memorize-gaussian.csv");
+    for (figure, phrase) in [
+        ("figure1b", "gaussian dataset"),
+        ("figure1c", "gaussian dataset"),
+    ] {
+        let out = peff()
+            .args(["plot", figure])
+            .arg(&csv)
+            .arg("--out")
+            .arg(tmp.path().join("x.svg"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(phrase),
+            "{figure}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}

@@ -1069,3 +1069,29 @@ fn merge_names_the_result_after_its_shards() {
     }
     assert!(!dir.path().join("exact-regression.csv").exists());
 }
+
+/// Issue 28: a small MLP failed with the internal "level 15 does not keep 1 weights"; the default
+/// densities it cannot reach are left out with a note, and the run completes.
+#[test]
+fn small_networks_run_the_default_levels_they_reach() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (_, stderr) = run_ok(&[
+        "memorize",
+        "--width",
+        "2",
+        "--depth",
+        "1",
+        "--seeds",
+        "1",
+        "--n",
+        "4",
+        "--input-dim",
+        "2",
+        "--max-epochs",
+        "5",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(stderr.contains("reach IMP level"), "{stderr}");
+    assert!(!stderr.contains("does not keep"), "{stderr}");
+}

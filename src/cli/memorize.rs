@@ -222,7 +222,25 @@ fn levels_for(list: Option<&str>, weights: usize, rate: f64) -> anyhow::Result<V
     };
     let mut levels = Vec::new();
     match list {
-        None if rate.to_bits() == Imp::DEFAULT_RATE.to_bits() => return Ok(DEFAULT_LEVELS.to_vec()),
+        None if rate.to_bits() == Imp::DEFAULT_RATE.to_bits() => {
+            // A small network's IMP schedule ends before the default's sparsest level: keep the
+            // default levels it reaches, and say which were left out.
+            let reached: Vec<usize> = DEFAULT_LEVELS
+                .iter()
+                .copied()
+                .filter(|&j| j <= schedule.len())
+                .collect();
+            if reached.is_empty() {
+                bail!("the network has {weights} weights: IMP at rate {rate} reaches no default level (the first is {}); give `--densities` or a wider network", DEFAULT_LEVELS[0]);
+            }
+            if reached.len() < DEFAULT_LEVELS.len() {
+                eprintln!(
+                    "note: the network's {weights} weights reach IMP level {} (density {lowest:.3e}) at the sparsest; the default densities below it are left out",
+                    schedule.len()
+                );
+            }
+            return Ok(reached);
+        }
         None => {
             for j in DEFAULT_LEVELS {
                 let d = (1.0 - Imp::DEFAULT_RATE).powi(j as i32);

@@ -431,9 +431,65 @@ fn seeds_phrase(seeds: u64) -> String {
     format!("{seeds} seed{}", if seeds == 1 { "" } else { "s" })
 }
 
+/// Which Figure 1 panel a `peff memorize` table is drawn as, and what it must hold.
+#[derive(Clone, Copy)]
+enum Panel {
+    /// Fig. 1a: Gaussian data, an MLP.
+    Gaussian,
+    /// Fig. 1b: FashionMNIST (or CIFAR-10), an MLP.
+    ImagesMlp,
+    /// Fig. 1c: FashionMNIST or CIFAR-10, the ConvNet.
+    ImagesConv,
+}
+
+impl Panel {
+    /// Refuses a table of another dataset, or (from the JSON result beside the CSV, when there
+    /// is one) of another network, in one line.
+    fn check(self, input: &Path, dataset: &str) -> anyhow::Result<()> {
+        let (figure, datasets, conv) = match self {
+            Panel::Gaussian => ("figure1a", &["gaussian"][..], false),
+            Panel::ImagesMlp => ("figure1b", &["fashion-mnist", "cifar10"][..], false),
+            Panel::ImagesConv => ("figure1c", &["fashion-mnist", "cifar10"][..], true),
+        };
+        if !dataset.is_empty() && !datasets.contains(&dataset) {
+            bail!(
+                "'{}' is a table of the {dataset} dataset; `plot {figure}` draws {}",
+                input.display(),
+                datasets.join(" or ")
+            );
+        }
+        let json = input.with_extension("json");
+        let config = std::fs::read_to_string(&json)
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|v| v.get("run")?.get("config").cloned());
+        if let Some(config) = config {
+            let is_conv = config.get("convolutions").is_some();
+            if is_conv != conv {
+                let (what, other) = if is_conv {
+                    ("the ConvNet", "figure1c")
+                } else {
+                    ("an MLP", "figure1a or figure1b")
+                };
+                bail!(
+                    "'{}' is a table of {what} (its result '{}'); draw it with `plot {other}`",
+                    input.display(),
+                    json.display()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Figure 1a (memorised fraction) or 1b/1c (train accuracy, `accuracy`, titled `subject`) from
 /// a `peff memorize` table; tables from before accuracy was recorded draw only as Figure 1a.
-fn memorize_figure(input: &Path, accuracy: bool, subject: &str) -> anyhow::Result<String> {
+fn memorize_figure(
+    input: &Path,
+    accuracy: bool,
+    subject: &str,
+    panel: Panel,
+) -> anyhow::Result<String> {
     const HEADER: &str = "dataset,method,density,kept,memorised_mean,memorised_se,accuracy_mean,accuracy_se,seeds,capped,diverged";
     const OLD_HEADER: &str =
         "dataset,method,density,kept,memorised_mean,memorised_se,seeds,capped,diverged";
@@ -445,6 +501,7 @@ fn memorize_figure(input: &Path, accuracy: bool, subject: &str) -> anyhow::Resul
     };
     let rows: Vec<MemorizeRow> = read_rows(input, headers, "a `peff memorize` table")?;
     let dataset = rows.first().map_or("", |r| r.dataset.as_str()).to_string();
+    panel.check(input, &dataset)?;
     for (i, r) in rows.iter().enumerate() {
         let at = format!("'{}' line {}", input.display(), i + 2);
         if r.dataset != dataset {
@@ -534,9 +591,13 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             figure3_svg(&panels)?
         }
-        Figure::Figure1a { input, .. } => memorize_figure(input, false, "")?,
-        Figure::Figure1b { input, .. } => memorize_figure(input, true, "Train accuracy")?,
-        Figure::Figure1c { input, .. } => memorize_figure(input, true, "ConvNet train accuracy")?,
+        Figure::Figure1a { input, .. } => memorize_figure(input, false, "", Panel::Gaussian)?,
+        Figure::Figure1b { input, .. } => {
+            memorize_figure(input, true, "Train accuracy", Panel::ImagesMlp)?
+        }
+        Figure::Figure1c { input, .. } => {
+            memorize_figure(input, true, "ConvNet train accuracy", Panel::ImagesConv)?
+        }
         Figure::Scaling { input, k, .. } => {
             /// The columns of a `peff scaling` CSV the figure reads.
             #[derive(serde::Deserialize)]
