@@ -81,7 +81,8 @@ impl Default for SparseBelow {
     }
 }
 
-/// Points per register tile of the linear kernel (a multiple of [`LANES`]).
+/// Points per register tile of the linear kernel (a multiple of the 16 running sums of the
+/// kernels' dot products).
 pub const TILE: usize = 64;
 
 /// Independent accumulators of [`dot`] (a multiple of every SIMD width in `f32` and `f64`).
