@@ -1095,3 +1095,26 @@ fn small_networks_run_the_default_levels_they_reach() {
     assert!(stderr.contains("reach IMP level"), "{stderr}");
     assert!(!stderr.contains("does not keep"), "{stderr}");
 }
+
+/// Issue 28: a tiny `--imp-rate` meant millions of IMP levels, each a training run, and ran
+/// without a word; past 100,000 levels it is refused in one line (the warning below that is
+/// tested in `cli::memorize`).
+#[test]
+fn tiny_imp_rates_are_refused_with_the_level_count() {
+    expect_error(
+        &[
+            "memorize",
+            "--imp-rate",
+            "1e-9",
+            "--width",
+            "4000",
+            "--depth",
+            "2",
+            "--seeds",
+            "1",
+            "--out",
+            "/nonexistent/never",
+        ],
+        &["--imp-rate", "levels per seed", "at most 100000"],
+    );
+}

@@ -203,21 +203,53 @@ fn in_range(flag: &str, value: i64, lo: i64, hi: i64) -> anyhow::Result<usize> {
     Ok(value as usize)
 }
 
+/// IMP levels per seed above which a run is warned about (each level is a training run; the
+/// default rate needs 30).
+const IMP_LEVELS_WARNED: usize = 1_000;
+/// IMP levels per seed above which a run is refused.
+const IMP_LEVELS_REFUSED: usize = 100_000;
+
+/// IMP's depth per seed (its deepest level; each level a training run): refused past
+/// [`IMP_LEVELS_REFUSED`], a warning past [`IMP_LEVELS_WARNED`] when IMP runs.
+fn imp_depth(config: &MemorizeConfig) -> anyhow::Result<Option<String>> {
+    let deepest = config.levels.iter().copied().max().unwrap_or(0);
+    if deepest > IMP_LEVELS_REFUSED {
+        bail!(
+            "`--imp-rate` {} would make IMP train {deepest} levels per seed to reach the sparsest density; at most {IMP_LEVELS_REFUSED} (raise the rate or give `--densities`)",
+            config.imp_rate
+        );
+    }
+    let imp = config.methods.contains(&crate::prune::Method::Imp);
+    Ok((deepest > IMP_LEVELS_WARNED && imp).then(|| {
+        format!(
+            "warning: `--imp-rate` {} makes IMP train {deepest} levels per seed (a full training run each) to reach the sparsest density",
+            config.imp_rate
+        )
+    }))
+}
+
 /// The IMP levels at `rate` nearest (in log density) to each requested density, descending
 /// density. Without `--densities`: [`DEFAULT_LEVELS`] at the default rate, else the levels
 /// nearest to their densities `0.8^j` (those above the sparsest level).
 fn levels_for(list: Option<&str>, weights: usize, rate: f64) -> anyhow::Result<Vec<usize>> {
     let schedule = Imp { rate }.schedule(weights, 1);
     let lowest = *schedule.last().unwrap_or(&weights) as f64 / weights as f64;
+    // The level whose density is nearest to `d` in log density (the earlier on a tie): the
+    // schedule descends, so only the two levels around `d` are candidates.
     let nearest = |d: f64| {
-        std::iter::once(weights)
-            .chain(schedule.iter().copied())
-            .enumerate()
-            .min_by(|a, b| {
-                let dist = |k: usize| ((k as f64 / weights as f64).ln() - d.ln()).abs();
-                dist(a.1).total_cmp(&dist(b.1))
-            })
-            .map(|(level, _)| level)
+        let kept_at = |level: usize| {
+            if level == 0 {
+                weights
+            } else {
+                schedule[level - 1]
+            }
+        };
+        let dist = |level: usize| ((kept_at(level) as f64 / weights as f64).ln() - d.ln()).abs();
+        let below = schedule.partition_point(|&k| k as f64 / weights as f64 >= d);
+        [below, below + 1]
+            .into_iter()
+            .filter(|&level| level <= schedule.len())
+            .min_by(|&a, &b| dist(a).total_cmp(&dist(b)))
             .unwrap_or(0)
     };
     let mut levels = Vec::new();
@@ -489,6 +521,9 @@ impl MemorizeArgs {
         };
         let weights = config.num_weights();
         config.levels = levels_for(self.densities.as_deref(), weights, config.imp_rate)?;
+        if let Some(warning) = imp_depth(&config)? {
+            eprintln!("{warning}");
+        }
         config.kept = config
             .levels
             .iter()
@@ -890,4 +925,31 @@ pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyh
         }
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 28: a tiny `--imp-rate` meant thousands of IMP levels without a word.
+    #[test]
+    fn deep_imp_schedules_are_warned_about_then_refused() {
+        let mut config = MemorizeConfig::paper(DataSource::Gaussian {
+            n: 30,
+            input_dim: 30,
+        });
+        assert_eq!(imp_depth(&config).unwrap(), None);
+        config.imp_rate = 1e-4;
+        config.levels = vec![1_500];
+        let warning = imp_depth(&config).unwrap().unwrap();
+        assert!(warning.contains("train 1500 levels per seed"), "{warning}");
+        config.methods.retain(|&m| m != crate::prune::Method::Imp);
+        assert_eq!(imp_depth(&config).unwrap(), None);
+        config.levels = vec![100_001];
+        let err = imp_depth(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("100001 levels") && err.contains("at most 100000"),
+            "{err}"
+        );
+    }
 }

@@ -547,14 +547,15 @@ impl MemorizeConfig {
 
     /// Kept weights after `level` IMP levels at `rate` from `weights` (level 0: all).
     pub fn kept_at(weights: usize, rate: f64, level: usize) -> usize {
-        if level == 0 {
-            return weights;
+        let imp = Imp { rate };
+        let mut kept = weights;
+        for _ in 0..level {
+            if kept <= 1 {
+                break;
+            }
+            kept = imp.next_level(kept, 1);
         }
-        let schedule = Imp { rate }.schedule(weights, 1);
-        schedule
-            .get(level - 1)
-            .copied()
-            .unwrap_or_else(|| schedule.last().copied().unwrap_or(weights))
+        kept
     }
 
     /// Checks internal consistency (shapes, levels and kept counts, ranges).

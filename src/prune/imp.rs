@@ -34,11 +34,17 @@ impl Imp {
         let mut visited = Vec::new();
         let mut kept = p;
         while kept > target {
-            let pruned = (self.rate * kept as f64 - 1e-9).ceil().max(1.0) as usize;
-            kept = kept.saturating_sub(pruned).max(target);
+            kept = self.next_level(kept, target);
             visited.push(kept);
         }
         visited
+    }
+
+    /// The kept count one level after `kept` (above `target`): `⌈rate · kept⌉` (at least one)
+    /// fewer, never below `target`.
+    pub fn next_level(&self, kept: usize, target: usize) -> usize {
+        let pruned = (self.rate * kept as f64 - 1e-9).ceil().max(1.0) as usize;
+        kept.saturating_sub(pruned).max(target)
     }
 
     /// One level's cut, the rule every IMP caller shares (this pruner and the noise-correlation
