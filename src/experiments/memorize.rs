@@ -1187,7 +1187,7 @@ pub fn rows(config: &MemorizeConfig, results: &[SeedResult]) -> Vec<MemorizeRow>
                 cells,
             );
             row.collapsed = layer_counts(results, at)
-                .map(|counts| counts.iter().filter(|c| c.iter().any(|&k| k == 0)).count() as u64);
+                .map(|counts| counts.iter().filter(|c| c.contains(&0)).count() as u64);
             rows.push(row);
         }
     }
@@ -1343,7 +1343,7 @@ fn layer_summary(config: &MemorizeConfig, results: &[SeedResult]) -> serde_json:
                 "method": method.name(),
                 "density": kept as f64 / config.num_weights() as f64,
                 "kept_fraction": fractions,
-                "collapsed": counts.iter().filter(|c| c.iter().any(|&k| k == 0)).count(),
+                "collapsed": counts.iter().filter(|c| c.contains(&0)).count(),
             }));
         }
     }

@@ -97,7 +97,7 @@ pub fn runs_sparse(kept: usize, total: usize, sparse_below: f64) -> bool {
 /// running sums, then summed in pairs.
 #[inline(always)]
 pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
-    debug_assert!(a.len() % LANES == 0 && b.len() >= a.len());
+    debug_assert!(a.len().is_multiple_of(LANES) && b.len() >= a.len());
     let mut acc = [T::ZERO; LANES];
     for (a, b) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
         for k in 0..LANES {
