@@ -76,11 +76,6 @@ impl SparseConv {
         }
     }
 
-    /// Number of kept taps.
-    pub fn kept(&self) -> usize {
-        self.index.len()
-    }
-
     /// Values of one wide plane (`H·(W + 2)` rounded up to whole accumulator chunks).
     pub fn wide_len(h: usize, w: usize) -> usize {
         (h * (w + 2)).next_multiple_of(LANES)

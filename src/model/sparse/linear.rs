@@ -80,11 +80,6 @@ impl SparseLinear {
         gather_columns(d, rows, self.outputs, &self.used_outputs, stride, dt);
     }
 
-    /// Number of kept weights.
-    pub fn kept(&self) -> usize {
-        self.index.len()
-    }
-
     /// Rows padded to whole tiles: the stride of the feature-major buffers.
     pub fn stride(rows: usize) -> usize {
         rows.div_ceil(TILE).max(1) * TILE
