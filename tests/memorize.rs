@@ -713,9 +713,10 @@ fn densities_mapping_to_one_imp_level_are_refused() {
     assert!(!out.exists());
 }
 
-/// `--checkpoint FILE` keeps the finished seeds when SIGINT stops a run (the stop announced at
+/// `--checkpoint FILE` keeps the finished work when SIGINT stops a run (the stop announced at
 /// once), and rerunning the same command resumes to the uninterrupted run's table, byte for
-/// byte (issue 20: an interrupted memorize lost every finished seed).
+/// byte (issue 20: an interrupted memorize lost every finished seed; issue 28: within a seed,
+/// see `a_seed_stopped_anywhere_resumes_to_the_same_result` in the library).
 #[test]
 fn memorize_checkpoint_resumes_to_the_identical_table() {
     let tmp = TempDir::new().unwrap();
@@ -734,7 +735,7 @@ fn memorize_checkpoint_resumes_to_the_identical_table() {
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         assert_eq!(output.status.code(), Some(130), "{stderr}");
         assert!(
-            stderr.contains("stopping after the current seed"),
+            stderr.contains("stopping: the trainings in progress end at their next epoch"),
             "{stderr}"
         );
         assert!(stderr.contains("checkpoint"), "{stderr}");

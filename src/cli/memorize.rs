@@ -182,7 +182,7 @@ pub struct MemorizeArgs {
     /// The slice of the seeds to compute.
     #[command(flatten)]
     pub shard: ShardArgs,
-    /// Checkpointing of finished seeds.
+    /// Checkpointing of finished work (within a seed: the dense run, each row, IMP's levels).
     #[command(flatten)]
     pub checkpoint: CheckpointArgs,
     /// Sparse kernels for pruned layers.
@@ -641,74 +641,83 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         outputs.push(("`--checkpoint`", cp.path()));
         export::check_output_paths(&outputs)?;
     }
-    let finished: Vec<memorize::SeedResult> = match &checkpoint {
-        Some(cp) => cp
-            .load::<_, MemorizeProgress>(&run)?
-            .map_or_else(Vec::new, |p| p.results),
-        None => Vec::new(),
+    let resumed: MemorizeProgress = match &checkpoint {
+        Some(cp) => cp.load(&run)?.unwrap_or_default(),
+        None => MemorizeProgress::default(),
     };
-    super::signals::announce("stopping after the current seed of every running thread…");
+    super::signals::announce(
+        "stopping: the trainings in progress end at their next epoch, finished ones are kept…",
+    );
     let stop = super::signals::install();
     let pool = thread_pool(threads)?;
     let started = Instant::now();
     let results = if args.profile {
         let mut results = Vec::new();
         for i in range.clone() {
-            if stop.load(std::sync::atomic::Ordering::SeqCst) {
-                return Err(crate::experiments::checkpoint::interrupted(None));
-            }
             let mut profile = SeedProfile::default();
             let t = Instant::now();
-            let r = memorize::run_seed(
+            let hooks = memorize::SeedHooks {
+                stop,
+                on_progress: &|_| {},
+            };
+            let seed = config.seed + i;
+            let Some(r) = memorize::run_seed(
                 &config,
                 images.as_ref(),
-                config.seed + i,
+                seed,
                 Some(&mut profile),
-            );
+                None,
+                hooks,
+            ) else {
+                return Err(crate::experiments::checkpoint::interrupted(None));
+            };
             print_profile(&config, &r, &profile, t.elapsed().as_secs_f64());
             results.push(r);
         }
         results
     } else {
         let bar = progress_bar(range.end - range.start, "seeds");
-        let progress = std::sync::Mutex::new(finished.clone());
-        let save = |done: &mut Vec<memorize::SeedResult>| -> anyhow::Result<()> {
-            if let Some(cp) = &checkpoint {
-                done.sort_by_key(|r| r.seed);
-                cp.save(
-                    &run,
-                    MemorizeProgress {
-                        results: done.clone(),
-                    },
-                )?;
-            }
-            Ok(())
-        };
+        let progress = std::sync::Mutex::new(resumed.clone());
         let save_error = std::sync::Mutex::new(None);
-        let on_seed = |result: &memorize::SeedResult| {
-            let mut done = progress.lock().unwrap_or_else(|e| e.into_inner());
-            done.push(result.clone());
-            if checkpoint.as_ref().is_some_and(|cp| cp.due()) {
-                if let Err(e) = save(&mut done) {
-                    *save_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+        // Saves when due (`force`: always), keeping the first error to report after the run.
+        let save = |progress: &MemorizeProgress, force: bool| {
+            if let Some(cp) = checkpoint.as_ref().filter(|cp| force || cp.due()) {
+                if let Err(e) = cp.save(&run, progress.clone()) {
+                    let mut first = save_error.lock().unwrap_or_else(|e| e.into_inner());
+                    first.get_or_insert(e);
                 }
             }
+        };
+        let lock = || progress.lock().unwrap_or_else(|e| e.into_inner());
+        let on_progress = |part: &memorize::PartialSeed| {
+            let mut p = lock();
+            p.advance(part);
+            save(&p, false);
+        };
+        let on_seed = |result: &memorize::SeedResult| {
+            let mut p = lock();
+            p.finish(result);
+            save(&p, false);
+        };
+        let hooks = memorize::SeedHooks {
+            stop,
+            on_progress: &on_progress,
         };
         let results = pool.install(|| {
             memorize::run_seeds(
                 &config,
                 images.as_ref(),
                 range.clone(),
-                &finished,
-                stop,
+                &resumed,
+                hooks,
                 &|| bar.inc(1),
                 &on_seed,
             )
         });
+        save(&lock(), true);
         if let Some(e) = save_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(e);
         }
-        save(&mut progress.into_inner().unwrap_or_else(|e| e.into_inner()))?;
         let Some(results) = results else {
             bar.abandon();
             return Err(crate::experiments::checkpoint::interrupted(
@@ -906,8 +915,11 @@ pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyh
                 config,
                 images.as_ref(),
                 0..config.seeds,
-                &[],
-                stop,
+                &MemorizeProgress::default(),
+                memorize::SeedHooks {
+                    stop,
+                    on_progress: &|_| {},
+                },
                 &|| bar.inc(1),
                 &|_| {},
             )

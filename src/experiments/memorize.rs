@@ -58,7 +58,7 @@ use crate::model::{
     Control, Dataset, Loss, Model, ModelNetworks, Networks, Optimizer, Plateau, Scalar, Targets,
     TrainConfig, TrainOutcome, Trainer,
 };
-use crate::prune::{Grasp, Imp, Method, PruneSettings};
+use crate::prune::{Grasp, Imp, ImpLevel, Method, PruneSettings};
 use crate::record::{RunRecord, ShardFile, ShardPayload};
 
 /// The precision training runs in.
@@ -890,7 +890,13 @@ impl Rule {
 
     /// Trains `trainer` (already reset) to the stopping rule; returns the outcome and the
     /// counts of points memorised and classified correctly at the final parameters.
-    fn train<M: Model>(&self, trainer: &mut Trainer<M, T>, set: &Labelled) -> (TrainOutcome, Cell) {
+    /// A set `stop` ends the training at its next epoch (the cell is then no result).
+    fn train<M: Model>(
+        &self,
+        trainer: &mut Trainer<M, T>,
+        set: &Labelled,
+        stop: &AtomicBool,
+    ) -> (TrainOutcome, Cell) {
         let data = &set.data;
         let mut losses = vec![T::ZERO; data.len()];
         let mut outputs = vec![T::ZERO; data.len() * trainer.model().outputs()];
@@ -903,6 +909,9 @@ impl Rule {
             } => {
                 let mut plateau = Plateau::new(plateau_epochs, plateau_rel);
                 trainer.train(data, self.max_epochs, |t, stats| {
+                    if stop.load(Ordering::SeqCst) {
+                        return Control::Stop;
+                    }
                     let done = match t.last_point_losses() {
                         Some(l) => all_memorised(l),
                         None => {
@@ -924,6 +933,9 @@ impl Rule {
                 let mut last_loss = f64::NAN;
                 let (mut last_correct, mut unchanged) = (u32::MAX, 0);
                 trainer.train(data, self.max_epochs, |t, stats| {
+                    if stop.load(Ordering::SeqCst) {
+                        return Control::Stop;
+                    }
                     let converged = (stats.loss - last_loss).abs() < converge_loss_delta;
                     last_loss = stats.loss;
                     let correct = set.correct(t, &mut outputs);
@@ -958,6 +970,15 @@ impl Rule {
     }
 }
 
+/// [`mask_key`] of a mask given as booleans.
+fn bool_mask_key(keep: &[bool]) -> Vec<u64> {
+    let mask: Vec<T> = keep
+        .iter()
+        .map(|&k| if k { T::ONE } else { T::ZERO })
+        .collect();
+    mask_key(Some(&mask))
+}
+
 /// A cache key: the kept parameters as bits, or empty for the dense network.
 fn mask_key(mask: Option<&[T]>) -> Vec<u64> {
     let Some(mask) = mask else {
@@ -975,20 +996,92 @@ fn mask_key(mask: Option<&[T]>) -> Vec<u64> {
     words
 }
 
-/// Runs one seed; `profile` receives per-method wall times.
+/// The finished part of a seed that was stopped midway: what `memorize --checkpoint` saves
+/// within a seed, so that a resumed run repeats at most the training that was in progress.
+/// Resuming from it gives the seed's result bit for bit (every training is a deterministic
+/// function of its mask, and IMP resumes from its last level's trained weights).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartialSeed {
+    /// The seed.
+    pub seed: u64,
+    /// The dense run, once finished.
+    pub dense: Option<DenseRun>,
+    /// Per row (methods × kept counts, table order), the cell once finished.
+    pub cells: Vec<Option<FinishedCell>>,
+    /// IMP's last trained level, from which its trajectory resumes.
+    pub imp: Option<ImpLevel>,
+}
+
+/// The dense network's run within a [`PartialSeed`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenseRun {
+    /// Its cell ([`Cell::diverged`] when it diverged).
+    pub cell: Cell,
+    /// The trained parameters (empty when it diverged): magnitude pruning and IMP start here.
+    pub trained: Vec<f64>,
+}
+
+/// One finished row of a [`PartialSeed`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinishedCell {
+    /// The cell.
+    pub cell: Cell,
+    /// The kept weights of each weight layer under its mask (empty when no mask was found).
+    pub layer_kept: Vec<u32>,
+}
+
+/// What a running seed obeys and reports.
+#[derive(Clone, Copy)]
+pub struct SeedHooks<'a> {
+    /// Set by a stop signal: the training in progress ends at its next epoch and the seed
+    /// returns `None`; what finished before was reported to `on_progress`.
+    pub stop: &'a AtomicBool,
+    /// Receives the seed's finished part after each finished training (dense run, row, IMP
+    /// level).
+    pub on_progress: &'a (dyn Fn(&PartialSeed) + Sync),
+}
+
+impl SeedHooks<'_> {
+    /// Hooks that never stop and report nothing.
+    pub const NONE: SeedHooks<'static> = SeedHooks {
+        stop: &NEVER_STOP,
+        on_progress: &|_| {},
+    };
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+static NEVER_STOP: AtomicBool = AtomicBool::new(false);
+
+/// Runs one seed, resuming from `resume` (its finished part) if given; `profile` receives
+/// per-method wall times. `None` when `hooks.stop` ended it.
 ///
 /// # Panics
-/// If `config` did not pass [`MemorizeConfig::validate`].
+/// If `config` did not pass [`MemorizeConfig::validate`], or `resume` is not a part of this
+/// seed under `config`.
 pub fn run_seed(
     config: &MemorizeConfig,
     images: Option<&ImageSet>,
     seed: u64,
     profile: Option<&mut SeedProfile>,
-) -> SeedResult {
+    resume: Option<&PartialSeed>,
+    hooks: SeedHooks<'_>,
+) -> Option<SeedResult> {
+    let run = SeedRun {
+        config,
+        images,
+        seed,
+        hooks,
+    };
     match &config.arch {
         Arch::Mlp { widths } => {
             let mlp = Arch::mlp(widths, config.loss).expect("validated architecture");
-            run_seed_on(&mlp, config, images, seed, profile)
+            run.on(&mlp, profile, resume)
         }
         &Arch::Conv {
             image_shape,
@@ -998,154 +1091,260 @@ pub fn run_seed(
         } => {
             let conv = Arch::conv(image_shape, convolutions, channels, classes, config.loss)
                 .expect("validated architecture");
-            run_seed_on(&conv, config, images, seed, profile)
+            run.on(&conv, profile, resume)
         }
     }
 }
 
-/// [`run_seed`] on the network `model`.
-fn run_seed_on<M: Model>(
-    model: &M,
-    config: &MemorizeConfig,
-    images: Option<&ImageSet>,
+/// One seed's run: what [`run_seed`] was given.
+struct SeedRun<'a> {
+    config: &'a MemorizeConfig,
+    images: Option<&'a ImageSet>,
     seed: u64,
-    mut profile: Option<&mut SeedProfile>,
-) -> SeedResult {
-    let sub = SubSeeds::of(seed);
-    let set = dataset(config, model, images, &sub);
-    let init = model.init_params(sub.init);
-    let train_config = TrainConfig {
-        optimizer: config.optimizer,
-        batch_size: config.batch_size,
-        grad_noise_variance: 0.0,
-        seed: sub.train,
-        sparse_below: config.sparse_below,
-    };
-    let rule = Rule::of(config);
-    // Every training run from θ0 ⊙ m goes through this routine; its cells are cached by mask,
-    // so that IMP's level trainings double as the evaluations of its masks.
-    let cache: RefCell<HashMap<Vec<u64>, Cell>> = RefCell::new(HashMap::new());
-    // (The routine's dataset is `set.data`, which `nets` holds a copy of.)
-    let routine = |trainer: &mut Trainer<M, T>, _: &Dataset<T>| {
-        let (outcome, cell) = rule.train(trainer, &set);
-        cache.borrow_mut().insert(mask_key(trainer.mask()), cell);
-        outcome
-    };
-    let nets = ModelNetworks::new(model, set.data.clone(), &init, 0, train_config, routine);
-    let settings = PruneSettings {
-        random_seed: sub.random,
-        synflow_rounds: config.synflow_rounds,
-        imp_rate: config.imp_rate,
-        grasp_temperature: config.grasp_temperature,
-    };
-    let started = Instant::now();
-    let (dense_params, dense_diverged) = nets.dense_trained();
-    let dense_cell = cache.borrow()[&Vec::new()];
-    let dense_diverged = dense_diverged[0] || dense_cell.diverged;
-    let dense_start: Vec<T> = dense_params.iter().map(|&v| T::from_f64(v)).collect();
-    if let Some(p) = profile.as_deref_mut() {
-        p.dense = started.elapsed();
-    }
-    let weights = nets.prunable().len();
-    let p = model.num_params();
-    let mut cells = Vec::with_capacity(config.methods.len() * config.kept.len());
-    let mut layer_kept = Vec::with_capacity(cells.capacity());
-    let layers = model.weight_layers();
-    let mut trainer = Trainer::<M, T>::new(model, train_config, set.data.len());
-    for &method in &config.methods {
+    hooks: SeedHooks<'a>,
+}
+
+impl SeedRun<'_> {
+    /// [`run_seed`] on the network `model`.
+    fn on<M: Model>(
+        &self,
+        model: &M,
+        mut profile: Option<&mut SeedProfile>,
+        resume: Option<&PartialSeed>,
+    ) -> Option<SeedResult> {
+        let (config, hooks) = (self.config, self.hooks);
+        let rows = config.methods.len() * config.kept.len();
+        let mut part = resume.cloned().unwrap_or_else(|| PartialSeed {
+            seed: self.seed,
+            dense: None,
+            cells: vec![None; rows],
+            imp: None,
+        });
+        assert!(
+            part.seed == self.seed && part.cells.len() == rows,
+            "resumed seed"
+        );
+        let sub = SubSeeds::of(self.seed);
+        let set = dataset(config, model, self.images, &sub);
+        let init = model.init_params(sub.init);
+        let train_config = TrainConfig {
+            optimizer: config.optimizer,
+            batch_size: config.batch_size,
+            grad_noise_variance: 0.0,
+            seed: sub.train,
+            sparse_below: config.sparse_below,
+        };
+        let rule = Rule::of(config);
+        // Every training run from θ0 ⊙ m goes through this routine; its cells are cached by
+        // mask, so that IMP's level trainings double as the evaluations of its masks. A
+        // training cut short by a stop is not a result and is not cached.
+        let cache: RefCell<HashMap<Vec<u64>, Cell>> = RefCell::new(HashMap::new());
+        let routine = |trainer: &mut Trainer<M, T>, _: &Dataset<T>| {
+            let (outcome, cell) = rule.train(trainer, &set, hooks.stop);
+            if !hooks.stopped() {
+                cache.borrow_mut().insert(mask_key(trainer.mask()), cell);
+            }
+            outcome
+        };
+        let nets = ModelNetworks::new(model, set.data.clone(), &init, 0, train_config, routine);
+        let settings = PruneSettings {
+            random_seed: sub.random,
+            synflow_rounds: config.synflow_rounds,
+            imp_rate: config.imp_rate,
+            grasp_temperature: config.grasp_temperature,
+        };
+        let p = model.num_params();
         let started = Instant::now();
-        let pruner = method.pruner(&settings);
-        // Level 0 is the dense network for every method; the pruner sees the others.
-        let sparse: Vec<usize> = config
-            .kept
+        let dense = match &part.dense {
+            Some(dense) => {
+                let trained = match dense.cell.diverged {
+                    true => vec![f64::NAN; p],
+                    false => dense.trained.clone(),
+                };
+                assert_eq!(trained.len(), p, "resumed dense weights");
+                nets.set_dense_trained(trained, vec![dense.cell.diverged]);
+                cache.borrow_mut().insert(Vec::new(), dense.cell);
+                dense.clone()
+            }
+            None => {
+                let (params, diverged) = nets.dense_trained();
+                if hooks.stopped() {
+                    return None;
+                }
+                let dense = match diverged[0] || cache.borrow()[&Vec::new()].diverged {
+                    true => DenseRun {
+                        cell: Cell::DIVERGED,
+                        trained: Vec::new(),
+                    },
+                    false => DenseRun {
+                        cell: cache.borrow()[&Vec::new()],
+                        trained: params.to_vec(),
+                    },
+                };
+                part.dense = Some(dense.clone());
+                (hooks.on_progress)(&part);
+                dense
+            }
+        };
+        let dense_start: Vec<T> = nets
+            .dense_trained()
+            .0
             .iter()
-            .copied()
-            .filter(|&k| k < weights)
+            .map(|&v| T::from_f64(v))
             .collect();
-        let masks: HashMap<usize, Option<Vec<bool>>> = if sparse.is_empty() {
-            HashMap::new()
-        } else {
-            let ks = pruner.kept_counts(weights, &sparse);
-            pruner
-                .prune(&nets, &ks)
-                .into_iter()
-                .filter(|pruned| sparse.contains(&pruned.k))
-                .map(|pruned| {
-                    let keep = pruned.lanes[0]
-                        .as_ref()
-                        .map(|cut| (0..p).map(|i| cut.mask.is_kept(i)).collect());
-                    (pruned.k, keep)
-                })
+        if let Some(p) = profile.as_deref_mut() {
+            p.dense = started.elapsed();
+        }
+        let prunable = nets.prunable().into_owned();
+        let weights = prunable.len();
+        let layers = model.weight_layers();
+        let layer_kept = |keep: &[bool]| -> Vec<u32> {
+            layers
+                .iter()
+                .map(|l| keep[l.clone()].iter().filter(|&&k| k).count() as u32)
                 .collect()
         };
-        for &k in &config.kept {
-            let keep = if k == weights {
-                Some(vec![true; p])
-            } else {
-                masks.get(&k).cloned().flatten()
-            };
-            layer_kept.push(keep.as_ref().map_or_else(Vec::new, |keep| {
-                layers
-                    .iter()
-                    .map(|l| keep[l.clone()].iter().filter(|&&k| k).count() as u32)
-                    .collect()
-            }));
-            let cell = match keep {
-                None => Cell::DIVERGED,
-                Some(keep) if method == Method::Magnitude => {
-                    if dense_diverged {
-                        Cell::DIVERGED
-                    } else {
-                        trainer.reset(&dense_start, Some(&keep));
-                        rule.train(&mut trainer, &set).1
-                    }
+        let mut trainer = Trainer::<M, T>::new(model, train_config, set.data.len());
+        for (m, &method) in config.methods.iter().enumerate() {
+            let started = Instant::now();
+            let rows = m * config.kept.len()..(m + 1) * config.kept.len();
+            if part.cells[rows.clone()].iter().all(Option::is_some) {
+                if let Some(p) = profile.as_deref_mut() {
+                    p.methods.push(started.elapsed());
                 }
-                Some(keep) => {
-                    let key = mask_key(Some(
-                        &keep
-                            .iter()
-                            .map(|&k| if k { T::ONE } else { T::ZERO })
-                            .collect::<Vec<T>>(),
-                    ));
-                    let cached = cache.borrow().get(&key).copied();
-                    match cached {
-                        Some(cell) => cell,
-                        None => {
-                            nets.train_masked(Some(&keep));
-                            cache.borrow()[&key]
+                continue;
+            }
+            // Level 0 is the dense network for every method; the pruner sees the others.
+            let sparse: Vec<usize> = config
+                .kept
+                .iter()
+                .copied()
+                .filter(|&k| k < weights)
+                .collect();
+            let mut masks: HashMap<usize, Option<Vec<bool>>> = HashMap::new();
+            if !sparse.is_empty() {
+                let pruner = method.pruner(&settings);
+                let ks = pruner.kept_counts(weights, &sparse);
+                let pruned = if method == Method::Imp {
+                    // IMP's levels are trainings: each one that lands on a row finishes it.
+                    let resume = part.imp.clone();
+                    let mut on_level = |level: &ImpLevel| {
+                        if hooks.stopped() {
+                            return;
+                        }
+                        let mut keep = vec![true; p];
+                        for &i in &prunable {
+                            keep[i] = false;
+                        }
+                        for &i in &level.kept[0] {
+                            keep[i] = true;
+                        }
+                        let cell = cache.borrow().get(&bool_mask_key(&keep)).copied();
+                        let row = config.kept.iter().position(|&k| k == ks[level.level]);
+                        if let (Some(cell), Some(r)) = (cell, row) {
+                            part.cells[rows.start + r] = Some(FinishedCell {
+                                cell,
+                                layer_kept: layer_kept(&keep),
+                            });
+                        }
+                        part.imp = Some(level.clone());
+                        (hooks.on_progress)(&part);
+                    };
+                    Imp {
+                        rate: config.imp_rate,
+                    }
+                    .prune_from(&nets, &ks, resume.as_ref(), &mut on_level)
+                } else {
+                    pruner.prune(&nets, &ks)
+                };
+                if hooks.stopped() {
+                    return None;
+                }
+                masks = pruned
+                    .into_iter()
+                    .filter(|pruned| sparse.contains(&pruned.k))
+                    .map(|pruned| {
+                        let keep = pruned.lanes[0]
+                            .as_ref()
+                            .map(|cut| (0..p).map(|i| cut.mask.is_kept(i)).collect());
+                        (pruned.k, keep)
+                    })
+                    .collect();
+            }
+            for (r, &k) in rows.clone().zip(&config.kept) {
+                if part.cells[r].is_some() {
+                    continue;
+                }
+                let keep = if k == weights {
+                    Some(vec![true; p])
+                } else {
+                    masks.get(&k).cloned().flatten()
+                };
+                let kept = keep.as_deref().map_or_else(Vec::new, layer_kept);
+                let cell = match keep {
+                    None => Cell::DIVERGED,
+                    Some(_) if method == Method::Magnitude && dense.cell.diverged => Cell::DIVERGED,
+                    Some(keep) if method == Method::Magnitude => {
+                        trainer.reset(&dense_start, Some(&keep));
+                        rule.train(&mut trainer, &set, hooks.stop).1
+                    }
+                    Some(keep) => {
+                        let key = bool_mask_key(&keep);
+                        let cached = cache.borrow().get(&key).copied();
+                        match cached {
+                            Some(cell) => cell,
+                            None => {
+                                nets.train_masked(Some(&keep));
+                                match cache.borrow().get(&key) {
+                                    Some(&cell) => cell,
+                                    None => return None, // stopped: nothing was cached
+                                }
+                            }
                         }
                     }
+                };
+                if hooks.stopped() {
+                    return None;
                 }
-            };
-            cells.push(cell);
+                part.cells[r] = Some(FinishedCell {
+                    cell,
+                    layer_kept: kept,
+                });
+                (hooks.on_progress)(&part);
+            }
+            if let Some(p) = profile.as_deref_mut() {
+                p.methods.push(started.elapsed());
+            }
         }
-        if let Some(p) = profile.as_deref_mut() {
-            p.methods.push(started.elapsed());
-        }
-    }
-    SeedResult {
-        seed,
-        dense: if dense_diverged {
-            Cell::DIVERGED
-        } else {
-            dense_cell
-        },
-        cells,
-        layer_kept: Some(layer_kept),
+        let (cells, layer_kept) = part
+            .cells
+            .into_iter()
+            .map(|c| {
+                let c = c.expect("every row finished");
+                (c.cell, c.layer_kept)
+            })
+            .unzip();
+        Some(SeedResult {
+            seed: self.seed,
+            dense: dense.cell,
+            cells,
+            layer_kept: Some(layer_kept),
+        })
     }
 }
 
 /// Runs seeds `config.seed + i` for `i` in `range` in parallel on the current rayon pool (one
-/// network per thread), calling `done` after each; results in seed order. Seeds in `finished`
-/// (from a checkpoint) are taken from there, not run again; `on_seed` gets each seed that
-/// finishes here. Seeds not yet started when `stop` is set are skipped, and the run returns
-/// `None`.
+/// network per thread), calling `done` after each; results in seed order. Seeds finished in
+/// `resumed` (from a checkpoint) are taken from there, not run again, and its partly finished
+/// seeds resume from their finished part; `on_seed` gets each seed that finishes here. When `hooks.stop` is set,
+/// running seeds stop at their next epoch (their finished parts went to `hooks.on_progress`),
+/// seeds not yet started are skipped, and the run returns `None`.
 pub fn run_seeds(
     config: &MemorizeConfig,
     images: Option<&ImageSet>,
     range: std::ops::Range<u64>,
-    finished: &[SeedResult],
-    stop: &AtomicBool,
+    resumed: &MemorizeProgress,
+    hooks: SeedHooks<'_>,
     done: &(dyn Fn() + Sync),
     on_seed: &(dyn Fn(&SeedResult) + Sync),
 ) -> Option<Vec<SeedResult>> {
@@ -1153,14 +1352,15 @@ pub fn run_seeds(
         .into_par_iter()
         .map(|i| {
             let seed = config.seed + i;
-            if let Some(result) = finished.iter().find(|r| r.seed == seed) {
+            if let Some(result) = resumed.results.iter().find(|r| r.seed == seed) {
                 done();
                 return Some(result.clone());
             }
-            if stop.load(Ordering::SeqCst) {
+            if hooks.stopped() {
                 return None;
             }
-            let result = run_seed(config, images, seed, None);
+            let resume = resumed.partial.iter().find(|r| r.seed == seed);
+            let result = run_seed(config, images, seed, None, resume, hooks)?;
             on_seed(&result);
             done();
             Some(result)
@@ -1412,12 +1612,33 @@ impl ShardPayload<MemorizeConfig> for MemorizeSeeds {
 }
 
 /// What a `peff memorize --checkpoint` file holds beside the envelope of [`ShardFile`]: the
-/// seeds finished so far, ascending.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// seeds finished so far, and the finished part of each seed that was stopped midway, both
+/// ascending.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemorizeProgress {
     /// One result per finished seed, ascending by seed.
     pub results: Vec<SeedResult>,
+    /// The seeds stopped midway (absent in checkpoints of versions that saved whole seeds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partial: Vec<PartialSeed>,
+}
+
+impl MemorizeProgress {
+    /// Records a finished seed (replacing its partial state), keeping both lists ascending.
+    pub fn finish(&mut self, result: &SeedResult) {
+        self.partial.retain(|p| p.seed != result.seed);
+        self.results.push(result.clone());
+        self.results.sort_by_key(|r| r.seed);
+    }
+
+    /// Records a seed's finished part, keeping the list ascending.
+    pub fn advance(&mut self, part: &PartialSeed) {
+        match self.partial.binary_search_by_key(&part.seed, |p| p.seed) {
+            Ok(i) => self.partial[i] = part.clone(),
+            Err(i) => self.partial.insert(i, part.clone()),
+        }
+    }
 }
 
 /// The format tag of a memorize checkpoint.
@@ -1445,6 +1666,25 @@ impl ShardPayload<MemorizeConfig> for MemorizeProgress {
                 .any(|r| !seeds.contains(&r.seed) || !config.possible(r))
         {
             bail!("its seeds do not match the recorded configuration and shard");
+        }
+        let rows = config.methods.len() * config.kept.len();
+        let weights = config.num_weights();
+        let partial_ascending = self.partial.windows(2).all(|w| w[0].seed < w[1].seed);
+        let fits = |part: &PartialSeed| {
+            seeds.contains(&part.seed)
+                && self.results.iter().all(|r| r.seed != part.seed)
+                && part.cells.len() == rows
+                && part
+                    .imp
+                    .as_ref()
+                    .is_none_or(|l| l.level < weights && l.kept.len() == 1 && l.trained.len() == 1)
+                && part.dense.as_ref().is_none_or(|d| {
+                    d.cell.diverged == d.trained.is_empty()
+                        && d.trained.iter().all(|w| w.is_finite())
+                })
+        };
+        if !partial_ascending || !self.partial.iter().all(fits) {
+            bail!("its partly finished seeds do not match the recorded configuration and shard");
         }
         Ok(())
     }
@@ -1507,7 +1747,7 @@ mod tests {
         assert_eq!(config.kept, vec![120, 60, 30]);
         let imp = Imp { rate: 0.2 }.schedule(120, 30);
         assert_eq!(imp, vec![96, 76, 60, 48, 38, 30]);
-        let result = run_seed(&config, None, 4, None);
+        let result = run_seed(&config, None, 4, None, None, SeedHooks::NONE).unwrap();
         assert_eq!(result.cells.len(), 18);
         let rows = rows(&config, &[result]);
         for method in Method::ALL {
@@ -1518,6 +1758,51 @@ mod tests {
                 .collect();
             assert_eq!(kept, vec![120, 60, 30]);
         }
+    }
+
+    /// Issue 28 (preemption): a seed stopped after any of its trainings resumes from its
+    /// finished part (through its JSON form) to the uninterrupted result, bit for bit; the
+    /// part grows with every training, IMP's levels included.
+    #[test]
+    fn a_seed_stopped_anywhere_resumes_to_the_same_result() {
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::Mutex;
+        let config = tiny(Method::ALL.to_vec(), vec![3, 6]);
+        let whole = run_seed(&config, None, 1, None, None, SeedHooks::NONE).unwrap();
+        let mut reports = 0;
+        let mut saw_imp_level = false;
+        for cut in 1.. {
+            let stop = AtomicBool::new(false);
+            let count = AtomicUsize::new(0);
+            let last: Mutex<Option<PartialSeed>> = Mutex::new(None);
+            let on_progress = |part: &PartialSeed| {
+                *last.lock().unwrap() = Some(part.clone());
+                if count.fetch_add(1, Ordering::SeqCst) + 1 == cut {
+                    stop.store(true, Ordering::SeqCst);
+                }
+            };
+            let hooks = SeedHooks {
+                stop: &stop,
+                on_progress: &on_progress,
+            };
+            let Some(done) = run_seed(&config, None, 1, None, None, hooks) else {
+                let part = last.into_inner().unwrap().expect("a part before the stop");
+                saw_imp_level |= part.imp.is_some();
+                let part: PartialSeed =
+                    serde_json::from_str(&serde_json::to_string(&part).unwrap()).unwrap();
+                let resumed = run_seed(&config, None, 1, None, Some(&part), SeedHooks::NONE);
+                assert_eq!(resumed.as_ref(), Some(&whole), "stopped after report {cut}");
+                reports = cut;
+                continue;
+            };
+            assert_eq!(done, whole);
+            break;
+        }
+        // Reports: the dense run, 5 methods × 2 rows (kept 60 and 30), IMP's trained levels
+        // 96, 76, 60 (its row), 48, 38, and its last level (30) trained after the schedule.
+        // The last report ends the seed, so stopping there is no stop.
+        assert_eq!(reports + 1, 1 + 5 * 2 + 5 + 1);
+        assert!(saw_imp_level);
     }
 
     #[test]

@@ -160,6 +160,13 @@ where
         outcome.diverged |= !trainer.params().iter().all(|w| w.is_finite());
         (trainer.params().to_vec(), outcome)
     }
+
+    /// Supplies the dense training run (`params`, `diverged` per lane) that
+    /// [`Networks::dense_trained`] would otherwise compute, e.g. from a checkpoint; `false` if
+    /// it was already computed or supplied.
+    pub fn set_dense_trained(&self, params: Vec<f64>, diverged: Vec<bool>) -> bool {
+        self.dense.set((params, diverged)).is_ok()
+    }
 }
 
 impl<M, T, F> Networks for ModelNetworks<M, T, F>

@@ -12,17 +12,36 @@
 //! reported kept counts are those the schedule visits. The last recorded mask needs no
 //! retraining. A lane whose training diverges at some level has no mask from then on.
 //!
+//! The trajectory can stop and resume between levels ([`Imp::prune_from`]): after each level's
+//! training its state ([`ImpLevel`]: the level, every lane's kept indices and trained weights)
+//! is handed to an observer, and a run given that state continues with the next level, to the
+//! same masks as an uninterrupted one (`memorize --checkpoint` saves it within a seed).
+//!
 //! ## References
 //! Frankle & Carbin 2018, "The lottery ticket hypothesis"; Frankle et al. 2019 (rewinding).
 
 use super::{Prunable, Pruned, Pruner};
 use crate::mask::{keep_top_k, Cut};
 use crate::model::Networks;
+use serde::{Deserialize, Serialize};
 
 /// IMP with per-level pruning rate `rate`.
 pub struct Imp {
     /// Fraction `r` of the kept parameters pruned per level.
     pub rate: f64,
+}
+
+/// IMP's state after the training of one level, from which [`Imp::prune_from`] resumes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImpLevel {
+    /// The index (into the kept counts) of the level just trained.
+    pub level: usize,
+    /// Per lane, the kept prunable indices of that level's mask, ascending.
+    pub kept: Vec<Vec<usize>>,
+    /// Per lane, the weights trained under that mask (empty for a lane that diverged, which
+    /// has no masks from then on).
+    pub trained: Vec<Vec<f64>>,
 }
 
 impl Imp {
@@ -72,16 +91,58 @@ impl Pruner for Imp {
     }
 
     fn prune(&self, nets: &dyn Networks, ks: &[usize]) -> Vec<Pruned> {
+        self.prune_from(nets, ks, None, &mut |_| {})
+    }
+}
+
+impl Imp {
+    /// [`Pruner::prune`] resumable between levels: starts after `resume`'s level (the masks of
+    /// the levels up to it are not returned again), and hands `on_level` the state after each
+    /// level's training.
+    ///
+    /// # Panics
+    /// If `resume` does not fit `nets` and `ks` (lane count, level, weight count).
+    pub fn prune_from(
+        &self,
+        nets: &dyn Networks,
+        ks: &[usize],
+        resume: Option<&ImpLevel>,
+        on_level: &mut dyn FnMut(&ImpLevel),
+    ) -> Vec<Pruned> {
         let (p, lanes) = (nets.num_params(), nets.lanes());
-        let (dense, dense_diverged) = nets.dense_trained();
-        let mut trained = dense.to_vec();
-        let mut alive: Vec<bool> = dense_diverged.iter().map(|d| !d).collect();
         let prunable = Prunable::of(nets);
-        let mut masks: Vec<Vec<usize>> = vec![prunable.indices.clone(); lanes];
+        let (first, mut trained, mut alive, mut masks) = match resume {
+            None => {
+                let (dense, dense_diverged) = nets.dense_trained();
+                let alive: Vec<bool> = dense_diverged.iter().map(|d| !d).collect();
+                (
+                    0,
+                    dense.to_vec(),
+                    alive,
+                    vec![prunable.indices.clone(); lanes],
+                )
+            }
+            Some(state) => {
+                assert!(state.kept.len() == lanes && state.trained.len() == lanes);
+                assert!(state.level + 1 < ks.len(), "resumed after the last level");
+                let alive: Vec<bool> = state.trained.iter().map(|t| !t.is_empty()).collect();
+                let mut trained = vec![f64::NAN; p * lanes];
+                for (l, lane) in state.trained.iter().enumerate() {
+                    assert!(
+                        lane.is_empty() || lane.len() == p,
+                        "trained weights of lane {l}"
+                    );
+                    for (i, &w) in lane.iter().enumerate() {
+                        trained[i * lanes + l] = w;
+                    }
+                }
+                (state.level + 1, trained, alive, state.kept.clone())
+            }
+        };
         let mut mask_lanes = vec![0.0; p * lanes];
         let mut diverged = vec![false; lanes];
-        let mut out = Vec::with_capacity(ks.len());
-        for (level, &k) in ks.iter().enumerate() {
+        let mut out = Vec::with_capacity(ks.len() - first);
+        for (level, &k) in ks.iter().enumerate().skip(first) {
             let lanes_out = (0..lanes)
                 .map(|l| {
                     if !alive[l] {
@@ -110,6 +171,16 @@ impl Pruner for Imp {
             for (a, d) in alive.iter_mut().zip(&diverged) {
                 *a &= !d;
             }
+            on_level(&ImpLevel {
+                level,
+                kept: masks.clone(),
+                trained: (0..lanes)
+                    .map(|l| match alive[l] {
+                        true => (0..p).map(|i| trained[i * lanes + l]).collect(),
+                        false => Vec::new(),
+                    })
+                    .collect(),
+            });
         }
         out
     }

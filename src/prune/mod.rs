@@ -16,7 +16,7 @@ mod snip;
 mod synflow;
 
 pub use grasp::Grasp;
-pub use imp::Imp;
+pub use imp::{Imp, ImpLevel};
 pub use magnitude::Magnitude;
 pub use random::RandomPrune;
 pub use snip::Snip;
