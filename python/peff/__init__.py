@@ -12,6 +12,8 @@ line's one-line message.
 - ``exact(**config)``, ``sample(**config)``: the toy tables of ``peff exact``/``peff sample``.
 - ``bound(...)``: Theorem 5.6; ``ceiling_bits(p, k)``: ``log2 C(p, k)``.
 - ``noise_correlation(f_train, f_mu_mean, z)``: the Figure 1(d-f) proxy.
+- ``toy``: the toy experiment's primitives (datasets, init, the lockstep trainer, gradients,
+  the top-k rule, exact mask information), to measure your own pruning criterion exactly.
 
 >>> import numpy as np, peff
 >>> masks = np.array([[1, 0, 1, 0], [1, 0, 1, 0], [0, 1, 1, 0]], dtype=bool)
@@ -30,6 +32,7 @@ from ._peff import (
     noise_correlation,
     sample,
 )
+from . import toy
 
 __all__ = [
     "Estimate",
@@ -40,4 +43,5 @@ __all__ = [
     "mask_counts",
     "noise_correlation",
     "sample",
+    "toy",
 ]

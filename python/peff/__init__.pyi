@@ -6,6 +6,8 @@ from typing import Any, Union, final
 import numpy as np
 import numpy.typing as npt
 
+from . import toy as toy
+
 __all__ = [
     "Estimate",
     "bound",
@@ -15,6 +17,7 @@ __all__ = [
     "mask_counts",
     "noise_correlation",
     "sample",
+    "toy",
 ]
 
 _IntList = Union[int, Sequence[int]]

@@ -11,6 +11,7 @@
 //! bound(...)               Theorem 5.6 (peff::info::bound), as `peff bound`
 //! ceiling_bits(p, k)       log2 C(p, k)
 //! noise_correlation(f, E, z)   C = (1/n) Σ_i (f(x_i) − E_μ f) z_i
+//! toy.*                    the toy experiment's primitives, vectorised over datasets (toy.rs)
 //! ```
 //!
 //! Conventions: keyword arguments are the CLI's flags with `-` → `_`; invalid input raises
@@ -39,6 +40,8 @@ use peff::experiments::toy::{ToyRecord, ToyRun};
 use peff::info::estimators::{estimate_all, BootstrapConfig};
 use peff::info::masks::{check_size, MaskCounter, MaskError};
 use peff::record::RunRecord;
+
+mod toy;
 
 /// Most counts `entropy` accepts: 2^27 = 134217728, about what the CLI's 256 MiB counts file
 /// holds.
@@ -961,5 +964,5 @@ fn _peff(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bound, m)?)?;
     m.add_function(wrap_pyfunction!(ceiling_bits, m)?)?;
     m.add_function(wrap_pyfunction!(noise_correlation, m)?)?;
-    Ok(())
+    toy::register(m)
 }

@@ -320,10 +320,13 @@ pub struct ValidToyArgs {
 impl ToyArgs {
     /// Validates every flag and builds the experiment (loading `--init` if given).
     pub fn validate(&self) -> anyhow::Result<ValidToyArgs> {
-        let (d0, h0, o, loss) = match self.task {
-            Task::Regression => (3, 4, 1, Loss::Mse),
-            Task::Classification => (3, 3, 2, Loss::CrossEntropy),
-        };
+        let preset = ToyShape::preset(self.task.name()).expect("every `Task` is a preset");
+        let (d0, h0, o, loss) = (
+            preset.input_dim as i64,
+            preset.hidden as i64,
+            preset.outputs,
+            preset.loss,
+        );
         let input_dim = positive("--input-dim", self.input_dim.unwrap_or(d0), 16)?;
         let hidden = positive("--hidden", self.hidden.unwrap_or(h0), 64)?;
         let shape = ToyShape {

@@ -103,14 +103,43 @@ impl MaskTally {
     }
 }
 
+/// An unnormalised probability mass: an exact integer weight (`u128`: multinomial weights,
+/// counts) or a real one (`f64`: probabilities given by a caller, as in
+/// [`crate::experiments::toy::primitives`]).
+pub trait Mass: Copy + Default + std::ops::Add<Output = Self> + std::ops::AddAssign {
+    /// The mass as a float.
+    fn to_f64(self) -> f64;
+    /// The mass of `count` runs of this mass each.
+    fn times(self, count: u64) -> Self;
+}
+
+impl Mass for u128 {
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn times(self, count: u64) -> Self {
+        self * u128::from(count)
+    }
+}
+
+impl Mass for f64 {
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn times(self, count: u64) -> Self {
+        self * count as f64
+    }
+}
+
 /// `−Σ q log2 q` of the weights `w` (in the order given) over `total`, `q = w / total`: the one
 /// formula of every tallied entropy (so that equal pmfs summed in the same order give the same
-/// bits, whoever tallied them).
-pub fn entropy_of_weights(weights: impl Iterator<Item = u128>, total: u128) -> f64 {
-    let total = total as f64;
+/// bits, whoever tallied them). Dyadic `f64` masses (`w / 2^j`, as the toy's multinomial
+/// probabilities `w / V^n`) give the bits of the integer weights `w`.
+pub fn entropy_of_weights<W: Mass>(weights: impl Iterator<Item = W>, total: W) -> f64 {
+    let total = total.to_f64();
     weights
         .map(|w| {
-            let q = w as f64 / total;
+            let q = w.to_f64() / total;
             if q >= 1.0 {
                 0.0
             } else {

@@ -14,6 +14,7 @@
 //! `log2 C(p, k)` in closed form).
 
 pub mod partial;
+pub mod primitives;
 pub mod report;
 pub mod stochastic;
 

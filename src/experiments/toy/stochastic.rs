@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use super::{Dataset, RowKey, ToyExperiment, LANES};
 use crate::data::log2_binomial;
 use crate::info::estimators::{bounded_interval, chao_wang_jost, plugin};
-use crate::info::tally::entropy_of_weights;
+use crate::info::tally::{entropy_of_weights, Mass};
 use crate::model::toy::lanes::{Stochastic, ToyBatch};
 use crate::model::toy::{Dims, ToyShape};
 
@@ -319,22 +319,30 @@ struct DatasetRuns {
 impl DatasetRuns {
     /// `(key, count)` of the valid runs, keys ascending.
     fn counts(&self) -> Vec<(u64, u64)> {
-        let mut keys: Vec<u64> = self.keys.iter().flatten().copied().collect();
-        keys.sort_unstable();
-        let mut out: Vec<(u64, u64)> = Vec::new();
-        for k in keys {
-            match out.last_mut() {
-                Some((last, c)) if *last == k => *c += 1,
-                _ => out.push((k, 1)),
-            }
-        }
-        out
+        key_counts(self.keys.iter().flatten().copied())
     }
 }
 
-/// The mixture entropy and both conditional entropies from per-dataset counts.
-fn entropies(per_dataset: &[(u128, Vec<(u64, u64)>)]) -> (f64, f64, f64, u64) {
-    let mut mixture: HashMap<u64, u128> = HashMap::new();
+/// `(key, count)` of the distinct keys of one dataset's runs, keys ascending.
+pub fn key_counts(keys: impl Iterator<Item = u64>) -> Vec<(u64, u64)> {
+    let mut keys: Vec<u64> = keys.collect();
+    keys.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for k in keys {
+        match out.last_mut() {
+            Some((last, c)) if *last == k => *c += 1,
+            _ => out.push((k, 1)),
+        }
+    }
+    out
+}
+
+/// The estimate of the module docs from per-dataset runs: each dataset's mass `w_D` (an integer
+/// weight, or a probability) and the `(key, count)` of its valid runs ([`key_counts`]). Returns
+/// `(H(m | init), E_D H(m | D, init) by Chao–Wang–Jost, the same by the plug-in, distinct keys)`
+/// in bits; a dataset without valid runs is left out, and one whose runs agree has `Ĥ = 0`.
+pub fn entropies<W: Mass>(per_dataset: &[(W, Vec<(u64, u64)>)]) -> (f64, f64, f64, u64) {
+    let mut mixture: HashMap<u64, W> = HashMap::new();
     let (mut cond, mut cond_ml, mut mass) = (0.0, 0.0, 0.0);
     for (weight, counts) in per_dataset {
         let valid: u64 = counts.iter().map(|c| c.1).sum();
@@ -342,9 +350,9 @@ fn entropies(per_dataset: &[(u128, Vec<(u64, u64)>)]) -> (f64, f64, f64, u64) {
             continue;
         }
         for &(key, c) in counts {
-            *mixture.entry(key).or_insert(0) += weight * u128::from(c);
+            *mixture.entry(key).or_default() += weight.times(c);
         }
-        let m = *weight as f64 * valid as f64;
+        let m = weight.to_f64() * valid as f64;
         mass += m;
         if counts.len() > 1 {
             let c: Vec<u64> = counts.iter().map(|c| c.1).collect();
@@ -352,9 +360,10 @@ fn entropies(per_dataset: &[(u128, Vec<(u64, u64)>)]) -> (f64, f64, f64, u64) {
             cond_ml += m * plugin(&c).expect("non-empty counts");
         }
     }
-    let mut pmf: Vec<(u64, u128)> = mixture.into_iter().collect();
-    pmf.sort_unstable();
-    let total = pmf.iter().map(|p| p.1).sum();
+    let mut pmf: Vec<(u64, W)> = mixture.into_iter().collect();
+    // Keys are distinct: the order of the keys alone.
+    pmf.sort_unstable_by_key(|p| p.0);
+    let total = pmf.iter().fold(W::default(), |acc, p| acc + p.1);
     let h = entropy_of_weights(pmf.iter().map(|p| p.1), total);
     if mass > 0.0 {
         (cond, cond_ml) = (cond / mass, cond_ml / mass);

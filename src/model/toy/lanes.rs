@@ -762,8 +762,14 @@ impl<const L: usize> ToyBatch<L> {
     /// loop specialised to constant dimensions (fully unrolled, accumulators in registers, about
     /// 3× faster per flop than the general loop); it performs the same operations in the same
     /// order as the general one, so the results are the same bits (tested).
-    #[inline(never)]
     fn train_lanes(&self, mask: &[Lane<L>]) -> (Vec<Lane<L>>, [bool; L]) {
+        self.train_lanes_from(&Self::broadcast(&self.init), mask)
+    }
+
+    /// [`Self::train_lanes`] from per-lane parameters `start` instead of `θ0`: trains from
+    /// `start ⊙ m`.
+    #[inline(never)]
+    fn train_lanes_from(&self, start: &[Lane<L>], mask: &[Lane<L>]) -> (Vec<Lane<L>>, [bool; L]) {
         let s = self.shape;
         let stochastic = self
             .stochastic
@@ -775,50 +781,60 @@ impl<const L: usize> ToyBatch<L> {
             let whole = self.n.is_multiple_of(st.batch_size);
             match (s.input_dim, s.hidden, s.outputs, st.batch_size) {
                 (3, 4, 1, 1) if whole => {
-                    self.descend_stochastic(Fixed::<3, 4, 1, 1>, mask, st, seeds)
+                    self.descend_stochastic(Fixed::<3, 4, 1, 1>, start, mask, st, seeds)
                 }
                 (3, 4, 1, 2) if whole => {
-                    self.descend_stochastic(Fixed::<3, 4, 1, 2>, mask, st, seeds)
+                    self.descend_stochastic(Fixed::<3, 4, 1, 2>, start, mask, st, seeds)
                 }
                 (3, 4, 1, 3) if whole => {
-                    self.descend_stochastic(Fixed::<3, 4, 1, 3>, mask, st, seeds)
+                    self.descend_stochastic(Fixed::<3, 4, 1, 3>, start, mask, st, seeds)
                 }
                 (3, 4, 1, 6) if whole => {
-                    self.descend_stochastic(Fixed::<3, 4, 1, 6>, mask, st, seeds)
+                    self.descend_stochastic(Fixed::<3, 4, 1, 6>, start, mask, st, seeds)
                 }
                 (3, 3, 2, 1) if whole => {
-                    self.descend_stochastic(Fixed::<3, 3, 2, 1>, mask, st, seeds)
+                    self.descend_stochastic(Fixed::<3, 3, 2, 1>, start, mask, st, seeds)
                 }
                 (3, 3, 2, 2) if whole => {
-                    self.descend_stochastic(Fixed::<3, 3, 2, 2>, mask, st, seeds)
+                    self.descend_stochastic(Fixed::<3, 3, 2, 2>, start, mask, st, seeds)
                 }
                 (3, 3, 2, 3) if whole => {
-                    self.descend_stochastic(Fixed::<3, 3, 2, 3>, mask, st, seeds)
+                    self.descend_stochastic(Fixed::<3, 3, 2, 3>, start, mask, st, seeds)
                 }
                 (3, 3, 2, 6) if whole => {
-                    self.descend_stochastic(Fixed::<3, 3, 2, 6>, mask, st, seeds)
+                    self.descend_stochastic(Fixed::<3, 3, 2, 6>, start, mask, st, seeds)
                 }
-                (1, 4, 1, _) => self.descend_stochastic(Fixed::<1, 4, 1, 0>, mask, st, seeds),
-                (2, 4, 1, _) => self.descend_stochastic(Fixed::<2, 4, 1, 0>, mask, st, seeds),
-                (3, 4, 1, _) => self.descend_stochastic(Fixed::<3, 4, 1, 0>, mask, st, seeds),
-                (4, 4, 1, _) => self.descend_stochastic(Fixed::<4, 4, 1, 0>, mask, st, seeds),
-                (3, 3, 2, _) => self.descend_stochastic(Fixed::<3, 3, 2, 0>, mask, st, seeds),
-                _ => self.descend_stochastic(s, mask, st, seeds),
+                (1, 4, 1, _) => {
+                    self.descend_stochastic(Fixed::<1, 4, 1, 0>, start, mask, st, seeds)
+                }
+                (2, 4, 1, _) => {
+                    self.descend_stochastic(Fixed::<2, 4, 1, 0>, start, mask, st, seeds)
+                }
+                (3, 4, 1, _) => {
+                    self.descend_stochastic(Fixed::<3, 4, 1, 0>, start, mask, st, seeds)
+                }
+                (4, 4, 1, _) => {
+                    self.descend_stochastic(Fixed::<4, 4, 1, 0>, start, mask, st, seeds)
+                }
+                (3, 3, 2, _) => {
+                    self.descend_stochastic(Fixed::<3, 3, 2, 0>, start, mask, st, seeds)
+                }
+                _ => self.descend_stochastic(s, start, mask, st, seeds),
             }
         } else {
             match (s.input_dim, s.hidden, s.outputs, self.n) {
-                (3, 4, 1, 6) => self.descend(Fixed::<3, 4, 1, 6>, mask),
-                (4, 4, 1, 6) => self.descend(Fixed::<4, 4, 1, 6>, mask),
-                (5, 4, 1, 6) => self.descend(Fixed::<5, 4, 1, 6>, mask),
-                (1, 4, 1, _) => self.descend(Fixed::<1, 4, 1, 0>, mask),
-                (2, 4, 1, _) => self.descend(Fixed::<2, 4, 1, 0>, mask),
-                (3, 4, 1, _) => self.descend(Fixed::<3, 4, 1, 0>, mask),
-                (4, 4, 1, _) => self.descend(Fixed::<4, 4, 1, 0>, mask),
-                (5, 4, 1, _) => self.descend(Fixed::<5, 4, 1, 0>, mask),
-                (6, 4, 1, _) => self.descend(Fixed::<6, 4, 1, 0>, mask),
-                (3, 3, 2, 6) => self.descend(Fixed::<3, 3, 2, 6>, mask),
-                (3, 3, 2, _) => self.descend(Fixed::<3, 3, 2, 0>, mask),
-                _ => self.descend(s, mask),
+                (3, 4, 1, 6) => self.descend(Fixed::<3, 4, 1, 6>, start, mask),
+                (4, 4, 1, 6) => self.descend(Fixed::<4, 4, 1, 6>, start, mask),
+                (5, 4, 1, 6) => self.descend(Fixed::<5, 4, 1, 6>, start, mask),
+                (1, 4, 1, _) => self.descend(Fixed::<1, 4, 1, 0>, start, mask),
+                (2, 4, 1, _) => self.descend(Fixed::<2, 4, 1, 0>, start, mask),
+                (3, 4, 1, _) => self.descend(Fixed::<3, 4, 1, 0>, start, mask),
+                (4, 4, 1, _) => self.descend(Fixed::<4, 4, 1, 0>, start, mask),
+                (5, 4, 1, _) => self.descend(Fixed::<5, 4, 1, 0>, start, mask),
+                (6, 4, 1, _) => self.descend(Fixed::<6, 4, 1, 0>, start, mask),
+                (3, 3, 2, 6) => self.descend(Fixed::<3, 3, 2, 6>, start, mask),
+                (3, 3, 2, _) => self.descend(Fixed::<3, 3, 2, 0>, start, mask),
+                _ => self.descend(s, start, mask),
             }
         };
         let loss = self.loss(&theta, &mut Workspace::new(&self.shape, self.n));
@@ -829,14 +845,10 @@ impl<const L: usize> ToyBatch<L> {
         (theta, diverged)
     }
 
-    /// The gradient-descent loop: `θ ← θ − η (m ⊙ ∇L(θ))` for `steps` steps from `θ0 ⊙ m`.
-    fn descend<S: Dims>(&self, s: S, mask: &[Lane<L>]) -> Vec<Lane<L>> {
-        let gated: Vec<Lane<L>> = self
-            .init
-            .iter()
-            .zip(mask)
-            .map(|(&w, m)| gate(*m, [w; L]))
-            .collect();
+    /// The gradient-descent loop: `θ ← θ − η (m ⊙ ∇L(θ))` for `steps` steps from `start ⊙ m`
+    /// (`start` is `θ0` in every lane, except for [`Self::train_from`]).
+    fn descend<S: Dims>(&self, s: S, start: &[Lane<L>], mask: &[Lane<L>]) -> Vec<Lane<L>> {
+        let gated: Vec<Lane<L>> = start.iter().zip(mask).map(|(w, m)| gate(*m, *w)).collect();
         let mut theta = Lanes::from_slice(&gated);
         let mask = Lanes::from_slice(mask);
         let mut ws = Workspace::new(&self.shape, self.n);
@@ -858,16 +870,12 @@ impl<const L: usize> ToyBatch<L> {
     fn descend_stochastic<S: Dims>(
         &self,
         s: S,
+        start: &[Lane<L>],
         mask: &[Lane<L>],
         st: &Stochastic,
         seeds: &[u64],
     ) -> Vec<Lane<L>> {
-        let gated: Vec<Lane<L>> = self
-            .init
-            .iter()
-            .zip(mask)
-            .map(|(&w, m)| gate(*m, [w; L]))
-            .collect();
+        let gated: Vec<Lane<L>> = start.iter().zip(mask).map(|(w, m)| gate(*m, *w)).collect();
         let mut theta = Lanes::from_slice(&gated);
         let lane_mask = Lanes::from_slice(mask);
         let (d, n, p) = (self.shape.input_dim, self.n, self.init.len());
@@ -938,6 +946,23 @@ impl<const L: usize> ToyBatch<L> {
         let theta: Vec<Lane<L>> = params.as_chunks::<L>().0.to_vec();
         self.loss(&theta, &mut Workspace::new(&self.shape, self.n))
             .to_vec()
+    }
+
+    /// Trains every lane from its own parameters: `start` and `mask` hold `p` lane vectors
+    /// (structure-of-arrays, `start[i·L + l]` is parameter `i` of lane `l`), and lane `l` runs
+    /// the loop of [`Networks::train`] from `start_l ⊙ m_l` instead of `θ0 ⊙ m_l` (the same
+    /// operations, so the same bits when `start_l = θ0`). Writes the final parameters and the
+    /// divergence flags (non-finite loss or parameters).
+    pub fn train_from(
+        &self,
+        start: &[f64],
+        mask: &[f64],
+        params: &mut [f64],
+        diverged: &mut [bool],
+    ) {
+        let (theta, div) = self.train_lanes_from(start.as_chunks::<L>().0, mask.as_chunks::<L>().0);
+        params.copy_from_slice(theta.as_flattened());
+        diverged.copy_from_slice(&div);
     }
 
     /// Gradient at arbitrary per-lane parameters (structure-of-arrays), outputs divided by
@@ -1079,7 +1104,8 @@ mod tests {
                 .map(|i| std::array::from_fn(|l| f64::from(u8::from((i + l) % 5 != 0))))
                 .collect();
             let (specialised, _) = batch.train_lanes(&mask);
-            let general = batch.descend(shape, &mask);
+            let start = ToyBatch::<4>::broadcast(&init);
+            let general = batch.descend(shape, &start, &mask);
             let bits = |t: &[Lane<4>]| {
                 t.as_flattened()
                     .iter()
@@ -1138,7 +1164,8 @@ mod tests {
                 .with_stochastic(st, &[3, 9, 9, 9]);
             assert_ne!(bits(&theta, 2), bits(&other.train_lanes(&ones).0, 0));
             // The constant-B loop against the general one.
-            let general = batch.descend_stochastic(shape, &ones, &st, &[0, 1, 2, 3]);
+            let start = ToyBatch::<4>::broadcast(&init);
+            let general = batch.descend_stochastic(shape, &start, &ones, &st, &[0, 1, 2, 3]);
             assert_eq!(bits(&theta, 1), bits(&general, 1), "B={b} σ²={noise}");
         }
         let full = ToyBatch::<4>::new(shape, space, train, &init, &data);

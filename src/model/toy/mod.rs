@@ -37,6 +37,26 @@ pub struct ToyShape {
 }
 
 impl ToyShape {
+    /// The task presets, by name (`--task`, and the `task` of the Python functions).
+    pub const TASKS: [&'static str; 2] = ["regression", "classification"];
+
+    /// The shape of a task preset: `regression` is `d = 3, h = 4, o = 1` with MSE (`p = 21`),
+    /// `classification` is `d = 3, h = 3, o = 2` with cross-entropy (`p = 20`); `None` for
+    /// another name.
+    pub fn preset(task: &str) -> Option<ToyShape> {
+        let (input_dim, hidden, outputs, loss) = match task {
+            "regression" => (3, 4, 1, Loss::Mse),
+            "classification" => (3, 3, 2, Loss::CrossEntropy),
+            _ => return None,
+        };
+        Some(ToyShape {
+            input_dim,
+            hidden,
+            outputs,
+            loss,
+        })
+    }
+
     /// Number of parameters `p = h·d + h + o·h + o`.
     pub fn num_params(&self) -> usize {
         self.hidden * self.input_dim + self.hidden + self.outputs * self.hidden + self.outputs
