@@ -173,8 +173,19 @@ pub fn read_capped(path: &Path, max: u64, flag: &str) -> anyhow::Result<Vec<u8>>
     } else {
         let file =
             std::fs::File::open(path).with_context(|| format!("{flag}: cannot read {name}"))?;
-        if file.metadata().is_ok_and(|m| m.is_dir()) {
+        let metadata = file.metadata().ok();
+        if metadata.as_ref().is_some_and(|m| m.is_dir()) {
             anyhow::bail!("{flag}: {name} is a directory");
+        }
+        // A regular file is refused by its size before any of it is read (a 100 GB file
+        // must not be read up to the limit first).
+        if let Some(len) = metadata.filter(|m| m.is_file()).map(|m| m.len()) {
+            if len > max {
+                anyhow::bail!(
+                    "{flag}: {name} is {len} bytes, larger than peff's limit of {} for this input",
+                    human_bytes(max)
+                );
+            }
         }
         file.take(max + 1).read_to_end(&mut buf)
     };
@@ -316,6 +327,18 @@ pub fn write_result_files(
     files: &[(PathBuf, Vec<u8>)],
     guard: Option<(&Path, &serde_json::Value, bool)>,
 ) -> anyhow::Result<()> {
+    write_result_files_removing(files, &[], guard)
+}
+
+/// [`write_result_files`] that also removes the files `remove` (where they exist), under the
+/// same lock right after the renames: a result one of whose files this run does not write
+/// (`peff stochastic`'s figure when there is nothing to draw) never leaves an earlier run's
+/// file beside the new ones.
+pub fn write_result_files_removing(
+    files: &[(PathBuf, Vec<u8>)],
+    remove: &[&Path],
+    guard: Option<(&Path, &serde_json::Value, bool)>,
+) -> anyhow::Result<()> {
     let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
     let cleanup = |temps: &[(PathBuf, &Path)]| {
         for (tmp, _) in temps {
@@ -380,6 +403,16 @@ pub fn write_result_files(
             cleanup(&temps[i..]);
             drop(locks);
             return Err(e).with_context(|| format!("writing '{}'", path.display()));
+        }
+    }
+    for path in remove {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                drop(locks);
+                return Err(e)
+                    .with_context(|| format!("removing the earlier run's '{}'", path.display()));
+            }
+            _ => {}
         }
     }
     drop(locks);

@@ -97,6 +97,7 @@ pub mod experiments;
 pub mod export;
 pub mod info;
 pub mod mask;
+pub mod memory;
 pub mod model;
 pub mod plot;
 pub mod prune;

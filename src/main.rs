@@ -11,6 +11,11 @@ use clap::error::ErrorKind;
 use clap::Parser;
 use peff::cli::errors::one_line;
 
+/// A failed allocation ends the run with one line and status 1, not an abort (see
+/// `peff::memory`).
+#[global_allocator]
+static ALLOCATOR: peff::memory::ExitOnOom = peff::memory::ExitOnOom;
+
 fn main() -> ExitCode {
     let cli = match peff::cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -9,7 +9,8 @@
 //! ```text
 //! result JSON  = { peff_version, git_commit, run, threads, merged_from_shards?, wall_seconds,
 //!                  pmf_sha256?, summary?, csv_sha256?, rows }
-//! shard file   = { format, peff_version, run (shard set for --shard runs), <payload fields>, checksum }
+//! shard file   = { format, peff_version, run (shard set for --shard runs), <payload fields>,
+//!                  wall_seconds? (checkpoints), checksum }
 //! checksum     = SHA-256 (hex) of the file's compact JSON with checksum = ""
 //! same run     ⇔ run.command and run.config are equal (shards differ only in run.shard)
 //! shard i of N covers items [⌊i·M/N⌋, ⌊(i+1)·M/N⌋) of M (datasets, or seeds)
@@ -313,6 +314,11 @@ pub struct ShardFile<C, P> {
     /// What the experiment computed for the shard (its fields are the file's).
     #[serde(flatten)]
     pub payload: P,
+    /// Wall time, seconds, of the work the file holds, over every part of the run so far (a
+    /// checkpoint's; a resumed run's `wall_seconds` adds it). Absent in shard files and in
+    /// files written before it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wall_seconds: Option<f64>,
     /// SHA-256 (hex) of this file's compact JSON with `checksum` empty.
     pub checksum: String,
 }
@@ -325,6 +331,8 @@ struct Unsigned<'a, C, P> {
     run: &'a RunRecord<C>,
     #[serde(flatten)]
     payload: &'a P,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wall_seconds: Option<f64>,
     checksum: &'static str,
 }
 
@@ -340,10 +348,18 @@ where
             peff_version: env!("CARGO_PKG_VERSION").to_string(),
             run,
             payload,
+            wall_seconds: None,
             checksum: String::new(),
         };
         file.checksum = file.compute_checksum();
         file
+    }
+
+    /// The file recording `seconds` of wall time ([`ShardFile::wall_seconds`]), signed again.
+    pub fn with_wall_seconds(mut self, seconds: f64) -> Self {
+        self.wall_seconds = Some(seconds);
+        self.checksum = self.compute_checksum();
+        self
     }
 
     /// SHA-256 (hex) of the file's compact JSON with `checksum` empty.
@@ -367,6 +383,7 @@ where
             peff_version: &self.peff_version,
             run: &self.run,
             payload: &self.payload,
+            wall_seconds: self.wall_seconds,
             checksum: "",
         };
         serde_json::to_string(&unsigned).expect("shard files always serialise")
@@ -424,12 +441,17 @@ impl<'de, C: DeserializeOwned, P: DeserializeOwned> Deserialize<'de> for ShardFi
         let peff_version = field("peff_version", take("peff_version")?)?;
         let run = field("run", take("run")?)?;
         let checksum = field("checksum", take("checksum")?)?;
+        let wall_seconds = match map.remove("wall_seconds") {
+            Some(v) => field("wall_seconds", v)?,
+            None => None,
+        };
         let payload = P::deserialize(Value::Object(map)).map_err(D::Error::custom)?;
         Ok(ShardFile {
             format,
             peff_version,
             run,
             payload,
+            wall_seconds,
             checksum,
         })
     }

@@ -6,6 +6,8 @@
 //! Every run writes into a fresh `TempDir` (`--out`) and uses a tiny configuration (d = 2 or 3,
 //! n ≤ 6, ≤ 1000 steps), so the whole file takes seconds in release mode.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -1322,4 +1324,267 @@ fn all_diverged_rows_do_not_print_negative_zero() {
         path_str(tmp.path()),
     ]);
     assert!(!csv_text.contains("-0.0"), "{csv_text}");
+}
+
+/// Issue 28: a shard file beyond `merge`'s 4 GiB limit was read up to the limit before it was
+/// refused; it is now refused by its size (file metadata) before any byte is read, in one line
+/// naming the limit. The file is sparse, so the test writes nothing.
+#[test]
+fn merge_refuses_an_oversized_shard_by_its_size() {
+    let tmp = TempDir::new().unwrap();
+    let path = tmp.path().join("huge.shard-0-of-1.json");
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(5 << 30)
+        .unwrap();
+    let started = Instant::now();
+    let err = expect_error(
+        &["merge", path_str(&path), "--out", path_str(tmp.path())],
+        &["shard file", "5368709120 bytes", "limit of 4 GiB"],
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "it read the file"
+    );
+}
+
+/// The flags of a small exact run with a checkpoint for the tests below (about a second).
+fn checkpointed_exact(out: &Path, checkpoint: &Path) -> Vec<String> {
+    [
+        "exact",
+        "--n",
+        "6",
+        "--steps",
+        "1000",
+        "--methods",
+        "magnitude",
+        "--k",
+        "3,10",
+        "--threads",
+        "1",
+        "--format",
+        "csv",
+        "--out",
+        path_str(out),
+        "--checkpoint",
+        path_str(checkpoint),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Issue 28: a resumed `peff exact` (and `peff sample`) says so on stderr, and its
+/// `wall_seconds` covers the earlier parts (the time its checkpoint records).
+#[test]
+fn resumed_exact_run_says_so_and_counts_the_earlier_time() {
+    let tmp = TempDir::new().unwrap();
+    for command in ["exact", "sample"] {
+        let checkpoint = tmp.path().join(format!("{command}.ckpt"));
+        let mut args = checkpointed_exact(tmp.path(), &checkpoint);
+        args[0] = command.to_string();
+        if command == "sample" {
+            args.extend(["--samples", "200"].map(String::from));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_ok(&args);
+        common::set_checkpoint_wall_seconds(&checkpoint, 1000.0);
+        let output = peff().args(&args).output().unwrap();
+        assert!(output.status.success());
+        let err = String::from_utf8_lossy(&output.stderr);
+        let said = format!("resuming from checkpoint '{}': ", checkpoint.display());
+        let line = err.lines().find(|l| l.starts_with(&said));
+        let counts = line.map(|l| l[said.len()..].split(' ').collect::<Vec<_>>());
+        assert!(
+            counts.is_some_and(|c| c.len() == 5 && c[0] == c[2] && c[3] == "datasets"),
+            "{err}"
+        );
+        let json = tmp.path().join(format!("{command}-regression.json"));
+        let wall = common::result_wall_seconds(&json);
+        assert!(wall >= 1000.0, "{command}: wall_seconds {wall}");
+    }
+}
+
+/// Issue 28: a checkpoint save that fails while `peff exact` runs (its directory replaced, as
+/// a full disk fails it) is warned about, and the run still writes its table, the same as an
+/// uninterrupted run's: finished work is not thrown away.
+#[test]
+fn failed_checkpoint_save_still_writes_the_exact_table() {
+    let tmp = TempDir::new().unwrap();
+    let reference_dir = tmp.path().join("reference");
+    let mut reference = checkpointed_exact(&reference_dir, &tmp.path().join("unused"));
+    reference.truncate(reference.len() - 2);
+    let reference: Vec<&str> = reference.iter().map(String::as_str).collect();
+    let expected = run_ok(&reference);
+    for attempt in 0..3 {
+        let dir = tmp.path().join(format!("attempt{attempt}"));
+        let checkpoint = dir.join("ckpt/run.ckpt");
+        let mut args = checkpointed_exact(&dir.join("out"), &checkpoint);
+        args.extend(["--checkpoint-interval", "0"].map(String::from));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let Some(output) = common::break_checkpoint_dir_once_written(&args, &checkpoint) else {
+            continue;
+        };
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{err}");
+        assert!(err.contains("warning: saving the checkpoint"), "{err}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+        assert_eq!(read(&dir.join("out/exact-regression.csv")), expected);
+        return;
+    }
+    panic!("every attempt finished before the checkpoint directory was replaced");
+}
+
+/// Issue 28: `peff verify` treats a key added to any result the same way: an unknown
+/// top-level key, a key added to a row and a `summary` on a result that has none all fail
+/// verification, naming what differs; `--data` is refused for results that read no data.
+#[test]
+fn verify_refuses_added_keys_and_summaries() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    run_ok(&[
+        "exact",
+        "--n",
+        "2",
+        "--steps",
+        "50",
+        "--methods",
+        "magnitude",
+        "--k",
+        "5",
+        "--out",
+        out,
+    ]);
+    let json = tmp.path().join("exact-regression.json");
+    let csv = tmp.path().join("exact-regression.csv");
+    run_ok(&["verify", path_str(&json)]);
+    let original: Value = serde_json::from_str(&read(&json)).unwrap();
+    let edited = tmp.path().join("edited.json");
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit, &str); 3] = [
+        ("top", |v| v["note"] = "mine".into(), "key 'note'"),
+        ("row", |v| v["rows"][0]["note"] = "mine".into(), "`note`"),
+        (
+            "summary",
+            |v| v["summary"] = serde_json::json!({"x": 1}),
+            "summary",
+        ),
+    ];
+    for (what, edit, phrase) in cases {
+        let mut value = original.clone();
+        edit(&mut value);
+        std::fs::write(&edited, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+        let err = expect_error(&["verify", path_str(&edited)], &["verification failed"]);
+        assert!(err.contains(phrase), "{what}: {err}");
+    }
+    expect_error(
+        &["verify", path_str(&json), "--data", out],
+        &["`--data` is for image results"],
+    );
+    assert!(csv.exists());
+}
+
+/// Issue 28: `peff sample --help` and `peff converge --help` list no shared flag they refuse;
+/// `peff memorize --help` states the cifar10 defaults.
+#[test]
+fn help_lists_only_accepted_flags_and_cifar10_defaults() {
+    let help = |command: &str| run_ok(&[command, "--help"]);
+    let sample = help("sample");
+    for flag in ["--max-datasets", "--inits"] {
+        assert!(!sample.contains(flag), "sample: {flag}");
+    }
+    assert!(sample.contains("--checkpoint") && sample.contains("--shard"));
+    let converge = help("converge");
+    for flag in ["--shard", "--checkpoint", "--inits", "--dump-init"] {
+        assert!(!converge.contains(flag), "converge: {flag}");
+    }
+    assert!(converge.contains("--max-datasets"));
+    let exact = help("exact");
+    for flag in [
+        "--shard",
+        "--checkpoint",
+        "--inits",
+        "--dump-init",
+        "--max-datasets",
+    ] {
+        assert!(exact.contains(flag), "exact: {flag}");
+    }
+    let memorize = help("memorize").replace("\n", " ");
+    for default in [
+        "10 fashion-mnist and cifar10",
+        "adam for fashion-mnist and cifar10",
+        "1e-3 fashion-mnist and cifar10",
+        "64 fashion-mnist and cifar10",
+        "1000 fashion-mnist and cifar10",
+        "converged fashion-mnist and cifar10",
+    ] {
+        let squeezed = memorize.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            squeezed.contains(default),
+            "memorize --help lacks {default:?}"
+        );
+    }
+}
+
+/// Issue 28: an exact table whose every row diverged is said to be that by `peff plot
+/// figure3`, not an empty input.
+#[test]
+fn plot_of_an_all_diverged_exact_table_says_so() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    run_ok(&[
+        "exact",
+        "--n",
+        "2",
+        "--steps",
+        "200",
+        "--lr",
+        "1e30",
+        "--methods",
+        "magnitude",
+        "--k",
+        "5,10",
+        "--out",
+        out,
+    ]);
+    let csv = tmp.path().join("exact-regression.csv");
+    let svg = tmp.path().join("f.svg");
+    let err = expect_error(
+        &["plot", "figure3", path_str(&csv), "--out", path_str(&svg)],
+        &["every training run diverged"],
+    );
+    assert!(!err.contains("empty"), "{err}");
+}
+
+/// Issue 28: GraSP's non-finite scores (a tiny `--grasp-temperature` overflows the
+/// Hessian-gradient product) were reported as diverged training ("every training run
+/// diverged … lower `--lr`"); they are now reported as GraSP's non-finite scores.
+#[test]
+fn non_finite_grasp_scores_are_reported_as_such() {
+    let tmp = TempDir::new().unwrap();
+    let output = peff()
+        .args([
+            "exact",
+            "--n",
+            "2",
+            "--steps",
+            "50",
+            "--methods",
+            "grasp",
+            "--grasp-temperature",
+            "1e-300",
+            "--k",
+            "5",
+            "--out",
+            path_str(tmp.path()),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.contains("GraSP's scores were not all finite") && err.contains("grasp k=5"),
+        "{err}"
+    );
+    assert!(!err.contains("training run diverged"), "{err}");
 }

@@ -317,3 +317,28 @@ fn bound_prints_the_theorem_value() {
             "\"lipschitz_lower_bound\": 0.0210101",
         ));
 }
+
+/// Issue 28: an oversized `--masks` file was read up to the limit before it was refused; it is
+/// now refused by its size (file metadata), before any byte is read, naming the limit. The
+/// file is sparse, so the test writes nothing.
+#[test]
+fn oversized_masks_file_is_refused_by_its_size() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("huge.npy");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(64 << 30).unwrap();
+    let started = std::time::Instant::now();
+    let out = peff()
+        .args(["entropy", "--masks", path.to_str().unwrap()])
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`--masks`") && err.contains("68719476736 bytes") && err.contains("limit"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(started.elapsed().as_secs_f64() < 5.0, "it read the file");
+}

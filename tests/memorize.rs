@@ -804,3 +804,285 @@ fn figure_panels_refuse_tables_of_another_dataset_or_network() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+/// Issue 28: `peff verify` passed a memorize result whose `summary` was edited (the dense
+/// accuracy, a method's mean epochs); the summary is now recomputed and compared, naming the
+/// field, and a key added to a row fails as it does for every kind of result.
+#[test]
+fn verify_recomputes_the_memorize_summary() {
+    let tmp = TempDir::new().unwrap();
+    run_tiny(tmp.path(), &["--seeds", "2", "--threads", "1"]);
+    let json = tmp.path().join("memorize-gaussian.json");
+    run_ok(&["verify", s(&json)]);
+    let original: Value = serde_json::from_str(&read(&json)).unwrap();
+    let edited = tmp.path().join("edited.json");
+    type Edit = fn(&mut Value);
+    let cases: [(Edit, &str); 3] = [
+        (
+            |v| v["summary"]["dense"]["accuracy_mean"] = 0.123.into(),
+            "summary.dense.accuracy_mean",
+        ),
+        (
+            |v| v["summary"]["methods"][0]["mean_epochs"] = 7.5.into(),
+            "summary.methods[0].mean_epochs",
+        ),
+        (|v| v["rows"][0]["note"] = "mine".into(), "`note`"),
+    ];
+    for (edit, phrase) in cases {
+        let mut value = original.clone();
+        edit(&mut value);
+        std::fs::write(&edited, serde_json::to_string_pretty(&value).unwrap()).unwrap();
+        let out = peff().args(["verify", s(&edited)]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{phrase}: passed");
+        assert!(
+            err.contains("verification failed") && err.contains(phrase),
+            "{phrase}: {err}"
+        );
+    }
+}
+
+/// Issue 28: `peff verify --data DIR` reruns an image result on the data in DIR (moved data, a
+/// merged result); the data there must still be what the result records.
+#[test]
+fn verify_takes_the_data_directory() {
+    let tmp = TempDir::new().unwrap();
+    let (images, labels) = tiny_idx();
+    let data = tmp.path().join("data");
+    write_set(&data, &images, &labels, false);
+    let out = tmp.path().join("out");
+    let mut args = fashion_args(&data, &out);
+    for (flag, value) in [("--seeds", "1"), ("--max-epochs", "20")] {
+        let at = args.iter().position(|a| *a == flag).unwrap() + 1;
+        args[at] = value;
+    }
+    run_ok(&args);
+    let json = out.join("memorize-fashion-mnist.json");
+    let moved = tmp.path().join("moved");
+    std::fs::rename(&data, &moved).unwrap();
+    let lost = peff().args(["verify", s(&json)]).output().unwrap();
+    assert!(!lost.status.success());
+    let said = run_ok(&["verify", s(&json), "--data", s(&moved)]);
+    assert!(said.contains("verified"), "{said}");
+    // Other data is refused by its SHA-256.
+    let other = tmp.path().join("other");
+    let mut changed = images.clone();
+    let last = changed.len() - 1;
+    changed[last] ^= 1;
+    write_set(&other, &changed, &labels, false);
+    let refused = peff()
+        .args(["verify", s(&json), "--data", s(&other)])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("does not hold the data"), "{err}");
+    // Gaussian data is generated: `--data` is refused for it.
+    run_tiny(tmp.path(), &["--seeds", "1", "--threads", "1"]);
+    let gaussian = tmp.path().join("memorize-gaussian.json");
+    let refused = peff()
+        .args(["verify", s(&gaussian), "--data", s(&moved)])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("`--data` is for image results"));
+}
+
+/// Issue 28: a resumed memorize run says so on stderr, and its `wall_seconds` covers the
+/// earlier parts (the time its checkpoint records).
+#[test]
+fn resumed_memorize_run_says_so_and_counts_the_earlier_time() {
+    let tmp = TempDir::new().unwrap();
+    let checkpoint = tmp.path().join("run.ckpt");
+    let args = tiny(
+        tmp.path(),
+        &[
+            "--seeds",
+            "2",
+            "--threads",
+            "1",
+            "--checkpoint",
+            s(&checkpoint),
+        ],
+    );
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_ok(&argv);
+    common::set_checkpoint_wall_seconds(&checkpoint, 1000.0);
+    let output = peff().args(&argv).output().unwrap();
+    assert!(output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains(&format!(
+            "resuming from checkpoint '{}': 2 of 2 seeds finished, 0 in progress",
+            checkpoint.display()
+        )),
+        "{err}"
+    );
+    let wall = common::result_wall_seconds(&tmp.path().join("memorize-gaussian.json"));
+    assert!(wall >= 1000.0, "wall_seconds {wall}");
+}
+
+/// Issue 28: a checkpoint save that failed was kept until the run ended and then returned as
+/// the error, throwing every finished seed away. It is now a warning, and the run still writes
+/// its table, the same as an uninterrupted run's.
+#[test]
+fn failed_checkpoint_save_still_writes_the_memorize_table() {
+    let tmp = TempDir::new().unwrap();
+    let many = ["--seeds", "60", "--threads", "1"];
+    let reference = run_tiny(&tmp.path().join("reference"), &many);
+    for attempt in 0..3 {
+        let dir = tmp.path().join(format!("attempt{attempt}"));
+        let (out, checkpoint) = (dir.join("out"), dir.join("ckpt/run.ckpt"));
+        std::fs::create_dir_all(checkpoint.parent().unwrap()).unwrap();
+        let mut extra = many.to_vec();
+        extra.extend(["--checkpoint", s(&checkpoint), "--checkpoint-interval", "0"]);
+        let args = tiny(&out, &extra);
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let Some(output) = common::break_checkpoint_dir_once_written(&argv, &checkpoint) else {
+            continue;
+        };
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{err}");
+        assert!(err.contains("warning: saving the checkpoint"), "{err}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), reference);
+        return;
+    }
+    panic!("every attempt finished before the checkpoint directory was replaced");
+}
+
+/// Issue 28: GraSP's non-finite scores (a tiny `--grasp-temperature`) were counted and
+/// announced as diverged training; they are now reported as GraSP's non-finite scores.
+#[test]
+fn non_finite_grasp_scores_are_reported_as_such() {
+    let tmp = TempDir::new().unwrap();
+    let args = tiny(
+        tmp.path(),
+        &[
+            "--seeds",
+            "1",
+            "--threads",
+            "1",
+            "--methods",
+            "grasp",
+            "--grasp-temperature",
+            "1e-300",
+        ],
+    );
+    let output = peff().args(&args).output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("GraSP's scores were not all finite"), "{err}");
+    assert!(!err.contains("training runs diverged"), "{err}");
+}
+
+/// Issue 28: under a memory limit (`ulimit -v`), a run whose weights do not fit was accepted
+/// (the estimate left out everything proportional to the parameter count) and aborted with
+/// "memory allocation of … failed". It is refused before any work, naming the estimate, the
+/// address-space limit and the flags to lower.
+#[test]
+fn weights_beyond_ulimit_v_are_refused_before_any_work() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    // 4.2 million weights: about 1 GiB at 240 B per weight, beyond 586 MiB of address space.
+    let line = common::one_line_error_under_ulimit_v(
+        600_000,
+        &[],
+        &[
+            "memorize",
+            "--n",
+            "100",
+            "--input-dim",
+            "100",
+            "--width",
+            "2000",
+            "--seeds",
+            "1",
+            "--threads",
+            "1",
+            "--out",
+            s(&out),
+        ],
+    );
+    assert!(line.contains("this run needs about"), "{line}");
+    assert!(line.contains("address-space limit (ulimit -v"), "{line}");
+    assert!(line.contains("`--width`"), "{line}");
+    assert!(!out.exists(), "nothing is written on error");
+}
+
+/// Issue 28: an allocation that fails although the estimate admitted the run (here the limit
+/// is assumed far larger than `ulimit -v` allows, as a limit peff cannot read would be) ends
+/// the run with one line and status 1, not an abort (status 134).
+#[test]
+fn an_allocation_failure_the_estimate_missed_is_one_line_not_an_abort() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    // 200,000 points of 1,000 inputs: 1.6 GB in f64.
+    let line = common::one_line_error_under_ulimit_v(
+        600_000,
+        &[("PEFF_MEMORY_LIMIT", "1T")],
+        &[
+            "memorize",
+            "--n",
+            "200000",
+            "--input-dim",
+            "1000",
+            "--width",
+            "1",
+            "--seeds",
+            "1",
+            "--threads",
+            "1",
+            "--out",
+            s(&out),
+        ],
+    );
+    assert!(line.contains("out of memory"), "{line}");
+    let written = std::fs::read_dir(&out).map_or(0, |d| d.count());
+    assert_eq!(written, 0, "no result is written on error");
+}
+
+/// Issue 28: `peff verify` reran a memorize result without the memory check the command
+/// applies; under a limit the rerun does not fit, it is refused the same way.
+#[test]
+fn verify_applies_the_memory_check_of_memorize() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    // 2.4 million weights, one cheap method and level: about 0.6 GiB estimated, a second's run.
+    peff()
+        .args([
+            "memorize",
+            "--n",
+            "100",
+            "--input-dim",
+            "100",
+            "--width",
+            "1500",
+            "--seeds",
+            "1",
+            "--threads",
+            "1",
+            "--methods",
+            "random",
+            "--densities",
+            "0.5",
+            "--max-epochs",
+            "1",
+            "--name",
+            "big",
+            "--out",
+            s(&out),
+        ])
+        .assert()
+        .success();
+    let json = out.join("big.json");
+    let line = common::one_line_error_under_ulimit_v(
+        600_000,
+        &[],
+        &["verify", s(&json), "--threads", "1"],
+    );
+    assert!(
+        line.contains("rerunning it: this run needs about"),
+        "{line}"
+    );
+    assert!(line.contains("address-space limit"), "{line}");
+}

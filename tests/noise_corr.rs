@@ -6,6 +6,8 @@
 //! Everything runs on tiny configurations (d = 3, students of width ≤ 6, n ≤ 20, M ≤ 50, a
 //! few epochs), well under a second each in release mode.
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -482,4 +484,174 @@ fn results_and_shards_of_another_configuration_are_not_overwritten() {
         &[&other[..], &["--shard", "0/3"]].concat(),
         "holds a shard of another configuration",
     );
+}
+
+/// A small noise-corr run for the checkpoint tests (100 seed runs, under a second).
+fn checkpointed_noise_corr(out: &Path, checkpoint: &Path, interval: Option<&str>) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "noise-corr",
+        "--d",
+        "3",
+        "--teacher-hidden",
+        "4",
+        "--student-hidden",
+        "6,5",
+        "--n",
+        "20",
+        "--mc",
+        "50",
+        "--lr",
+        "1e-2",
+        "--prunes",
+        "2",
+        "--threads=1",
+        "--epochs-per-level",
+        "150",
+        "--seeds",
+        "100",
+        "--format",
+        "csv",
+        "--out",
+        out.to_str().unwrap(),
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec();
+    if let Some(interval) = interval {
+        args.extend(["--checkpoint-interval".to_string(), interval.to_string()]);
+    }
+    args
+}
+
+/// Issue 28: a resumed noise-corr run says so on stderr, and its `wall_seconds` covers the
+/// earlier parts (the time its checkpoint records).
+#[test]
+fn resumed_noise_corr_run_says_so_and_counts_the_earlier_time() {
+    let tmp = TempDir::new().unwrap();
+    let checkpoint = tmp.path().join("run.ckpt");
+    let args = checkpointed_noise_corr(tmp.path(), &checkpoint, None);
+    let ok = Command::new(env!("CARGO_BIN_EXE_peff"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    common::set_checkpoint_wall_seconds(&checkpoint, 1000.0);
+    let resumed = Command::new(env!("CARGO_BIN_EXE_peff"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(resumed.status.success());
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        err.contains(&format!(
+            "resuming from checkpoint '{}': 100 of 100 seed runs finished",
+            checkpoint.display()
+        )),
+        "{err}"
+    );
+    let wall = common::result_wall_seconds(&tmp.path().join("noise-corr-prunes2.json"));
+    assert!(wall >= 1000.0, "wall_seconds {wall}");
+}
+
+/// Issue 28: a checkpoint save that failed was kept until the run ended and then returned as
+/// the error, throwing every finished seed run away. It is now a warning, and the run still
+/// writes its table.
+#[test]
+fn failed_checkpoint_save_still_writes_the_noise_corr_table() {
+    let tmp = TempDir::new().unwrap();
+    let reference = Command::new(env!("CARGO_BIN_EXE_peff"))
+        .args(checkpointed_noise_corr(
+            &tmp.path().join("reference"),
+            &tmp.path().join("unused.ckpt"),
+            None,
+        ))
+        .output()
+        .unwrap();
+    assert!(reference.status.success());
+    for attempt in 0..3 {
+        let dir = tmp.path().join(format!("attempt{attempt}"));
+        let checkpoint = dir.join("ckpt/run.ckpt");
+        std::fs::create_dir_all(checkpoint.parent().unwrap()).unwrap();
+        let args = checkpointed_noise_corr(&dir.join("out"), &checkpoint, Some("0"));
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let Some(output) = common::break_checkpoint_dir_once_written(&argv, &checkpoint) else {
+            continue;
+        };
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{err}");
+        assert!(err.contains("warning: saving the checkpoint"), "{err}");
+        assert_eq!(output.stdout, reference.stdout);
+        return;
+    }
+    panic!("every attempt finished before the checkpoint directory was replaced");
+}
+
+/// Issue 28: the estimate counted activations, not the `Σ width²` weights, so a wide student
+/// was accepted under `ulimit -v` and aborted; it is refused before any work, naming the
+/// estimate, the address-space limit and the flags to lower.
+#[test]
+fn wide_students_beyond_ulimit_v_are_refused_before_any_work() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    // 9.2 million weights: about 1.2 GiB, beyond 586 MiB of address space.
+    let line = common::one_line_error_under_ulimit_v(
+        600_000,
+        &[],
+        &[
+            "noise-corr",
+            "--student-hidden",
+            "3000,3000",
+            "--seeds",
+            "1",
+            "--threads",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(line.contains("this run needs about"), "{line}");
+    assert!(line.contains("weights"), "{line}");
+    assert!(line.contains("address-space limit (ulimit -v"), "{line}");
+    assert!(line.contains("`--student-hidden`"), "{line}");
+    assert!(!out.exists());
+}
+
+/// Issue 28: a seed's data that do not fit although the estimate admitted the run (the limit
+/// assumed larger than `ulimit -v` allows) are allocated fallibly: one line naming the
+/// buffer and the flags, status 1, not an abort.
+#[test]
+fn data_beyond_ulimit_v_are_an_error_not_an_abort() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    // 200,000 inputs of dimension 1,000: 1.6 GB in f64.
+    let line = common::one_line_error_under_ulimit_v(
+        600_000,
+        &[("PEFF_MEMORY_LIMIT", "1T")],
+        &[
+            "noise-corr",
+            "--n",
+            "200000",
+            "--d",
+            "1000",
+            "--student-hidden",
+            "4",
+            "--seeds",
+            "1",
+            "--threads",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        line.contains("out of memory: the training inputs of a seed"),
+        "{line}"
+    );
+    assert!(line.contains("address-space limit"), "{line}");
+    assert!(line.contains("`--n`"), "{line}");
 }

@@ -1,5 +1,7 @@
 //! `peff scaling`: the grid's table, its bounds, and its refusals.
 
+mod common;
+
 use std::process::Command;
 
 fn peff(args: &[&str]) -> std::process::Output {
@@ -198,4 +200,95 @@ fn scaling_checkpoint_resumes_to_the_identical_table() {
         return;
     }
     panic!("no attempt was stopped by SIGTERM");
+}
+
+/// The grid of the checkpoint tests (about a second of work in release mode).
+const GRID: [&str; 13] = [
+    "scaling",
+    "--n",
+    "1..5",
+    "--steps",
+    "600",
+    "--methods",
+    "magnitude,snip",
+    "--k",
+    "9",
+    "--threads",
+    "1",
+    "--format",
+    "csv",
+];
+
+/// Issue 28: a resumed scaling run says so on stderr, and its `wall_seconds` covers the
+/// earlier parts (the time its checkpoint records).
+#[test]
+fn resumed_scaling_run_says_so_and_counts_the_earlier_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let checkpoint = tmp.path().join("run.ckpt");
+    let full = [
+        &GRID[..],
+        &[
+            "--out",
+            tmp.path().to_str().unwrap(),
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+        ],
+    ]
+    .concat();
+    assert!(peff(&full).status.success());
+    common::set_checkpoint_wall_seconds(&checkpoint, 1000.0);
+    let resumed = peff(&full);
+    assert!(resumed.status.success());
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        err.contains(&format!(
+            "resuming from checkpoint '{}': 5 of 5 grid points finished",
+            checkpoint.display()
+        )),
+        "{err}"
+    );
+    let json = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json") && p != &checkpoint)
+        .unwrap();
+    let wall = common::result_wall_seconds(&json);
+    assert!(wall >= 1000.0, "wall_seconds {wall}");
+}
+
+/// Issue 28: a checkpoint save that fails while the grid runs (its directory replaced, as a
+/// full disk fails it) is warned about, and the run still writes its table, the same as an
+/// uninterrupted run's.
+#[test]
+fn failed_checkpoint_save_still_writes_the_scaling_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference_out = tmp.path().join("reference");
+    let reference = peff(&[&GRID[..], &["--out", reference_out.to_str().unwrap()]].concat());
+    assert!(reference.status.success());
+    for attempt in 0..3 {
+        let out = tmp.path().join(format!("out{attempt}"));
+        let checkpoint = tmp.path().join(format!("ckpt{attempt}/run.ckpt"));
+        std::fs::create_dir_all(checkpoint.parent().unwrap()).unwrap();
+        let full = [
+            &GRID[..],
+            &[
+                "--out",
+                out.to_str().unwrap(),
+                "--checkpoint",
+                checkpoint.to_str().unwrap(),
+                "--checkpoint-interval",
+                "0",
+            ],
+        ]
+        .concat();
+        let Some(output) = common::break_checkpoint_dir_once_written(&full, &checkpoint) else {
+            continue;
+        };
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{err}");
+        assert!(err.contains("warning: saving the checkpoint"), "{err}");
+        assert_eq!(output.stdout, reference.stdout);
+        return;
+    }
+    panic!("every attempt finished before the checkpoint directory was replaced");
 }

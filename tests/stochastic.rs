@@ -348,3 +348,295 @@ fn stochastic_checkpoint_resumes_to_the_identical_table() {
     }
     panic!("every attempt finished before the signal");
 }
+
+/// The flags of a small study for the tests below (about a second of work in release mode).
+fn small_study(out: &str, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "stochastic",
+        "--n",
+        "2",
+        "--steps",
+        "200",
+        "--k",
+        "12",
+        "--methods",
+        "magnitude",
+        "--batch-size",
+        "1,2",
+        "--grad-noise",
+        "0.01,0.1",
+        "--grid",
+        "product",
+        "--train-seeds",
+        "8,60",
+        "--threads",
+        "1",
+        "--format",
+        "csv",
+        "--out",
+        out,
+    ]
+    .map(String::from)
+    .to_vec();
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn run_strs(args: &[String]) -> std::process::Output {
+    peff(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Issue 28: `peff stochastic` replaced an existing `<name>.svg` without `--force`, and a forced
+/// rerun with nothing to draw left the previous run's figure beside the new table. A figure
+/// without its JSON is now refused before any work (as a CSV is), and a run without a figure
+/// removes the earlier one with its result files.
+#[test]
+fn stochastic_figure_is_guarded_like_the_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let svg = tmp.path().join("s.svg");
+    std::fs::write(&svg, "<svg>mine</svg>").unwrap();
+    let base = [
+        "stochastic",
+        "--name",
+        "s",
+        "--n",
+        "2",
+        "--steps",
+        "20",
+        "--k",
+        "12",
+        "--batch-size",
+        "2",
+        "--grad-noise",
+        "0",
+        "--train-seeds",
+        "2",
+        "--out",
+        out,
+    ];
+    let refused = peff(&[&base[..], &["--methods", "magnitude"]].concat());
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("s.svg") && err.contains("without its JSON") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&svg).unwrap(), "<svg>mine</svg>");
+    // A run with a figure replaces it with `--force`, and writes it with the table.
+    ok(&peff(
+        &[&base[..], &["--methods", "magnitude", "--force"]].concat(),
+    ));
+    assert!(std::fs::read_to_string(&svg)
+        .unwrap()
+        .contains("magnitude k=12"));
+    // A forced rerun with nothing to draw (random only) leaves no earlier figure behind.
+    let run = peff(&[&base[..], &["--methods", "random", "--force"]].concat());
+    ok(&run);
+    assert!(tmp.path().join("s.csv").exists());
+    assert!(!svg.exists(), "the previous run's figure is still there");
+    assert!(String::from_utf8_lossy(&run.stderr).contains("no figure"));
+}
+
+/// Issue 28: `peff plot stochastic` draws a `peff stochastic` CSV as the command draws it
+/// (the same SVG, byte for byte), and refuses a table of another command in one line.
+#[test]
+fn plot_stochastic_draws_what_stochastic_draws() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    ok(&peff(&[
+        "stochastic",
+        "--n",
+        "2",
+        "--steps",
+        "20",
+        "--k",
+        "12",
+        "--methods",
+        "magnitude,snip",
+        "--batch-size",
+        "1,2",
+        "--train-seeds",
+        "2",
+        "--out",
+        out,
+    ]));
+    let csv = tmp.path().join("stochastic-regression.csv");
+    let drawn = tmp.path().join("again.svg");
+    ok(&peff(&[
+        "plot",
+        "stochastic",
+        csv.to_str().unwrap(),
+        "--out",
+        drawn.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        std::fs::read(&drawn).unwrap(),
+        std::fs::read(tmp.path().join("stochastic-regression.svg")).unwrap()
+    );
+    let other = tmp.path().join("other.csv");
+    std::fs::write(&other, "a,b\n1,2\n").unwrap();
+    let refused = peff(&["plot", "stochastic", other.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("not a `peff stochastic` table"), "{err}");
+}
+
+/// Issue 28: a table whose every drawn row diverged is said to be that (by `peff stochastic`
+/// and by `peff plot stochastic`), not an empty input.
+#[test]
+fn all_diverged_stochastic_table_is_called_that() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let run = peff(&[
+        "stochastic",
+        "--n",
+        "2",
+        "--steps",
+        "200",
+        "--lr",
+        "1e30",
+        "--k",
+        "12",
+        "--methods",
+        "magnitude",
+        "--batch-size",
+        "2",
+        "--grad-noise",
+        "0",
+        "--grid",
+        "product",
+        "--train-seeds",
+        "2",
+        "--out",
+        out,
+    ]);
+    ok(&run);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("no figure: every training run diverged"),
+        "{err}"
+    );
+    let csv = tmp.path().join("stochastic-regression.csv");
+    let plotted = peff(&["plot", "stochastic", csv.to_str().unwrap()]);
+    assert!(!plotted.status.success());
+    let err = String::from_utf8_lossy(&plotted.stderr);
+    assert!(
+        err.contains("every training run diverged") && !err.contains("empty"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// Issue 28: `peff stochastic --help` listed `--shard`, `--inits` and `--dump-init`, which it
+/// then refuses; they are hidden from its help (and still refused in one line).
+#[test]
+fn stochastic_help_lists_no_refused_flag() {
+    let help = peff(&["stochastic", "--help"]);
+    ok(&help);
+    let text = String::from_utf8_lossy(&help.stdout);
+    for flag in ["--shard", "--inits", "--dump-init"] {
+        assert!(!text.contains(flag), "{flag} in:\n{text}");
+    }
+    assert!(text.contains("--checkpoint") && text.contains("--max-datasets"));
+    assert!(!text.contains("(exact, converge"), "{text}");
+    let refused = peff(&["stochastic", "--inits", "2"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr)
+        .contains("`--inits` is not used by `peff stochastic`"));
+}
+
+/// Issue 28: a resumed study says so on stderr, and its `wall_seconds` covers the earlier
+/// parts (the time its checkpoint records).
+#[test]
+fn resumed_stochastic_study_says_so_and_counts_the_earlier_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let checkpoint = tmp.path().join("run.ckpt");
+    let run = small_study(
+        tmp.path().join("out").to_str().unwrap(),
+        &["--checkpoint", checkpoint.to_str().unwrap()],
+    );
+    ok(&run_strs(&run));
+    common::set_checkpoint_wall_seconds(&checkpoint, 1000.0);
+    let resumed = run_strs(&run);
+    ok(&resumed);
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        err.contains(&format!(
+            "resuming from checkpoint '{}': 4 of 4 settings finished",
+            checkpoint.display()
+        )),
+        "{err}"
+    );
+    let wall = common::result_wall_seconds(&tmp.path().join("out/stochastic-regression.json"));
+    assert!(wall >= 1000.0, "wall_seconds {wall}");
+}
+
+/// Issue 28: a checkpoint save that fails while the study runs (its directory replaced, as a
+/// full disk fails it) is warned about, and the study still writes its table, the same as an
+/// uninterrupted run's: finished work is not thrown away.
+#[test]
+fn failed_checkpoint_save_still_writes_the_stochastic_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reference = tmp.path().join("reference");
+    ok(&run_strs(&small_study(reference.to_str().unwrap(), &[])));
+    for attempt in 0..3 {
+        let dir = tmp.path().join(format!("attempt{attempt}"));
+        let checkpoint = dir.join("ckpt/run.ckpt");
+        std::fs::create_dir_all(checkpoint.parent().unwrap()).unwrap();
+        let run = small_study(
+            dir.join("out").to_str().unwrap(),
+            &[
+                "--checkpoint",
+                checkpoint.to_str().unwrap(),
+                "--checkpoint-interval",
+                "0",
+            ],
+        );
+        let run: Vec<&str> = run.iter().map(String::as_str).collect();
+        let Some(output) = common::break_checkpoint_dir_once_written(&run, &checkpoint) else {
+            continue;
+        };
+        ok(&output);
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(err.contains("warning: saving the checkpoint"), "{err}");
+        assert_eq!(
+            std::fs::read(dir.join("out/stochastic-regression.csv")).unwrap(),
+            std::fs::read(reference.join("stochastic-regression.csv")).unwrap()
+        );
+        return;
+    }
+    panic!("every attempt finished before the checkpoint directory was replaced");
+}
+
+/// Issue 28: `peff stochastic` had no memory check (every run of a setting is held until its
+/// rows are estimated); a study whose runs do not fit under `ulimit -v` is refused before any
+/// work, naming the estimate, the address-space limit and the flags to lower.
+#[test]
+fn studies_beyond_ulimit_v_are_refused_before_any_work() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let out = tmp.path().join("out");
+    // 136 datasets × 20,000 seeds = 2.7 million runs: over 1 GiB.
+    let line = common::one_line_error_under_ulimit_v(
+        600_000,
+        &[],
+        &[
+            "stochastic",
+            "--n",
+            "2",
+            "--train-seeds",
+            "20000",
+            "--max-runs",
+            "1000000000",
+            "--threads",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(line.contains("this run needs about"), "{line}");
+    assert!(line.contains("training runs per setting"), "{line}");
+    assert!(line.contains("address-space limit (ulimit -v"), "{line}");
+    assert!(line.contains("`--train-seeds`"), "{line}");
+    assert!(!out.exists());
+}

@@ -26,8 +26,9 @@ use crate::model::Loss;
 use crate::prune::{Grasp, Imp, Method, PruneSettings};
 use crate::record::Shard;
 
-/// Flags shared by `exact`, `sample` and `converge` (docs/methods.md §2, §3). Flags a
-/// subcommand does not use are refused by [`ToyArgs::refuse_unused`].
+/// Flags shared by `exact`, `sample`, `converge` and `stochastic` (docs/methods.md §2, §3).
+/// Flags a subcommand does not use are hidden from its `--help` (`mut_arg(…, hide)` on its
+/// flags) and refused by [`ToyArgs::refuse_unused`].
 #[derive(Debug, Args, Clone)]
 pub struct ToyArgs {
     /// Preset: regression (d=3, h=4, o=1, MSE, p=21) or classification (d=3, h=3, o=2, cross-entropy, p=20).
@@ -68,7 +69,7 @@ pub struct ToyArgs {
     #[arg(long, allow_hyphen_values = true, conflicts_with = "inits")]
     pub dump_init: Option<PathBuf>,
     /// Repeat for K init seeds (init-seed, init-seed+1, …) and report mean ± standard error
-    /// (exact only; default 1).
+    /// (default 1).
     #[arg(long, allow_hyphen_values = true)]
     pub inits: Option<i64>,
     /// Seed of random pruning's streams.
@@ -80,14 +81,13 @@ pub struct ToyArgs {
     /// Where the results go.
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Refuse to enumerate more datasets than this, per shard (exact, converge; default 10^8).
+    /// Refuse to enumerate more datasets than this, per shard (default 10^8).
     #[arg(long, allow_hyphen_values = true)]
     pub max_datasets: Option<i64>,
     /// The slice of the run to compute.
     #[command(flatten)]
     pub shard: ShardArgs,
-    /// Save progress to this file and resume from it when rerun with the same flags (exact,
-    /// sample, stochastic).
+    /// Save progress to this file and resume from it when rerun with the same flags.
     #[arg(long, allow_hyphen_values = true)]
     pub checkpoint: Option<PathBuf>,
     /// Seconds between checkpoint saves (default 30).

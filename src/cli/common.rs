@@ -1,5 +1,7 @@
 //! What several subcommands share, in one place so that no CLI file borrows from a sibling:
-//! the progress bar and the thread pool of every long run; `Destination`, where a result
+//! the progress bar and the thread pool of every long run; the memory check that `memorize`,
+//! `noise-corr`, `stochastic` and `peff verify` of their results apply before any work
+//! (`check_memory`: an estimate against [`crate::memory::memory_limit`]); `Destination`, where a result
 //! table goes (`<out>/<stem>.csv` and `.json`, written as one unit, the rows printed); and the
 //! toy driver's last step, shared by `exact`, `sample` and `merge` (`finish`), with the table
 //! `peff verify` recomputes (`table_of`, `RecordedResult`).
@@ -49,30 +51,23 @@ pub(crate) fn thread_pool(threads: usize) -> anyhow::Result<rayon::ThreadPool> {
         .context("starting the thread pool")
 }
 
-/// The memory a run may plan to use: the machine's physical memory (`MemTotal` of
-/// `/proc/meminfo`), or 64 GiB where it cannot be read.
-pub(crate) fn memory_limit() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            kib.checked_mul(1024)
-        })
-        .unwrap_or(64 << 30)
-}
+/// Resident bytes of the process before a run allocates anything (code, libraries, thread
+/// stacks, the allocator's own state), measured (`docs/large-runs.md`, "Memory") and rounded
+/// up; every command's estimate adds it.
+pub(crate) const BASE_BYTES: u128 = 16 << 20;
 
-/// Refuses, before any allocation, a run whose largest buffers (`bytes`, estimated from the
-/// flags) exceed the machine's memory: one line naming the flags, the size and the limit,
-/// instead of an abort (exit 134) when the allocation fails.
-pub(crate) fn check_memory(flags: &str, bytes: u128) -> anyhow::Result<()> {
-    let limit = memory_limit();
-    if bytes > limit as u128 {
-        let gib = |b: u128| b as f64 / (1u64 << 30) as f64;
+/// Refuses, before any work, a run whose estimate (`bytes`, from the flags, plus
+/// [`BASE_BYTES`]) exceeds the memory this process may use ([`crate::memory::memory_limit`]:
+/// the smallest of `MemTotal`, the cgroup's limit and `ulimit -v`): one line naming the
+/// estimate (`detail`: what it is made of), the limit and which limit it is, and the flags to
+/// `lower` — instead of an abort or an OOM kill midway. `peff verify` applies the same check.
+pub(crate) fn check_memory(bytes: u128, detail: &str, lower: &str) -> anyhow::Result<()> {
+    let need = bytes.saturating_add(BASE_BYTES);
+    let limit = crate::memory::memory_limit();
+    if need > u128::from(limit.bytes) {
         anyhow::bail!(
-            "{flags} need about {:.1} GiB of memory, more than this machine's {:.1} GiB; lower them",
-            gib(bytes),
-            gib(limit as u128)
+            "this run needs about {} of memory ({detail}), more than {limit}; lower {lower}",
+            crate::memory::human_bytes(need),
         );
     }
     Ok(())
@@ -154,7 +149,19 @@ impl Destination<'_> {
     /// the computed table.
     pub(crate) fn emit<C: Serialize, R: Serialize>(
         &self,
+        record: ResultFile<'_, C, R>,
+    ) -> anyhow::Result<()> {
+        self.emit_with_figure(record, None)
+    }
+
+    /// [`Destination::emit`] of a result with a figure: `figure` is its path and the SVG, or
+    /// `None` for the SVG when there is nothing to draw. The SVG is written with the CSV and
+    /// JSON as one unit, or, when there is none, a figure an earlier run left at the path is
+    /// removed with that unit, so the files on disk always come from one run.
+    pub(crate) fn emit_with_figure<C: Serialize, R: Serialize>(
+        &self,
         mut record: ResultFile<'_, C, R>,
+        figure: Option<(&Path, Option<String>)>,
     ) -> anyhow::Result<()> {
         let [csv, json] = self.paths();
         let csv_text = export::to_csv(record.rows)?;
@@ -167,17 +174,32 @@ impl Destination<'_> {
         }
         record.csv_sha256 = Some(export::sha256_hex(csv_text.as_bytes()));
         let run = serde_json::to_value(record.run)?;
-        export::write_result_files(
-            &[
-                (csv.clone(), csv_text.into_bytes()),
-                (
-                    json.clone(),
-                    (serde_json::to_string_pretty(&record)? + "\n").into_bytes(),
-                ),
-            ],
-            Some((&json, &run, self.force)),
-        )?;
-        eprintln!("wrote {} and {}", csv.display(), json.display());
+        let mut files = vec![
+            (csv.clone(), csv_text.into_bytes()),
+            (
+                json.clone(),
+                (serde_json::to_string_pretty(&record)? + "\n").into_bytes(),
+            ),
+        ];
+        let drawn = figure
+            .as_ref()
+            .and_then(|(path, svg)| svg.is_some().then_some(*path));
+        let mut remove = Vec::new();
+        match figure {
+            Some((path, Some(svg))) => files.push((path.to_path_buf(), svg.into_bytes())),
+            Some((path, None)) => remove.push(path),
+            None => {}
+        }
+        export::write_result_files_removing(&files, &remove, Some((&json, &run, self.force)))?;
+        match drawn {
+            Some(svg) => eprintln!(
+                "wrote {}, {} and {}",
+                csv.display(),
+                json.display(),
+                svg.display()
+            ),
+            _ => eprintln!("wrote {} and {}", csv.display(), json.display()),
+        }
         Ok(())
     }
 }
@@ -251,8 +273,44 @@ pub(crate) fn finish(
     }
 }
 
+/// Whether a method's mask comes from scores of the network at initialisation (random,
+/// SynFlow, SNIP, GraSP): where such a method has no mask, its scores were not all finite;
+/// no training ran, so none diverged. (Magnitude and IMP prune trained weights: no mask there
+/// means the training diverged.)
+pub(crate) fn scores_at_init(method: &str) -> bool {
+    matches!(method, "random" | "synflow" | "snip" | "grasp")
+}
+
+/// A method's name as the papers write it (`GraSP`, `SNIP`, `SynFlow`), for messages.
+pub(crate) fn paper_name(method: &str) -> &str {
+    match method {
+        "grasp" => "GraSP",
+        "snip" => "SNIP",
+        "synflow" => "SynFlow",
+        "imp" => "IMP",
+        other => other,
+    }
+}
+
+/// The warning for a method whose scores were not all finite (NaN or ±∞) for `count` of
+/// `of` `units` (datasets, seeds): those have no mask and are counted in the `diverged`
+/// column, but no training diverged.
+pub(crate) fn warn_non_finite_scores(method: &str, count: u64, of: u64, units: &str) {
+    let hint = if method == "grasp" {
+        "; check `--grasp-temperature`"
+    } else {
+        ""
+    };
+    eprintln!(
+        "warning: {}'s scores were not all finite (NaN or ±∞) for {count} of {of} {units}, which have no mask (counted in `diverged`; this is not diverged training){hint}",
+        paper_name(method)
+    );
+}
+
 /// Says on stderr which rows lost runs to divergence: rows where every run diverged have no
-/// pmf (their entropy cells are empty), and rows where some did describe only the rest.
+/// pmf (their entropy cells are empty), and rows where some did describe only the rest. Rows
+/// of methods that score the initial network ([`scores_at_init`]) lost no training: their
+/// `diverged` datasets had non-finite scores, and are reported as such.
 pub(crate) fn warn_about_divergence(rows: &[ExactRow]) {
     let list = |rows: &[&ExactRow]| {
         let names: Vec<String> = rows
@@ -263,14 +321,46 @@ pub(crate) fn warn_about_divergence(rows: &[ExactRow]) {
         let more = if rows.len() > 6 { ", …" } else { "" };
         format!("{}{more}", names.join(", "))
     };
-    let all: Vec<&ExactRow> = rows.iter().filter(|r| r.entropy_bits.is_none()).collect();
+    let mut scored: Vec<&str> = Vec::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.diverged > 0 && scores_at_init(&r.method))
+    {
+        if !scored.contains(&r.method.as_str()) {
+            scored.push(&r.method);
+        }
+    }
+    for method in scored {
+        let of: Vec<&ExactRow> = rows
+            .iter()
+            .filter(|r| r.method == method && r.diverged > 0)
+            .collect();
+        let hint = if method == "grasp" {
+            "; check `--grasp-temperature`"
+        } else {
+            ""
+        };
+        eprintln!(
+            "warning: {}'s scores were not all finite (NaN or ±∞) on some datasets in {} rows ({}): those datasets have no mask (column `diverged`; this is not diverged training){hint}",
+            paper_name(method),
+            of.len(),
+            list(&of)
+        );
+    }
+    let trained = |r: &&ExactRow| !scores_at_init(&r.method);
+    let all: Vec<&ExactRow> = rows
+        .iter()
+        .filter(trained)
+        .filter(|r| r.entropy_bits.is_none())
+        .collect();
     let some: Vec<&ExactRow> = rows
         .iter()
+        .filter(trained)
         .filter(|r| r.entropy_bits.is_some() && r.diverged > 0)
         .collect();
     if !all.is_empty() {
         eprintln!(
-            "warning: every training run diverged in {} rows ({}): they have no mask pmf, so entropy_bits, mi_bits and p_eff are empty; lower `--lr` (or check `--grasp-temperature`)",
+            "warning: every training run diverged in {} rows ({}): they have no mask pmf, so entropy_bits, mi_bits and p_eff are empty; lower `--lr`",
             all.len(),
             list(&all)
         );

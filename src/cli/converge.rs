@@ -13,8 +13,9 @@ use crate::experiments::toy::ToyExperiment;
 use crate::export::{self, render};
 use crate::record::{ResultFile, RunRecord, Threads};
 
-/// Flags of `peff converge`.
+/// Flags of `peff converge`. The shared flags it refuses are hidden from its `--help`.
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("shard", |a| a.hide(true)), mut_arg("checkpoint", |a| a.hide(true)), mut_arg("checkpoint_interval", |a| a.hide(true)), mut_arg("inits", |a| a.hide(true)), mut_arg("dump_init", |a| a.hide(true)))]
 pub struct ConvergeArgs {
     /// Shared flags (`--k` defaults to 16,12,9,5 here: k that IMP's schedule visits on p = 21).
     #[command(flatten)]

@@ -118,10 +118,10 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         eprintln!("wrote {}", path.display());
     }
     let stop = super::signals::install();
-    let checkpoint = args.checkpoint.as_ref().map(|path| Checkpoint {
-        path: path.clone(),
-        interval_secs: run.checkpoint_interval,
-    });
+    let checkpoint = args
+        .checkpoint
+        .as_ref()
+        .map(|path| Checkpoint::new(path.clone(), run.checkpoint_interval));
     let pool = thread_pool(run.threads)?;
     let started = Instant::now();
     let range = slice(total);
@@ -147,6 +147,12 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         per_init.push((record.config, tallies));
     }
     bar.finish_and_clear();
+    // A resumed run's wall time covers its earlier parts too (recorded in the checkpoint).
+    let earlier = checkpoint.as_ref().map_or(0.0, Checkpoint::earlier_secs);
+    let started = std::time::Duration::try_from_secs_f64(earlier)
+        .ok()
+        .and_then(|d| started.checked_sub(d))
+        .unwrap_or(started);
     if let Some(path) = shard_path {
         let tallies = &per_init[0].1;
         let partial = Partial::from_tallies(first, range.clone(), range.end - range.start, tallies);

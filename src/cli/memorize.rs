@@ -112,7 +112,7 @@ pub struct MemorizeArgs {
     /// [default: 3].
     #[arg(long, allow_hyphen_values = true)]
     pub noise_variance: Option<f64>,
-    /// Number of seeds (networks and datasets) [default: 250 gaussian, 10 fashion-mnist].
+    /// Number of seeds (networks and datasets) [default: 250 gaussian, 10 fashion-mnist and cifar10].
     #[arg(long, allow_hyphen_values = true)]
     pub seeds: Option<i64>,
     /// First seed (seeds run from it upwards).
@@ -121,13 +121,14 @@ pub struct MemorizeArgs {
     /// Training loss.
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = LossArg::CrossEntropy)]
     pub loss: LossArg,
-    /// Optimizer [default: gd for gaussian, adam for fashion-mnist].
+    /// Optimizer [default: gd for gaussian, adam for fashion-mnist and cifar10].
     #[arg(long, allow_hyphen_values = true, value_enum)]
     pub optimizer: Option<OptimizerArg>,
-    /// Learning rate [default: 1e-2 gaussian, 1e-3 fashion-mnist].
+    /// Learning rate [default: 1e-2 gaussian, 1e-3 fashion-mnist and cifar10].
     #[arg(long, allow_hyphen_values = true)]
     pub lr: Option<f64>,
-    /// Minibatch size, reshuffled every epoch [default: full batch gaussian, 64 fashion-mnist].
+    /// Minibatch size, reshuffled every epoch [default: full batch gaussian, 64 fashion-mnist
+    /// and cifar10].
     #[arg(long, allow_hyphen_values = true)]
     pub batch_size: Option<i64>,
     /// MLP: hidden width [default: 100 gaussian, 200 fashion-mnist and cifar10].
@@ -146,13 +147,15 @@ pub struct MemorizeArgs {
     /// Gaussian: input dimension d [default: 30].
     #[arg(long, allow_hyphen_values = true)]
     pub input_dim: Option<i64>,
-    /// Epoch cap of every training run [default: 20000 gaussian, 1000 fashion-mnist].
+    /// Epoch cap of every training run [default: 20000 gaussian, 1000 fashion-mnist and
+    /// cifar10].
     #[arg(long, allow_hyphen_values = true)]
     pub max_epochs: Option<i64>,
     /// When a run stops before the cap: plateau (every point memorised, or no 1 % loss
     /// improvement over `--patience` epochs; Fig. 1a) or converged (the paper's Fig. 1b rule:
     /// epoch loss changed by less than `--converge-delta`, or train accuracy unchanged over
-    /// `--converge-epochs` epochs) [default: plateau gaussian, converged fashion-mnist].
+    /// `--converge-epochs` epochs) [default: plateau gaussian, converged fashion-mnist and
+    /// cifar10].
     #[arg(long, allow_hyphen_values = true, value_enum)]
     pub stop: Option<StopArg>,
     /// `--stop plateau`: the window in epochs [default: 200].
@@ -565,46 +568,31 @@ fn load_images(dataset: DatasetArg, dir: Option<&std::path::Path>) -> anyhow::Re
     Ok(load_fashion_mnist_train(&dir).context("`--data`")?.into())
 }
 
-/// Memory this machine has (`MemTotal` of `/proc/meminfo`), if it says.
-fn machine_memory() -> Option<u128> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
-/// Refuses a run whose estimated memory (the image set, plus
-/// [`MemorizeConfig::memory_per_seed`] for each of `threads` seeds at once) exceeds the
-/// machine's.
+/// Refuses a run whose estimate — the image set, plus [`MemorizeConfig::memory_per_seed`]
+/// for each of the seeds that run at once (one per thread) — exceeds the memory this process
+/// may use ([`super::common::check_memory`]); `peff verify` applies it too.
 fn check_memory(
     config: &MemorizeConfig,
     images: Option<&ImageSet>,
     threads: usize,
 ) -> anyhow::Result<()> {
-    let Some(total) = machine_memory() else {
-        return Ok(());
-    };
     let per_seed = config.memory_per_seed();
-    let shared = images.map_or(0, |set| set.pixels.len() as u128);
-    let parallel = (threads as u128).min(u128::from(config.seeds));
-    let need = shared + parallel * per_seed;
-    if need > total {
-        let gib = |b: u128| b as f64 / (1u128 << 30) as f64;
-        bail!(
-            "this run needs about {:.1} GiB ({:.2} GiB per seed × {parallel} threads{}), more than \
-             the {:.1} GiB this machine has; lower `--train-size`, `--n`/`--input-dim`, the \
-             network's size or `--threads`",
-            gib(need),
-            gib(per_seed),
+    let shared = images.map_or(0, |set| (set.pixels.len() + set.labels.len()) as u128);
+    let parallel = (threads as u128).clamp(1, u128::from(config.seeds).max(1));
+    let human = crate::memory::human_bytes;
+    super::common::check_memory(
+        shared + parallel * per_seed,
+        &format!(
+            "{} per seed × {parallel} threads{}",
+            human(per_seed),
             if shared > 0 {
-                format!(" + {:.2} GiB of images", gib(shared))
+                format!(" + {} of images", human(shared))
             } else {
                 String::new()
-            },
-            gib(total)
-        );
-    }
-    Ok(())
+            }
+        ),
+        "`--train-size`, `--n`/`--input-dim`, the network's size (`--width`, `--depth`, `--channels`) or `--threads`",
+    )
 }
 
 /// `peff memorize`.
@@ -642,7 +630,18 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         export::check_output_paths(&outputs)?;
     }
     let resumed: MemorizeProgress = match &checkpoint {
-        Some(cp) => cp.load(&run)?.unwrap_or_default(),
+        Some(cp) => match cp.load::<_, MemorizeProgress>(&run)? {
+            Some(p) => {
+                cp.announce_resume(&format!(
+                    "{} of {} seeds finished, {} in progress",
+                    p.results.len(),
+                    range.end - range.start,
+                    p.partial.len()
+                ));
+                p
+            }
+            None => MemorizeProgress::default(),
+        },
         None => MemorizeProgress::default(),
     };
     super::signals::announce(
@@ -668,7 +667,8 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
                 Some(&mut profile),
                 None,
                 hooks,
-            ) else {
+            )?
+            else {
                 return Err(crate::experiments::checkpoint::interrupted(None));
             };
             print_profile(&config, &r, &profile, t.elapsed().as_secs_f64());
@@ -678,26 +678,30 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
     } else {
         let bar = progress_bar(range.end - range.start, "seeds");
         let progress = std::sync::Mutex::new(resumed.clone());
-        let save_error = std::sync::Mutex::new(None);
-        // Saves when due (`force`: always), keeping the first error to report after the run.
-        let save = |progress: &MemorizeProgress, force: bool| {
-            if let Some(cp) = checkpoint.as_ref().filter(|cp| force || cp.due()) {
-                if let Err(e) = cp.save(&run, progress.clone()) {
-                    let mut first = save_error.lock().unwrap_or_else(|e| e.into_inner());
-                    first.get_or_insert(e);
-                }
+        // Saves when due (`force`: always). A failure while the run goes on is warned about
+        // and the run finishes (crate::experiments::checkpoint::warn_unsaved); only the save
+        // of a stopped run must succeed.
+        let save = |progress: &MemorizeProgress, force: bool| -> anyhow::Result<()> {
+            match checkpoint.as_ref().filter(|cp| force || cp.due()) {
+                Some(cp) => cp.save(&run, progress.clone()),
+                None => Ok(()),
+            }
+        };
+        let save_or_warn = |progress: &MemorizeProgress| {
+            if let Err(e) = save(progress, false) {
+                crate::experiments::checkpoint::warn_unsaved(&e);
             }
         };
         let lock = || progress.lock().unwrap_or_else(|e| e.into_inner());
         let on_progress = |part: &memorize::PartialSeed| {
             let mut p = lock();
             p.advance(part);
-            save(&p, false);
+            save_or_warn(&p);
         };
         let on_seed = |result: &memorize::SeedResult| {
             let mut p = lock();
             p.finish(result);
-            save(&p, false);
+            save_or_warn(&p);
         };
         let hooks = memorize::SeedHooks {
             stop,
@@ -714,19 +718,35 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
                 &on_seed,
             )
         });
-        save(&lock(), true);
-        if let Some(e) = save_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            return Err(e);
-        }
+        let saved = save(&lock(), true);
+        // A seed whose training set could not be allocated ends the run; the seeds finished
+        // before it are in the checkpoint.
+        let results = match results {
+            Ok(results) => results,
+            Err(e) => {
+                bar.abandon();
+                if let Err(s) = saved {
+                    crate::experiments::checkpoint::warn_unsaved(&s);
+                }
+                return Err(e.into());
+            }
+        };
         let Some(results) = results else {
             bar.abandon();
+            saved.context("interrupted, and the progress could not be kept")?;
             return Err(crate::experiments::checkpoint::interrupted(
                 checkpoint.as_ref(),
             ));
         };
+        if let Err(e) = saved {
+            crate::experiments::checkpoint::warn_unsaved(&e);
+        }
         bar.finish_and_clear();
         results
     };
+    let started = checkpoint
+        .as_ref()
+        .map_or(started, |cp| cp.run_started(started));
     if let Some(path) = shard_path {
         let file: MemorizeShard = ShardFile::new(run, MemorizeSeeds::new(range, results));
         write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
@@ -756,7 +776,21 @@ fn finish(
     started: Instant,
 ) -> anyhow::Result<()> {
     let rows = memorize::rows(&run.config, results);
-    let diverged: u64 = rows.iter().map(|r| r.diverged).sum();
+    let unscored = non_finite_scores(&run.config, results);
+    let diverged: u64 = rows
+        .iter()
+        .map(|r| r.diverged)
+        .sum::<u64>()
+        .saturating_sub(unscored.iter().map(|(_, n)| n).sum::<u64>());
+    let levels = run.config.kept.len() as u64;
+    for (method, count) in &unscored {
+        super::common::warn_non_finite_scores(
+            method.name(),
+            *count,
+            levels * results.len() as u64,
+            "masks (seeds × densities)",
+        );
+    }
     if diverged > 0 {
         eprintln!(
             "warning: {diverged} of {} training runs diverged (NaN/∞ loss); they are counted in \
@@ -771,6 +805,36 @@ fn finish(
     }
     file.summary = Some(summary);
     dest.emit(file)
+}
+
+/// Per method that scores the initial network (SynFlow, SNIP, GraSP), the cells without a
+/// mask because its scores were not all finite (counted in `diverged`, but no training
+/// diverged there); methods without such cells are left out. Results from before the kept
+/// weights were recorded tell nothing, and count none.
+fn non_finite_scores(
+    config: &MemorizeConfig,
+    results: &[memorize::SeedResult],
+) -> Vec<(crate::prune::Method, u64)> {
+    let levels = config.kept.len();
+    let mut out = Vec::new();
+    for (m, &method) in config.methods.iter().enumerate() {
+        if !super::common::scores_at_init(method.name()) {
+            continue;
+        }
+        let count = results
+            .iter()
+            .filter_map(|r| Some((r, r.layer_kept.as_ref()?)))
+            .flat_map(|(r, kept)| {
+                (m * levels..(m + 1) * levels).filter(move |&i| {
+                    r.cells[i].diverged && kept.get(i).is_some_and(|k| k.is_empty())
+                })
+            })
+            .count() as u64;
+        if count > 0 {
+            out.push((method, count));
+        }
+    }
+    out
 }
 
 /// The FashionMNIST files of a merged run: those in Debian's directory when they hold exactly
@@ -850,11 +914,19 @@ pub(crate) fn write_merged(
 /// their SHA-256, reruns every seed of its configuration on `threads` threads (the table does
 /// not depend on the thread count) and compares the rows with the recorded ones, and the CSV
 /// beside the file, when there is one, with the rerun's ([`super::verify::check_table`]).
-pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyhow::Result<()> {
+///
+/// `data` (`peff verify --data DIR`) replaces the directory the result records for image
+/// data; the files there must still hold the data the result records (its SHA-256), and the
+/// recorded files' own paths are not checked.
+pub(crate) fn verify(
+    path: &std::path::Path,
+    text: &str,
+    threads: usize,
+    data: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     #[derive(serde::Deserialize)]
     struct Recorded {
         run: RunRecord<MemorizeConfig>,
-        rows: Vec<memorize::MemorizeRow>,
         summary: Option<serde_json::Value>,
     }
     let shown = path.display();
@@ -872,9 +944,14 @@ pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyh
             .with_context(|| format!("'{shown}': summary.data_files"))?,
         None => Vec::new(),
     };
-    for file in &files {
-        file.check()
-            .map_err(|e| anyhow::anyhow!("'{shown}': {e}"))?;
+    if data.is_some() && matches!(config.dataset, DataSource::Gaussian { .. }) {
+        bail!("'{shown}' is a result on Gaussian data, which is generated, not read: `--data` is for image results");
+    }
+    if data.is_none() {
+        for file in &files {
+            file.check()
+                .map_err(|e| anyhow::anyhow!("'{shown}': {e}"))?;
+        }
     }
     let images = match &config.dataset {
         DataSource::Gaussian { .. } => None,
@@ -885,17 +962,24 @@ pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyh
             data_sha256: want, ..
         } => {
             let cifar = matches!(config.dataset, DataSource::Cifar10 { .. });
-            let dir = files.first().and_then(|f| {
-                std::path::Path::new(&f.path)
-                    .parent()
-                    .map(|p| p.to_path_buf())
+            let dir = data.map(|d| d.to_path_buf()).or_else(|| {
+                files.first().and_then(|f| {
+                    std::path::Path::new(&f.path)
+                        .parent()
+                        .map(|p| p.to_path_buf())
+                })
             });
             let kind = if cifar {
                 DatasetArg::Cifar10
             } else {
                 DatasetArg::FashionMnist
             };
-            let set = load_images(kind, dir.as_deref()).context("the recorded data")?;
+            let set = load_images(kind, dir.as_deref()).with_context(|| match data {
+                Some(_) => "`peff verify --data`".to_string(),
+                None => format!(
+                    "the data of '{shown}' (give its directory with `peff verify --data DIR`)"
+                ),
+            })?;
             let dir = dir.unwrap_or_else(|| PathBuf::from(DEBIAN_FASHION_MNIST_DIR));
             if set.sha256() != *want {
                 bail!(
@@ -906,6 +990,8 @@ pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyh
             Some(set)
         }
     };
+    check_memory(config, images.as_ref(), threads)
+        .with_context(|| format!("'{shown}': rerunning it"))?;
     let pool = thread_pool(threads)?;
     let stop = super::signals::install();
     let bar = progress_bar(config.seeds, "seeds");
@@ -923,11 +1009,18 @@ pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyh
                 &|| bar.inc(1),
                 &|_| {},
             )
-        })
+        })?
         .context("interrupted; nothing verified")?;
     bar.finish_and_clear();
     let rows = memorize::rows(config, &results);
-    let table = super::verify::check_table(path, &recorded.rows, &rows)?;
+    let table = super::verify::check_table(path, text, &rows)?;
+    // The summary (dense row, mean epochs, …) is recomputed too; its data files were checked
+    // above by their SHA-256.
+    let mut summary = memorize::summary(config, &results);
+    if let Some(files) = recorded.summary.as_ref().and_then(|s| s.get("data_files")) {
+        summary["data_files"] = files.clone();
+    }
+    super::verify::check_envelope(path, text, Some(&summary))?;
     println!(
         "verified: '{shown}' reproduces {table}{}",
         if files.is_empty() {

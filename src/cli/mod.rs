@@ -78,7 +78,8 @@ pub enum Command {
     Converge(converge::ConvergeArgs),
     /// SVG figures from result files: figure3 (MI vs sparsity), convergence (estimators vs N),
     /// figure1a (memorised fraction vs density), figure1b and figure1c (train accuracy vs
-    /// density, MLP and ConvNet), noise-corr (C vs epoch) and scaling (I vs n).
+    /// density, MLP and ConvNet), noise-corr (C vs epoch), scaling (I vs n) and stochastic (I per
+    /// training-noise setting).
     ///
     /// Examples:
     ///   peff plot figure3
@@ -89,6 +90,7 @@ pub enum Command {
     ///   peff plot figure1c
     ///   peff plot noise-corr results/noise-corr-lr.csv
     ///   peff plot scaling --k 16,9
+    ///   peff plot stochastic results/stochastic-noise.csv
     #[command(verbatim_doc_comment)]
     Plot(plot::PlotArgs),
     /// Memorisation capacity of pruned networks vs density (Fig. 1a Gaussian, Fig. 1b FashionMNIST, Fig. 1c ConvNet).

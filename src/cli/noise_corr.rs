@@ -16,7 +16,7 @@ use super::common::{progress_bar, thread_pool, Destination};
 use crate::data::teacher::TeacherSpec;
 use crate::experiments::noise_corr::{
     merge, rows, run_jobs, Curve, Divergence, NoiseCorrConfig, NoiseCorrProgress, NoiseCorrSeeds,
-    NoiseCorrShard, Rewind, Rows, Schedule, SeedResult, SweepKind, Timing,
+    NoiseCorrShard, Rewind, Rows, Schedule, SeedResult, SweepKind, Timing, BYTES_PER_WEIGHT,
 };
 use crate::export::{self, write_atomic};
 use crate::record::{ResultFile, RunRecord, Shard, ShardFile, Threads};
@@ -200,22 +200,35 @@ impl NoiseCorrArgs {
         let sparse_below = self.sparse.validate()?;
         {
             // Per concurrent seed run: the inputs and μ-sample in f64 and f32, targets and
-            // noise, and the full-batch activations (forward and backward, f32) of the student.
-            let widths: u128 = widths("--student-hidden", &self.student_hidden)?
-                .iter()
-                .map(|&w| w as u128)
-                .sum::<u128>()
-                + 1;
+            // noise, the full-batch activations (forward and backward, f32) of the student,
+            // and its weights (`BYTES_PER_WEIGHT`, measured, and a kept mask per IMP level).
+            let hidden = widths("--student-hidden", &self.student_hidden)?;
+            let units: u128 = hidden.iter().map(|&w| w as u128).sum::<u128>() + 1;
+            let layers: Vec<u128> = std::iter::once(d)
+                .chain(hidden.iter().copied())
+                .chain([1])
+                .map(|w| w as u128)
+                .collect();
+            let weights: u128 = layers.windows(2).map(|w| w[0] * w[1]).sum();
+            let prunes = self.prunes.unwrap_or(21).clamp(0, 10_000) as u128;
             let (n, mc, d) = (n as u128, mc as u128, d as u128);
-            let per_run = (n + mc) * d * 12 + n * 24 + n * widths * 4 * 3 + 512 * widths * 4;
+            let per_run = (n + mc) * d * 12
+                + n * 24
+                + n * units * 4 * 3
+                + 512 * units * 4
+                + weights * (BYTES_PER_WEIGHT + 2 * prunes);
             let workers = match threads {
                 0 => std::thread::available_parallelism().map_or(1, |t| t.get()),
                 t => t,
             };
             let runs = (workers as u128).min(seeds as u128);
             super::common::check_memory(
-                "`--n`, `--mc`, `--d` and `--student-hidden`",
                 per_run * runs,
+                &format!(
+                    "{} per seed run × {runs} threads, {weights} weights",
+                    crate::memory::human_bytes(per_run)
+                ),
+                "`--n`, `--mc`, `--d`, `--student-hidden` or `--threads`",
             )?;
         }
         let data = TeacherSpec {
@@ -422,7 +435,17 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     let finished: Vec<(u64, Curve)> = match &checkpoint {
         Some(cp) => cp
             .load::<_, NoiseCorrProgress>(&record)?
-            .map_or_else(Vec::new, |p| p.jobs),
+            .map_or_else(Vec::new, |p| {
+                let seeds = shard
+                    .unwrap_or(Shard::WHOLE)
+                    .range(record.config.seeds as u64);
+                cp.announce_resume(&format!(
+                    "{} of {} seed runs finished",
+                    p.jobs.len(),
+                    (seeds.end - seeds.start) as usize * record.config.curves().len()
+                ));
+                p.jobs
+            }),
         None => Vec::new(),
     };
     let seeds = shard
@@ -441,13 +464,14 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
         }
         Ok(())
     };
-    let save_error = std::sync::Mutex::new(None);
+    // A save that fails while the run goes on is warned about and the run finishes
+    // (crate::experiments::checkpoint::warn_unsaved); only a stop needs the save to succeed.
     let on_job = |index: u64, curve: &Curve| {
         let mut jobs = progress.lock().unwrap_or_else(|e| e.into_inner());
         jobs.push((index, curve.clone()));
         if checkpoint.as_ref().is_some_and(|cp| cp.due()) {
             if let Err(e) = save(&mut jobs) {
-                *save_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                crate::experiments::checkpoint::warn_unsaved(&e);
             }
         }
     };
@@ -463,16 +487,20 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
             )
         })
         .context("noise-corr")?;
-    if let Some(e) = save_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        return Err(e);
-    }
-    save(&mut progress.into_inner().unwrap_or_else(|e| e.into_inner()))?;
+    let saved = save(&mut progress.into_inner().unwrap_or_else(|e| e.into_inner()));
     let Some(results) = results else {
         bar.abandon();
+        saved.context("interrupted, and the progress could not be kept")?;
         return Err(crate::experiments::checkpoint::interrupted(
             checkpoint.as_ref(),
         ));
     };
+    if let Err(e) = saved {
+        crate::experiments::checkpoint::warn_unsaved(&e);
+    }
+    let started = checkpoint
+        .as_ref()
+        .map_or(started, |cp| cp.run_started(started));
     bar.finish_and_clear();
     print_timing(&timing, jobs);
     if let Some(path) = shard_path {
@@ -638,16 +666,16 @@ pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyh
         bail!("interrupted; nothing verified");
     };
     bar.finish_and_clear();
-    let (rows, _) = rows(&config, &results)?;
+    let (rows, divergences) = rows(&config, &results)?;
     let table = match (&recorded_rows, &rows) {
-        (Rows::Imp(recorded), Rows::Imp(rerun)) => {
-            super::verify::check_table(path, recorded, rerun)?
-        }
-        (Rows::Sweep(recorded), Rows::Sweep(rerun)) => {
-            super::verify::check_table(path, recorded, rerun)?
-        }
+        (Rows::Imp(_), Rows::Imp(rerun)) => super::verify::check_table(path, text, rerun)?,
+        (Rows::Sweep(_), Rows::Sweep(rerun)) => super::verify::check_table(path, text, rerun)?,
         _ => bail!("'{shown}': the rerun gives rows of another schedule"),
     };
+    let summary = serde_json::to_value(Summary {
+        diverged: &divergences,
+    })?;
+    super::verify::check_envelope(path, text, Some(&summary))?;
     println!("verified: '{shown}' reproduces {table}");
     Ok(())
 }

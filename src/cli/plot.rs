@@ -9,6 +9,8 @@
 //!   (from `peff noise-corr`).
 //! - `convergence`: each estimator's estimate ± bootstrap interval vs the number of sampled
 //!   datasets `N`, against the exact value (from `peff converge`).
+//! - `stochastic`: `I(m; D | init)` and `E_D H(m | D, init)` per setting of each sweep (from
+//!   `peff stochastic`; the figure that command draws beside its table).
 
 use std::path::{Path, PathBuf};
 
@@ -126,6 +128,20 @@ pub enum Figure {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// I(m; D | init) and E_D H(m | D, init) per setting of each sweep (the figure `peff stochastic` draws).
+    ///
+    /// Examples:
+    ///   peff plot stochastic                                (results/stochastic-regression.csv → .svg)
+    ///   peff plot stochastic results/stochastic-noise.csv --out noise.svg
+    #[command(verbatim_doc_comment)]
+    Stochastic {
+        /// Stochastic CSV (`peff stochastic`).
+        #[arg(default_value = "results/stochastic-regression.csv")]
+        input: PathBuf,
+        /// Output SVG (default: the input with `.svg`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Estimator convergence to the exact value vs the number of samples.
     ///
     /// Examples:
@@ -239,6 +255,9 @@ fn noise_corr_figure(path: &Path) -> anyhow::Result<String> {
                 curves.push((key, r.epoch, r.level, r.seeds));
             }
         }
+    }
+    if rows.iter().all(|r| r.corr_mean.is_none()) {
+        return Err(all_diverged(path, rows.len()));
     }
     let mut series: Vec<Series> = Vec::new();
     let mut diverged: Vec<bool> = Vec::new();
@@ -417,6 +436,9 @@ fn figure3_points(path: &Path, rows: &[ExactRow]) -> anyhow::Result<Vec<MiPoint>
             ceiling_bits: r.ceiling_bits,
         });
     }
+    if points.is_empty() && skipped > 0 {
+        return Err(all_diverged(path, skipped));
+    }
     if skipped > 0 {
         eprintln!(
             "note: '{}': {skipped} rows without mi_bits (every run diverged) are not drawn",
@@ -424,6 +446,16 @@ fn figure3_points(path: &Path, rows: &[ExactRow]) -> anyhow::Result<Vec<MiPoint>
         );
     }
     Ok(points)
+}
+
+/// The error of a table that has rows but none to draw because every training run of every
+/// row diverged: said as such, not as an empty input.
+fn all_diverged(path: &Path, rows: usize) -> anyhow::Error {
+    anyhow::anyhow!(
+        "'{}': every training run diverged ({rows} row{} to draw, none with a value); nothing to plot",
+        path.display(),
+        if rows == 1 { "" } else { "s" }
+    )
 }
 
 /// "1 seed", "10 seeds".
@@ -518,6 +550,7 @@ fn memorize_figure(
         }
     }
     let seeds = rows.iter().map(|r| r.seeds).max().unwrap_or(0);
+    let total = rows.len();
     // Rows where every seed diverged have no mean: nothing to draw.
     let points: Vec<MemorisePoint> = rows
         .into_iter()
@@ -536,6 +569,9 @@ fn memorize_figure(
             })
         })
         .collect();
+    if points.is_empty() && total > 0 {
+        return Err(all_diverged(input, total));
+    }
     let (title, y_label) = if accuracy {
         (
             format!(
@@ -562,7 +598,9 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         | Figure::Figure1a { out, .. }
         | Figure::Figure1b { out, .. }
         | Figure::Figure1c { out, .. } => out,
-        Figure::NoiseCorr { input, out } | Figure::Scaling { input, out, .. } => {
+        Figure::NoiseCorr { input, out }
+        | Figure::Scaling { input, out, .. }
+        | Figure::Stochastic { input, out } => {
             noise_out = out.clone().unwrap_or_else(|| input.with_extension("svg"));
             &noise_out
         }
@@ -576,6 +614,7 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
     crate::export::check_output_paths(&[("`--out`", out)])?;
     let svg = match &args.figure {
         Figure::NoiseCorr { input, .. } => noise_corr_figure(input)?,
+        Figure::Stochastic { input, .. } => stochastic_figure(input)?,
         Figure::Figure3 { inputs, .. } => {
             let panels = inputs
                 .iter()
@@ -670,6 +709,11 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                     input.display()
                 );
             }
+            let diverged_ks: Vec<usize> = rows
+                .iter()
+                .filter(|r| r.mi_bits.is_none())
+                .map(|r| r.k)
+                .collect();
             let points: Vec<ScalingPoint> = rows
                 .into_iter()
                 .filter(|r| ks.contains(&r.k))
@@ -686,6 +730,12 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
                 .collect();
             for &want in &ks {
                 if !points.iter().any(|p| p.k == want) {
+                    if diverged_ks.contains(&want) {
+                        anyhow::bail!(
+                            "'{}': every training run diverged at `--k` {want} (its rows have no mi_bits); nothing to plot there",
+                            input.display()
+                        );
+                    }
                     anyhow::bail!("`--k` {want} has no rows in '{}'", input.display());
                 }
             }
@@ -731,11 +781,56 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         | Figure::Figure1c { input, .. }
         | Figure::NoiseCorr { input, .. }
         | Figure::Scaling { input, .. }
+        | Figure::Stochastic { input, .. }
         | Figure::Convergence { input, .. } => vec![input.display().to_string()],
     };
     eprintln!("read {}; wrote {}", inputs.join(" and "), out.display());
     println!("{}", out.display());
     Ok(())
+}
+
+/// The stochastic-training figure of a `peff stochastic` CSV, drawn as that command draws it
+/// ([`crate::plot::stochastic::stochastic_points`]).
+fn stochastic_figure(path: &Path) -> anyhow::Result<String> {
+    use crate::experiments::toy::stochastic::StochasticRow;
+    use crate::plot::stochastic::{stochastic_points, stochastic_svg};
+    const HEADER: &str = "task,sweep,batch_size,grad_noise,train_seeds,method,k,summary,h_bits,h_cond_bits,mi_bits,mi_ci_low_bits,mi_ci_high_bits,h_cond_plugin_bits,mi_plugin_bits,mi_fraction,distinct,diverged,tie_mass";
+    let rows: Vec<StochasticRow> = read_rows(path, &[HEADER], "a `peff stochastic` table")?;
+    let first = rows
+        .first()
+        .with_context(|| format!("'{}' has no rows", path.display()))?;
+    for (i, r) in rows.iter().enumerate() {
+        let at = format!("'{}' line {}", path.display(), i + 2);
+        if r.task != first.task {
+            bail!(
+                "{at}: task '{}' in a table of task '{}': a table holds one run",
+                r.task,
+                first.task
+            );
+        }
+        if crate::prune::Method::from_name(&r.method).is_none() {
+            bail!(
+                "{at}: unknown method {}",
+                crate::cli::errors::quote(&r.method)
+            );
+        }
+    }
+    let points = stochastic_points(&rows);
+    if points.is_empty() {
+        let s_max = rows.iter().map(|r| r.train_seeds).max().unwrap_or(0);
+        let drawn = rows
+            .iter()
+            .filter(|r| r.summary == "mask" && r.train_seeds == s_max && r.method != "random")
+            .count();
+        if drawn > 0 {
+            return Err(all_diverged(path, drawn));
+        }
+        bail!(
+            "'{}' has no rows to draw: the figure draws the `mask` rows of methods other than random",
+            path.display()
+        );
+    }
+    Ok(stochastic_svg(&points)?)
 }
 
 fn exact_header() -> String {

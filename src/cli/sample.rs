@@ -6,8 +6,9 @@ use clap::Args;
 
 use super::args::ToyArgs;
 
-/// Flags of `peff sample`.
+/// Flags of `peff sample`. The shared flags it refuses are hidden from its `--help`.
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("max_datasets", |a| a.hide(true)), mut_arg("inits", |a| a.hide(true)))]
 pub struct SampleArgs {
     /// Shared flags.
     #[command(flatten)]

@@ -14,9 +14,7 @@ use super::args::{CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, Task, Thread
 use super::common::{progress_bar, thread_pool, Destination};
 use crate::experiments::checkpoint::Checkpointer;
 use crate::experiments::run::compute_with;
-use crate::experiments::scaling::{
-    IntRange, ScalingConfig, ScalingRow, ScalingShard, ScalingSlice, MAX_N,
-};
+use crate::experiments::scaling::{IntRange, ScalingConfig, ScalingShard, ScalingSlice, MAX_N};
 use crate::experiments::toy::partial::Partial;
 use crate::experiments::toy::ToyRun;
 use crate::export::{self, write_atomic};
@@ -193,7 +191,18 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
     let mut done: Vec<Partial> = match &checkpoint {
         Some(cp) => cp
             .load::<_, ScalingSlice>(&record)?
-            .map_or_else(Vec::new, |s| s.points),
+            .map_or_else(Vec::new, |s| {
+                let finished = s
+                    .points
+                    .iter()
+                    .filter(|p| p.payload.done == p.payload.end - p.payload.start)
+                    .count();
+                cp.announce_resume(&format!(
+                    "{finished} of {} grid points finished",
+                    record.config.points.len()
+                ));
+                s.points
+            }),
         None => Vec::new(),
     };
     super::signals::announce("stopping after the current window of datasets of this grid point…");
@@ -216,6 +225,9 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
         eprintln!("wrote {}", path.display());
         return Ok(());
     }
+    let started = checkpoint
+        .as_ref()
+        .map_or(started, |cp| cp.run_started(started));
     emit(&dest, &record, &tallies, Threads::Ran(threads), started)
 }
 
@@ -305,7 +317,6 @@ pub(crate) fn verify(path: &Path, text: &str, threads: usize) -> anyhow::Result<
     #[derive(serde::Deserialize)]
     struct Recorded {
         run: RunRecord<ScalingConfig>,
-        rows: Vec<ScalingRow>,
     }
     let shown = path.display();
     let recorded: Recorded = serde_json::from_str(text)
@@ -344,7 +355,8 @@ pub(crate) fn verify(path: &Path, text: &str, threads: usize) -> anyhow::Result<
     };
     bar.finish_and_clear();
     let rows = record.config.rows(&tallies);
-    let table = super::verify::check_table(path, &recorded.rows, &rows)?;
+    let table = super::verify::check_table(path, text, &rows)?;
+    super::verify::check_envelope(path, text, None)?;
     println!("verified: '{shown}' reproduces {table}");
     Ok(())
 }

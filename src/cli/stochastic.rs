@@ -20,9 +20,9 @@ use crate::experiments::toy::stochastic::{
     Setting, StochasticProgress, StochasticRow, StochasticStudy, Summary, MAX_BOOTSTRAP,
 };
 use crate::experiments::toy::{enumerate_datasets, Dataset};
-use crate::export::{self, write_atomic};
+use crate::export;
 use crate::model::toy::lanes::Stochastic;
-use crate::plot::stochastic::{stochastic_svg, StochasticPoint};
+use crate::plot::stochastic::{stochastic_points, stochastic_svg};
 use crate::record::{ResultFile, RunRecord, Threads};
 
 /// Default `--k` of the study (when neither `--k` nor `--sparsity` is given).
@@ -44,8 +44,9 @@ pub enum Grid {
     Product,
 }
 
-/// Flags of `peff stochastic`.
+/// Flags of `peff stochastic`. The shared flags it refuses are hidden from its `--help`.
 #[derive(Debug, Args, Clone)]
+#[command(mut_arg("shard", |a| a.hide(true)), mut_arg("inits", |a| a.hide(true)), mut_arg("dump_init", |a| a.hide(true)))]
 pub struct StochasticArgs {
     /// The toy experiment's flags (as `peff exact`; default `--k 16,12`).
     #[command(flatten)]
@@ -205,6 +206,7 @@ impl StochasticArgs {
         // The flags' checks above name the flag; this is the one check of a study, shared
         // with `peff verify`, and must agree with them.
         study.validate()?;
+        check_memory(&study, datasets, run.threads)?;
         Ok(Valid {
             study,
             threads: run.threads,
@@ -216,6 +218,34 @@ impl StochasticArgs {
                 .map(|path| Checkpointer::new(path, run.checkpoint_interval)),
         })
     }
+}
+
+/// Bytes a training run of a setting holds for each row of the (method, k) grid: its mask
+/// word and tie flag in the per-run table and in the per-row table, and its summary key while
+/// the rows are estimated. Measured (22–29 B; `docs/large-runs.md`, "Memory"), rounded up.
+pub const BYTES_PER_RUN_ROW: u128 = 32;
+/// Bytes a training run holds whatever the grid: its job entry and its row of results.
+pub const BYTES_PER_RUN: u128 = 64;
+/// Bytes a training run holds per worker thread: each thread's summary keys of the runs while
+/// it estimates a row (measured: 103 B for a second thread), rounded up.
+pub const BYTES_PER_RUN_THREAD: u128 = 112;
+
+/// Refuses a study whose largest setting's runs (`datasets` × the largest `S`, all held until
+/// its rows are estimated by `threads` workers) would exceed the memory this process may use
+/// ([`super::common::check_memory`]); `peff verify` applies it too.
+fn check_memory(study: &StochasticStudy, datasets: u128, threads: usize) -> anyhow::Result<()> {
+    let s_max = *study.train_seeds.last().context("the study has no `S`")?;
+    let runs = datasets.saturating_mul(s_max as u128);
+    let rows = study.experiment.rows().len() as u128;
+    let per_run =
+        BYTES_PER_RUN + rows * BYTES_PER_RUN_ROW + threads.max(1) as u128 * BYTES_PER_RUN_THREAD;
+    super::common::check_memory(
+        runs.saturating_mul(per_run),
+        &format!(
+            "{runs} training runs per setting × {per_run} B for {rows} rows and {threads} threads"
+        ),
+        "`--train-seeds`, `--n`, `--k`, `--methods` or `--max-runs`",
+    )
 }
 
 fn setting(sweep: &str, batch_size: usize, grad_noise: f64) -> Setting {
@@ -270,10 +300,25 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
         shard: None,
     };
     export::check_overwrite(&json_path, &serde_json::to_value(&record)?, output.force)?;
+    // As the CSV: a figure without its JSON record may be another run's (or the user's).
+    if !output.force && svg_path.exists() && !json_path.exists() {
+        bail!(
+            "'{}' exists without its JSON record, so peff cannot tell which run wrote it; choose `--name` or `--out`, or pass `--force` to replace it",
+            svg_path.display()
+        );
+    }
     let mut finished: Vec<Vec<StochasticRow>> = match &checkpoint {
-        Some(cp) => cp
-            .load::<_, StochasticProgress>(&record)?
-            .map_or_else(Vec::new, |p| p.settings),
+        Some(cp) => match cp.load::<_, StochasticProgress>(&record)? {
+            Some(p) => {
+                cp.announce_resume(&format!(
+                    "{} of {} settings finished",
+                    p.settings.len(),
+                    study.settings.len()
+                ));
+                p.settings
+            }
+            None => Vec::new(),
+        },
         None => Vec::new(),
     };
     super::signals::announce(
@@ -298,44 +343,63 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
             None => Ok(()),
         }
     };
+    // A save that fails while the run goes on is warned about and the run finishes
+    // (crate::experiments::checkpoint::warn_unsaved); only a stop needs the save to succeed.
     let complete = run_settings(&study, &pool, &mut finished, stop, &bar, &mut |done| {
         if checkpoint.as_ref().is_some_and(Checkpointer::due) {
-            save(done)?;
+            if let Err(e) = save(done) {
+                crate::experiments::checkpoint::warn_unsaved(&e);
+            }
         }
         Ok(())
     })?;
     if !complete {
         bar.abandon();
-        save(&finished)?;
+        save(&finished).context("interrupted, and the progress could not be kept")?;
         return Err(crate::experiments::checkpoint::interrupted(
             checkpoint.as_ref(),
         ));
     }
-    save(&finished)?;
+    if let Err(e) = save(&finished) {
+        crate::experiments::checkpoint::warn_unsaved(&e);
+    }
     bar.finish_and_clear();
     warn_of_divergence(&study, &finished, valid.datasets);
     let rows: Vec<StochasticRow> = finished.into_iter().flatten().collect();
-    let points = figure_points(&study, &rows);
+    let points = stochastic_points(&rows);
     let svg = if points.is_empty() {
         None
     } else {
         Some(stochastic_svg(&points).context("drawing the figure")?)
     };
+    let started = checkpoint
+        .as_ref()
+        .map_or(started, |cp| cp.run_started(started));
     let file = ResultFile::new(
         &record,
         Threads::Ran(valid.threads),
         started.elapsed().as_secs_f64(),
         &rows,
     );
-    dest.emit(file)?;
-    match svg {
-        Some(svg) => {
-            write_atomic(&svg_path, svg.as_bytes())?;
-            eprintln!("wrote {}", svg_path.display());
-        }
-        None => eprintln!("note: no figure: it draws the `mask` rows of methods other than random, and there are none"),
+    if svg.is_none() {
+        eprintln!("{}", no_figure_note(&study, &rows));
     }
-    Ok(())
+    dest.emit_with_figure(file, Some((&svg_path, svg)))
+}
+
+/// Why a stochastic table has no figure: every training run of the drawn rows diverged, or
+/// it has no drawn rows (the `mask` rows at the largest `S` of methods other than random).
+fn no_figure_note(study: &StochasticStudy, rows: &[StochasticRow]) -> String {
+    let s_max = study.train_seeds.last().copied().unwrap_or(0);
+    let drawn = rows
+        .iter()
+        .filter(|r| r.summary == "mask" && r.train_seeds == s_max && r.method != "random");
+    if drawn.clone().next().is_some() && drawn.clone().all(|r| r.mi_bits.is_none()) {
+        "note: no figure: every training run diverged in every row it draws (the `mask` rows of methods other than random)".to_string()
+    } else {
+        "note: no figure: it draws the `mask` rows of methods other than random, and there are none"
+            .to_string()
+    }
 }
 
 /// A warning per setting whose training runs diverged (counted in `diverged`, left out of the
@@ -343,9 +407,24 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
 fn warn_of_divergence(study: &StochasticStudy, settings: &[Vec<StochasticRow>], datasets: u64) {
     let s_max = *study.train_seeds.last().expect("validated");
     for (setting, rows) in study.settings.iter().zip(settings) {
-        let trained = rows
-            .iter()
-            .filter(|r| r.summary == "mask" && r.train_seeds == s_max && r.method != "random");
+        let drawn = || {
+            rows.iter()
+                .filter(|r| r.summary == "mask" && r.train_seeds == s_max && r.method != "random")
+        };
+        // Methods scoring the initial network lost no training: no mask there means
+        // non-finite scores.
+        for r in drawn().filter(|r| r.diverged > 0 && super::common::scores_at_init(&r.method)) {
+            super::common::warn_non_finite_scores(
+                &r.method,
+                r.diverged,
+                datasets * s_max as u64,
+                &format!(
+                    "training runs at k = {}, B = {}, σ² = {}",
+                    r.k, setting.training.batch_size, setting.training.grad_noise
+                ),
+            );
+        }
+        let trained = drawn().filter(|r| !super::common::scores_at_init(&r.method));
         let (diverged, runs) = trained.fold((0, 0), |(d, n), r| {
             (d + r.diverged, n + datasets * s_max as u64)
         });
@@ -406,7 +485,6 @@ pub(crate) fn verify(path: &Path, text: &str, threads: usize) -> anyhow::Result<
     #[derive(serde::Deserialize)]
     struct Recorded {
         run: RunRecord<StochasticStudy>,
-        rows: Vec<StochasticRow>,
     }
     let shown = path.display();
     let recorded: Recorded = serde_json::from_str(text)
@@ -435,6 +513,7 @@ pub(crate) fn verify(path: &Path, text: &str, threads: usize) -> anyhow::Result<
             "'{shown}': a setting of the recorded study has {datasets} datasets × S = {s_max} seeds = {runs} training runs, more than the {MAX_VERIFY_RUNS} `peff verify` reruns"
         );
     }
+    check_memory(study, datasets, threads).with_context(|| format!("'{shown}': rerunning it"))?;
     let pool = thread_pool(threads)?;
     super::signals::announce("stopping: the rerun is abandoned and nothing is verified…");
     let stop = super::signals::install();
@@ -446,51 +525,8 @@ pub(crate) fn verify(path: &Path, text: &str, threads: usize) -> anyhow::Result<
     }
     bar.finish_and_clear();
     let rows: Vec<StochasticRow> = finished.into_iter().flatten().collect();
-    let table = super::verify::check_table(path, &recorded.rows, &rows)?;
+    let table = super::verify::check_table(path, text, &rows)?;
+    super::verify::check_envelope(path, text, None)?;
     println!("verified: '{shown}' reproduces {table}");
     Ok(())
-}
-
-/// The figure's points: `summary = mask` at the largest `S`, every method but random (whose
-/// `H(m | D) = log2 C(p, k)` is in closed form and would flatten the other curves), each
-/// setting at its position within its sweep.
-fn figure_points(study: &StochasticStudy, rows: &[StochasticRow]) -> Vec<StochasticPoint> {
-    let s_max = *study.train_seeds.last().expect("validated");
-    let mut positions: Vec<(String, usize, f64)> = Vec::new();
-    let mut points = Vec::new();
-    for r in rows {
-        if r.summary != "mask" || r.train_seeds != s_max || r.method == "random" {
-            continue;
-        }
-        let (Some(mi), Some(h)) = (r.mi_bits, r.h_cond_bits) else {
-            continue;
-        };
-        let key = (r.sweep.clone(), r.batch_size, r.grad_noise);
-        let position = match positions
-            .iter()
-            .filter(|p| p.0 == key.0)
-            .position(|p| p.1 == key.1 && p.2.to_bits() == key.2.to_bits())
-        {
-            Some(i) => i,
-            None => {
-                let i = positions.iter().filter(|p| p.0 == key.0).count();
-                positions.push(key);
-                i
-            }
-        };
-        let label = match r.sweep.as_str() {
-            "batch-size" => r.batch_size.to_string(),
-            "grad-noise" => r.grad_noise.to_string(),
-            _ => format!("{}/{}", r.batch_size, r.grad_noise),
-        };
-        points.push(StochasticPoint {
-            sweep: r.sweep.clone(),
-            position,
-            label,
-            series: format!("{} k={}", r.method, r.k),
-            mi_bits: mi,
-            h_cond_bits: h,
-        });
-    }
-    points
 }

@@ -23,6 +23,11 @@ pub struct VerifyArgs {
     /// `noise-corr` or `stochastic`, or of `peff merge` of their shards (not a shard file or a
     /// checkpoint).
     pub file: PathBuf,
+    /// Image results (`memorize` on fashion-mnist or cifar10): the directory of the data files
+    /// to rerun on, instead of the one the result records (moved data, or a merged CIFAR-10
+    /// result); they must hold exactly the data the result records (its SHA-256).
+    #[arg(long, allow_hyphen_values = true)]
+    pub data: Option<PathBuf>,
     /// Worker threads.
     #[command(flatten)]
     pub threads: ThreadsArgs,
@@ -76,8 +81,15 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         );
     }
     let threads = || args.threads.validate();
+    if args.data.is_some() && tag.command.as_deref() != Some("memorize") {
+        bail!(
+            "`--data` is for image results (of `peff memorize` on fashion-mnist or cifar10); '{shown}' is a result{of_command}"
+        );
+    }
     match tag.command.as_deref() {
-        Some("memorize") => super::memorize::verify(&args.file, &text, threads()?),
+        Some("memorize") => {
+            super::memorize::verify(&args.file, &text, threads()?, args.data.as_deref())
+        }
         Some("scaling") => super::scaling::verify(&args.file, &text, threads()?),
         Some(super::noise_corr::COMMAND) => {
             super::noise_corr::verify(&args.file, &text, threads()?)
@@ -94,17 +106,91 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Compares the rows a rerun gives (`rerun`) with those the result file `path` records, and,
+/// The keys of a result file ([`crate::record::ResultFile`]); `peff verify` refuses any
+/// other, whatever the kind of result.
+const RESULT_KEYS: &[&str] = &[
+    "peff_version",
+    "git_commit",
+    "run",
+    "threads",
+    "merged_from_shards",
+    "wall_seconds",
+    "pmf_sha256",
+    "summary",
+    "csv_sha256",
+    "rows",
+];
+
+/// The checks of a result file's text that are the same for every kind of result: its keys
+/// are those of a result file ([`RESULT_KEYS`]; how it ran — version, commit, threads, wall
+/// time — is not compared), and its `summary` equals the rerun's (`summary`, `None` for the
+/// kinds that write none; a top-level summary key added by a later peff is not asked of an
+/// older file), so that neither an added key nor an edited summary passes.
+pub(crate) fn check_envelope(
+    path: &Path,
+    text: &str,
+    summary: Option<&serde_json::Value>,
+) -> anyhow::Result<()> {
+    let shown = path.display();
+    let value: serde_json::Value = serde_json::from_str(text)
+        .with_context(|| format!("'{shown}' is not a peff JSON result"))?;
+    let object = value
+        .as_object()
+        .with_context(|| format!("'{shown}' is not a peff JSON result (not an object)"))?;
+    if let Some(key) = object.keys().find(|k| !RESULT_KEYS.contains(&k.as_str())) {
+        bail!(
+            "verification failed: '{shown}' has the key {}, which no peff result has",
+            super::errors::quote(key)
+        );
+    }
+    match (object.get("summary"), summary) {
+        (None, None) => {}
+        (Some(_), None) => bail!(
+            "verification failed: '{shown}' has a `summary`, which this kind of result never has"
+        ),
+        (None, Some(_)) => {
+            bail!("verification failed: '{shown}' has no `summary`; the rerun gives one")
+        }
+        (Some(recorded), Some(rerun)) => {
+            // A summary key added since the file was written is not asked of it.
+            let mut rerun = rerun.clone();
+            if let (Some(rerun), Some(recorded)) = (rerun.as_object_mut(), recorded.as_object()) {
+                rerun.retain(|key, _| recorded.contains_key(key));
+            }
+            if let Some((field, got, want)) =
+                crate::record::first_difference(recorded, &rerun, "summary")
+            {
+                bail!("verification failed: '{shown}': `{field}` is {got}, the rerun gives {want}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Compares the rows a rerun gives (`rerun`) with those the result file `path` (its text
+/// `text`) records, as JSON, so that a key added to a row fails as a changed value does; and,
 /// when the CSV beside it (`<stem>.csv`) exists, that file with the rerun's CSV, byte for
 /// byte. On success returns what was checked, for the message (`its 12 rows and 'x.csv'`);
 /// otherwise a one-line error naming the first row that differs.
-pub(crate) fn check_table<R: PartialEq + Serialize>(
+pub(crate) fn check_table<R: Serialize>(
     path: &Path,
-    recorded: &[R],
+    text: &str,
     rerun: &[R],
 ) -> anyhow::Result<String> {
     let shown = path.display();
-    if let Some(i) = (0..recorded.len().max(rerun.len())).find(|&i| recorded.get(i) != rerun.get(i))
+    #[derive(serde::Deserialize)]
+    struct Rows {
+        rows: Vec<serde_json::Value>,
+    }
+    let recorded = serde_json::from_str::<Rows>(text)
+        .with_context(|| format!("'{shown}': `rows`"))?
+        .rows;
+    let rerun_values = rerun
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(i) =
+        (0..recorded.len().max(rerun.len())).find(|&i| recorded.get(i) != rerun_values.get(i))
     {
         let counts = if recorded.len() == rerun.len() {
             String::new()
@@ -115,8 +201,19 @@ pub(crate) fn check_table<R: PartialEq + Serialize>(
                 rerun.len()
             )
         };
+        let what = match (recorded.get(i), rerun_values.get(i)) {
+            (Some(a), Some(b)) => crate::record::first_difference(a, b, "")
+                .map(|(field, got, want)| {
+                    format!(
+                        ": `{}` is {got}, the rerun gives {want}",
+                        field.trim_start_matches('.')
+                    )
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
         bail!(
-            "verification failed: '{shown}': row {} differs from the rerun's{counts}",
+            "verification failed: '{shown}': row {} differs from the rerun's{counts}{what}",
             i + 1
         );
     }
@@ -199,12 +296,24 @@ fn verify_toy(args: &VerifyArgs, text: &str) -> anyhow::Result<()> {
         let first = (0..computed.len().max(recorded_slice.len()))
             .find(|&i| computed.get(i) != recorded_slice.get(i))
             .unwrap_or(0);
+        let what = match (recorded_slice.get(first), computed.get(first)) {
+            (Some(a), Some(b)) => crate::record::first_difference(a, b, "")
+                .map(|(field, got, want)| {
+                    format!(
+                        ": `{}` is {got}, the rerun gives {want}",
+                        field.trim_start_matches('.')
+                    )
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
         bail!(
-            "verification failed: the pmf hash matches, but the table differs: the file records {recorded_rows} rows, the rerun gives {}; first difference at row {}",
+            "verification failed: the pmf hash matches, but the table differs: the file records {recorded_rows} rows, the rerun gives {}; first difference at row {}{what}",
             computed.len(),
             first + 1
         );
     }
+    check_envelope(&args.file, text, None)?;
     let csv_path = args.file.with_extension("csv");
     if csv_path.exists() {
         let recorded_csv = crate::export::read_capped_text(

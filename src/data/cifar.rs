@@ -45,6 +45,9 @@ pub const TRAIN_FILES: [&str; 5] = [
 /// Why the CIFAR-10 training set could not be read. Every message is one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CifarError {
+    /// The image buffer could not be allocated.
+    #[error(transparent)]
+    OutOfMemory(#[from] crate::memory::OutOfMemory),
     /// `--data` is not a directory (missing, a file, or a dangling link).
     #[error("'{dir}' {what}")]
     NotADirectory {
@@ -181,7 +184,12 @@ fn read_images(dir: &Path, train_size: usize, per_file: usize) -> Result<ImageSe
     let pixels = RECORD_BYTES - 1;
     let mut set = ImageSet {
         shape: SHAPE,
-        pixels: Vec::with_capacity(train_size * pixels),
+        // The largest buffer of a CIFAR-10 run, shared by its seeds: allocated fallibly.
+        pixels: crate::memory::try_with_capacity(
+            train_size * pixels,
+            "the CIFAR-10 image set",
+            "raise the memory limit: every run holds the whole training set",
+        )?,
         labels: Vec::with_capacity(train_size),
         files: Vec::new(),
     };

@@ -17,8 +17,12 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, StandardNormal};
 
+use crate::memory::{try_with_capacity, OutOfMemory};
 use crate::model::mlp::{Mlp, MlpError};
 use crate::model::{DatasetError, Loss, Model};
+
+/// What to lower when a seed's data do not fit.
+const LOWER: &str = "lower `--n`, `--mc`, `--d` or `--threads`";
 
 /// What to draw: the teacher's widths and the sample sizes.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -66,16 +70,19 @@ impl TeacherSpec {
             rng.set_stream(s);
             rng
         };
-        let normals = |s: u64, len: usize| -> Vec<f64> {
+        // The inputs and the μ-sample are the largest buffers of a run: allocated fallibly.
+        let normals = |s: u64, len: usize, what: &str| -> Result<Vec<f64>, OutOfMemory> {
             let mut rng = stream(s);
-            (0..len).map(|_| StandardNormal.sample(&mut rng)).collect()
+            let mut v = try_with_capacity(len, what, LOWER)?;
+            v.extend((0..len).map(|_| -> f64 { StandardNormal.sample(&mut rng) }));
+            Ok(v)
         };
-        let x = normals(1, self.n * self.d);
+        let x = normals(1, self.n * self.d, "the training inputs of a seed")?;
         let noise = Normal::new(0.0, self.noise_variance.sqrt())
             .map_err(|_| DatasetError::NonFinite("label-noise standard deviation"))?;
         let mut zr = stream(2);
         let z: Vec<f64> = (0..self.n).map(|_| noise.sample(&mut zr)).collect();
-        let mc = normals(3, self.mc * self.d);
+        let mc = normals(3, self.mc * self.d, "the Monte-Carlo inputs of a seed")?;
         let mut g = vec![0.0; self.n];
         let mut ws = teacher.workspace(self.n.min(1024));
         teacher.evaluate(&params, &x, self.n, &mut ws, &mut g);

@@ -31,11 +31,19 @@ use crate::record::{first_difference, RunRecord, ShardFile, ShardPayload};
 pub const DEFAULT_INTERVAL_SECS: f64 = 30.0;
 
 /// Where a run's checkpoint goes and how often it is saved.
+///
+/// It also keeps the run's wall time across resumptions: each save records the seconds of the
+/// earlier parts (read by [`Checkpointer::load`]) plus those since this part started, and
+/// [`Checkpointer::wall_seconds`] gives the whole run's, for its result's `wall_seconds`.
 #[derive(Debug)]
 pub struct Checkpointer {
     path: PathBuf,
     interval_secs: f64,
     last_save: Mutex<Instant>,
+    /// When this part of the run started (the checkpointer was made).
+    started: Instant,
+    /// Wall seconds of the earlier parts, from the loaded checkpoint (0 for a fresh run).
+    earlier_secs: Mutex<f64>,
 }
 
 impl Checkpointer {
@@ -45,7 +53,41 @@ impl Checkpointer {
             path: path.to_path_buf(),
             interval_secs,
             last_save: Mutex::new(Instant::now()),
+            started: Instant::now(),
+            earlier_secs: Mutex::new(0.0),
         }
+    }
+
+    /// Wall seconds of the whole run so far: the earlier parts' (from the loaded checkpoint)
+    /// and this part's.
+    pub fn wall_seconds(&self) -> f64 {
+        *self.earlier_secs.lock().unwrap_or_else(|e| e.into_inner())
+            + self.started.elapsed().as_secs_f64()
+    }
+
+    /// Wall seconds of the earlier parts of the run, from the loaded checkpoint (0 for a
+    /// fresh run).
+    pub fn earlier_seconds(&self) -> f64 {
+        *self.earlier_secs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `started` (when this part of the run started) moved back by the earlier parts' wall
+    /// time, so that `elapsed()` of it is the whole run's wall time (`started` itself where
+    /// the clock cannot go back that far).
+    pub fn run_started(&self, started: Instant) -> Instant {
+        std::time::Duration::try_from_secs_f64(self.earlier_seconds())
+            .ok()
+            .and_then(|d| started.checked_sub(d))
+            .unwrap_or(started)
+    }
+
+    /// Says on stderr, in one line, that the run resumes from this checkpoint and how far it
+    /// had got (`progress`, e.g. "3 of 10 seeds finished").
+    pub fn announce_resume(&self, progress: &str) {
+        eprintln!(
+            "resuming from checkpoint '{}': {progress}",
+            self.path.display()
+        );
     }
 
     /// The checkpoint file.
@@ -55,7 +97,7 @@ impl Checkpointer {
 
     /// The saved payload of `run`, if the file exists: it must be a checkpoint of the same
     /// command, configuration and shard, else a one-line error names the first field that
-    /// differs.
+    /// differs. The wall time it records counts towards [`Checkpointer::wall_seconds`].
     pub fn load<C, P>(&self, run: &RunRecord<C>) -> anyhow::Result<Option<P>>
     where
         C: Serialize + DeserializeOwned + PartialEq,
@@ -77,6 +119,10 @@ impl Checkpointer {
                 self.path.display()
             );
         }
+        *self.earlier_secs.lock().unwrap_or_else(|e| e.into_inner()) = file
+            .wall_seconds
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .unwrap_or(0.0);
         Ok(Some(file.payload))
     }
 
@@ -86,17 +132,47 @@ impl Checkpointer {
         last.elapsed().as_secs_f64() >= self.interval_secs
     }
 
+    /// [`Checkpointer::save`] while the run goes on or once it has finished: a failure is
+    /// reported by [`warn_unsaved`], not returned, so that the run still writes its results.
+    pub fn save_or_warn<C, P>(&self, run: &RunRecord<C>, payload: P)
+    where
+        C: Serialize + DeserializeOwned + Clone,
+        P: ShardPayload<C>,
+    {
+        if let Err(e) = self.save(run, payload) {
+            warn_unsaved(&e);
+        }
+    }
+
     /// Saves `payload` as the checkpoint of `run` (atomically) and restarts the interval.
     pub fn save<C, P>(&self, run: &RunRecord<C>, payload: P) -> anyhow::Result<()>
     where
         C: Serialize + DeserializeOwned + Clone,
         P: ShardPayload<C>,
     {
-        let file = ShardFile::new(run.clone(), payload);
+        let file = ShardFile::new(run.clone(), payload).with_wall_seconds(self.wall_seconds());
         crate::export::write_atomic(&self.path, serde_json::to_string(&file)?.as_bytes())
             .context("saving the checkpoint")?;
         *self.last_save.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         Ok(())
+    }
+}
+
+/// Reports a checkpoint save that failed while the run goes on (a full disk, a removed
+/// directory): one warning on stderr, the first time only, since later saves of the same run
+/// usually fail alike.
+///
+/// The contract of every command with `--checkpoint`: a save that fails while the run is
+/// working (at an interval) or once it has finished is warned about, and the run goes on and
+/// writes its results, so finished work is never thrown away for a checkpoint; a save that
+/// fails when a signal stops the run is the run's error (nothing else would keep its work).
+pub fn warn_unsaved(err: &anyhow::Error) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        eprintln!(
+            "warning: {err:#}; the run goes on and writes its results when it finishes, but until a save succeeds an interruption loses the work since the last one"
+        );
     }
 }
 

@@ -51,6 +51,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::cifar;
 use crate::data::gaussian::GaussianData;
 use crate::data::images::ImageSet;
+use crate::memory::{try_with_capacity, OutOfMemory};
 use crate::model::conv::Conv;
 use crate::model::mlp::Mlp;
 use crate::model::networks::SCORE_WORKSPACE_BYTES;
@@ -69,6 +70,13 @@ pub const MEMORISED_LOSS: f64 = std::f64::consts::LN_2 / 10.0;
 
 /// The default IMP levels of the density grid, `j = 3, 6, …, 30`.
 pub const DEFAULT_LEVELS: [usize; 10] = [3, 6, 9, 12, 15, 18, 21, 24, 27, 30];
+
+/// Bytes a seed holds per weight of the network, whatever the data: parameters, gradients
+/// and Adam's moments of two trainers, the initial, dense-trained and rewound copies (`f64`
+/// and `f32`), masks, `f64` pruning scores and their sort order. Measured as the slope of the
+/// peak resident memory over the weight count (193–222 B, `docs/large-runs.md`, "Memory"),
+/// rounded up.
+pub const BYTES_PER_WEIGHT: u128 = 240;
 
 /// FashionMNIST training points per seed unless `--train-size` says otherwise (the paper does
 /// not state its size; see docs/figures.md for the cost of the full 60,000).
@@ -518,23 +526,26 @@ impl MemorizeConfig {
     }
 
     /// Bytes one seed holds while it runs (one per thread), estimated from above: the noisy
-    /// training set twice (the run's and the pruning adapter's copy, `f32`), the workspaces of
-    /// two trainers (minibatch or evaluation chunk of 256 rows, whichever is larger), the `f64`
-    /// chunk of a pruning score's data pass ([`SCORE_WORKSPACE_BYTES`] and its widened inputs)
-    /// and the per-point outputs. The image set itself is shared by all seeds.
+    /// training set (drawn in `f64`, then held twice in `f32`: the run's and the pruning
+    /// adapter's copy, so 12 bytes a value at the peak), the workspaces of two trainers
+    /// (minibatch or evaluation chunk of 256 rows, whichever is larger), the `f64` chunk of a
+    /// pruning score's data pass (at most [`SCORE_WORKSPACE_BYTES`], and its widened inputs), the
+    /// per-point outputs, and [`BYTES_PER_WEIGHT`] for each weight. The image set itself is
+    /// shared by all seeds.
     ///
     /// # Panics
     /// If the architecture does not fit the loss (a configuration that failed [`Self::validate`]).
     pub fn memory_per_seed(&self) -> u128 {
-        let (d, o, _, per_row) = self.arch.shape(self.loss).expect("validated architecture");
+        let (d, o, weights, per_row) = self.arch.shape(self.loss).expect("validated architecture");
         let (n, f32_bytes) = (self.dataset.points() as u128, size_of::<T>() as u128);
         let rows = self.batch_size.unwrap_or(self.dataset.points()).max(256) as u128;
         let score_rows = (SCORE_WORKSPACE_BYTES / (2 * per_row).max(1)).clamp(1, n);
-        2 * n * d as u128 * f32_bytes
+        3 * n * d as u128 * f32_bytes
             + 2 * rows * per_row
-            + SCORE_WORKSPACE_BYTES
+            + score_rows * 2 * per_row
             + score_rows * d as u128 * 8
             + n * (o as u128 + 2) * f32_bytes
+            + BYTES_PER_WEIGHT * weights as u128
     }
 
     /// Outputs of the network.
@@ -767,13 +778,16 @@ impl SubSeeds {
     }
 }
 
-/// The training set of one seed, for `model`.
+/// What to lower when a seed's training set does not fit.
+const LOWER_DATA: &str = "lower `--train-size` (or `--n`/`--input-dim`) or `--threads`";
+
+/// The training set of one seed, for `model`; its buffers are allocated fallibly.
 fn dataset(
     config: &MemorizeConfig,
     model: &impl Model,
     images: Option<&ImageSet>,
     seeds: &SubSeeds,
-) -> Labelled {
+) -> Result<Labelled, OutOfMemory> {
     let outputs = model.outputs();
     let (x, classes): (Vec<f64>, Vec<usize>) = match &config.dataset {
         DataSource::Gaussian { n, input_dim } => {
@@ -799,7 +813,8 @@ fn dataset(
             chosen.sort_unstable();
             let noise = Normal::new(0.0, noise_variance.sqrt()).expect("validated variance");
             let mut rng = ChaCha8Rng::seed_from_u64(seeds.noise);
-            let mut x = Vec::with_capacity(train_size * d);
+            let mut x =
+                try_with_capacity(train_size * d, "the training set of a seed", LOWER_DATA)?;
             for &i in &chosen {
                 for &px in set.image(i) {
                     x.push(px as f64 / 255.0 + noise.sample(&mut rng));
@@ -828,9 +843,11 @@ fn dataset(
         Targets::Values(v) => Targets::Values(v.into_iter().map(T::from_f64).collect()),
         Targets::Classes(c) => Targets::Classes(c),
     };
-    let data = Dataset::new(model, x.into_iter().map(T::from_f64).collect(), targets)
-        .expect("generated data fit the validated network");
-    Labelled { data, classes }
+    let mut narrow = try_with_capacity(x.len(), "the training set of a seed", LOWER_DATA)?;
+    narrow.extend(x.into_iter().map(T::from_f64));
+    let data =
+        Dataset::new(model, narrow, targets).expect("generated data fit the validated network");
+    Ok(Labelled { data, classes })
 }
 
 /// The predicted class of each row of outputs `f` (`o` per row): the argmax (ties to the lower
@@ -1059,7 +1076,8 @@ impl SeedHooks<'_> {
 static NEVER_STOP: AtomicBool = AtomicBool::new(false);
 
 /// Runs one seed, resuming from `resume` (its finished part) if given; `profile` receives
-/// per-method wall times. `None` when `hooks.stop` ended it.
+/// per-method wall times. `None` when `hooks.stop` ended it; an error when its training set
+/// could not be allocated.
 ///
 /// # Panics
 /// If `config` did not pass [`MemorizeConfig::validate`], or `resume` is not a part of this
@@ -1071,7 +1089,7 @@ pub fn run_seed(
     profile: Option<&mut SeedProfile>,
     resume: Option<&PartialSeed>,
     hooks: SeedHooks<'_>,
-) -> Option<SeedResult> {
+) -> Result<Option<SeedResult>, OutOfMemory> {
     let run = SeedRun {
         config,
         images,
@@ -1109,6 +1127,18 @@ impl SeedRun<'_> {
     fn on<M: Model>(
         &self,
         model: &M,
+        profile: Option<&mut SeedProfile>,
+        resume: Option<&PartialSeed>,
+    ) -> Result<Option<SeedResult>, OutOfMemory> {
+        let set = dataset(self.config, model, self.images, &SubSeeds::of(self.seed))?;
+        Ok(self.with_data(model, set, profile, resume))
+    }
+
+    /// [`Self::on`] once the training set `set` is allocated.
+    fn with_data<M: Model>(
+        &self,
+        model: &M,
+        set: Labelled,
         mut profile: Option<&mut SeedProfile>,
         resume: Option<&PartialSeed>,
     ) -> Option<SeedResult> {
@@ -1125,7 +1155,6 @@ impl SeedRun<'_> {
             "resumed seed"
         );
         let sub = SubSeeds::of(self.seed);
-        let set = dataset(config, model, self.images, &sub);
         let init = model.init_params(sub.init);
         let train_config = TrainConfig {
             optimizer: config.optimizer,
@@ -1338,7 +1367,8 @@ impl SeedRun<'_> {
 /// `resumed` (from a checkpoint) are taken from there, not run again, and its partly finished
 /// seeds resume from their finished part; `on_seed` gets each seed that finishes here. When `hooks.stop` is set,
 /// running seeds stop at their next epoch (their finished parts went to `hooks.on_progress`),
-/// seeds not yet started are skipped, and the run returns `None`.
+/// seeds not yet started are skipped, and the run returns `None`. A seed whose training set
+/// cannot be allocated ends the run with that error.
 pub fn run_seeds(
     config: &MemorizeConfig,
     images: Option<&ImageSet>,
@@ -1347,25 +1377,28 @@ pub fn run_seeds(
     hooks: SeedHooks<'_>,
     done: &(dyn Fn() + Sync),
     on_seed: &(dyn Fn(&SeedResult) + Sync),
-) -> Option<Vec<SeedResult>> {
-    range
+) -> Result<Option<Vec<SeedResult>>, OutOfMemory> {
+    let results: Vec<Option<SeedResult>> = range
         .into_par_iter()
         .map(|i| {
             let seed = config.seed + i;
             if let Some(result) = resumed.results.iter().find(|r| r.seed == seed) {
                 done();
-                return Some(result.clone());
+                return Ok(Some(result.clone()));
             }
             if hooks.stopped() {
-                return None;
+                return Ok(None);
             }
             let resume = resumed.partial.iter().find(|r| r.seed == seed);
-            let result = run_seed(config, images, seed, None, resume, hooks)?;
+            let Some(result) = run_seed(config, images, seed, None, resume, hooks)? else {
+                return Ok(None);
+            };
             on_seed(&result);
             done();
-            Some(result)
+            Ok(Some(result))
         })
-        .collect()
+        .collect::<Result<_, OutOfMemory>>()?;
+    Ok(results.into_iter().collect())
 }
 
 /// The table: one row per (method, level), reduced over `results` in the order given (seed
@@ -1747,7 +1780,9 @@ mod tests {
         assert_eq!(config.kept, vec![120, 60, 30]);
         let imp = Imp { rate: 0.2 }.schedule(120, 30);
         assert_eq!(imp, vec![96, 76, 60, 48, 38, 30]);
-        let result = run_seed(&config, None, 4, None, None, SeedHooks::NONE).unwrap();
+        let result = run_seed(&config, None, 4, None, None, SeedHooks::NONE)
+            .unwrap()
+            .unwrap();
         assert_eq!(result.cells.len(), 18);
         let rows = rows(&config, &[result]);
         for method in Method::ALL {
@@ -1768,7 +1803,9 @@ mod tests {
         use std::sync::atomic::AtomicUsize;
         use std::sync::Mutex;
         let config = tiny(Method::ALL.to_vec(), vec![3, 6]);
-        let whole = run_seed(&config, None, 1, None, None, SeedHooks::NONE).unwrap();
+        let whole = run_seed(&config, None, 1, None, None, SeedHooks::NONE)
+            .unwrap()
+            .unwrap();
         let mut reports = 0;
         let mut saw_imp_level = false;
         for cut in 1.. {
@@ -1785,12 +1822,13 @@ mod tests {
                 stop: &stop,
                 on_progress: &on_progress,
             };
-            let Some(done) = run_seed(&config, None, 1, None, None, hooks) else {
+            let Some(done) = run_seed(&config, None, 1, None, None, hooks).unwrap() else {
                 let part = last.into_inner().unwrap().expect("a part before the stop");
                 saw_imp_level |= part.imp.is_some();
                 let part: PartialSeed =
                     serde_json::from_str(&serde_json::to_string(&part).unwrap()).unwrap();
-                let resumed = run_seed(&config, None, 1, None, Some(&part), SeedHooks::NONE);
+                let resumed =
+                    run_seed(&config, None, 1, None, Some(&part), SeedHooks::NONE).unwrap();
                 assert_eq!(resumed.as_ref(), Some(&whole), "stopped after report {cut}");
                 reports = cut;
                 continue;

@@ -53,6 +53,13 @@ use crate::prune::Imp;
 /// Per-level pruning rate of IMP (SPEC §7).
 pub const IMP_RATE: f64 = 0.2;
 
+/// Bytes a seed run holds per weight of the student, whatever the data: parameters,
+/// gradients and Adam's moments, the initial and rewound copies, masks and magnitude scores.
+/// Measured as the slope of the peak resident memory over the weight count (67–90 B at two
+/// prunes, about 1 B more per prune; `docs/large-runs.md`, "Memory"), rounded up; the CLI adds
+/// 2 B per weight and IMP level.
+pub const BYTES_PER_WEIGHT: u128 = 96;
+
 /// What the weights of a new IMP level start from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -330,10 +337,19 @@ struct SeedSetup {
 fn setup(config: &NoiseCorrConfig, seed: u64) -> Result<SeedSetup, MlpError> {
     let data = config.data.generate(seed)?;
     let mlp = config.student()?;
-    let cv = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
-    let train = Dataset::new(&mlp, cv(&data.x), Targets::Values(cv(&data.y)))?;
-    let mc = cv(&data.mc);
-    let init = cv(&mlp.init_params(seed));
+    // The `f32` copies of the inputs and the μ-sample are allocated fallibly, as the data are.
+    let cv = |v: &[f64]| -> Result<Vec<f32>, crate::memory::OutOfMemory> {
+        let mut out = crate::memory::try_with_capacity(
+            v.len(),
+            "the f32 data of a seed",
+            "lower `--n`, `--mc`, `--d` or `--threads`",
+        )?;
+        out.extend(v.iter().map(|&v| v as f32));
+        Ok(out)
+    };
+    let train = Dataset::new(&mlp, cv(&data.x)?, Targets::Values(cv(&data.y)?))?;
+    let mc = cv(&data.mc)?;
+    let init = cv(&mlp.init_params(seed))?;
     Ok(SeedSetup {
         data,
         train,

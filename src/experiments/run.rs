@@ -61,12 +61,31 @@ pub fn dataset_count(run: &ToyRecord) -> Option<u128> {
 }
 
 /// Checkpointing of one run: where, and how often.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Checkpoint {
     /// The checkpoint file (a partial-result file).
     pub path: PathBuf,
     /// Seconds between saves.
     pub interval_secs: f64,
+    /// Wall seconds of the earlier parts of the run, set by [`compute`] from the checkpoint
+    /// it resumes (0 for a fresh run): a resumed run's `wall_seconds` adds them.
+    pub earlier_secs: std::sync::Mutex<f64>,
+}
+
+impl Checkpoint {
+    /// A checkpoint at `path` saved every `interval_secs` seconds.
+    pub fn new(path: PathBuf, interval_secs: f64) -> Self {
+        Checkpoint {
+            path,
+            interval_secs,
+            earlier_secs: std::sync::Mutex::new(0.0),
+        }
+    }
+
+    /// [`Checkpoint::earlier_secs`].
+    pub fn earlier_secs(&self) -> f64 {
+        *self.earlier_secs.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Tallies the datasets `range` of a run (one init; its shard's range), resuming from and saving to `checkpoint`; `progress`
@@ -79,6 +98,7 @@ pub fn compute(
     stop: &AtomicBool,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<Option<Vec<MaskTally>>> {
+    let started = Instant::now();
     let mut resumed = None;
     if let Some(cp) = checkpoint.filter(|cp| cp.path.exists()) {
         let saved = Partial::read(&cp.path).context("`--checkpoint`")?;
@@ -89,11 +109,23 @@ pub fn compute(
                 cp.path.display()
             );
         }
+        let earlier = saved
+            .wall_seconds
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .unwrap_or(0.0);
+        *cp.earlier_secs.lock().unwrap_or_else(|e| e.into_inner()) = earlier;
+        eprintln!(
+            "resuming from checkpoint '{}': {} of {} datasets finished",
+            cp.path.display(),
+            saved.payload.done,
+            range.end - range.start
+        );
         resumed = Some((saved.payload.done, saved.tallies()?));
     }
     let mut save = |done: u64, totals: &[MaskTally]| -> anyhow::Result<()> {
         if let Some(cp) = checkpoint {
-            let partial = Partial::from_tallies(run.clone(), range.clone(), done, totals);
+            let partial = Partial::from_tallies(run.clone(), range.clone(), done, totals)
+                .with_wall_seconds(cp.earlier_secs() + started.elapsed().as_secs_f64());
             write_atomic(&cp.path, serde_json::to_string(&partial)?.as_bytes())
                 .context("saving the checkpoint")?;
         }
@@ -113,7 +145,9 @@ pub fn compute(
 
 /// [`compute`] with the checkpoint kept by the caller: `resumed` is the progress to start
 /// from (datasets done, tallies), `save(done, tallies)` is called when `due()` says so, when
-/// `stop` ends the run and once at the end.
+/// `stop` ends the run and once at the end. A save that fails when `stop` ends the run is the
+/// error returned; one that fails while the run goes on or at its end is reported by
+/// [`crate::experiments::checkpoint::warn_unsaved`], and the tallies are still returned.
 pub fn compute_with(
     run: &ToyRecord,
     range: std::ops::Range<u64>,
@@ -136,20 +170,26 @@ pub fn compute_with(
         &mut |consumed, totals| {
             let stopping = stop.load(Ordering::SeqCst);
             if stopping || due() {
-                if let Err(e) = save(done + consumed, totals) {
-                    save_error = Some(e);
-                    return false;
+                match save(done + consumed, totals) {
+                    Err(e) if stopping => {
+                        save_error = Some(e);
+                        return false;
+                    }
+                    Err(e) => crate::experiments::checkpoint::warn_unsaved(&e),
+                    Ok(()) => {}
                 }
             }
             !stopping
         },
     );
     if let Some(e) = save_error {
-        return Err(e);
+        return Err(e.context("interrupted, and the progress could not be kept"));
     }
     if !finished {
         return Ok(None);
     }
-    save(range.end - range.start, &totals)?;
+    if let Err(e) = save(range.end - range.start, &totals) {
+        crate::experiments::checkpoint::warn_unsaved(&e);
+    }
     Ok(Some(totals))
 }

@@ -49,6 +49,54 @@ fn axis_title(sweep: &str) -> String {
     }
 }
 
+/// The figure's points of a stochastic table (`peff stochastic`'s rows, from the run or read
+/// back from its CSV): `summary = mask` at the largest `S` of the table, every method but
+/// random (whose `H(m | D) = log2 C(p, k)` is in closed form and would flatten the other
+/// curves), each setting at its position within its sweep (in table order). Rows without a
+/// value (every training run diverged) are left out.
+pub fn stochastic_points(
+    rows: &[crate::experiments::toy::stochastic::StochasticRow],
+) -> Vec<StochasticPoint> {
+    let s_max = rows.iter().map(|r| r.train_seeds).max().unwrap_or(0);
+    let mut positions: Vec<(String, usize, f64)> = Vec::new();
+    let mut points = Vec::new();
+    for r in rows {
+        if r.summary != "mask" || r.train_seeds != s_max || r.method == "random" {
+            continue;
+        }
+        let (Some(mi), Some(h)) = (r.mi_bits, r.h_cond_bits) else {
+            continue;
+        };
+        let key = (r.sweep.clone(), r.batch_size, r.grad_noise);
+        let position = match positions
+            .iter()
+            .filter(|p| p.0 == key.0)
+            .position(|p| p.1 == key.1 && p.2.to_bits() == key.2.to_bits())
+        {
+            Some(i) => i,
+            None => {
+                let i = positions.iter().filter(|p| p.0 == key.0).count();
+                positions.push(key);
+                i
+            }
+        };
+        let label = match r.sweep.as_str() {
+            "batch-size" => r.batch_size.to_string(),
+            "grad-noise" => r.grad_noise.to_string(),
+            _ => format!("{}/{}", r.batch_size, r.grad_noise),
+        };
+        points.push(StochasticPoint {
+            sweep: r.sweep.clone(),
+            position,
+            label,
+            series: format!("{} k={}", r.method, r.k),
+            mi_bits: mi,
+            h_cond_bits: h,
+        });
+    }
+    points
+}
+
 /// The stochastic-training figure.
 ///
 /// # Errors

@@ -92,6 +92,9 @@ pub enum MlpError {
     /// Invalid data for the network.
     #[error(transparent)]
     Data(#[from] DatasetError),
+    /// A buffer (the data drawn for it) could not be allocated.
+    #[error(transparent)]
+    OutOfMemory(#[from] crate::memory::OutOfMemory),
 }
 
 /// The parameter ranges of one `Linear` layer in the index order.
