@@ -96,6 +96,7 @@ pub mod data;
 pub mod experiments;
 pub mod export;
 pub mod info;
+pub mod input;
 pub mod mask;
 pub mod memory;
 pub mod model;

@@ -301,8 +301,8 @@ pub trait ShardPayload<C>: Serialize + DeserializeOwned {
 ///
 /// Reading refuses unknown keys, a wrong format tag, a checksum mismatch, an invalid shard and
 /// whatever [`ShardPayload::check`] refuses, each with a one-line error; files are read
-/// through [`crate::export::read_capped`] with the cap
-/// [`MAX_SHARD_BYTES`](crate::export::MAX_SHARD_BYTES).
+/// through [`crate::input::read_capped`] with the cap
+/// [`MAX_SHARD_BYTES`](crate::input::MAX_SHARD_BYTES).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ShardFile<C, P> {
     /// The experiment's format tag, [`ShardPayload::FORMAT`].
@@ -416,10 +416,10 @@ where
         Ok(file)
     }
 
-    /// Reads (at most [`MAX_SHARD_BYTES`](crate::export::MAX_SHARD_BYTES)) and checks a shard
+    /// Reads (at most [`MAX_SHARD_BYTES`](crate::input::MAX_SHARD_BYTES)) and checks a shard
     /// file.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let text = crate::export::read_capped_text(path, crate::export::MAX_SHARD_BYTES, P::WHAT)
+        let text = crate::input::read_capped_text(path, crate::input::MAX_SHARD_BYTES, P::WHAT)
             .with_context(|| format!("reading '{}'", path.display()))?;
         Self::parse(&text).with_context(|| format!("'{}'", path.display()))
     }

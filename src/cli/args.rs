@@ -370,11 +370,8 @@ impl ToyArgs {
         let threads = self.threads.validate()?;
         let (init, init_seed) = match &self.init {
             Some(path) => {
-                let text = crate::export::read_capped_text(
-                    path,
-                    crate::export::MAX_INIT_BYTES,
-                    "`--init`",
-                )?;
+                let text =
+                    crate::input::read_capped_text(path, crate::input::MAX_INIT_BYTES, "`--init`")?;
                 let params = InitFile::parse(&text)
                     .and_then(|f| f.to_params(&shape.layers()))
                     .with_context(|| format!("`--init` '{}'", path.display()))?;

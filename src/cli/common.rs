@@ -7,11 +7,13 @@
 //! `peff verify` recomputes (`table_of`, `RecordedResult`).
 
 use std::io::IsTerminal;
+
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::experiments::run::pmf_sha256;
@@ -19,7 +21,7 @@ use crate::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows, 
 use crate::experiments::toy::{ToyRecord, ToyRun};
 use crate::export::{self, render, Format};
 use crate::info::tally::MaskTally;
-use crate::record::{ResultFile, RunRecord, Threads};
+use crate::record::{ResultFile, RunRecord, ShardFile, ShardPayload, Threads};
 
 /// The progress line: the bar takes what the terminal width leaves (`wide_bar`), so the line
 /// never wraps; the text around it stays under 60 characters.
@@ -372,6 +374,39 @@ pub(crate) fn warn_about_divergence(rows: &[ExactRow]) {
             list(&some)
         );
     }
+}
+
+/// One file given to `peff merge`, read (size-capped) but not yet parsed.
+pub(crate) struct ShardInput<'a> {
+    /// Where it was read from, for messages.
+    pub path: &'a Path,
+    /// Its text.
+    pub text: String,
+}
+
+/// Parses every input as a shard file of configuration `C` and payload `P`.
+pub(crate) fn parse_shards<C, P>(inputs: &[ShardInput<'_>]) -> anyhow::Result<Vec<ShardFile<C, P>>>
+where
+    C: Serialize + DeserializeOwned,
+    P: ShardPayload<C>,
+{
+    inputs
+        .iter()
+        .map(|i| ShardFile::parse(&i.text).with_context(|| format!("'{}'", i.path.display())))
+        .collect()
+}
+
+/// What `peff verify` hands an experiment's verify step: the result file, its text, the
+/// worker threads, and (image results) where its data files are now.
+pub(crate) struct VerifyRequest<'a> {
+    /// The JSON result.
+    pub file: &'a Path,
+    /// Its text (size-capped read).
+    pub text: &'a str,
+    /// `--threads`, validated by the step that uses it.
+    pub threads: &'a super::args::ThreadsArgs,
+    /// `--data DIR`: the directory of the data files, if given.
+    pub data: Option<&'a Path>,
 }
 
 #[cfg(test)]

@@ -52,8 +52,8 @@ struct EntropyRow {
 
 /// The counts of `--masks FILE` (distinct rows of the `.npy` file), or of the counts file.
 fn read_counts(args: &EntropyArgs) -> anyhow::Result<Vec<u64>> {
-    use crate::export::{read_capped, MAX_COUNTS_BYTES};
     use crate::info::masks::{parse_npy_masks, MAX_NPY_BYTES};
+    use crate::input::{read_capped, MAX_COUNTS_BYTES};
     if let Some(path) = &args.masks {
         let bytes = read_capped(path, MAX_NPY_BYTES, "`--masks`")?;
         let counts = parse_npy_masks(&bytes)

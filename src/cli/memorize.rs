@@ -15,7 +15,9 @@ use clap::{Args, ValueEnum};
 use super::args::{
     split_list, CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, SparseArgs, ThreadsArgs,
 };
-use super::common::{progress_bar, thread_pool, Destination};
+use super::common::{
+    parse_shards, progress_bar, thread_pool, Destination, ShardInput, VerifyRequest,
+};
 use super::errors::quote;
 use crate::data::cifar::load_cifar10_images;
 use crate::data::idx::{load_fashion_mnist_train, DataFile, DEBIAN_FASHION_MNIST_DIR};
@@ -879,11 +881,12 @@ fn print_profile(config: &MemorizeConfig, r: &memorize::SeedResult, p: &SeedProf
 
 /// `peff merge` of `peff memorize` shard files (read and checked): the table and JSON of the
 /// unsharded run.
-pub(crate) fn write_merged(
-    parts: &[MemorizeShard],
+pub(crate) fn merge(
+    inputs: &[ShardInput<'_>],
     output: &OutputArgs,
     started: Instant,
 ) -> anyhow::Result<()> {
+    let parts: &[MemorizeShard] = &parse_shards(inputs)?;
     let (run, results) = memorize::merge_shards(parts)?;
     export::check_out_dir(&output.out)?;
     let stem = output
@@ -913,17 +916,14 @@ pub(crate) fn write_merged(
 /// `peff verify` of a `peff memorize` result: checks that the data files it recorded still have
 /// their SHA-256, reruns every seed of its configuration on `threads` threads (the table does
 /// not depend on the thread count) and compares the rows with the recorded ones, and the CSV
-/// beside the file, when there is one, with the rerun's ([`super::verify::check_table`]).
+/// beside the file, when there is one, with the rerun's ([`super::compare::check_table`]).
 ///
 /// `data` (`peff verify --data DIR`) replaces the directory the result records for image
 /// data; the files there must still hold the data the result records (its SHA-256), and the
 /// recorded files' own paths are not checked.
-pub(crate) fn verify(
-    path: &std::path::Path,
-    text: &str,
-    threads: usize,
-    data: Option<&std::path::Path>,
-) -> anyhow::Result<()> {
+pub(crate) fn verify(request: &VerifyRequest<'_>) -> anyhow::Result<()> {
+    let threads = request.threads.validate()?;
+    let (path, text, data) = (request.file, request.text, request.data);
     #[derive(serde::Deserialize)]
     struct Recorded {
         run: RunRecord<MemorizeConfig>,
@@ -1013,14 +1013,14 @@ pub(crate) fn verify(
         .context("interrupted; nothing verified")?;
     bar.finish_and_clear();
     let rows = memorize::rows(config, &results);
-    let table = super::verify::check_table(path, text, &rows)?;
+    let table = super::compare::check_table(path, text, &rows)?;
     // The summary (dense row, mean epochs, …) is recomputed too; its data files were checked
     // above by their SHA-256.
     let mut summary = memorize::summary(config, &results);
     if let Some(files) = recorded.summary.as_ref().and_then(|s| s.get("data_files")) {
         summary["data_files"] = files.clone();
     }
-    super::verify::check_envelope(path, text, Some(&summary))?;
+    super::compare::check_envelope(path, text, Some(&summary))?;
     println!(
         "verified: '{shown}' reproduces {table}{}",
         if files.is_empty() {

@@ -5,9 +5,11 @@
 //! library configuration, calls the library (experiments, estimators, plots, records) and writes
 //! or prints what it returns. [`args`] holds the flag groups several subcommands share
 //! (`#[command(flatten)]`: output, shard, threads, pruning) and [`common`] the helpers they
-//! share (progress bar, thread pool, where results go, the toy driver's last step), so no CLI
-//! file imports a sibling that imports it back: `merge` → `memorize`, `noise_corr`; every
-//! file → `args`, `common`, `errors`, `signals`. Imports run one way: `cli` → `experiments`,
+//! share (progress bar, thread pool, where results go, the toy driver's last step). No command's
+//! file imports another command's: what `peff merge` and `peff verify` need of each experiment
+//! is one row of [`EXPERIMENTS`] here (its shard format, merge and verify steps), the toy
+//! driver that `exact` and `sample` share is [`toy`], and what verification compares is
+//! [`compare`]; every file → `args`, `common`, `compare`, `errors`, `signals`. Imports run one way: `cli` → `experiments`,
 //! `plot`, `record`, `export` → `prune`, `info`, `data` → `model`, `mask`; no library module
 //! imports `cli`.
 
@@ -15,6 +17,7 @@ pub mod args;
 pub mod bench;
 pub mod bound;
 pub mod common;
+pub mod compare;
 pub mod converge;
 pub mod entropy;
 pub mod errors;
@@ -27,9 +30,21 @@ pub mod sample;
 pub mod scaling;
 pub mod signals;
 pub mod stochastic;
+pub mod toy;
 pub mod verify;
 
+use std::time::Instant;
+
 use clap::{Parser, Subcommand};
+
+use crate::experiments::memorize::MemorizeSeeds;
+use crate::experiments::noise_corr::NoiseCorrSeeds;
+use crate::experiments::scaling::{ScalingConfig, ScalingSlice};
+use crate::experiments::toy::partial::TallySlice;
+use crate::experiments::toy::ToyRun;
+use crate::record::ShardPayload;
+use args::OutputArgs;
+use common::{ShardInput, VerifyRequest};
 
 pub use args::{Task, ToyArgs, ValidToyArgs};
 
@@ -176,4 +191,105 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scaling(args) => scaling::run(&args),
         Command::Stochastic(args) => stochastic::run(&args),
     }
+}
+
+/// One experiment as the drivers `peff merge` and `peff verify` see it. A new experiment adds
+/// its row to [`EXPERIMENTS`]; neither driver names a command.
+pub(crate) struct Experiment {
+    /// The `run.command` of its results (`exact` and `sample` share the toy's row).
+    pub commands: &'static [&'static str],
+    /// Its shard files, if its runs can be sharded.
+    pub shards: Option<ShardKind>,
+    /// Reruns a result's configuration and compares (`peff verify`).
+    pub verify: fn(&VerifyRequest<'_>) -> anyhow::Result<()>,
+    /// Whether its results read data files that `peff verify --data DIR` may relocate.
+    pub data_files: bool,
+}
+
+/// The shard files of one experiment.
+pub(crate) struct ShardKind {
+    /// Their format tag ([`ShardPayload::FORMAT`]).
+    pub format: &'static str,
+    /// What one is, in words ([`ShardPayload::WHAT`]).
+    pub what: &'static str,
+    /// Whether the same format is also the experiment's checkpoint (a file without a shard).
+    pub doubles_as_checkpoint: bool,
+    /// The shard files of one run into the unsharded run's result files (`peff merge`).
+    pub merge: fn(&[ShardInput<'_>], &OutputArgs, Instant) -> anyhow::Result<()>,
+}
+
+/// Every experiment whose results `peff verify` reruns, and whose shards `peff merge` reads.
+pub(crate) const EXPERIMENTS: &[Experiment] =
+    &[
+        Experiment {
+            commands: &["exact", "sample"],
+            shards: Some(ShardKind {
+                format: <TallySlice as ShardPayload<ToyRun>>::FORMAT,
+                what: <TallySlice as ShardPayload<ToyRun>>::WHAT,
+                doubles_as_checkpoint: true,
+                merge: toy::merge,
+            }),
+            verify: toy::verify,
+            data_files: false,
+        },
+        Experiment {
+            commands: &["memorize"],
+            shards: Some(ShardKind {
+                format: <MemorizeSeeds as ShardPayload<
+                    crate::experiments::memorize::MemorizeConfig,
+                >>::FORMAT,
+                what: <MemorizeSeeds as ShardPayload<
+                    crate::experiments::memorize::MemorizeConfig,
+                >>::WHAT,
+                doubles_as_checkpoint: false,
+                merge: memorize::merge,
+            }),
+            verify: memorize::verify,
+            data_files: true,
+        },
+        Experiment {
+            commands: &[noise_corr::COMMAND],
+            shards: Some(ShardKind {
+                format: <NoiseCorrSeeds as ShardPayload<
+                    crate::experiments::noise_corr::NoiseCorrConfig,
+                >>::FORMAT,
+                what: <NoiseCorrSeeds as ShardPayload<
+                    crate::experiments::noise_corr::NoiseCorrConfig,
+                >>::WHAT,
+                doubles_as_checkpoint: false,
+                merge: noise_corr::merge,
+            }),
+            verify: noise_corr::verify,
+            data_files: false,
+        },
+        Experiment {
+            commands: &["scaling"],
+            shards: Some(ShardKind {
+                format: <ScalingSlice as ShardPayload<ScalingConfig>>::FORMAT,
+                what: <ScalingSlice as ShardPayload<ScalingConfig>>::WHAT,
+                doubles_as_checkpoint: false,
+                merge: scaling::merge,
+            }),
+            verify: scaling::verify,
+            data_files: false,
+        },
+        Experiment {
+            commands: &["stochastic"],
+            shards: None,
+            verify: stochastic::verify,
+            data_files: false,
+        },
+    ];
+
+/// The row of [`EXPERIMENTS`] whose results `run.command` names.
+pub(crate) fn experiment_of_command(command: &str) -> Option<&'static Experiment> {
+    EXPERIMENTS.iter().find(|e| e.commands.contains(&command))
+}
+
+/// The shard files of the format tag `format`, with their experiment's row.
+pub(crate) fn shards_of_format(format: &str) -> Option<&'static ShardKind> {
+    EXPERIMENTS
+        .iter()
+        .filter_map(|e| e.shards.as_ref())
+        .find(|s| s.format == format)
 }

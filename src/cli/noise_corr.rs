@@ -12,10 +12,12 @@ use clap::Args;
 use serde::Serialize;
 
 use super::args::{CheckpointArgs, OutputArgs, ShardArgs, SparseArgs, ThreadsArgs};
-use super::common::{progress_bar, thread_pool, Destination};
+use super::common::{
+    parse_shards, progress_bar, thread_pool, Destination, ShardInput, VerifyRequest,
+};
 use crate::data::teacher::TeacherSpec;
 use crate::experiments::noise_corr::{
-    merge, rows, run_jobs, Curve, Divergence, NoiseCorrConfig, NoiseCorrProgress, NoiseCorrSeeds,
+    rows, run_jobs, Curve, Divergence, NoiseCorrConfig, NoiseCorrProgress, NoiseCorrSeeds,
     NoiseCorrShard, Rewind, Rows, Schedule, SeedResult, SweepKind, Timing, BYTES_PER_WEIGHT,
 };
 use crate::export::{self, write_atomic};
@@ -615,7 +617,9 @@ fn args_of(config: &NoiseCorrConfig, threads: usize) -> NoiseCorrArgs {
 /// reruns every seed through [`run_jobs`] and [`rows`] as the command does, on `threads`
 /// threads (the table does not depend on them), and compares the rows with the recorded ones,
 /// and the CSV beside the file, when there is one, with the rerun's.
-pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyhow::Result<()> {
+pub(crate) fn verify(request: &VerifyRequest<'_>) -> anyhow::Result<()> {
+    let threads = request.threads.validate()?;
+    let (path, text) = (request.file, request.text);
     #[derive(serde::Deserialize)]
     struct Recorded {
         run: RunRecord<NoiseCorrConfig>,
@@ -668,26 +672,27 @@ pub(crate) fn verify(path: &std::path::Path, text: &str, threads: usize) -> anyh
     bar.finish_and_clear();
     let (rows, divergences) = rows(&config, &results)?;
     let table = match (&recorded_rows, &rows) {
-        (Rows::Imp(_), Rows::Imp(rerun)) => super::verify::check_table(path, text, rerun)?,
-        (Rows::Sweep(_), Rows::Sweep(rerun)) => super::verify::check_table(path, text, rerun)?,
+        (Rows::Imp(_), Rows::Imp(rerun)) => super::compare::check_table(path, text, rerun)?,
+        (Rows::Sweep(_), Rows::Sweep(rerun)) => super::compare::check_table(path, text, rerun)?,
         _ => bail!("'{shown}': the rerun gives rows of another schedule"),
     };
     let summary = serde_json::to_value(Summary {
         diverged: &divergences,
     })?;
-    super::verify::check_envelope(path, text, Some(&summary))?;
+    super::compare::check_envelope(path, text, Some(&summary))?;
     println!("verified: '{shown}' reproduces {table}");
     Ok(())
 }
 
 /// `peff merge` of noise-corr shard files (read and checked): the table and JSON of the
 /// unsharded run.
-pub(crate) fn write_merged(
-    parts: &[NoiseCorrShard],
+pub(crate) fn merge(
+    inputs: &[ShardInput<'_>],
     output: &OutputArgs,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let (whole, results) = merge(parts)?;
+    let parts: &[NoiseCorrShard] = &parse_shards(inputs)?;
+    let (whole, results) = crate::experiments::noise_corr::merge(parts)?;
     export::check_out_dir(&output.out)?;
     let stem = output
         .name

@@ -167,7 +167,7 @@ fn read_rows<R: DeserializeOwned>(
     what: &str,
 ) -> anyhow::Result<Vec<R>> {
     crate::export::check_result_pair(path, &path.with_extension("json"))?;
-    let bytes = crate::export::read_capped(path, crate::export::MAX_RESULT_BYTES, "plot input")?;
+    let bytes = crate::input::read_capped(path, crate::input::MAX_RESULT_BYTES, "plot input")?;
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
     let found = reader
         .headers()

@@ -1,5 +1,5 @@
 //! `peff sample`: a sampled estimate of the mask entropy from `N` random datasets, through the
-//! driver of [`super::exact`].
+//! toy driver ([`super::toy`]).
 
 use anyhow::bail;
 use clap::Args;
@@ -31,5 +31,5 @@ pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
             args.samples
         );
     }
-    super::exact::run_toy(&args.toy, Some((args.samples as u64, args.seed)))
+    super::toy::run_toy(&args.toy, Some((args.samples as u64, args.seed)))
 }

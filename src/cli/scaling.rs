@@ -2,7 +2,6 @@
 //! `d` (each point an exact enumeration, [`crate::experiments::scaling`]), in one table with the
 //! data's own entropy `H(D)` beside every row.
 
-use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -11,7 +10,9 @@ use clap::Args;
 use indicatif::ProgressBar;
 
 use super::args::{CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, Task, ThreadsArgs, ToyArgs};
-use super::common::{progress_bar, thread_pool, Destination};
+use super::common::{
+    parse_shards, progress_bar, thread_pool, Destination, ShardInput, VerifyRequest,
+};
 use crate::experiments::checkpoint::Checkpointer;
 use crate::experiments::run::compute_with;
 use crate::experiments::scaling::{IntRange, ScalingConfig, ScalingShard, ScalingSlice, MAX_N};
@@ -313,7 +314,9 @@ fn compute_grid(
 /// the recorded configuration, reruns every grid point through [`compute_grid`] on `threads`
 /// threads (the table does not depend on them) and compares the rows with the recorded ones,
 /// and the CSV beside the file, when there is one, with the rerun's.
-pub(crate) fn verify(path: &Path, text: &str, threads: usize) -> anyhow::Result<()> {
+pub(crate) fn verify(request: &VerifyRequest<'_>) -> anyhow::Result<()> {
+    let threads = request.threads.validate()?;
+    let (path, text) = (request.file, request.text);
     #[derive(serde::Deserialize)]
     struct Recorded {
         run: RunRecord<ScalingConfig>,
@@ -355,8 +358,8 @@ pub(crate) fn verify(path: &Path, text: &str, threads: usize) -> anyhow::Result<
     };
     bar.finish_and_clear();
     let rows = record.config.rows(&tallies);
-    let table = super::verify::check_table(path, text, &rows)?;
-    super::verify::check_envelope(path, text, None)?;
+    let table = super::compare::check_table(path, text, &rows)?;
+    super::compare::check_envelope(path, text, None)?;
     println!("verified: '{shown}' reproduces {table}");
     Ok(())
 }
@@ -389,11 +392,12 @@ fn emit(
 
 /// `peff merge` of scaling shard files (read and checked): the table and JSON of the
 /// unsharded run.
-pub(crate) fn write_merged(
-    parts: &[ScalingShard],
+pub(crate) fn merge(
+    inputs: &[ShardInput<'_>],
     output: &OutputArgs,
     started: Instant,
 ) -> anyhow::Result<()> {
+    let parts: &[ScalingShard] = &parse_shards(inputs)?;
     let (whole, tallies) = crate::experiments::scaling::merge(parts)?;
     export::check_out_dir(&output.out)?;
     let stem = match (&output.name, whole.config.points.first()) {

@@ -4,7 +4,6 @@
 //! setting of a sweep of minibatch sizes `B` and gradient-noise variances `σ²`, for the mask and
 //! its summaries `f(m)`. Writes `<out>/<name>.csv`, `.json` and `.svg`.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -13,7 +12,7 @@ use clap::Args;
 use indicatif::ProgressBar;
 
 use super::args::{split_list, ToyArgs};
-use super::common::{progress_bar, thread_pool, Destination};
+use super::common::{progress_bar, thread_pool, Destination, VerifyRequest};
 use super::errors::quote;
 use crate::experiments::checkpoint::Checkpointer;
 use crate::experiments::toy::stochastic::{
@@ -481,7 +480,9 @@ const MAX_VERIFY_RUNS: u128 = 1_000_000_000;
 /// threads (the table does not depend on them) and compares the rows with the recorded ones,
 /// and the CSV beside the file, when there is one, with the rerun's. The figure is not
 /// checked.
-pub(crate) fn verify(path: &Path, text: &str, threads: usize) -> anyhow::Result<()> {
+pub(crate) fn verify(request: &VerifyRequest<'_>) -> anyhow::Result<()> {
+    let threads = request.threads.validate()?;
+    let (path, text) = (request.file, request.text);
     #[derive(serde::Deserialize)]
     struct Recorded {
         run: RunRecord<StochasticStudy>,
@@ -525,8 +526,8 @@ pub(crate) fn verify(path: &Path, text: &str, threads: usize) -> anyhow::Result<
     }
     bar.finish_and_clear();
     let rows: Vec<StochasticRow> = finished.into_iter().flatten().collect();
-    let table = super::verify::check_table(path, text, &rows)?;
-    super::verify::check_envelope(path, text, None)?;
+    let table = super::compare::check_table(path, text, &rows)?;
+    super::compare::check_envelope(path, text, None)?;
     println!("verified: '{shown}' reproduces {table}");
     Ok(())
 }
