@@ -3,9 +3,12 @@
 //! must merge each set into the table that binary's merge printed, byte for byte, and `peff
 //! verify` must accept its result file.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use assert_cmd::Command;
+use common::read;
 use tempfile::TempDir;
 
 fn fixture(name: &str) -> PathBuf {
@@ -18,10 +21,6 @@ fn fixture(name: &str) -> PathBuf {
     ]
     .iter()
     .collect()
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Merges the two shards `<stem>.shard-{0,1}-of-2.json` (given in reverse order) into a

@@ -1,17 +1,16 @@
 //! `peff entropy` and `peff bound` end to end: known values, malformed input, one-line errors.
 
-use assert_cmd::Command;
-use predicates::prelude::*;
+mod common;
 
-fn peff() -> Command {
-    Command::cargo_bin("peff").expect("the peff binary is built")
-}
+use common::{check_error, expect_error, peff_command, run_ok};
+use predicates::prelude::*;
+use serde_json::Value;
 
 /// The SPEC §5 anchor values come out of the command line (CSV output parsed back), so the CLI
 /// passes counts and alphabet to the estimators unchanged.
 #[test]
 fn entropy_reproduces_known_values_from_stdin() {
-    let out = peff()
+    let out = peff_command()
         .args(["entropy", "-", "--format", "csv"])
         .write_stdin("10\n5\n3\n1\n1\n")
         .assert()
@@ -47,7 +46,7 @@ fn entropy_reproduces_known_values_from_stdin() {
 /// and equals the library's `nsb` on the same counts and alphabet.
 #[test]
 fn entropy_reports_nsb_posterior_sd() {
-    let out = peff()
+    let out = peff_command()
         .args(["entropy", "-", "--format", "json", "--alphabet", "20"])
         .write_stdin("10\n5\n3\n1\n1\n")
         .assert()
@@ -90,7 +89,7 @@ fn npy(version: u8, descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec
 }
 
 fn entropy_csv(args: &[&str]) -> String {
-    let out = peff()
+    let out = peff_command()
         .args(args)
         .assert()
         .success()
@@ -186,7 +185,7 @@ fn entropy_rejects_bad_npy_files() {
     for (i, (bytes, needle)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("bad{i}.npy"));
         std::fs::write(&path, bytes).unwrap();
-        let assert = peff()
+        let assert = peff_command()
             .args(["entropy", "--masks", path.to_str().unwrap()])
             .assert()
             .failure();
@@ -202,19 +201,19 @@ fn entropy_rejects_bad_npy_files() {
     let path = dir.path().join("good.npy");
     std::fs::write(&path, &good).unwrap();
     // a counts file and `--masks` together, or neither, is a usage error
-    peff()
+    peff_command()
         .args(["entropy", "counts.txt", "--masks", path.to_str().unwrap()])
         .assert()
         .failure()
         .stderr(predicate::str::contains("cannot be used with"));
-    peff()
+    peff_command()
         .args(["entropy"])
         .assert()
         .failure()
         .stderr(predicate::str::contains(
             "not provided: <FILE|--masks <MASKS>>",
         ));
-    peff()
+    peff_command()
         .args([
             "entropy",
             "--masks",
@@ -231,7 +230,7 @@ fn entropy_reads_mask_count_csv() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("masks.csv");
     std::fs::write(&path, "mask,count\n0011,50\n0101,30\n1001,20\n").unwrap();
-    peff()
+    peff_command()
         .args(["entropy", path.to_str().unwrap(), "--format", "csv"])
         .assert()
         .success()
@@ -250,7 +249,7 @@ fn malformed_counts_name_the_line() {
         ("", "no counts"),
         ("1\n2\nabc\n", "line 3"),
     ] {
-        let assert = peff()
+        let assert = peff_command()
             .args(["entropy", "-"])
             .write_stdin(input)
             .assert()
@@ -260,7 +259,7 @@ fn malformed_counts_name_the_line() {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
         assert!(!stderr.contains("panicked"));
     }
-    let assert = peff()
+    let assert = peff_command()
         .args(["entropy", "-"])
         .write_stdin(vec![b'1', b'\n', 0xff, b'\n'])
         .assert()
@@ -272,13 +271,13 @@ fn malformed_counts_name_the_line() {
 /// An alphabet smaller than the observed symbols, or too few resamples, is refused.
 #[test]
 fn entropy_rejects_bad_flags() {
-    peff()
+    peff_command()
         .args(["entropy", "-", "--alphabet", "2"])
         .write_stdin("1\n1\n1\n")
         .assert()
         .failure()
         .stderr(predicate::str::contains("`--alphabet`"));
-    peff()
+    peff_command()
         .args(["entropy", "-", "--resamples", "1"])
         .write_stdin("1\n1\n1\n")
         .assert()
@@ -289,7 +288,7 @@ fn entropy_rejects_bad_flags() {
 /// `peff bound` prints the hand-computed value of the unit test in src/info/bound.rs.
 #[test]
 fn bound_prints_the_theorem_value() {
-    peff()
+    peff_command()
         .args([
             "bound",
             "--n",
@@ -328,7 +327,7 @@ fn oversized_masks_file_is_refused_by_its_size() {
     let file = std::fs::File::create(&path).unwrap();
     file.set_len(64 << 30).unwrap();
     let started = std::time::Instant::now();
-    let out = peff()
+    let out = peff_command()
         .args(["entropy", "--masks", path.to_str().unwrap()])
         .assert()
         .failure()
@@ -341,4 +340,134 @@ fn oversized_masks_file_is_refused_by_its_size() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(started.elapsed().as_secs_f64() < 5.0, "it read the file");
+}
+
+/// Two counts of 2^63 − 1 made the bootstrap's binomial sampler panic; totals above 2^53 are
+/// now refused with one line.
+#[test]
+fn bootstrap_total_beyond_its_limit_is_refused_not_a_panic() {
+    let output = peff_command()
+        .args(["entropy", "-"])
+        .write_stdin("9223372036854775807\n9223372036854775807\n")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("above the bootstrap's limit of 2^53"),
+        "{stderr}"
+    );
+    let counts = [1u64 << 53, 1];
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+    assert!(peff::info::estimators::multinomial_sample(&counts, 1 << 53, &mut rng).is_err());
+    assert!(
+        peff::info::estimators::multinomial_sample(&[1 << 52, 1 << 52], 1 << 53, &mut rng).is_ok()
+    );
+}
+
+/// `peff bound` refuses ε or δ outside (0, 1) and non-positive constants with one line naming
+/// the flag; a valid call prints the bound as JSON. Fails if a boundary value (0 or 1) slipped
+/// through.
+#[test]
+fn bound_rejects_out_of_range_inputs() {
+    let args = |epsilon: &str, delta: &str, n: &str| -> Vec<String> {
+        [
+            "bound",
+            &format!("--n={n}"),
+            "--d=50",
+            &format!("--epsilon={epsilon}"),
+            &format!("--delta={delta}"),
+            "--w=10",
+            "--j=1",
+            "--mi=20",
+            "--k=100",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let cases = [
+        (
+            args("0", "0.05", "1000"),
+            "`--epsilon` must be in (0, 1), got 0",
+        ),
+        (
+            args("1", "0.05", "1000"),
+            "`--epsilon` must be in (0, 1), got 1",
+        ),
+        (
+            args("1.5", "0.05", "1000"),
+            "`--epsilon` must be in (0, 1), got 1.5",
+        ),
+        (
+            args("nan", "0.05", "1000"),
+            "`--epsilon` must be in (0, 1), got NaN",
+        ),
+        (
+            args("0.1", "0", "1000"),
+            "`--delta` must be in (0, 1), got 0",
+        ),
+        (
+            args("0.1", "1", "1000"),
+            "`--delta` must be in (0, 1), got 1",
+        ),
+        (
+            args("0.1", "-0.5", "1000"),
+            "`--delta` must be in (0, 1), got -0.5",
+        ),
+        (
+            args("0.1", "0.05", "0"),
+            "`--n` must be a finite number > 0, got 0",
+        ),
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(a, phrase)| check_error(a, &[phrase]).err())
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let ok = args("0.1", "0.05", "1000");
+    let ok: Vec<&str> = ok.iter().map(String::as_str).collect();
+    let bound: Value = serde_json::from_str(&run_ok(&ok)).unwrap();
+    assert!(bound["lipschitz_lower_bound"].as_f64().unwrap() > 0.0);
+}
+
+/// `bound --n 1e308` printed `null` and fractional `--n`/`--k` were accepted.
+#[test]
+fn bound_refuses_fractional_counts_and_unrepresentable_results() {
+    let base = [
+        "bound",
+        "--d",
+        "50",
+        "--epsilon",
+        "0.1",
+        "--delta",
+        "0.05",
+        "--w",
+        "10",
+        "--j",
+        "1",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        base.iter().copied().chain(extra.iter().copied()).collect()
+    };
+    expect_error(
+        &with(&["--n", "1e308", "--mi", "20", "--k", "100"]),
+        &["--n", "whole number"],
+    );
+    expect_error(
+        &with(&["--n", "1000.5", "--mi", "20", "--k", "100"]),
+        &["--n", "got 1000.5"],
+    );
+    expect_error(
+        &with(&["--n", "1000", "--mi", "20", "--k", "2.5"]),
+        &["--k", "whole number"],
+    );
+    let mut args: Vec<&str> = vec!["bound", "--d", "50", "--epsilon", "0.1", "--delta", "0.05"];
+    args.extend([
+        "--w", "1e308", "--j", "1e308", "--n", "1000", "--mi", "20", "--k", "100",
+    ]);
+    expect_error(&args, &["not representable"]);
+    let stdout = run_ok(&with(&["--n", "1000", "--mi", "20", "--k", "100"]));
+    assert!(!stdout.contains("null"), "{stdout}");
 }

@@ -1,7 +1,8 @@
 //! `peff memorize` end to end (SPEC §7, §8): the table's columns and kept counts (the same for
 //! every method, on IMP's levels), byte-identical tables for any thread count and for shards
 //! merged by `peff merge`, diverged runs counted, the FashionMNIST IDX loader on small files the
-//! tests write (raw, gzipped and malformed), and one-line errors naming each bad flag.
+//! tests write (raw, gzipped and malformed) and on the real training set (Debian's
+//! `dataset-fashion-mnist`, which `.ci/run` installs), and one-line errors naming each bad flag.
 //!
 //! Every run is tiny (n ≤ 8 points, width 8, ≤ 3 seeds, two densities, ≤ 400 epochs), so the
 //! file takes a few seconds in release mode.
@@ -11,8 +12,12 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 
-use assert_cmd::Command;
-use peff::data::idx::{encode_images, encode_labels};
+use common::{
+    expect_error, path_str, peff, peff_command, read, records, run_ok, run_ok_with_stderr,
+};
+use peff::data::idx::{
+    encode_images, encode_labels, load_fashion_mnist_train, DEBIAN_FASHION_MNIST_DIR,
+};
 use peff::prune::Imp;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -33,29 +38,10 @@ const TINY: &[(&str, &str)] = &[
 ];
 const TINY_WEIGHTS: usize = 112;
 
-fn peff() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_peff"))
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("temporary paths are UTF-8")
-}
-
-fn run_ok(args: &[&str]) -> String {
-    let output = peff().args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "peff {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
 /// `peff memorize` with `TINY` (less the flags `extra` gives, and less the Gaussian-only ones
 /// when `extra` selects FashionMNIST) plus `extra`, writing into `out`.
 fn tiny(out: &Path, extra: &[&str]) -> Vec<String> {
-    let mut args = vec!["memorize".to_string(), "--out".into(), s(out).into()];
+    let mut args = vec!["memorize".to_string(), "--out".into(), path_str(out).into()];
     let fashion = extra.contains(&"fashion-mnist");
     for (flag, value) in TINY {
         let gaussian_only = matches!(*flag, "--n" | "--input-dim");
@@ -71,27 +57,6 @@ fn tiny(out: &Path, extra: &[&str]) -> Vec<String> {
 fn run_tiny(out: &Path, extra: &[&str]) -> String {
     let args = tiny(out, extra);
     run_ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Records of a CSV table by column name.
-fn records(text: &str) -> Vec<std::collections::HashMap<String, String>> {
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            header
-                .iter()
-                .cloned()
-                .zip(r.iter().map(String::from))
-                .collect()
-        })
-        .collect()
 }
 
 /// The table has SPEC §8's columns, one row per method and density, fractions in [0, 1], every
@@ -193,9 +158,9 @@ fn shards_merge_into_the_unsharded_table() {
         "{files:?}"
     );
     let merge = |files: &[&str]| {
-        let mut args = vec!["merge", "--out", s(merged.path()), "--format", "csv"];
+        let mut args = vec!["merge", "--out", path_str(merged.path()), "--format", "csv"];
         args.extend(files);
-        peff().args(&args).output().unwrap()
+        peff(&args)
     };
     let ok = merge(&[&files[1], &files[0]]);
     assert!(
@@ -231,7 +196,7 @@ fn shards_merge_into_the_unsharded_table() {
     let text = read(Path::new(&files[0]));
     let edited = shards.path().join("edited.json");
     std::fs::write(&edited, text.replacen("\"epochs\":", "\"epochs\":1", 1)).unwrap();
-    let out = merge(&[s(&edited), &files[1]]);
+    let out = merge(&[path_str(&edited), &files[1]]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("checksum"), "{err}");
 }
@@ -298,7 +263,7 @@ fn fashion_args<'a>(data: &'a Path, out: &'a Path) -> Vec<&'a str> {
         "--dataset",
         "fashion-mnist",
         "--data",
-        s(data),
+        path_str(data),
         "--train-size",
         "8",
         "--width",
@@ -314,7 +279,7 @@ fn fashion_args<'a>(data: &'a Path, out: &'a Path) -> Vec<&'a str> {
         "--format",
         "csv",
         "--out",
-        s(out),
+        path_str(out),
     ]
 }
 
@@ -398,10 +363,7 @@ fn malformed_idx_files_fail_with_one_line() {
     for (name, imgs, labs, gzipped, phrases) in cases {
         let dir = tmp.path().join(name);
         write_set(&dir, &imgs, &labs, gzipped);
-        let out = peff()
-            .args(fashion_args(&dir, &tmp.path().join("out")))
-            .output()
-            .unwrap();
+        let out = peff(&fashion_args(&dir, &tmp.path().join("out")));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             !out.status.success() && err.lines().count() == 1,
@@ -434,10 +396,7 @@ fn malformed_idx_files_fail_with_one_line() {
         ),
         (only_images, "train-labels-idx1-ubyte"),
     ] {
-        let out = peff()
-            .args(fashion_args(&dir, &tmp.path().join("out")))
-            .output()
-            .unwrap();
+        let out = peff(&fashion_args(&dir, &tmp.path().join("out")));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && err.lines().count() == 1, "{err}");
         assert!(err.contains(phrase) && err.contains("`--data`"), "{err}");
@@ -453,7 +412,7 @@ fn invalid_flags_fail_with_one_line_naming_the_flag() {
     let data = tmp.path().join("fashion");
     let (images, labels) = tiny_idx();
     write_set(&data, &images, &labels, false);
-    let fashion = ["--dataset", "fashion-mnist", "--data", s(&data)];
+    let fashion = ["--dataset", "fashion-mnist", "--data", path_str(&data)];
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--width", "0"], "--width"),
         (vec!["--width", "-3"], "--width"),
@@ -532,7 +491,7 @@ fn invalid_flags_fail_with_one_line_naming_the_flag() {
     let mut failures = Vec::new();
     for (extra, flag) in &cases {
         let args = tiny(&tmp.path().join("out"), extra);
-        let out = peff().args(&args).output().unwrap();
+        let out = peff(&args);
         let err = String::from_utf8_lossy(&out.stderr);
         if out.status.success()
             || err.lines().count() != 1
@@ -558,7 +517,7 @@ fn results_and_shards_of_another_configuration_are_not_overwritten() {
     run_tiny(tmp.path(), &["--seeds", "1"]);
     let before = read(&json);
     let other = tiny(tmp.path(), &["--seeds", "1", "--width", "6"]);
-    let output = peff().args(&other).output().unwrap();
+    let output = peff(&other);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(
@@ -574,7 +533,7 @@ fn results_and_shards_of_another_configuration_are_not_overwritten() {
         tmp.path(),
         &["--seeds", "2", "--shard", "0/2", "--width", "6"],
     );
-    let output = peff().args(&shard).output().unwrap();
+    let output = peff(&shard);
     assert!(!output.status.success());
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("holds a shard of another configuration")
@@ -624,7 +583,7 @@ fn verify_reruns_a_memorize_result() {
     let tmp = TempDir::new().unwrap();
     run_tiny(tmp.path(), &["--seeds", "2", "--threads", "1"]);
     let json = tmp.path().join("memorize-gaussian.json");
-    let ok = peff().args(["verify"]).arg(&json).output().unwrap();
+    let ok = peff_command().args(["verify"]).arg(&json).output().unwrap();
     assert!(
         ok.status.success(),
         "{}",
@@ -635,7 +594,7 @@ fn verify_reruns_a_memorize_result() {
     let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
     value["rows"][3]["kept"] = serde_json::json!(1);
     std::fs::write(&json, serde_json::to_string(&value).unwrap()).unwrap();
-    let bad = peff().args(["verify"]).arg(&json).output().unwrap();
+    let bad = peff_command().args(["verify"]).arg(&json).output().unwrap();
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(!bad.status.success() && err.contains("row 4"), "{err}");
 }
@@ -659,7 +618,7 @@ fn fashion_mnist_results_record_their_data_files() {
         .unwrap()
         .ends_with("train-images-idx3-ubyte.gz"));
     assert_eq!(files[1]["sha256"].as_str().unwrap().len(), 64);
-    let ok = peff().args(["verify"]).arg(&json).output().unwrap();
+    let ok = peff_command().args(["verify"]).arg(&json).output().unwrap();
     assert!(
         ok.status.success(),
         "{}",
@@ -668,7 +627,7 @@ fn fashion_mnist_results_record_their_data_files() {
     let mut changed = labels.clone();
     changed[8] = (changed[8] + 1) % 10;
     write_set(&dir, &images, &changed, true);
-    let bad = peff().args(["verify"]).arg(&json).output().unwrap();
+    let bad = peff_command().args(["verify"]).arg(&json).output().unwrap();
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(!bad.status.success() && err.contains("SHA-256"), "{err}");
 }
@@ -679,7 +638,7 @@ fn one_seed_titles_are_singular() {
     let tmp = TempDir::new().unwrap();
     run_tiny(tmp.path(), &["--seeds", "1", "--threads", "1"]);
     let svg = tmp.path().join("fig.svg");
-    let out = peff()
+    let out = peff_command()
         .args(["plot", "figure1a"])
         .arg(tmp.path().join("memorize-gaussian.csv"))
         .arg("--out")
@@ -702,7 +661,7 @@ fn densities_mapping_to_one_imp_level_are_refused() {
     let tmp = TempDir::new().unwrap();
     let out = tmp.path().join("out");
     let args = tiny(&out, &["--densities", "0.5,0.52"]);
-    let output = peff().args(&args).output().unwrap();
+    let output = peff(&args);
     assert!(!output.status.success());
     let err = String::from_utf8(output.stderr).unwrap();
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -726,7 +685,12 @@ fn memorize_checkpoint_resumes_to_the_identical_table() {
         let dir = tmp.path().join(format!("attempt{attempt}"));
         let (out, checkpoint) = (dir.join("out"), dir.join("run.ckpt"));
         let mut extra = many.to_vec();
-        extra.extend(["--checkpoint", s(&checkpoint), "--checkpoint-interval", "0"]);
+        extra.extend([
+            "--checkpoint",
+            path_str(&checkpoint),
+            "--checkpoint-interval",
+            "0",
+        ]);
         let args = tiny(&out, &extra);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let Some(output) = common::interrupt_once_written(&argv, &checkpoint) else {
@@ -745,10 +709,7 @@ fn memorize_checkpoint_resumes_to_the_identical_table() {
         // Another configuration's checkpoint is refused, naming the field.
         let mut other = extra.clone();
         other[1] = "61";
-        let err = peff()
-            .args(tiny(&dir.join("other"), &other))
-            .output()
-            .unwrap();
+        let err = peff(&tiny(&dir.join("other"), &other));
         assert!(!err.status.success());
         let text = String::from_utf8_lossy(&err.stderr);
         assert!(text.contains("different configuration"), "{text}");
@@ -771,7 +732,7 @@ fn the_json_names_the_optimizer_as_the_cli_does() {
     let former = text.replace(r#""name": "gd""#, r#""name": "sgd""#);
     assert_ne!(former, text);
     std::fs::write(&json, &former).unwrap();
-    run_ok(&["verify", s(&json)]);
+    run_ok(&["verify", path_str(&json)]);
     run_tiny(tmp.path(), &["--seeds", "1"]);
     let rerun: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
     assert_eq!(rerun["run"], value["run"]);
@@ -789,7 +750,7 @@ fn figure_panels_refuse_tables_of_another_dataset_or_network() {
         ("figure1b", "gaussian dataset"),
         ("figure1c", "gaussian dataset"),
     ] {
-        let out = peff()
+        let out = peff_command()
             .args(["plot", figure])
             .arg(&csv)
             .arg("--out")
@@ -813,7 +774,7 @@ fn verify_recomputes_the_memorize_summary() {
     let tmp = TempDir::new().unwrap();
     run_tiny(tmp.path(), &["--seeds", "2", "--threads", "1"]);
     let json = tmp.path().join("memorize-gaussian.json");
-    run_ok(&["verify", s(&json)]);
+    run_ok(&["verify", path_str(&json)]);
     let original: Value = serde_json::from_str(&read(&json)).unwrap();
     let edited = tmp.path().join("edited.json");
     type Edit = fn(&mut Value);
@@ -832,7 +793,7 @@ fn verify_recomputes_the_memorize_summary() {
         let mut value = original.clone();
         edit(&mut value);
         std::fs::write(&edited, serde_json::to_string_pretty(&value).unwrap()).unwrap();
-        let out = peff().args(["verify", s(&edited)]).output().unwrap();
+        let out = peff(&["verify", path_str(&edited)]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{phrase}: passed");
         assert!(
@@ -860,9 +821,9 @@ fn verify_takes_the_data_directory() {
     let json = out.join("memorize-fashion-mnist.json");
     let moved = tmp.path().join("moved");
     std::fs::rename(&data, &moved).unwrap();
-    let lost = peff().args(["verify", s(&json)]).output().unwrap();
+    let lost = peff(&["verify", path_str(&json)]);
     assert!(!lost.status.success());
-    let said = run_ok(&["verify", s(&json), "--data", s(&moved)]);
+    let said = run_ok(&["verify", path_str(&json), "--data", path_str(&moved)]);
     assert!(said.contains("verified"), "{said}");
     // Other data is refused by its SHA-256.
     let other = tmp.path().join("other");
@@ -870,20 +831,14 @@ fn verify_takes_the_data_directory() {
     let last = changed.len() - 1;
     changed[last] ^= 1;
     write_set(&other, &changed, &labels, false);
-    let refused = peff()
-        .args(["verify", s(&json), "--data", s(&other)])
-        .output()
-        .unwrap();
+    let refused = peff(&["verify", path_str(&json), "--data", path_str(&other)]);
     assert!(!refused.status.success());
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("does not hold the data"), "{err}");
     // Gaussian data is generated: `--data` is refused for it.
     run_tiny(tmp.path(), &["--seeds", "1", "--threads", "1"]);
     let gaussian = tmp.path().join("memorize-gaussian.json");
-    let refused = peff()
-        .args(["verify", s(&gaussian), "--data", s(&moved)])
-        .output()
-        .unwrap();
+    let refused = peff(&["verify", path_str(&gaussian), "--data", path_str(&moved)]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("`--data` is for image results"));
 }
@@ -902,13 +857,13 @@ fn resumed_memorize_run_says_so_and_counts_the_earlier_time() {
             "--threads",
             "1",
             "--checkpoint",
-            s(&checkpoint),
+            path_str(&checkpoint),
         ],
     );
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     run_ok(&argv);
     common::set_checkpoint_wall_seconds(&checkpoint, 1000.0);
-    let output = peff().args(&argv).output().unwrap();
+    let output = peff(&argv);
     assert!(output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -935,7 +890,12 @@ fn failed_checkpoint_save_still_writes_the_memorize_table() {
         let (out, checkpoint) = (dir.join("out"), dir.join("ckpt/run.ckpt"));
         std::fs::create_dir_all(checkpoint.parent().unwrap()).unwrap();
         let mut extra = many.to_vec();
-        extra.extend(["--checkpoint", s(&checkpoint), "--checkpoint-interval", "0"]);
+        extra.extend([
+            "--checkpoint",
+            path_str(&checkpoint),
+            "--checkpoint-interval",
+            "0",
+        ]);
         let args = tiny(&out, &extra);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let Some(output) = common::break_checkpoint_dir_once_written(&argv, &checkpoint) else {
@@ -968,7 +928,7 @@ fn non_finite_grasp_scores_are_reported_as_such() {
             "1e-300",
         ],
     );
-    let output = peff().args(&args).output().unwrap();
+    let output = peff(&args);
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{err}");
     assert!(err.contains("GraSP's scores were not all finite"), "{err}");
@@ -1000,7 +960,7 @@ fn weights_beyond_ulimit_v_are_refused_before_any_work() {
             "--threads",
             "1",
             "--out",
-            s(&out),
+            path_str(&out),
         ],
     );
     assert!(line.contains("this run needs about"), "{line}");
@@ -1033,7 +993,7 @@ fn an_allocation_failure_the_estimate_missed_is_one_line_not_an_abort() {
             "--threads",
             "1",
             "--out",
-            s(&out),
+            path_str(&out),
         ],
     );
     assert!(line.contains("out of memory"), "{line}");
@@ -1048,7 +1008,7 @@ fn verify_applies_the_memory_check_of_memorize() {
     let tmp = TempDir::new().unwrap();
     let out = tmp.path().join("out");
     // 2.4 million weights, one cheap method and level: about 0.6 GiB estimated, a second's run.
-    peff()
+    peff_command()
         .args([
             "memorize",
             "--n",
@@ -1070,7 +1030,7 @@ fn verify_applies_the_memory_check_of_memorize() {
             "--name",
             "big",
             "--out",
-            s(&out),
+            path_str(&out),
         ])
         .assert()
         .success();
@@ -1078,11 +1038,128 @@ fn verify_applies_the_memory_check_of_memorize() {
     let line = common::one_line_error_under_ulimit_v(
         600_000,
         &[],
-        &["verify", s(&json), "--threads", "1"],
+        &["verify", path_str(&json), "--threads", "1"],
     );
     assert!(
         line.contains("rerunning it: this run needs about"),
         "{line}"
     );
     assert!(line.contains("address-space limit"), "{line}");
+}
+
+/// `--data` naming a file, a missing path or a dangling link said "has no train-images…" (and,
+/// for CIFAR-10, "has no data_batch_1.bin"). Each now says what the path is, in one line.
+#[test]
+fn data_that_is_not_a_directory_says_what_it_is() {
+    let tmp = TempDir::new().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let gone = tmp.path().join("gone");
+    let dangling = tmp.path().join("dangling");
+    std::os::unix::fs::symlink(&gone, &dangling).unwrap();
+    let to_file = tmp.path().join("to-file");
+    std::os::unix::fs::symlink(&file, &to_file).unwrap();
+    let out = tmp.path().join("out");
+    let dangling_phrase = format!("is a dangling link to '{}'", gone.display());
+    let to_file_phrase = format!("is a link to '{}', a file, not a directory", file.display());
+    let cases = [
+        (file.clone(), "is a file, not a directory"),
+        (tmp.path().join("nowhere"), "does not exist"),
+        (dangling, dangling_phrase.as_str()),
+        (to_file, to_file_phrase.as_str()),
+    ];
+    for (dir, phrase) in &cases {
+        for dataset in [["--dataset", "fashion-mnist"], ["--dataset", "cifar10"]] {
+            let mut args = vec!["memorize", dataset[0], dataset[1]];
+            if dataset[1] == "cifar10" {
+                args.extend(["--arch", "conv"]);
+            }
+            args.extend(["--data", path_str(dir), "--out", path_str(&out)]);
+            let line = expect_error(&args, &["`--data`", phrase]);
+            assert!(!line.contains("has no"), "{line}");
+        }
+    }
+    assert!(!out.exists());
+}
+
+/// Issue 28: a small MLP failed with the internal "level 15 does not keep 1 weights"; the default
+/// densities it cannot reach are left out with a note, and the run completes.
+#[test]
+fn small_networks_run_the_default_levels_they_reach() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (_, stderr) = run_ok_with_stderr(&[
+        "memorize",
+        "--width",
+        "2",
+        "--depth",
+        "1",
+        "--seeds",
+        "1",
+        "--n",
+        "4",
+        "--input-dim",
+        "2",
+        "--max-epochs",
+        "5",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(stderr.contains("reach IMP level"), "{stderr}");
+    assert!(!stderr.contains("does not keep"), "{stderr}");
+}
+
+/// Issue 28: a tiny `--imp-rate` meant millions of IMP levels, each a training run, and ran
+/// without a word; past 100,000 levels it is refused in one line (the warning below that is
+/// tested in `cli::memorize`).
+#[test]
+fn tiny_imp_rates_are_refused_with_the_level_count() {
+    expect_error(
+        &[
+            "memorize",
+            "--imp-rate",
+            "1e-9",
+            "--width",
+            "4000",
+            "--depth",
+            "2",
+            "--seeds",
+            "1",
+            "--out",
+            "/nonexistent/never",
+        ],
+        &["--imp-rate", "levels per seed", "at most 100000"],
+    );
+}
+
+/// The real FashionMNIST training set, as Debian's `dataset-fashion-mnist` package installs it
+/// (`.ci/run` installs the package): 60,000 images of 28 × 28 pixels, 6,000 per class, read by
+/// the same loader `peff memorize --dataset fashion-mnist` uses, with each file's path and the
+/// SHA-256 of its decompressed contents recorded.
+#[test]
+fn the_real_training_set_has_60000_images_of_28_by_28_and_6000_per_class() {
+    let dir = Path::new(DEBIAN_FASHION_MNIST_DIR);
+    let set = load_fashion_mnist_train(dir).unwrap_or_else(|e| {
+        panic!("{e} (install Debian's dataset-fashion-mnist package; .ci/run does)")
+    });
+    assert_eq!(set.images.count, 60_000);
+    assert_eq!((set.images.rows, set.images.cols), (28, 28));
+    assert_eq!(set.images.pixels.len(), 60_000 * 784);
+    let mut per_class = [0usize; 10];
+    for &label in &set.labels {
+        per_class[label as usize] += 1;
+    }
+    assert_eq!(per_class, [6_000; 10]);
+    // Pixels use the whole byte range (the images are not blank or clipped).
+    assert_eq!(set.images.pixels.iter().copied().max(), Some(255));
+    assert_eq!(set.images.pixels.iter().copied().min(), Some(0));
+    assert_eq!(set.files.len(), 2);
+    for (file, name) in set
+        .files
+        .iter()
+        .zip(["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"])
+    {
+        assert!(file.path.ends_with(name), "{}", file.path);
+        assert_eq!(file.sha256.len(), 64);
+        assert!(file.check().is_ok());
+    }
 }

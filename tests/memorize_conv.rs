@@ -6,40 +6,19 @@
 //!
 //! Every run is tiny (≤ 16 images, 2 channels, 1–2 convolutions, ≤ 3 epochs, 2 seeds).
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
+use common::{path_str, peff, run_ok};
 use peff::data::cifar::{encode_records, RECORDS_PER_FILE, TRAIN_FILES};
 use peff::data::idx::{encode_images, encode_labels};
 use serde_json::Value;
 use tempfile::TempDir;
 
-fn peff() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_peff"))
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("temporary paths are UTF-8")
-}
-
-fn run(args: &[&str]) -> std::process::Output {
-    peff().args(args).output().unwrap()
-}
-
-fn run_ok(args: &[&str]) -> String {
-    let output = run(args);
-    assert!(
-        output.status.success(),
-        "peff {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
 /// The one-line error of a failing run.
 fn run_err(args: &[&str]) -> String {
-    let output = run(args);
+    let output = peff(args);
     assert!(
         !output.status.success(),
         "peff {} succeeded",
@@ -98,14 +77,18 @@ fn conv_args<'a>(data: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a st
         ("--format", "csv"),
         ("--data", ""),
     ];
-    let mut args = vec!["memorize", "--out", s(out)];
+    let mut args = vec!["memorize", "--out", path_str(out)];
     let mlp = extra.windows(2).any(|w| w == ["--arch", "mlp"]);
     for (flag, value) in defaults {
         if extra.contains(&flag) || (mlp && flag == "--channels") {
             continue;
         }
         args.push(flag);
-        args.push(if flag == "--data" { s(data) } else { value });
+        args.push(if flag == "--data" {
+            path_str(data)
+        } else {
+            value
+        });
     }
     args.extend_from_slice(extra);
     args
@@ -161,22 +144,25 @@ fn conv_runs_are_deterministic_and_recorded() {
         .map(|e| e.unwrap().path().display().to_string())
         .collect();
     assert_eq!(parts.len(), 2);
-    let mut merge = vec!["merge", "--out", s(&c), "--format", "csv"];
+    let mut merge = vec!["merge", "--out", path_str(&c), "--format", "csv"];
     merge.extend(parts.iter().map(String::as_str));
     run_ok(&merge);
     assert_eq!(
         std::fs::read_to_string(c.join("memorize-conv-fashion-mnist.csv")).unwrap(),
         std::fs::read_to_string(a.join("memorize-conv-fashion-mnist.csv")).unwrap()
     );
-    let verified = run_ok(&["verify", s(&a.join("memorize-conv-fashion-mnist.json"))]);
+    let verified = run_ok(&[
+        "verify",
+        path_str(&a.join("memorize-conv-fashion-mnist.json")),
+    ]);
     assert!(verified.starts_with("verified"), "{verified}");
     let svg = tmp.path().join("figure1c.svg");
     run_ok(&[
         "plot",
         "figure1c",
-        s(&a.join("memorize-conv-fashion-mnist.csv")),
+        path_str(&a.join("memorize-conv-fashion-mnist.csv")),
         "--out",
-        s(&svg),
+        path_str(&svg),
     ]);
     let drawn = std::fs::read_to_string(&svg).unwrap();
     assert!(drawn.contains("ConvNet train accuracy on noisy data (fashion-mnist, 2 seeds)"));
@@ -195,7 +181,7 @@ fn cifar10_runs_from_binary_files() {
         "--dataset",
         "cifar10",
         "--data",
-        s(&data),
+        path_str(&data),
         "--train-size",
         "8",
         "--channels",
@@ -213,7 +199,7 @@ fn cifar10_runs_from_binary_files() {
         "--format",
         "csv",
         "--out",
-        s(&out),
+        path_str(&out),
     ]);
     let rows: Vec<&str> = table
         .lines()
@@ -269,12 +255,12 @@ fn conv_flags_that_do_not_fit_fail_with_one_line() {
         let err = run_err(&conv_args(&data, &out, extra));
         assert!(err.contains(want), "{extra:?}: {err}");
     }
-    let gaussian = run_err(&["memorize", "--arch", "conv", "--out", s(&out)]);
+    let gaussian = run_err(&["memorize", "--arch", "conv", "--out", path_str(&out)]);
     assert!(
         gaussian.contains("`--arch conv` needs images"),
         "{gaussian}"
     );
-    let no_data = run_err(&["memorize", "--dataset", "cifar10", "--out", s(&out)]);
+    let no_data = run_err(&["memorize", "--dataset", "cifar10", "--out", path_str(&out)]);
     assert!(
         no_data.contains("`--dataset cifar10` needs `--data DIR`"),
         "{no_data}"
@@ -284,9 +270,9 @@ fn conv_flags_that_do_not_fit_fail_with_one_line() {
         "--dataset",
         "cifar10",
         "--data",
-        s(&data),
+        path_str(&data),
         "--out",
-        s(&out),
+        path_str(&out),
     ]);
     assert!(missing.contains("has no data_batch_1.bin"), "{missing}");
     // 4,096 channels on 6 × 6 images, 100 convolutions: 1.5·10^9 parameters.
@@ -314,7 +300,7 @@ fn runs_larger_than_memory_are_refused_with_their_size() {
         "--width",
         "1",
         "--out",
-        s(&out),
+        path_str(&out),
     ]);
     assert!(err.contains("this run needs about"), "{err}");
     assert!(err.contains("GiB"), "{err}");

@@ -14,6 +14,7 @@ use std::sync::atomic::AtomicBool;
 static NO_STOP: AtomicBool = AtomicBool::new(false);
 
 use assert_cmd::Command;
+use common::{expect_error, path_str, peff_command, read, run_ok, with, NOISE_CORR_BASE};
 use peff::data::teacher::TeacherSpec;
 use peff::experiments::noise_corr::{
     correlation, run_curve, run_seeds, train_seed, NoiseCorrConfig, Rewind, Schedule, IMP_RATE,
@@ -232,10 +233,6 @@ fn results_do_not_depend_on_the_thread_count() {
 
 // ---- the command line ----
 
-fn peff() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_peff"))
-}
-
 const TINY: [&str; 16] = [
     "--d",
     "3",
@@ -266,8 +263,8 @@ fn tiny_for(extra: &[&str]) -> Vec<&'static str> {
     args
 }
 
-fn run_ok(out: &Path, extra: &[&str]) -> String {
-    let o = peff()
+fn run_tiny(out: &Path, extra: &[&str]) -> String {
+    let o = peff_command()
         .arg("noise-corr")
         .args(tiny_for(extra))
         .args(["--out", out.to_str().unwrap(), "--format", "csv"])
@@ -282,15 +279,11 @@ fn run_ok(out: &Path, extra: &[&str]) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap()
-}
-
 #[test]
 fn cli_rows_threads_and_shards() {
     let dir = TempDir::new().unwrap();
     let imp = ["--prunes", "2", "--epochs-per-level", "3"];
-    let one = run_ok(dir.path(), &[&imp[..], &["--threads", "1"]].concat());
+    let one = run_tiny(dir.path(), &[&imp[..], &["--threads", "1"]].concat());
     let csv = read(&dir.path().join("noise-corr-prunes2.csv"));
     assert_eq!(one, csv);
     let lines: Vec<&str> = csv.lines().collect();
@@ -301,7 +294,7 @@ fn cli_rows_threads_and_shards() {
     assert_eq!(lines.len(), 1 + 9);
     assert!(lines[1].starts_with("0,1.0,1,") && lines[1].ends_with(",3"));
     assert!(lines[4].starts_with("1,0.7"), "{}", lines[4]);
-    let two = run_ok(
+    let two = run_tiny(
         dir.path(),
         &[&imp[..], &["--threads", "2", "--name", "t2"]].concat(),
     );
@@ -315,12 +308,12 @@ fn cli_rows_threads_and_shards() {
     let mut files = Vec::new();
     for i in 0..2 {
         let shard = format!("{i}/2");
-        let o = run_ok(&shards, &[&imp[..], &["--shard", &shard]].concat());
+        let o = run_tiny(&shards, &[&imp[..], &["--shard", &shard]].concat());
         files.push(o.trim().to_string());
     }
     files.reverse();
     let merged = dir.path().join("merged");
-    let o = peff()
+    let o = peff_command()
         .arg("merge")
         .args(&files)
         .args(["--out", merged.to_str().unwrap(), "--format", "csv"])
@@ -329,7 +322,7 @@ fn cli_rows_threads_and_shards() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(read(&merged.join("noise-corr-prunes2.csv")), csv);
     // A missing shard is refused.
-    let o = peff()
+    let o = peff_command()
         .arg("merge")
         .arg(&files[0])
         .args(["--out", merged.to_str().unwrap()])
@@ -342,7 +335,7 @@ fn cli_rows_threads_and_shards() {
 #[test]
 fn cli_sweeps_and_divergence() {
     let dir = TempDir::new().unwrap();
-    let csv = run_ok(
+    let csv = run_tiny(
         dir.path(),
         &["--sweep", "lr", "--values", "1e-3,1e-2", "--epochs", "4"],
     );
@@ -356,11 +349,11 @@ fn cli_sweeps_and_divergence() {
     assert!(lines[8].starts_with("lr,0.01,0,1.0,4,"));
     assert!(dir.path().join("noise-corr-lr.json").exists());
     // Gradient noise: variance 0 is the plain run.
-    let gn = run_ok(
+    let gn = run_tiny(
         dir.path(),
         &["--sweep", "grad-noise", "--values", "0,1", "--epochs", "3"],
     );
-    let plain = run_ok(
+    let plain = run_tiny(
         dir.path(),
         &[
             "--sweep", "lr", "--values", "1e-2", "--epochs", "3", "--name", "p",
@@ -375,7 +368,7 @@ fn cli_sweeps_and_divergence() {
         plain.lines().nth(1).map(strip)
     );
     // A huge learning rate diverges: counted, never averaged in, no NaN in the table.
-    let o = peff()
+    let o = peff_command()
         .arg("noise-corr")
         .args(tiny_for(&["--sweep", "lr"]))
         .args(["--out", dir.path().to_str().unwrap(), "--format", "csv"])
@@ -436,7 +429,7 @@ fn cli_bad_flags_are_one_line_errors() {
         (&["--name", "a/b"], "--name"),
     ];
     for (extra, phrase) in cases {
-        let o = peff()
+        let o = peff_command()
             .arg("noise-corr")
             .args(tiny_for(extra))
             .args(["--out", out])
@@ -459,12 +452,12 @@ fn cli_bad_flags_are_one_line_errors() {
 fn results_and_shards_of_another_configuration_are_not_overwritten() {
     let dir = TempDir::new().unwrap();
     let imp = ["--prunes", "1", "--epochs-per-level", "2"];
-    run_ok(dir.path(), &imp);
-    run_ok(dir.path(), &imp);
+    run_tiny(dir.path(), &imp);
+    run_tiny(dir.path(), &imp);
     let json = dir.path().join("noise-corr-prunes1.json");
     let before = read(&json);
     let refused = |extra: &[&str], what: &str| {
-        let o = peff()
+        let o = peff_command()
             .arg("noise-corr")
             .args(tiny_for(extra))
             .args(["--out", dir.path().to_str().unwrap()])
@@ -477,9 +470,9 @@ fn results_and_shards_of_another_configuration_are_not_overwritten() {
     let other = ["--prunes", "1", "--epochs-per-level", "3"];
     refused(&other, "holds a result of another configuration");
     assert_eq!(read(&json), before);
-    run_ok(dir.path(), &[&other[..], &["--force"]].concat());
+    run_tiny(dir.path(), &[&other[..], &["--force"]].concat());
     assert_ne!(read(&json), before);
-    run_ok(dir.path(), &[&imp[..], &["--shard", "0/3"]].concat());
+    run_tiny(dir.path(), &[&imp[..], &["--shard", "0/3"]].concat());
     refused(
         &[&other[..], &["--shard", "0/3"]].concat(),
         "holds a shard of another configuration",
@@ -488,40 +481,25 @@ fn results_and_shards_of_another_configuration_are_not_overwritten() {
 
 /// A small noise-corr run for the checkpoint tests (100 seed runs, under a second).
 fn checkpointed_noise_corr(out: &Path, checkpoint: &Path, interval: Option<&str>) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "noise-corr",
-        "--d",
-        "3",
-        "--teacher-hidden",
-        "4",
-        "--student-hidden",
-        "6,5",
-        "--n",
-        "20",
-        "--mc",
-        "50",
-        "--lr",
-        "1e-2",
-        "--prunes",
-        "2",
-        "--threads=1",
-        "--epochs-per-level",
-        "150",
-        "--seeds",
-        "100",
-        "--format",
-        "csv",
-        "--out",
-        out.to_str().unwrap(),
-        "--checkpoint",
-        checkpoint.to_str().unwrap(),
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut args = with(
+        &NOISE_CORR_BASE,
+        &[
+            "--epochs-per-level",
+            "150",
+            "--seeds",
+            "100",
+            "--format",
+            "csv",
+            "--out",
+            path_str(out),
+            "--checkpoint",
+            path_str(checkpoint),
+        ],
+    );
     if let Some(interval) = interval {
-        args.extend(["--checkpoint-interval".to_string(), interval.to_string()]);
+        args.extend(["--checkpoint-interval", interval]);
     }
-    args
+    args.into_iter().map(String::from).collect()
 }
 
 /// Issue 28: a resumed noise-corr run says so on stderr, and its `wall_seconds` covers the
@@ -654,4 +632,89 @@ fn data_beyond_ulimit_v_are_an_error_not_an_abort() {
     );
     assert!(line.contains("address-space limit"), "{line}");
     assert!(line.contains("`--n`"), "{line}");
+}
+
+/// Interrupting noise-corr lost every finished seed run, and the first Ctrl-C was silent.
+/// `--checkpoint FILE` saves the finished runs on SIGINT, the stop is announced at once, and
+/// the rerun resumes to the table of an uninterrupted run, byte for byte.
+#[test]
+fn noise_corr_checkpoint_resumes_to_the_identical_table() {
+    let tmp = TempDir::new().unwrap();
+    let longer = [
+        "--epochs-per-level",
+        "150",
+        "--seeds",
+        "6",
+        "--format",
+        "csv",
+    ];
+    let reference_out = tmp.path().join("reference");
+    let reference = run_ok(&with(
+        &with(&NOISE_CORR_BASE, &longer),
+        &["--out", path_str(&reference_out)],
+    ));
+    for attempt in 0..3 {
+        let dir = tmp.path().join(format!("attempt{attempt}"));
+        let out = dir.join("out");
+        let checkpoint = dir.join("run.ckpt");
+        let full = with(
+            &with(&NOISE_CORR_BASE, &longer),
+            &[
+                "--out",
+                path_str(&out),
+                "--checkpoint",
+                path_str(&checkpoint),
+                "--checkpoint-interval",
+                "0",
+            ],
+        );
+        let Some(output) = common::interrupt_once_written(&full, &checkpoint) else {
+            continue;
+        };
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(130), "{stderr}");
+        assert!(stderr.contains("stopping after"), "{stderr}");
+        assert!(stderr.contains("checkpoint"), "{stderr}");
+        assert!(!out.join("noise-corr-prunes2.csv").exists());
+        let resumed = run_ok(&full);
+        assert_eq!(resumed, reference);
+        // A checkpoint of another configuration is refused, naming the field.
+        let mut other = full.clone();
+        other.extend(["--noise-variance", "2", "--name", "other"]);
+        expect_error(
+            &other,
+            &[
+                "`--checkpoint`",
+                "different configuration",
+                "noise_variance",
+            ],
+        );
+        return;
+    }
+    panic!("no attempt was stopped by SIGINT");
+}
+
+/// `noise-corr --n 10000000 --mc 10000000 --d 4096` aborted on allocation (exit 134); it is
+/// refused before any work with one line naming the flags, the size and the limit.
+#[test]
+fn noise_corr_sizes_beyond_memory_are_refused_before_allocation() {
+    let tmp = TempDir::new().unwrap();
+    expect_error(
+        &[
+            "noise-corr",
+            "--n",
+            "10000000",
+            "--mc",
+            "10000000",
+            "--d",
+            "4096",
+            "--out",
+            path_str(tmp.path()),
+        ],
+        &[
+            "`--n`, `--mc`, `--d`",
+            "GiB of memory",
+            "more than this machine's",
+        ],
+    );
 }

@@ -4,12 +4,7 @@ mod common;
 
 use std::process::Command;
 
-fn peff(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_peff"))
-        .args(args)
-        .output()
-        .expect("peff runs")
-}
+use common::peff;
 
 #[test]
 fn scaling_table_has_every_grid_point_within_its_bounds() {

@@ -4,14 +4,7 @@
 
 mod common;
 
-use std::process::Command;
-
-fn peff(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_peff"))
-        .args(args)
-        .output()
-        .expect("peff runs")
-}
+use common::{peff, read, records};
 
 fn ok(run: &std::process::Output) {
     assert!(
@@ -19,23 +12,6 @@ fn ok(run: &std::process::Output) {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-}
-
-/// The rows of a CSV as header-keyed maps.
-fn rows(path: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            header
-                .iter()
-                .cloned()
-                .zip(r.iter().map(String::from))
-                .collect()
-        })
-        .collect()
 }
 
 /// With `B = n` and `σ² = 0` every seed trains the same network: `H(m | D, init) = 0` and
@@ -63,8 +39,8 @@ fn full_batch_without_noise_equals_exact() {
     ];
     stoch.extend(common);
     ok(&peff(&stoch));
-    let exact = rows(&tmp.path().join("e.csv"));
-    let stoch = rows(&tmp.path().join("s.csv"));
+    let exact = records(&read(&tmp.path().join("e.csv")));
+    let stoch = records(&read(&tmp.path().join("s.csv")));
     let mut compared = 0;
     for e in &exact {
         let matching: Vec<_> = stoch
@@ -152,7 +128,7 @@ fn diverged_runs_are_announced() {
     ]);
     ok(&run);
     let stderr = String::from_utf8_lossy(&run.stderr);
-    let diverged: u64 = rows(&tmp.path().join("stochastic-regression.csv"))
+    let diverged: u64 = records(&read(&tmp.path().join("stochastic-regression.csv")))
         .iter()
         .filter(|r| r["summary"] == "mask" && r["grad_noise"] != "0.0")
         .map(|r| r["diverged"].parse::<u64>().unwrap())
@@ -200,7 +176,7 @@ fn estimates_converge_in_the_number_of_seeds() {
         "--format",
         "csv",
     ]));
-    let table = rows(&tmp.path().join("c.csv"));
+    let table = records(&read(&tmp.path().join("c.csv")));
     let mi = |s: &str| -> f64 {
         table
             .iter()
@@ -382,10 +358,6 @@ fn small_study(out: &str, extra: &[&str]) -> Vec<String> {
     a
 }
 
-fn run_strs(args: &[String]) -> std::process::Output {
-    peff(&args.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
 /// Issue 28: `peff stochastic` replaced an existing `<name>.svg` without `--force`, and a forced
 /// rerun with nothing to draw left the previous run's figure beside the new table. A figure
 /// without its JSON is now refused before any work (as a CSV is), and a run without a figure
@@ -556,9 +528,9 @@ fn resumed_stochastic_study_says_so_and_counts_the_earlier_time() {
         tmp.path().join("out").to_str().unwrap(),
         &["--checkpoint", checkpoint.to_str().unwrap()],
     );
-    ok(&run_strs(&run));
+    ok(&peff(&run));
     common::set_checkpoint_wall_seconds(&checkpoint, 1000.0);
-    let resumed = run_strs(&run);
+    let resumed = peff(&run);
     ok(&resumed);
     let err = String::from_utf8_lossy(&resumed.stderr);
     assert!(
@@ -579,7 +551,7 @@ fn resumed_stochastic_study_says_so_and_counts_the_earlier_time() {
 fn failed_checkpoint_save_still_writes_the_stochastic_table() {
     let tmp = tempfile::tempdir().unwrap();
     let reference = tmp.path().join("reference");
-    ok(&run_strs(&small_study(reference.to_str().unwrap(), &[])));
+    ok(&peff(&small_study(reference.to_str().unwrap(), &[])));
     for attempt in 0..3 {
         let dir = tmp.path().join(format!("attempt{attempt}"));
         let checkpoint = dir.join("ckpt/run.ckpt");

@@ -1,16 +1,185 @@
-//! Helpers shared by the integration tests: stopping a run with SIGINT once it has saved
-//! progress; breaking its checkpoint's directory while it runs; setting the wall time a
-//! checkpoint records. Not every test file uses every helper.
+//! Helpers shared by the integration tests: running the `peff` binary (`peff`, `run_ok`,
+//! `expect_error` and the bad-input contract they check), the small configurations several
+//! files run (`toy`, `NOISE_CORR`), reading what a run wrote, and the helpers of checkpoint
+//! tests: stopping a run with SIGINT once it has saved progress; breaking its checkpoint's
+//! directory while it runs; setting the wall time a checkpoint records. Each test file says
+//! `mod common;` and compiles its own copy, so not every file uses every helper.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Runs `peff args`, waits until `file` exists (at most two minutes), then sends SIGINT.
-/// `None` when the run had already ended by then (the caller retries with more work); else the
-/// interrupted run's output.
-pub fn interrupt_once_written(args: &[&str], file: &Path) -> Option<Output> {
+/// The `peff exact` columns (SPEC §8).
+pub const EXACT_HEADER: &str = "task,method,k,sparsity,entropy_bits,mi_bits,ceiling_bits,p_eff,distinct_masks,diverged,tie_mass";
+
+/// A tiny noise-corr configuration (IMP, 2 prunes), without its seeds and epochs.
+pub const NOISE_CORR_BASE: [&str; 16] = [
+    "noise-corr",
+    "--d",
+    "3",
+    "--teacher-hidden",
+    "4",
+    "--student-hidden",
+    "6,5",
+    "--n",
+    "20",
+    "--mc",
+    "50",
+    "--lr",
+    "1e-2",
+    "--prunes",
+    "2",
+    "--threads=1",
+];
+
+/// [`NOISE_CORR_BASE`] with 3 seeds of 3 epochs per level.
+pub const NOISE_CORR: [&str; 20] = {
+    let tail = ["--epochs-per-level", "3", "--seeds", "3"];
+    let mut all = [""; 20];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = if i < NOISE_CORR_BASE.len() {
+            NOISE_CORR_BASE[i]
+        } else {
+            tail[i - NOISE_CORR_BASE.len()]
+        };
+        i += 1;
+    }
+    all
+};
+
+/// The `peff` binary as a command to add arguments, stdin or environment to.
+pub fn peff_command() -> assert_cmd::Command {
+    assert_cmd::Command::new(env!("CARGO_BIN_EXE_peff"))
+}
+
+/// Runs `peff args…` and returns its output, whatever its exit status.
+pub fn peff<S: AsRef<OsStr>>(args: &[S]) -> Output {
+    peff_command().args(args).output().expect("peff runs")
+}
+
+/// Runs `peff args…`, asserts success and returns (stdout, stderr).
+pub fn run_ok_with_stderr(args: &[&str]) -> (String, String) {
+    let output = peff(args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "peff {} failed: {stderr}",
+        args.join(" ")
+    );
+    (String::from_utf8(output.stdout).unwrap(), stderr)
+}
+
+/// Runs `peff args…`, asserts success and returns stdout.
+pub fn run_ok(args: &[&str]) -> String {
+    run_ok_with_stderr(args).0
+}
+
+/// Runs `peff args…` and checks the bad-input contract: a non-zero exit status (not a signal,
+/// not a panic's 101), no panic, exactly one line on stderr, containing every phrase. Returns
+/// the line, or why the contract was broken.
+pub fn check_error(args: &[String], phrases: &[&str]) -> Result<String, String> {
+    let output = peff(args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let context = format!("peff {}: stderr {stderr:?}", args.join(" "));
+    match output.status.code() {
+        None => return Err(format!("{context}: killed by a signal")),
+        Some(code @ (0 | 101)) => return Err(format!("{context}: exit status {code}")),
+        Some(_) => {}
+    }
+    if stderr.contains("panicked") {
+        return Err(format!("{context}: panicked"));
+    }
+    if stderr.lines().count() != 1 {
+        return Err(format!("{context}: not exactly one line"));
+    }
+    if let Some(missing) = phrases.iter().find(|p| !stderr.contains(*p)) {
+        return Err(format!("{context}: does not mention {missing:?}"));
+    }
+    Ok(stderr.trim_end().to_string())
+}
+
+/// [`check_error`] that panics on a broken contract.
+pub fn expect_error(args: &[&str], phrases: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    check_error(&args, phrases).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `base` followed by `extra`.
+pub fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    [base, extra].concat()
+}
+
+/// A small toy configuration (p = 17) writing into `out`, followed by `extra`.
+pub fn toy<'a>(command: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        command,
+        "--n",
+        "2",
+        "--input-dim",
+        "2",
+        "--steps",
+        "30",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Parses CSV text into its header line and records, failing on ragged rows.
+pub fn parse_csv(text: &str) -> (String, Vec<csv::StringRecord>) {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .collect::<Vec<_>>()
+        .join(",");
+    let records = reader.records().collect::<Result<Vec<_>, _>>().unwrap();
+    (header, records)
+}
+
+/// Records of a CSV table by column name.
+pub fn records(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// `Partial::new`'s checksum, recomputed for an edited partial (as anyone can): SHA-256 (hex)
+/// of the file's JSON with an empty checksum field.
+pub fn resign(mut partial: peff::experiments::toy::partial::Partial) -> String {
+    use sha2::{Digest, Sha256};
+    partial.checksum.clear();
+    let unsigned = serde_json::to_string(&partial).unwrap();
+    partial.checksum = format!("{:x}", Sha256::digest(unsigned.as_bytes()));
+    serde_json::to_string(&partial).unwrap()
+}
+
+/// Starts `peff args` with stdout and stderr piped and waits until `file` exists (at most two
+/// minutes, polling every `poll`) or the run has ended.
+fn spawn_until_written(args: &[&str], file: &Path, poll: Duration) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_peff"))
         .args(args)
         .stdout(Stdio::piped())
@@ -24,8 +193,16 @@ pub fn interrupt_once_written(args: &[&str], file: &Path) -> Option<Output> {
             "{} never appeared",
             file.display()
         );
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(poll);
     }
+    child
+}
+
+/// Runs `peff args`, waits until `file` exists (at most two minutes), then sends SIGINT.
+/// `None` when the run had already ended by then (the caller retries with more work); else the
+/// interrupted run's output.
+pub fn interrupt_once_written(args: &[&str], file: &Path) -> Option<Output> {
+    let mut child = spawn_until_written(args, file, Duration::from_millis(2));
     if child.try_wait().unwrap().is_some() {
         return None;
     }
@@ -43,21 +220,7 @@ pub fn interrupt_once_written(args: &[&str], file: &Path) -> Option<Output> {
 /// on a full disk) while the run goes on. `None` when the run had already ended by then (the
 /// caller retries with more work); else the run's output.
 pub fn break_checkpoint_dir_once_written(args: &[&str], file: &Path) -> Option<Output> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_peff"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("peff starts");
-    let started = Instant::now();
-    while !file.exists() && child.try_wait().unwrap().is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "{} never appeared",
-            file.display()
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let mut child = spawn_until_written(args, file, Duration::from_millis(1));
     let dir = file.parent().expect("the checkpoint has a directory");
     // Moved away, not removed: the run may be writing its next save into it right now, and
     // a rename does not race with that as `remove_dir_all` would.

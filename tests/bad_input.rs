@@ -1,4 +1,6 @@
-//! Hostile input: the two file formats peff reads back (init files, SPEC §9, and partial-result
+//! Bad input fails with one line, never a panic.
+//!
+//! Hostile files: the two file formats peff reads back (init files, SPEC §9, and partial-result
 //! files of `--shard`/`--checkpoint`) must never panic, whatever the bytes, and must fail with a
 //! one-line error.
 //!
@@ -19,9 +21,19 @@
 //! duplicate one to three JSON values of a valid file. A partial-result file carries a SHA-256
 //! checksum of its own JSON, so byte edits mostly stop at the checksum; the *re-signed* tests
 //! recompute the checksum after editing (as anyone can) to reach the checks behind it.
+//!
+//! Bad flags and unusable files on the command line (SPEC §6, STYLE 11): every invalid value
+//! of every `exact`/`sample` flag, negative values after a space, unusable `--init` files,
+//! flags a command does not use or that cannot all hold, list flags, messages that state the
+//! rule that was broken, stay short and write numbers compactly, and inputs refused at a cap.
+//! Each exits non-zero with one stderr line naming the flag (`common::check_error`).
 
+mod common;
+
+use std::path::Path;
 use std::sync::LazyLock;
 
+use common::{check_error, expect_error, path_str, peff_command, resign, run_ok, toy};
 use peff::data::DataSpace;
 use peff::experiments::toy::partial::Partial;
 use peff::experiments::toy::{enumerate_range, ToyExperiment};
@@ -34,6 +46,7 @@ use peff::record::Shard;
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Value};
+use tempfile::TempDir;
 
 /// Layer shapes `(out, in)` of the default regression model (`p = 21`).
 const REGRESSION_LAYERS: [(usize, usize); 2] = [(4, 3), (1, 4)];
@@ -364,16 +377,6 @@ fn apply_value_edits(value: &mut Value, edits: &[ValueEdit]) {
     }
 }
 
-/// `Partial::new`'s checksum, recomputed for an edited partial: SHA-256 (hex) of the file's
-/// JSON with an empty checksum field.
-fn resign(mut partial: Partial) -> String {
-    use sha2::{Digest, Sha256};
-    partial.checksum.clear();
-    let unsigned = serde_json::to_string(&partial).unwrap();
-    partial.checksum = format!("{:x}", Sha256::digest(unsigned.as_bytes()));
-    serde_json::to_string(&partial).unwrap()
-}
-
 /// Value-edits the valid partial file and re-signs it; `None` when the edit broke the JSON
 /// structure so that it is no longer a `Partial` at all (then no checksum can be computed), or
 /// when the edited shape's parameter count `p` overflows `usize` (a known bug, pinned by
@@ -585,4 +588,544 @@ fn merge_rejects_a_huge_shard_count() {
     let text = resigned_with(|p| p.run.shard.as_mut().unwrap().count = u64::MAX);
     let error = Partial::parse(&text).unwrap_err();
     assert!(format!("{error:#}").contains("invalid shard"), "{error:#}");
+}
+
+// ---- bad flags and unusable files on the command line ----
+
+/// `peff <command>` with a small valid configuration in which each `(flag, value)` of
+/// `overrides` replaces the default; values are attached as `--flag=value`, or passed as a
+/// separate argument when `separate` is set.
+fn toy_args(command: &str, out: &Path, overrides: &[(&str, &str)], separate: bool) -> Vec<String> {
+    let base = [
+        ("--n", "2"),
+        ("--steps", "50"),
+        ("--methods", "magnitude,snip"),
+    ];
+    let mut args = vec![command.to_string(), "--out".into(), path_str(out).into()];
+    for (flag, value) in base {
+        if !overrides.iter().any(|(f, _)| *f == flag) {
+            args.extend([flag.to_string(), value.to_string()]);
+        }
+    }
+    for (flag, value) in overrides {
+        if separate {
+            args.extend([flag.to_string(), value.to_string()]);
+        } else {
+            args.push(format!("{flag}={value}"));
+        }
+    }
+    args
+}
+
+/// A bad-input case: `(flag, value)` overrides of the valid configuration, and the phrases
+/// the error must contain besides the flags.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+
+/// Checks every case `(overrides, phrases)` of `peff <command>` and panics with the list of
+/// broken ones; each case's phrases are its flag plus the given ones.
+fn check_cases(command: &str, cases: &[Case], separate: bool) {
+    let tmp = TempDir::new().unwrap();
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(overrides, phrases)| {
+            let args = toy_args(command, tmp.path(), overrides, separate);
+            let mut wanted: Vec<&str> = overrides.iter().map(|(flag, _)| *flag).collect();
+            wanted.extend(phrases.iter());
+            check_error(&args, &wanted).err()
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every invalid value of every `exact`/`sample` flag exits non-zero with one stderr line that
+/// names the flag and the rule it broke, and no panic. Fails if a value slips through
+/// validation (the tiny run would then succeed), if an error grows a second line, or if a
+/// message loses its flag.
+#[test]
+fn invalid_flag_values_fail_with_one_line_naming_the_flag() {
+    let exact: &[Case] = &[
+        (&[("--k", "0")], &["must be in [1, 20]", "got 0"]),
+        (&[("--k", "22")], &["must be in [1, 20] (p = 21", "got 22"]),
+        (&[("--k", "x")], &["not an integer: 'x'"]),
+        (&[("--k", ",")], &["needs at least one value"]),
+        (
+            &[("--sparsity", "1")],
+            &["must be in [0.0239, 0.9761]", "got 1"],
+        ),
+        (
+            &[("--sparsity", "-0.1")],
+            &["must be in [0.0239, 0.9761]", "got -0.1"],
+        ),
+        (
+            &[("--sparsity", "0.99")],
+            &["must be in [0.0239, 0.9761] (p = 21", "got 0.99"],
+        ),
+        (&[("--sparsity", "half")], &["not a number: 'half'"]),
+        (&[("--methods", "foo")], &["unknown method 'foo'", "valid:"]),
+        (&[("--methods", "magnitude,foo")], &["unknown method 'foo'"]),
+        (&[("--n", "0")], &["must be in [1, 30]", "got 0"]),
+        (&[("--n", "-3")], &["must be in [1, 30]", "got -3"]),
+        (&[("--n", "31")], &["must be in [1, 30]", "got 31"]),
+        (&[("--n", "x")], &["invalid value 'x'"]),
+        (&[("--hidden", "0")], &["must be in [1, 64]", "got 0"]),
+        (&[("--hidden", "20")], &["p = 101", "p ≤ 64"]),
+        (&[("--input-dim", "0")], &["must be in [1, 16]", "got 0"]),
+        (&[("--input-dim", "17")], &["must be in [1, 16]", "got 17"]),
+        (&[("--lr", "0")], &["must be a finite number > 0", "got 0"]),
+        (
+            &[("--lr", "-1")],
+            &["must be a finite number > 0", "got -1"],
+        ),
+        (
+            &[("--lr", "nan")],
+            &["must be a finite number > 0", "got NaN"],
+        ),
+        (
+            &[("--lr", "inf")],
+            &["must be a finite number > 0", "got inf"],
+        ),
+        (&[("--steps", "0")], &["must be in [1, 10000000]", "got 0"]),
+        (&[("--imp-rate", "0")], &["must be in (0, 1)", "got 0"]),
+        (&[("--imp-rate", "1")], &["must be in (0, 1)", "got 1"]),
+        (&[("--imp-rate", "nan")], &["must be in (0, 1)", "got NaN"]),
+        (
+            &[("--grasp-temperature", "0")],
+            &["finite number > 0", "got 0"],
+        ),
+        (
+            &[("--grasp-temperature", "inf")],
+            &["finite number > 0", "got inf"],
+        ),
+        (
+            &[("--synflow-rounds", "0")],
+            &["must be in [1, 100000]", "got 0"],
+        ),
+        (&[("--threads", "-1")], &["must be in [0, 1024]", "got -1"]),
+        (
+            &[("--threads", "1025")],
+            &["must be in [0, 1024]", "got 1025"],
+        ),
+        (&[("--inits", "0")], &["must be in [1, 10000]", "got 0"]),
+        (&[("--shard", "3/3")], &["i/N with 0 ≤ i < N", "got '3/3'"]),
+        (&[("--shard", "x")], &["i/N with 0 ≤ i < N", "got 'x'"]),
+        (&[("--shard", "0/0")], &["i/N with 0 ≤ i < N", "got '0/0'"]),
+        (
+            &[("--checkpoint-interval", "-1")],
+            &["finite number ≥ 0", "got -1"],
+        ),
+        (
+            &[("--checkpoint-interval", "nan")],
+            &["finite number ≥ 0", "got NaN"],
+        ),
+        (&[("--task", "vision")], &["invalid value 'vision'"]),
+        (&[("--format", "xml")], &["invalid value 'xml'"]),
+        (
+            &[("--inits", "2"), ("--shard", "0/2")],
+            &["whole exact enumerations only"],
+        ),
+        (
+            &[("--k", "3"), ("--sparsity", "0.5")],
+            &["cannot be used with"],
+        ),
+    ];
+    check_cases("exact", exact, false);
+    let sample: &[Case] = &[
+        (
+            &[("--samples", "0")],
+            &["must be in [1, 1000000000]", "got 0"],
+        ),
+        (
+            &[("--samples", "-5")],
+            &["must be in [1, 1000000000]", "got -5"],
+        ),
+        (&[("--lr", "0")], &["must be a finite number > 0", "got 0"]),
+        (&[("--k", "0")], &["must be in [1, 20]", "got 0"]),
+        (
+            &[("--inits", "2")],
+            &["`--inits` is not used by `peff sample`"],
+        ),
+    ];
+    check_cases("sample", sample, false);
+}
+
+/// Negative values written as a separate argument (`--n -3`, the way people type them) are
+/// reported like `--n=-3`: naming the flag and the valid range. Fails today: clap takes `-3`
+/// for an unknown flag and prints "unexpected argument '-3' found", which names no flag.
+#[test]
+fn negative_values_after_a_space_name_the_flag() {
+    let cases: &[Case] = &[
+        (&[("--n", "-3")], &["must be in [1, 30]"]),
+        (&[("--lr", "-1")], &["finite number > 0"]),
+        (&[("--threads", "-1")], &["must be in [0, 1024]"]),
+        (&[("--checkpoint-interval", "-1")], &["finite number ≥ 0"]),
+        (&[("--sparsity", "-0.1")], &["must be in [0.0239, 0.9761]"]),
+    ];
+    check_cases("exact", cases, true);
+}
+
+/// `--init` files that cannot be used (missing, not JSON, unknown keys, wrong layer count,
+/// shapes of another architecture or task) fail with one line naming `--init`, the file and
+/// the mismatch. Fails if a wrong-shaped init were silently truncated or padded.
+#[test]
+fn unusable_init_files_fail_with_one_line() {
+    let tmp = TempDir::new().unwrap();
+    let dir = tmp.path();
+    let out = path_str(dir);
+    let regression = dir.join("regression-init.json");
+    run_ok(&[
+        "exact",
+        "--n",
+        "2",
+        "--steps",
+        "50",
+        "--methods",
+        "synflow",
+        "--out",
+        out,
+        "--dump-init",
+        path_str(&regression),
+    ]);
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let missing = dir.join("missing.json");
+    let malformed = write("malformed.json", "{\"layers\": [");
+    let unknown = write("unknown.json", "{\"layers\": [], \"extra\": 1}");
+    let empty = write("empty.json", "{\"layers\": []}");
+    let huge = write(
+        "huge.json",
+        "{\"layers\": [{\"weight\": [[1e999]], \"bias\": [0]}]}",
+    );
+    let base = ["exact", "--n", "2", "--steps", "50", "--out", out];
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["--init", path_str(&missing)],
+            vec!["`--init`: cannot read", "missing.json"],
+        ),
+        (
+            vec!["--init", &malformed],
+            vec!["`--init`", "malformed.json", "malformed init file"],
+        ),
+        (
+            vec!["--init", &unknown],
+            vec!["malformed init file", "unknown field `extra`"],
+        ),
+        (
+            vec!["--init", &empty],
+            vec!["init file has 0 layers, the model has 2"],
+        ),
+        (
+            vec!["--init", &huge],
+            vec!["`--init`", "malformed init file"],
+        ),
+        (
+            vec!["--init", path_str(&regression), "--input-dim", "2"],
+            vec!["layer 0: weight has shape 4x3, the model needs 4x2"],
+        ),
+        (
+            vec!["--init", path_str(&regression), "--hidden", "5"],
+            vec!["layer 0: weight has shape 4x3, the model needs 5x3"],
+        ),
+        (
+            vec!["--init", path_str(&regression), "--task", "classification"],
+            vec![
+                "`--init`",
+                "regression-init.json",
+                "layer 0: weight has shape 4x3, the model needs 3x3",
+            ],
+        ),
+        (
+            vec!["--init", path_str(&regression), "--inits", "2"],
+            vec!["cannot be used with"],
+        ),
+    ];
+    for (extra, phrases) in cases {
+        let args: Vec<&str> = base.iter().chain(&extra).copied().collect();
+        expect_error(&args, &phrases);
+    }
+}
+
+/// The error for an init file that is not JSON states serde's reason once. Fails today: the
+/// `Malformed` variant both prints its source (`{0}`) and exposes it as `source()`, so `{:#}`
+/// prints "malformed init file: EOF while parsing … : EOF while parsing …".
+#[test]
+fn malformed_init_error_states_its_cause_once() {
+    let tmp = TempDir::new().unwrap();
+    let malformed = tmp.path().join("malformed.json");
+    std::fs::write(&malformed, "{\"layers\": [").unwrap();
+    let line = expect_error(
+        &[
+            "exact",
+            "--out",
+            path_str(tmp.path()),
+            "--init",
+            path_str(&malformed),
+        ],
+        &["malformed init file"],
+    );
+    assert_eq!(line.matches("EOF while parsing").count(), 1, "{line}");
+}
+
+/// `--k p`, `--sparsity 0` (k = p) and IMP at k = p panicked at "every method has rows" in
+/// exact, sample and converge; now every command refuses them with one line naming the flag
+/// and the valid range of k (p = 17 here).
+#[test]
+fn kept_count_equal_to_p_is_refused_not_a_panic() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    for command in ["exact", "sample", "converge"] {
+        for extra in [
+            &["--k", "17"][..],
+            &["--methods", "imp", "--k", "17"],
+            &["--sparsity", "0"],
+            &["--sparsity", "0,0.5", "--methods", "imp"],
+        ] {
+            let flag = extra[extra.len() - 2];
+            let flag = if flag == "--methods" { extra[0] } else { flag };
+            expect_error(&toy(command, out, extra), &[flag, "must be in", "[1, 16]"]);
+        }
+    }
+}
+
+/// Flags a command does not use were accepted and ignored (`converge --shard/--checkpoint/
+/// --inits`, `sample --max-datasets`); now they are refused with one line naming the flag.
+#[test]
+fn flags_a_command_does_not_use_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    for (command, extra) in [
+        ("converge", &["--shard", "0/2"][..]),
+        ("converge", &["--checkpoint", "c.json"]),
+        (
+            "converge",
+            &["--checkpoint", "c.json", "--checkpoint-interval", "5"],
+        ),
+        ("converge", &["--inits", "2"]),
+        ("converge", &["--dump-init", "i.json"]),
+        ("sample", &["--max-datasets", "5"]),
+        ("sample", &["--inits", "2"]),
+    ] {
+        let flag = if extra[0] == "--checkpoint" && extra.len() == 2 {
+            "--checkpoint"
+        } else {
+            extra[0]
+        };
+        expect_error(&toy(command, out, extra), &[flag, "is not used by"]);
+    }
+    expect_error(
+        &toy("exact", out, &["--checkpoint-interval", "5"]),
+        &["--checkpoint-interval", "needs `--checkpoint"],
+    );
+}
+
+/// `--init FILE --init-seed 5` recorded a seed that was not used, `--dump-init F --inits 3`
+/// dumped one init of three, `--init-seed 2^64−1 --inits 2` wrapped to seed 0: all refused.
+#[test]
+fn init_flags_that_cannot_all_hold_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let init = tmp.path().join("init.json");
+    run_ok(&toy(
+        "exact",
+        out,
+        &["--dump-init", path_str(&init), "--k", "3"],
+    ));
+    expect_error(
+        &toy(
+            "exact",
+            out,
+            &["--init", path_str(&init), "--init-seed", "5"],
+        ),
+        &["--init", "--init-seed", "cannot be used with"],
+    );
+    expect_error(
+        &toy("exact", out, &["--dump-init", "d.json", "--inits", "3"]),
+        &["--dump-init", "--inits", "cannot be used with"],
+    );
+    expect_error(
+        &toy(
+            "exact",
+            out,
+            &["--init-seed", "18446744073709551615", "--inits", "2"],
+        ),
+        &["--init-seed", "2^64"],
+    );
+}
+
+/// Error messages that were wrong or unhelpful: `--resamples 1` said "[1, …]", `all,imp` said
+/// "unknown method 'all'", `--max-datasets 0` suggested an impossible shard count, the
+/// `--sparsity` limit disagreed with what was accepted, a bad `--task` listed no valid values.
+#[test]
+fn messages_state_the_rule_that_was_broken() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    let output = peff_command()
+        .args(["entropy", "--resamples", "1", "-"])
+        .write_stdin("3\n2\n")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`--resamples` must be in [2, 1000000], got 1"),
+        "{stderr}"
+    );
+    let line = expect_error(
+        &toy("exact", out, &["--methods", "all,imp"]),
+        &["--methods", "`all`"],
+    );
+    assert!(!line.contains("unknown method"), "{line}");
+    expect_error(
+        &toy("exact", out, &["--max-datasets", "0"]),
+        &["--max-datasets", "≥ 1"],
+    );
+    expect_error(
+        &toy("exact", out, &["--task", "Regression"]),
+        &["--task", "regression, classification"],
+    );
+    // p = 17: the message's range [0.0295, 0.9705] is exactly what is accepted.
+    let line = expect_error(&toy("exact", out, &["--sparsity", "0.98"]), &["--sparsity"]);
+    assert!(line.contains("[0.0295, 0.9705]"), "{line}");
+    for ok in ["0.0295", "0.9705"] {
+        run_ok(&toy(
+            "exact",
+            out,
+            &["--sparsity", ok, "--methods", "snip", "--force"],
+        ));
+    }
+    for bad in ["0.0294", "0.9706"] {
+        expect_error(
+            &toy("exact", out, &["--sparsity", bad]),
+            &["[0.0295, 0.9705]"],
+        );
+    }
+}
+
+/// `--k 5,,6` was accepted while `--samples 50,,100` was refused, and duplicates were dropped
+/// silently: one rule for every list (no empty item, no repeat).
+#[test]
+fn every_list_flag_follows_one_rule() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    for (command, flag, empty, repeat) in [
+        ("exact", "--k", "5,,6", "5,6,5"),
+        ("exact", "--sparsity", "0.5,,0.6", "0.5,0.6,0.5"),
+        ("exact", "--methods", "snip,,imp", "snip,imp,snip"),
+        ("converge", "--samples", "50,,100", "50,100,50"),
+        ("converge", "--k", "5,", "5,5"),
+    ] {
+        expect_error(&toy(command, out, &[flag, empty]), &[flag, "empty item"]);
+        expect_error(&toy(command, out, &[flag, repeat]), &[flag, "twice"]);
+    }
+    // Two sparsities that round to the same k are a repeat too.
+    expect_error(
+        &toy("exact", out, &["--sparsity", "0.5,0.49"]),
+        &["both give k = 9"],
+    );
+}
+
+/// Error messages echoed whole inputs (a 10 MB line went to stderr): quoted input is cut.
+#[test]
+fn errors_quoting_huge_inputs_stay_short() {
+    let tmp = TempDir::new().unwrap();
+    let huge = "7".repeat(100_000) + "x";
+    let counts = tmp.path().join("counts.txt");
+    std::fs::write(&counts, format!("3\n{huge}\n")).unwrap();
+    let line = expect_error(&["entropy", path_str(&counts)], &["line 2"]);
+    assert!(line.len() < 500, "{} bytes", line.len());
+    let long_k = format!("--k={huge}");
+    let line = expect_error(&["exact", &long_k], &["--k"]);
+    assert!(line.len() < 500, "{} bytes", line.len());
+    let line = expect_error(&["exact", "--task", &huge], &["--task"]);
+    assert!(line.len() < 600, "{} bytes", line.len());
+}
+
+/// `--init /dev/zero` and gigabytes of counts grew memory without bound; inputs are capped.
+#[test]
+fn unbounded_inputs_are_refused_at_a_cap() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    expect_error(
+        &toy("exact", out, &["--init", "/dev/zero"]),
+        &["--init", "limit of 1 MiB"],
+    );
+    expect_error(
+        &["entropy", "/dev/zero"],
+        &["counts file", "limit of 256 MiB"],
+    );
+    expect_error(&["verify", "/dev/zero"], &["limit of 64 MiB"]);
+}
+
+/// Issue 26: the sparse-kernel threshold is a kept fraction; outside `[0, 1]` (or not a number)
+/// it is refused in one line by every command that takes it.
+#[test]
+fn sparse_below_outside_the_unit_interval_is_refused() {
+    for command in ["memorize", "noise-corr"] {
+        for bad in ["1.5", "-0.1", "NaN", "inf"] {
+            expect_error(
+                &[
+                    command,
+                    "--sparse-below",
+                    bad,
+                    "--out",
+                    "/nonexistent/never",
+                ],
+                &["--sparse-below", "[0, 1]"],
+            );
+        }
+    }
+}
+
+/// Flags accepted and ignored: `noise-corr --sweep lr --lr 5` recorded the `--lr` it ignored;
+/// `plot scaling --k 9,9` drew two identical panels. Both are refused.
+#[test]
+fn ignored_flags_are_refused() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    expect_error(
+        &["noise-corr", "--sweep", "lr", "--lr", "5", "--out", out],
+        &["`--lr`", "`--values`"],
+    );
+    expect_error(
+        &[
+            "plot",
+            "scaling",
+            "results/scaling-n.csv",
+            "--k",
+            "9,9",
+            "--out",
+            &format!("{out}/s.svg"),
+        ],
+        &["`--k`", "9", "twice"],
+    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+/// Huge numbers were printed with 301 digits (`--lr 1e-300`); every message now writes them
+/// compactly.
+#[test]
+fn huge_numbers_in_messages_are_compact() {
+    let tmp = TempDir::new().unwrap();
+    let line = expect_error(
+        &[
+            "noise-corr",
+            "--lr",
+            "1e-300",
+            "--out",
+            path_str(tmp.path()),
+        ],
+        &["`--lr`", "1e-300"],
+    );
+    assert!(line.len() < 200, "{line}");
+    assert_eq!(
+        peff::cli::errors::compact_numbers("got 0.000000000000000000000000000001."),
+        "got 1e-30."
+    );
+    assert_eq!(
+        peff::cli::errors::compact_numbers(
+            "sha abc1234567890123456789012345678 and /a/1234567890123456789012345678"
+        ),
+        "sha abc1234567890123456789012345678 and /a/1234567890123456789012345678"
+    );
 }
