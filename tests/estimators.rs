@@ -565,3 +565,26 @@ fn bootstrap_intervals_contain_the_estimate_and_lie_in_range() {
         }
     }
 }
+
+/// Issue 28: `peff.entropy` stops on Ctrl-C through `estimate_all_until`, which checks its flag
+/// before each resample: set, it returns `None`; never set, the rows of `estimate_all`.
+#[test]
+fn estimate_all_until_stops_on_its_flag_and_otherwise_equals_estimate_all() {
+    use std::sync::atomic::AtomicBool;
+    let counts = [10, 5, 3, 1, 1];
+    let cfg = BootstrapConfig::default();
+    let stopped = AtomicBool::new(true);
+    assert!(matches!(
+        estimate_all_until(&counts, 20.0, &cfg, &stopped),
+        Ok(None)
+    ));
+    let running = AtomicBool::new(false);
+    let rows = estimate_all_until(&counts, 20.0, &cfg, &running).unwrap();
+    // Debug prints every field (f64 by its shortest round-trip text): equal means equal bits.
+    assert_eq!(
+        format!("{:?}", rows.unwrap()),
+        format!("{:?}", estimate_all(&counts, 20.0, &cfg).unwrap())
+    );
+    // invalid input is refused before the flag is read
+    assert!(estimate_all_until(&[0, 0], 20.0, &cfg, &stopped).is_err());
+}

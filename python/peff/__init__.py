@@ -3,10 +3,13 @@
 The Python face of the peff Rust library (paper: Kumar, Luo & Sellke, "No Free Prune",
 ICML 2024). Every entropy is in bits; keyword arguments are named like the ``peff`` command
 line's flags (``-`` becomes ``_``), and invalid input raises ``ValueError`` with the command
-line's one-line message.
+line's one-line message (or one naming the argument: a bool for a number, an integer out of
+range, a masked array, a set where order matters). Long calls run without the GIL and stop on
+Ctrl-C (``KeyboardInterrupt``).
 
 - ``entropy(counts, alphabet=None, resamples=1000, seed=0, confidence=0.95)``: the eight
-  entropy estimators, each an ``Estimate`` (``bits``, ``ci_low``, ``ci_high``, ``sd``).
+  entropy estimators, each an ``Estimate`` (``bits``, ``ci_low``, ``ci_high``, ``sd``; a value:
+  it compares, hashes, pickles and copies).
 - ``mask_counts(masks)``: counts of distinct masks in an ``(N, p)`` bool/uint8 array or in a
   sequence of ``{name: array}`` dicts (flattened in sorted key order).
 - ``exact(**config)``, ``sample(**config)``: the toy tables of ``peff exact``/``peff sample``.

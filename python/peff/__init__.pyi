@@ -1,7 +1,7 @@
 # Hand-written type stub of peff (checked against the module by `python -m mypy.stubtest peff`).
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from os import PathLike
-from typing import Any, Union, final
+from typing import Any, Literal, Union, final
 
 import numpy as np
 import numpy.typing as npt
@@ -20,15 +20,23 @@ __all__ = [
     "toy",
 ]
 
-_IntList = Union[int, Sequence[int]]
-_FloatList = Union[float, Sequence[float]]
-_Number = Union[float, int]
+# What the keyword arguments of `exact`/`sample` take: a value, or for a list flag a list or
+# tuple of values (not any sequence: a range, an array or a set is refused).
+_Task = Literal["regression", "classification"]
+_IntList = Union[int, list[int], tuple[int, ...]]
+_FloatList = Union[float, list[float], tuple[float, ...]]
+_Names = Union[str, list[str], tuple[str, ...]]
 _Floats = Union[npt.NDArray[np.floating[Any]], npt.NDArray[np.integer[Any]], Sequence[float]]
+_MaskArray = Union[npt.NDArray[np.bool_], npt.NDArray[np.uint8]]
 
 @final
 class Estimate:
-    """One estimator's entropy estimate in bits, with its bootstrap interval."""
+    """One estimator's entropy estimate in bits, with its bootstrap interval; a value."""
 
+    def __new__(cls, bits: float, ci_low: float, ci_high: float, sd: float | None = None) -> Estimate: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[type[Estimate], tuple[float, float, float, float | None]]: ...
     @property
     def bits(self) -> float: ...
     @property
@@ -45,12 +53,10 @@ def entropy(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> dict[str, Estimate]: ...
-def mask_counts(
-    masks: npt.NDArray[np.bool_] | npt.NDArray[np.uint8] | Sequence[Mapping[str, npt.NDArray[np.bool_] | npt.NDArray[np.uint8]]],
-) -> npt.NDArray[np.uint64]: ...
+def mask_counts(masks: _MaskArray | Sequence[dict[str, _MaskArray]]) -> npt.NDArray[np.uint64]: ...
 def exact(
     *,
-    task: str | None = ...,
+    task: _Task | None = ...,
     n: int | None = ...,
     input_dim: int | None = ...,
     hidden: int | None = ...,
@@ -59,7 +65,7 @@ def exact(
     imp_rate: float | None = ...,
     grasp_temperature: float | None = ...,
     synflow_rounds: int | None = ...,
-    methods: str | Sequence[str] | None = ...,
+    methods: _Names | None = ...,
     k: _IntList | None = ...,
     sparsity: _FloatList | None = ...,
     init_seed: int | None = ...,
@@ -71,7 +77,7 @@ def exact(
 ) -> list[dict[str, Any]]: ...
 def sample(
     *,
-    task: str | None = ...,
+    task: _Task | None = ...,
     n: int | None = ...,
     input_dim: int | None = ...,
     hidden: int | None = ...,
@@ -80,7 +86,7 @@ def sample(
     imp_rate: float | None = ...,
     grasp_temperature: float | None = ...,
     synflow_rounds: int | None = ...,
-    methods: str | Sequence[str] | None = ...,
+    methods: _Names | None = ...,
     k: _IntList | None = ...,
     sparsity: _FloatList | None = ...,
     init_seed: int | None = ...,
@@ -92,15 +98,15 @@ def sample(
 ) -> list[dict[str, Any]]: ...
 def bound(
     *,
-    n: _Number,
-    d: _Number,
+    n: float,
+    d: float,
     epsilon: float,
     delta: float,
-    w: _Number,
-    j: _Number,
-    mi: _Number,
-    k: _Number,
-    c: _Number = 1.0,
+    w: float,
+    j: float,
+    mi: float,
+    k: float,
+    c: float = 1.0,
 ) -> dict[str, float]: ...
 def ceiling_bits(p: int, k: int) -> float: ...
 def noise_correlation(f_train: _Floats, f_mu_mean: float, z: _Floats) -> float: ...

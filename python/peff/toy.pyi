@@ -20,6 +20,7 @@ __all__ = [
 
 _F64 = npt.NDArray[np.float64]
 _Bool = npt.NDArray[np.bool_]
+_Task = Literal["regression", "classification"]
 
 @final
 class Datasets:
@@ -38,7 +39,7 @@ class Datasets:
     def points(self) -> npt.NDArray[np.uint32]:
         """``(N, n)`` sorted point ids."""
     @property
-    def task(self) -> str: ...
+    def task(self) -> _Task: ...
     @property
     def n(self) -> int: ...
     @property
@@ -55,8 +56,14 @@ class Datasets:
 
 @final
 class Information:
-    """Mask information in bits: ``bits = h_bits − h_cond_bits``."""
+    """Mask information in bits: ``bits = h_bits − h_cond_bits``; a value."""
 
+    def __new__(
+        cls, bits: float, h_bits: float, h_cond_bits: float, h_cond_plugin_bits: float, distinct: int
+    ) -> Information: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[type[Information], tuple[float, float, float, float, int]]: ...
     @property
     def bits(self) -> float: ...
     @property
@@ -69,7 +76,7 @@ class Information:
     def distinct(self) -> int: ...
 
 def datasets(
-    task: str = "regression",
+    task: _Task = "regression",
     n: int = 6,
     input_dim: int | None = None,
     hidden: int | None = None,
@@ -78,7 +85,7 @@ def datasets(
     """Every multiset dataset of the toy task, with its exact probability."""
 
 def sample_datasets(
-    task: str = "regression",
+    task: _Task = "regression",
     n: int = 6,
     input_dim: int | None = None,
     hidden: int | None = None,
@@ -88,7 +95,7 @@ def sample_datasets(
     """``count`` datasets drawn as ``peff sample`` draws them, probability ``1/count`` each."""
 
 def init(
-    task: str = "regression",
+    task: _Task = "regression",
     init_seed: int = 0,
     input_dim: int | None = None,
     hidden: int | None = None,
@@ -112,7 +119,7 @@ def hvp(theta: _F64, v: _F64, datasets: Datasets, temperature: float = 1.0) -> _
 
 def synflow_gradient(
     theta: _F64,
-    task: str = "regression",
+    task: _Task = "regression",
     input_dim: int | None = None,
     hidden: int | None = None,
 ) -> _F64:
@@ -122,5 +129,7 @@ def synflow_gradient(
 def top_k(scores: _F64, k: int, return_ties: Literal[False] = False) -> _Bool: ...
 @overload
 def top_k(scores: _F64, k: int, return_ties: Literal[True]) -> tuple[_Bool, _Bool]: ...
+@overload
+def top_k(scores: _F64, k: int, return_ties: bool) -> _Bool | tuple[_Bool, _Bool]: ...
 def information(masks: _Bool, probabilities: _F64) -> Information:
     """``bits``: exact ``H(m | init)`` for ``(N, p)`` masks, ``I(m; D | init)`` for ``(N, S, p)``."""

@@ -15,13 +15,13 @@
 //! ```
 //!
 //! Conventions: keyword arguments are the CLI's flags with `-` → `_`; invalid input raises
-//! `ValueError` with the CLI's one-line message (flags named as on the command line); inputs are
-//! validated before any work, the GIL is released around every long computation, and a panic
-//! inside peff becomes a `RuntimeError` (it never unwinds into Python).
+//! `ValueError` with the CLI's one-line message (flags named as on the command line), and any
+//! other bad argument (a bool for a number, an integer out of range, a masked array, a set for
+//! a sequence) a one-line `ValueError` naming it (args.rs); inputs are validated before any
+//! work, every long computation runs without the GIL and stops on Ctrl-C, and a panic inside
+//! peff becomes a `RuntimeError` (it never unwinds into Python) (work.rs).
 
-use std::any::Any;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 use numpy::ndarray::Axis;
@@ -31,17 +31,22 @@ use numpy::{
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyMapping, PyString};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyMapping, PyString, PyTuple};
 
 use peff::cli::{Cli, Command, ToyArgs};
 use peff::experiments::run::{compute, dataset_count};
-use peff::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
+use peff::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows_until, ExactRow};
 use peff::experiments::toy::{ToyRecord, ToyRun};
-use peff::info::estimators::{estimate_all, BootstrapConfig};
+use peff::info::estimators::{estimate_all_until, BootstrapConfig};
 use peff::info::masks::{check_size, MaskCounter, MaskError};
 use peff::record::RunRecord;
 
+mod args;
 mod toy;
+mod work;
+
+use args::{read, refuse_unordered, unmasked, Arg, Int};
+use work::{finished, guard, interruptible};
 
 /// Most counts `entropy` accepts: 2^27 = 134217728, about what the CLI's 256 MiB counts file
 /// holds.
@@ -51,28 +56,6 @@ const MAX_VALUES: usize = 1 << 30;
 
 fn invalid(message: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(message.to_string())
-}
-
-/// A panic's payload as a `RuntimeError`.
-fn internal(payload: Box<dyn Any + Send>) -> PyErr {
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_string());
-    PyRuntimeError::new_err(format!(
-        "internal error in peff (a bug, please report it): {message}"
-    ))
-}
-
-/// Runs `f`, turning a panic into a `RuntimeError`.
-fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(internal(payload)))
-}
-
-/// Runs `f` without the GIL, turning a panic into a `RuntimeError`.
-fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> PyResult<T> + Send) -> PyResult<T> {
-    py.detach(|| guard(f))
 }
 
 /// The repr of a Python object for a message, cut to 60 characters.
@@ -118,6 +101,16 @@ fn python_shape(shape: &[usize]) -> String {
 /// True
 /// >>> peff.entropy([10, 5, 3, 1, 1])["plugin"].sd is None
 /// True
+///
+/// An ``Estimate`` is a value: ``Estimate(bits, ci_low, ci_high, sd=None)`` builds one, two
+/// compare equal when their four fields do (``==``, ``!=``; ``hash`` agrees), and they pickle,
+/// ``copy`` and ``deepcopy`` to equal ones.
+///
+/// >>> import pickle
+/// >>> pickle.loads(pickle.dumps(nsb)) == nsb
+/// True
+/// >>> peff.Estimate(1.5, 1.0, 2.0) == peff.Estimate(1.5, 1.0, 2.0, sd=None)
+/// True
 #[pyclass(frozen, module = "peff", get_all)]
 struct Estimate {
     bits: f64,
@@ -126,8 +119,51 @@ struct Estimate {
     sd: Option<f64>,
 }
 
+impl Estimate {
+    /// The fields in the constructor's order.
+    fn fields(&self) -> (f64, f64, f64, Option<f64>) {
+        (self.bits, self.ci_low, self.ci_high, self.sd)
+    }
+}
+
 #[pymethods]
 impl Estimate {
+    #[new]
+    #[pyo3(signature = (bits, ci_low, ci_high, sd=None))]
+    fn new(
+        bits: Arg<f64>,
+        ci_low: Arg<f64>,
+        ci_high: Arg<f64>,
+        sd: Option<Arg<f64>>,
+    ) -> PyResult<Self> {
+        Ok(Estimate {
+            bits: bits.get("bits")?,
+            ci_low: ci_low.get("ci_low")?,
+            ci_high: ci_high.get("ci_high")?,
+            sd: sd.map(|sd| sd.get("sd")).transpose()?,
+        })
+    }
+
+    /// `(Estimate, (bits, ci_low, ci_high, sd))`: what `pickle` and `copy` rebuild it from.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> (
+        Bound<'py, pyo3::types::PyType>,
+        (f64, f64, f64, Option<f64>),
+    ) {
+        (slf.get_type(), slf.get().fields())
+    }
+
+    /// Equal when every field is (NaN equals nothing); another type is `NotImplemented`.
+    fn __eq__(&self, other: &Bound<'_, Self>) -> bool {
+        self.fields() == other.get().fields()
+    }
+
+    /// The hash of the tuple of fields, so that equal estimates hash equal.
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        self.fields().into_pyobject(py)?.hash()
+    }
+
     fn __repr__(&self) -> String {
         let sd = self.sd.map_or(String::new(), |sd| format!(", sd={sd}"));
         format!(
@@ -167,9 +203,10 @@ fn count_item(i: usize, item: &Bound<'_, PyAny>) -> PyResult<u64> {
     )))
 }
 
-/// The counts of `entropy`: a 1-D NumPy array of integers, or a sequence of integers.
+/// The counts of `entropy`: a 1-D NumPy array of integers, or a sequence of integers (read
+/// with the GIL held, so it checks for Ctrl-C every 2^16 items).
 fn counts_from(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
-    if let Ok(array) = obj.cast::<PyUntypedArray>() {
+    if let Some(array) = unmasked(obj, "counts")? {
         if array.ndim() != 1 {
             return Err(invalid(format!(
                 "counts must be a 1-D array, got shape {}",
@@ -205,6 +242,7 @@ fn counts_from(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
         }
         // Floats, objects, strings: element by element, so the message names the first bad one.
     }
+    refuse_unordered(obj, "counts")?;
     if obj.is_instance_of::<PyString>() || obj.cast::<PyMapping>().is_ok() {
         return Err(invalid(format!(
             "counts must be a 1-D array or a sequence of non-negative integers, got {}",
@@ -224,6 +262,9 @@ fn counts_from(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
     }
     let mut counts = Vec::with_capacity(length);
     for (i, item) in obj.try_iter()?.enumerate() {
+        if i % (1 << 16) == 0 {
+            obj.py().check_signals()?;
+        }
         counts.push(count_item(i, &item?)?);
     }
     Ok(counts)
@@ -243,7 +284,8 @@ fn counts_from(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
 /// ``chao_wang_jost``, ``grassberger``, ``jackknife``, ``shrink``, ``nsb``) to ``Estimate``.
 /// Raises ``ValueError`` for negative or non-integer counts, all-zero counts, an alphabet
 /// smaller than the number of observed symbols, ``resamples`` outside [2, 1000000] or
-/// ``confidence`` outside (0, 1). The GIL is released while the estimators run.
+/// ``confidence`` outside (0, 1), and for a bool, a masked array or a set. The estimators run
+/// without the GIL, and Ctrl-C stops them (between bootstrap resamples).
 ///
 /// >>> import peff
 /// >>> est = peff.entropy([10, 5, 3, 1, 1], alphabet=20)
@@ -266,27 +308,32 @@ fn counts_from(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
 /// ...
 /// ValueError: counts[1]: negative count -2
 #[pyfunction]
-#[pyo3(signature = (counts, alphabet=None, resamples=1000, seed=0, confidence=0.95))]
+#[pyo3(
+    signature = (counts, alphabet=None, resamples=Arg::int(1000), seed=Arg::int(0), confidence=Arg::of(0.95)),
+    text_signature = "(counts, alphabet=None, resamples=1000, seed=0, confidence=0.95)"
+)]
 fn entropy<'py>(
     py: Python<'py>,
     counts: &Bound<'py, PyAny>,
-    alphabet: Option<f64>,
-    resamples: i64,
-    seed: u64,
-    confidence: f64,
+    alphabet: Option<Arg<f64>>,
+    resamples: Arg<Int>,
+    seed: Arg<Int>,
+    confidence: Arg<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     guard(|| {
+        let alphabet = alphabet.map(|a| a.get("alphabet")).transpose()?;
+        let (resamples, seed) = (resamples.get("resamples")?, seed.get("seed")?);
+        let confidence = confidence.get("confidence")?;
         // The checks of `peff entropy`, in its order and with its messages.
         if !(confidence > 0.0 && confidence < 1.0) {
             return Err(invalid(format!(
                 "`--confidence` must be in (0, 1), got {confidence}"
             )));
         }
-        if !(2..=1_000_000).contains(&resamples) {
-            return Err(invalid(format!(
-                "`--resamples` must be in [2, 1000000], got {resamples}"
-            )));
-        }
+        let resamples: usize = resamples
+            .within(2..=1_000_000)
+            .map_err(|got| invalid(format!("`--resamples` must be in [2, 1000000], got {got}")))?;
+        let seed = seed.in_range("seed", 0..=u64::MAX)?;
         let counts = counts_from(counts)?;
         let observed = counts.iter().filter(|&&c| c > 0).count();
         let alphabet = match alphabet {
@@ -299,15 +346,15 @@ fn entropy<'py>(
             None => observed as f64,
         };
         let cfg = BootstrapConfig {
-            resamples: resamples as usize,
+            resamples,
             confidence,
             seed,
         };
-        let estimates = detached(py, || {
-            estimate_all(&counts, alphabet, &cfg).map_err(invalid)
+        let estimates = interruptible(py, |stop| {
+            estimate_all_until(&counts, alphabet, &cfg, stop).map_err(invalid)
         })?;
         let out = PyDict::new(py);
-        for e in estimates {
+        for e in finished(estimates)? {
             let value = Estimate {
                 bits: e.estimate_bits,
                 ci_low: e.ci_low_bits,
@@ -322,7 +369,7 @@ fn entropy<'py>(
 
 /// One mask entry of `mask_counts`: a NumPy array of dtype bool or uint8, read as bytes.
 fn mask_array<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<PyReadonlyArrayDyn<'py, u8>> {
-    let Ok(array) = obj.cast::<PyUntypedArray>() else {
+    let Some(array) = unmasked(obj, what)? else {
         return Err(invalid(format!(
             "{what} must be a NumPy array of dtype bool or uint8, got {} (for a torch tensor, pass .numpy())",
             obj.get_type().name()?
@@ -362,7 +409,8 @@ fn mask_error(e: MaskError) -> PyErr {
 /// Returns a 1-D uint64 array: the number of times each distinct mask occurs, in order of first
 /// appearance (so it sums to ``N``). Raises ``ValueError`` for another dtype, another shape, an
 /// entry other than 0 or 1, no masks, or more than 2^32 entries in all (checked before any
-/// copy). The GIL is released while the masks are counted.
+/// copy), and for a masked array or a set of dicts. The masks are counted without the GIL, and
+/// Ctrl-C stops the count.
 ///
 /// >>> import numpy as np, peff
 /// >>> m = np.array([[1, 0, 1], [0, 1, 1], [1, 0, 1]], dtype=bool)
@@ -403,10 +451,13 @@ fn counts_of_matrix(py: Python<'_>, masks: &Bound<'_, PyAny>) -> PyResult<Vec<u6
     };
     check_size(rows as u64, entries as u64).map_err(mask_error)?;
     let view = array.as_array();
-    detached(py, || {
+    let counts = interruptible(py, |stop| {
         let mut counter = MaskCounter::new(entries);
         let mut buffer = Vec::new();
         for row in view.axis_iter(Axis(0)) {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
             let row_slice = match row.as_slice() {
                 Some(s) => s,
                 None => {
@@ -417,8 +468,9 @@ fn counts_of_matrix(py: Python<'_>, masks: &Bound<'_, PyAny>) -> PyResult<Vec<u6
             };
             counter.add(row_slice).map_err(mask_error)?;
         }
-        counter.counts().map_err(mask_error)
-    })
+        counter.counts().map(Some).map_err(mask_error)
+    })?;
+    finished(counts)
 }
 
 fn counts_of_dicts(py: Python<'_>, masks: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
@@ -428,6 +480,7 @@ fn counts_of_dicts(py: Python<'_>, masks: &Bound<'_, PyAny>) -> PyResult<Vec<u64
             masks.get_type().name()?
         )))
     };
+    refuse_unordered(masks, "masks")?;
     if masks.is_instance_of::<PyString>() || masks.cast::<PyMapping>().is_ok() {
         return Err(not_masks()?);
     }
@@ -511,10 +564,13 @@ fn counts_of_dicts(py: Python<'_>, masks: &Bound<'_, PyAny>) -> PyResult<Vec<u64
         .map(|row| row.iter().map(|a| a.as_array()).collect())
         .collect();
     let entries: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
-    detached(py, || {
+    let counts = interruptible(py, |stop| {
         let mut counter = MaskCounter::new(entries);
         let mut owned: Vec<Vec<u8>> = Vec::new();
         for row in &views {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
             owned.clear();
             // Strided arrays are copied (C order); contiguous ones are read in place.
             let mut parts: Vec<&[u8]> = Vec::with_capacity(row.len());
@@ -532,38 +588,91 @@ fn counts_of_dicts(py: Python<'_>, masks: &Bound<'_, PyAny>) -> PyResult<Vec<u64
             }
             counter.add_parts(&parts).map_err(mask_error)?;
         }
-        counter.counts().map_err(mask_error)
+        counter.counts().map(Some).map_err(mask_error)
+    })?;
+    finished(counts)
+}
+
+/// What a toy flag takes from Python (the types of `python/peff/__init__.pyi`).
+#[derive(Clone, Copy)]
+enum Takes {
+    /// An int or a NumPy integer.
+    Int,
+    /// A real number: an int, a float or a NumPy scalar.
+    Real,
+    /// A str.
+    Name,
+    /// A str or an `os.PathLike`.
+    Path,
+}
+
+/// A toy flag: its Python name, what it takes, and whether it also takes a list (or tuple).
+type ToyFlag = (&'static str, Takes, bool);
+
+/// The toy flags `exact` accepts (every flag of `peff exact` that does not write files or
+/// select a shard).
+const TOY_FLAGS: &[ToyFlag] = &[
+    ("task", Takes::Name, false),
+    ("n", Takes::Int, false),
+    ("input_dim", Takes::Int, false),
+    ("hidden", Takes::Int, false),
+    ("steps", Takes::Int, false),
+    ("lr", Takes::Real, false),
+    ("imp_rate", Takes::Real, false),
+    ("grasp_temperature", Takes::Real, false),
+    ("synflow_rounds", Takes::Int, false),
+    ("methods", Takes::Name, true),
+    ("k", Takes::Int, true),
+    ("sparsity", Takes::Real, true),
+    ("init_seed", Takes::Int, false),
+    ("init", Takes::Path, false),
+    ("inits", Takes::Int, false),
+    ("random_seed", Takes::Int, false),
+    ("threads", Takes::Int, false),
+    ("max_datasets", Takes::Int, false),
+];
+
+/// The flags `sample` takes besides `TOY_FLAGS` (less `inits` and `max_datasets`).
+const SAMPLE_FLAGS: &[ToyFlag] = &[("samples", Takes::Int, false), ("seed", Takes::Int, false)];
+
+/// One value of `flag` as the command line's text, or a `ValueError` naming the flag.
+fn flag_value(v: &Bound<'_, PyAny>, flag: &str, takes: Takes) -> PyResult<String> {
+    let py = v.py();
+    let name = format!("`{flag}`");
+    Ok(match takes {
+        Takes::Int => {
+            read::<Int>(v, &name)?;
+            let index = py.import("operator")?.call_method1("index", (v,))?;
+            index.str()?.to_string()
+        }
+        Takes::Real => PyFloat::new(py, read::<f64>(v, &name)?).repr()?.to_string(),
+        Takes::Name => read::<String>(v, &name)?,
+        Takes::Path => {
+            let os = py.import("os")?;
+            let path = if v.is_instance(&os.getattr("PathLike")?)? {
+                os.call_method1("fspath", (v,))?
+            } else {
+                v.clone()
+            };
+            match path.cast::<PyString>() {
+                Ok(path) => path.to_cow()?.into_owned(),
+                Err(_) => {
+                    return Err(invalid(format!(
+                        "{name} must be a str or a path (os.PathLike), got {}",
+                        short_repr(v)
+                    )))
+                }
+            }
+        }
     })
 }
 
-/// The toy flags the Python functions accept (every flag of `peff exact` that does not write
-/// files or select a shard).
-const TOY_FLAGS: &[&str] = &[
-    "task",
-    "n",
-    "input_dim",
-    "hidden",
-    "steps",
-    "lr",
-    "imp_rate",
-    "grasp_temperature",
-    "synflow_rounds",
-    "methods",
-    "k",
-    "sparsity",
-    "init_seed",
-    "init",
-    "inits",
-    "random_seed",
-    "threads",
-    "max_datasets",
-];
-
-/// `["peff", command, --flag, value, …]` from keyword arguments; lists become comma lists.
+/// `["peff", command, --flag=value, …]` from keyword arguments (`None`: the flag's default);
+/// a list or tuple, where the flag takes one, becomes a comma list.
 fn toy_argv(
     function: &str,
     config: Option<&Bound<'_, PyDict>>,
-    allowed: &[&str],
+    flags: &[ToyFlag],
 ) -> PyResult<Vec<String>> {
     let mut argv = vec!["peff".to_string(), function.to_string()];
     let Some(config) = config else {
@@ -571,34 +680,32 @@ fn toy_argv(
     };
     for (key, value) in config.iter() {
         let key: String = key.extract()?;
-        if !allowed.contains(&key.as_str()) {
+        let Some(&(_, takes, list)) = flags.iter().find(|f| f.0 == key) else {
             return Err(PyTypeError::new_err(format!(
                 "{function}() got an unexpected keyword argument '{key}'"
             )));
-        }
+        };
         if value.is_none() {
             continue;
         }
         let flag = format!("--{}", key.replace('_', "-"));
-        let text = |v: &Bound<'_, PyAny>| -> PyResult<String> {
-            if v.is_instance_of::<PyBool>() {
-                return Err(invalid(format!(
-                    "`{flag}` takes a number or a name, got {}",
-                    short_repr(v)
-                )));
-            }
-            Ok(v.str()?.to_string())
-        };
-        let is_list =
-            value.cast::<PyList>().is_ok() || value.is_instance_of::<pyo3::types::PyTuple>();
-        let text = if is_list {
+        let is_list = value.cast::<PyList>().is_ok() || value.is_instance_of::<PyTuple>();
+        let text = if list && is_list {
             value
                 .try_iter()?
-                .map(|v| text(&v?))
+                .map(|v| flag_value(&v?, &flag, takes))
                 .collect::<PyResult<Vec<String>>>()?
                 .join(",")
+        } else if is_list {
+            return Err(invalid(format!(
+                "`{flag}` takes one value, got {}",
+                short_repr(&value)
+            )));
         } else {
-            text(&value)?
+            if list {
+                refuse_unordered(&value, &format!("`{flag}`"))?;
+            }
+            flag_value(&value, &flag, takes)?
         };
         argv.push(format!("{flag}={text}"));
     }
@@ -617,11 +724,14 @@ fn parse_cli(argv: &[String]) -> PyResult<Command> {
     }
 }
 
-/// A run never stopped from outside (the CLI's Ctrl-C flag has no Python counterpart).
-static NEVER: AtomicBool = AtomicBool::new(false);
-
-/// The rows `peff exact`/`peff sample` print for `args` (no files written), as JSON values.
-fn toy_rows(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::Result<serde_json::Value> {
+/// The rows `peff exact`/`peff sample` print for `args` (no files written), as JSON values;
+/// `None` when `stop` ended the run (checked between windows of 8192 datasets, as the CLI's
+/// Ctrl-C is, and between the bootstrap resamples of `sample`'s estimates).
+fn toy_rows(
+    args: &ToyArgs,
+    sampling: Option<(u64, u64)>,
+    stop: &AtomicBool,
+) -> anyhow::Result<Option<serde_json::Value>> {
     let run = args.validate()?;
     let whole = ToyRun {
         experiment: run.experiment.clone(),
@@ -650,15 +760,20 @@ fn toy_rows(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::Result<serd
     let mut per_init = Vec::with_capacity(inits.len());
     for &seed in &inits {
         let record = record_for(seed);
-        let tallies = pool
-            .install(|| compute(&record, 0..total, None, &NEVER, &|_| {}))?
-            .ok_or_else(|| anyhow::anyhow!("the run stopped before its end"))?;
+        let Some(tallies) = pool.install(|| compute(&record, 0..total, None, stop, &|_| {}))?
+        else {
+            return Ok(None);
+        };
         per_init.push((record.config, tallies));
     }
     if let Some(samples) = whole.samples {
         let (config, tallies) = &per_init[0];
-        let rows = pool.install(|| sample_rows(&config.experiment, tallies, samples))?;
-        return Ok(serde_json::to_value(rows)?);
+        let rows =
+            pool.install(|| sample_rows_until(&config.experiment, tallies, samples, stop))?;
+        return rows
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(Into::into);
     }
     let mut tables: Vec<(u64, Vec<ExactRow>)> = per_init
         .iter()
@@ -669,11 +784,12 @@ fn toy_rows(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::Result<serd
             )
         })
         .collect();
-    if tables.len() == 1 {
-        Ok(serde_json::to_value(tables.remove(0).1)?)
+    let rows = if tables.len() == 1 {
+        serde_json::to_value(tables.remove(0).1)?
     } else {
-        Ok(serde_json::to_value(multi_init_rows(&tables))?)
-    }
+        serde_json::to_value(multi_init_rows(&tables))?
+    };
+    Ok(Some(rows))
 }
 
 /// A JSON value as the Python object of the same meaning (`null` → `None`).
@@ -724,10 +840,10 @@ fn run_toy<'py>(py: Python<'py>, argv: Vec<String>) -> PyResult<Bound<'py, PyAny
         }
         _ => unreachable!("argv names exact or sample"),
     };
-    let rows = detached(py, || {
-        toy_rows(&args, sampling).map_err(|e| invalid(format!("{e:#}")))
+    let rows = interruptible(py, |stop| {
+        toy_rows(&args, sampling, stop).map_err(|e| invalid(format!("{e:#}")))
     })?;
-    to_python(py, &rows)
+    to_python(py, &finished(rows)?)
 }
 
 /// The exact table of ``peff exact``: one dict per row, with the CLI's column names and values.
@@ -738,9 +854,10 @@ fn run_toy<'py>(py: Python<'py>, argv: Vec<String>) -> PyResult<Bound<'py, PyAny
 /// ``random_seed``, ``threads``, ``max_datasets``) with the same defaults; lists (``k``,
 /// ``sparsity``, ``methods``) may be Python lists. The rows equal those of
 /// ``peff exact --format csv`` for the same flags (empty cells are ``None``); nothing is
-/// written to disk. Raises ``ValueError`` with the CLI's message for an invalid value and
-/// ``TypeError`` for an unknown keyword. The GIL is released while the networks train
-/// (the default configuration takes seconds; it cannot be interrupted with Ctrl-C).
+/// written to disk. Raises ``ValueError`` with the CLI's message for an invalid value (and for
+/// a bool, a set, or another type than a str, a number or a path) and ``TypeError`` for an
+/// unknown keyword. The networks train without the GIL (the default configuration takes
+/// seconds), and Ctrl-C stops them (after the current window of 8192 datasets).
 ///
 /// >>> import peff
 /// >>> rows = peff.exact(n=2, steps=20, methods="magnitude", k=[10, 5], threads=1)
@@ -764,8 +881,9 @@ fn exact<'py>(py: Python<'py>, config: Option<&Bound<'py, PyDict>>) -> PyResult<
 /// Keyword arguments are ``peff sample``'s flags with ``-`` → ``_``: those of ``peff.exact``
 /// except ``inits`` and ``max_datasets``, plus ``samples`` (default 32000) and ``seed``
 /// (default 0). The rows equal those of ``peff sample --format csv`` for the same flags.
-/// Raises ``ValueError``/``TypeError`` as ``peff.exact`` does. The GIL is released while the
-/// networks train.
+/// Raises ``ValueError``/``TypeError`` as ``peff.exact`` does. The networks train without the
+/// GIL, and Ctrl-C stops them (after the current window of 8192 datasets) or the estimators
+/// that follow.
 ///
 /// >>> import peff
 /// >>> rows = peff.sample(n=2, steps=20, methods="magnitude", k=10, samples=50, threads=1)
@@ -780,13 +898,13 @@ fn sample<'py>(
     config: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
-        let mut allowed: Vec<&str> = TOY_FLAGS
+        let flags: Vec<ToyFlag> = TOY_FLAGS
             .iter()
+            .filter(|f| !matches!(f.0, "inits" | "max_datasets"))
+            .chain(SAMPLE_FLAGS)
             .copied()
-            .filter(|f| !matches!(*f, "inits" | "max_datasets"))
             .collect();
-        allowed.extend(["samples", "seed"]);
-        run_toy(py, toy_argv("sample", config, &allowed)?)
+        run_toy(py, toy_argv("sample", config, &flags)?)
     })
 }
 
@@ -806,31 +924,34 @@ fn sample<'py>(
 /// >>> round(b["p_eff"], 6), round(b["lipschitz_lower_bound"], 6)
 /// (9.918863, 0.02101)
 #[pyfunction]
-#[pyo3(signature = (*, n, d, epsilon, delta, w, j, mi, k, c=1.0))]
+#[pyo3(
+    signature = (*, n, d, epsilon, delta, w, j, mi, k, c=Arg::of(1.0)),
+    text_signature = "(*, n, d, epsilon, delta, w, j, mi, k, c=1.0)"
+)]
 #[allow(clippy::too_many_arguments)] // the flags of `peff bound`, one argument each
 fn bound<'py>(
     py: Python<'py>,
-    n: f64,
-    d: f64,
-    epsilon: f64,
-    delta: f64,
-    w: f64,
-    j: f64,
-    mi: f64,
-    k: f64,
-    c: f64,
+    n: Arg<f64>,
+    d: Arg<f64>,
+    epsilon: Arg<f64>,
+    delta: Arg<f64>,
+    w: Arg<f64>,
+    j: Arg<f64>,
+    mi: Arg<f64>,
+    k: Arg<f64>,
+    c: Arg<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     guard(|| {
         let inputs = peff::info::bound::BoundInputs {
-            n,
-            d,
-            epsilon,
-            delta,
-            c,
-            w,
-            j,
-            mi,
-            k,
+            n: n.get("n")?,
+            d: d.get("d")?,
+            epsilon: epsilon.get("epsilon")?,
+            delta: delta.get("delta")?,
+            c: c.get("c")?,
+            w: w.get("w")?,
+            j: j.get("j")?,
+            mi: mi.get("mi")?,
+            k: k.get("k")?,
         };
         let b = inputs.evaluate().map_err(|e| invalid(format!("{e:#}")))?;
         let out = PyDict::new(py);
@@ -851,20 +972,22 @@ fn bound<'py>(
 /// >>> 2 ** peff.ceiling_bits(4, 2)
 /// 6.0
 #[pyfunction]
-fn ceiling_bits(p: i64, k: i64) -> PyResult<f64> {
+fn ceiling_bits(p: Arg<Int>, k: Arg<Int>) -> PyResult<f64> {
     guard(|| {
-        if p < 0 || k < 0 || k > p {
-            return Err(invalid(format!(
-                "ceiling_bits needs 0 ≤ k ≤ p, got p = {p}, k = {k}"
-            )));
-        }
-        Ok(peff::data::log2_binomial(p as usize, k as usize))
+        let (p, k) = (p.get("p")?, k.get("k")?);
+        let p: usize = p
+            .within(0..=usize::MAX)
+            .map_err(|got| invalid(format!("p must be ≥ 0, got {got}")))?;
+        let k = k
+            .within(0..=p)
+            .map_err(|got| invalid(format!("k must be in [0, p] = [0, {p}], got {got}")))?;
+        Ok(peff::data::log2_binomial(p, k))
     })
 }
 
 /// A 1-D float array of `noise_correlation`, every value finite.
 fn floats_from(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f64>> {
-    let values: Vec<f64> = if let Ok(array) = obj.cast::<PyUntypedArray>() {
+    let values: Vec<f64> = if let Some(array) = unmasked(obj, name)? {
         if array.ndim() != 1 {
             return Err(invalid(format!(
                 "{name} must be 1-D, got shape {}",
@@ -887,6 +1010,7 @@ fn floats_from(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f64>> {
         let view: PyReadonlyArray1<'_, f64> = wide.extract()?;
         view.as_array().to_vec()
     } else {
+        refuse_unordered(obj, name)?;
         match obj.len() {
             Ok(len) if len > MAX_VALUES => {
                 return Err(invalid(format!(
@@ -914,7 +1038,14 @@ fn floats_from(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f64>> {
 /// ``f_train`` holds the network's outputs ``f(x_i)`` on its ``n`` training points,
 /// ``f_mu_mean`` the mean output ``E_μ f`` over fresh inputs from the data distribution, and
 /// ``z`` the label noise ``z_i`` of the training points. Raises ``ValueError`` when ``f_train``
-/// and ``z`` differ in length, are empty, or hold a value that is not finite.
+/// and ``z`` differ in length, are empty, hold a value that is not finite, or are a masked
+/// array or a set.
+///
+/// ``C`` is a mean of products, not a normalised correlation: nothing is divided by a variance,
+/// so constant noise, constant outputs or a single point give the formula's finite value. For
+/// finite inputs the only way to a non-finite value is float64 overflow (a product
+/// ``f(x_i) z_i``, ``E_μ f · z̄`` or a sum beyond 1.8e308, where ``∞ − ∞`` or ``0 · ∞`` is NaN);
+/// then ``ValueError`` says so instead of returning ``inf`` or ``NaN``.
 ///
 /// >>> import peff
 /// >>> peff.noise_correlation([1.0, 2.0, 3.0], 2.0, [1.0, 0.0, -1.0])
@@ -926,10 +1057,11 @@ fn floats_from(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<f64>> {
 #[pyfunction]
 fn noise_correlation(
     f_train: &Bound<'_, PyAny>,
-    f_mu_mean: f64,
+    f_mu_mean: Arg<f64>,
     z: &Bound<'_, PyAny>,
 ) -> PyResult<f64> {
     guard(|| {
+        let f_mu_mean = f_mu_mean.get("f_mu_mean")?;
         let f = floats_from(f_train, "f_train")?;
         let z = floats_from(z, "z")?;
         if f.len() != z.len() {
@@ -945,11 +1077,13 @@ fn noise_correlation(
         if !f_mu_mean.is_finite() {
             return Err(invalid(format!("f_mu_mean is not finite: {f_mu_mean}")));
         }
-        Ok(peff::experiments::noise_corr::correlation(
-            &f,
-            &z,
-            &[f_mu_mean],
-        ))
+        let c = peff::experiments::noise_corr::correlation(&f, &z, &[f_mu_mean]);
+        if !c.is_finite() {
+            return Err(invalid(format!(
+                "noise_correlation overflows float64 (got {c}): a product f_train[i]·z[i], f_mu_mean·mean(z) or a sum of them exceeds 1.8e308; rescale f_train, f_mu_mean and z"
+            )));
+        }
+        Ok(c)
     })
 }
 

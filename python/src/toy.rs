@@ -10,14 +10,10 @@
 //! information(masks, probabilities)      Information: bits, h_bits, h_cond_bits, distinct
 //! ```
 //!
-//! Arrays are checked (dtype, shape, values) before any work, each refusal a one-line
-//! `ValueError` naming the argument; the work runs without the GIL on rayon's pool, and Ctrl-C
-//! stops it (checked every 50 ms; the work stops at its next batch of 16 datasets).
-
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, RecvTimeoutError};
-use std::time::Duration;
+//! Arguments and arrays are checked (type, dtype, shape, values) before any work, each refusal
+//! a one-line `ValueError` naming the argument (args.rs); the work runs without the GIL on
+//! rayon's pool, and Ctrl-C stops it (work.rs; checked every 50 ms, the work stops at its next
+//! batch of 16 datasets).
 
 use numpy::ndarray::{Array, IxDyn};
 use numpy::{
@@ -32,54 +28,15 @@ use peff::experiments::toy::primitives::{self, InputError, Rows, ToySpec};
 use peff::experiments::toy::Dataset;
 use peff::model::toy::lanes::TrainParams;
 
-use crate::{guard, internal, invalid, python_shape};
+use crate::args::{unmasked, Arg, Int};
+use crate::work::{finished, guard, interruptible};
+use crate::{invalid, python_shape};
 
 /// Most datasets `sample_datasets` draws.
-const MAX_SAMPLES: i64 = 10_000_000;
+const MAX_SAMPLES: u64 = 10_000_000;
 
 fn input_error(e: InputError) -> PyErr {
     invalid(e)
-}
-
-/// Runs `work` without the GIL on another thread, checking for Ctrl-C (and any other signal
-/// whose Python handler raises) every 50 ms: on one, sets the stop flag `work` receives, waits
-/// for it to return, and raises the handler's exception. A panic becomes a `RuntimeError`.
-fn interruptible<T: Send>(
-    py: Python<'_>,
-    work: impl FnOnce(&AtomicBool) -> PyResult<T> + Send,
-) -> PyResult<T> {
-    let stop = AtomicBool::new(false);
-    py.detach(|| {
-        std::thread::scope(|scope| {
-            let (tx, rx) = channel();
-            let stop = &stop;
-            scope.spawn(move || {
-                let result = catch_unwind(AssertUnwindSafe(|| work(stop)));
-                let _ = tx.send(result);
-            });
-            loop {
-                match rx.recv_timeout(Duration::from_millis(50)) {
-                    Ok(Ok(result)) => return result,
-                    Ok(Err(payload)) => return Err(internal(payload)),
-                    Err(RecvTimeoutError::Timeout) => {
-                        if let Err(e) = Python::attach(|py| py.check_signals()) {
-                            stop.store(true, Ordering::Relaxed);
-                            return Err(e);
-                        }
-                    }
-                    Err(RecvTimeoutError::Disconnected) => {
-                        return Err(PyRuntimeError::new_err("peff's worker thread ended early"))
-                    }
-                }
-            }
-        })
-    })
-}
-
-/// The result of work that `interruptible` may stop: `None` only when stopped, which
-/// `interruptible` reports itself.
-fn finished<T>(value: Option<T>) -> PyResult<T> {
-    value.ok_or_else(|| PyRuntimeError::new_err("the computation stopped before its end"))
 }
 
 /// A NumPy array's shape and values in C order, checked to be of dtype float64 (`float`) or
@@ -101,7 +58,7 @@ fn dtype_str(array: &Bound<'_, PyUntypedArray>) -> PyResult<String> {
 }
 
 fn float_array(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Array64> {
-    let Ok(array) = obj.cast::<PyUntypedArray>() else {
+    let Some(array) = unmasked(obj, name)? else {
         return Err(not_array(obj, name, "float64")?);
     };
     let dtype = array.dtype();
@@ -120,7 +77,7 @@ fn float_array(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Array64> {
 }
 
 fn bool_array(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<(Vec<usize>, Vec<bool>)> {
-    let Ok(array) = obj.cast::<PyUntypedArray>() else {
+    let Some(array) = unmasked(obj, name)? else {
         return Err(not_array(obj, name, "bool")?);
     };
     if array.dtype().kind() != b'b' {
@@ -295,6 +252,9 @@ impl PyDatasets {
 /// ``h_cond_bits`` (``E_D H(m | D, init)`` by Chao–Wang–Jost over each dataset's runs; 0 for one
 /// mask per dataset), ``h_cond_plugin_bits`` (the same by the plug-in) and ``distinct`` (the
 /// number of distinct masks).
+///
+/// A value, as ``peff.Estimate``: ``Information(bits, h_bits, h_cond_bits, h_cond_plugin_bits,
+/// distinct)`` builds one; equal fields compare (and hash) equal; it pickles and copies.
 #[pyclass(frozen, module = "peff.toy", name = "Information", get_all)]
 pub struct PyInformation {
     bits: f64,
@@ -304,8 +264,57 @@ pub struct PyInformation {
     distinct: u64,
 }
 
+impl PyInformation {
+    /// The fields in the constructor's order.
+    fn fields(&self) -> (f64, f64, f64, f64, u64) {
+        (
+            self.bits,
+            self.h_bits,
+            self.h_cond_bits,
+            self.h_cond_plugin_bits,
+            self.distinct,
+        )
+    }
+}
+
 #[pymethods]
 impl PyInformation {
+    #[new]
+    fn new(
+        bits: Arg<f64>,
+        h_bits: Arg<f64>,
+        h_cond_bits: Arg<f64>,
+        h_cond_plugin_bits: Arg<f64>,
+        distinct: Arg<Int>,
+    ) -> PyResult<Self> {
+        Ok(PyInformation {
+            bits: bits.get("bits")?,
+            h_bits: h_bits.get("h_bits")?,
+            h_cond_bits: h_cond_bits.get("h_cond_bits")?,
+            h_cond_plugin_bits: h_cond_plugin_bits.get("h_cond_plugin_bits")?,
+            distinct: distinct
+                .get("distinct")?
+                .in_range("distinct", 0..=u64::MAX)?,
+        })
+    }
+
+    /// `(Information, fields)`: what `pickle` and `copy` rebuild it from.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> (Bound<'py, pyo3::types::PyType>, (f64, f64, f64, f64, u64)) {
+        (slf.get_type(), slf.get().fields())
+    }
+
+    /// Equal when every field is (NaN equals nothing); another type is `NotImplemented`.
+    fn __eq__(&self, other: &Bound<'_, Self>) -> bool {
+        self.fields() == other.get().fields()
+    }
+
+    /// The hash of the tuple of fields, so that equal values hash equal.
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        self.fields().into_pyobject(py)?.hash()
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Information(bits={:?}, h_bits={:?}, h_cond_bits={:?}, distinct={})",
@@ -314,8 +323,31 @@ impl PyInformation {
     }
 }
 
-fn spec_of(task: &str, n: i64, input_dim: Option<i64>, hidden: Option<i64>) -> PyResult<ToySpec> {
-    ToySpec::new(task, n, input_dim, hidden).map_err(input_error)
+/// The toy model and dataset space of the arguments `task`, `n`, `input_dim` and `hidden`.
+fn spec_of(
+    task: Arg<String>,
+    n: Arg<Int>,
+    input_dim: Option<Arg<Int>>,
+    hidden: Option<Arg<Int>>,
+) -> PyResult<ToySpec> {
+    let optional = |arg: Option<Arg<Int>>, name: &str| -> PyResult<Option<i64>> {
+        arg.map(|a| a.get(name)?.to_i64(name)).transpose()
+    };
+    let task = task.get("task")?;
+    let n = n.get("n")?.to_i64("n")?;
+    let input_dim = optional(input_dim, "input_dim")?;
+    let hidden = optional(hidden, "hidden")?;
+    ToySpec::new(&task, n, input_dim, hidden).map_err(input_error)
+}
+
+/// The `datasets` argument, a `Datasets` (a `ValueError` naming it otherwise).
+fn datasets_of<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyDatasets>> {
+    obj.cast::<PyDatasets>().map_err(|_| {
+        invalid(format!(
+            "datasets must be a peff.toy.Datasets (from toy.datasets or toy.sample_datasets), got {}",
+            crate::short_repr(obj)
+        ))
+    })
 }
 
 /// Every dataset of the toy task: each multiset of ``n`` points of ``{±1}^d × {±1}``, in
@@ -333,23 +365,25 @@ fn spec_of(task: &str, n: i64, input_dim: Option<i64>, hidden: Option<i64>) -> P
 /// >>> float(ds.probabilities.sum())
 /// 1.0
 #[pyfunction]
-#[pyo3(signature = (task="regression", n=6, input_dim=None, hidden=None, max_datasets=10000000))]
+#[pyo3(
+    signature = (task=Arg::of("regression"), n=Arg::int(6), input_dim=None, hidden=None, max_datasets=Arg::int(10000000)),
+    text_signature = "(task='regression', n=6, input_dim=None, hidden=None, max_datasets=10000000)"
+)]
 fn datasets(
     py: Python<'_>,
-    task: &str,
-    n: i64,
-    input_dim: Option<i64>,
-    hidden: Option<i64>,
-    max_datasets: i64,
+    task: Arg<String>,
+    n: Arg<Int>,
+    input_dim: Option<Arg<Int>>,
+    hidden: Option<Arg<Int>>,
+    max_datasets: Arg<Int>,
 ) -> PyResult<PyDatasets> {
     guard(|| {
         let spec = spec_of(task, n, input_dim, hidden)?;
-        if max_datasets < 1 {
-            return Err(invalid(format!(
-                "max_datasets must be ≥ 1, got {max_datasets}"
-            )));
-        }
-        let all = spec.enumerate(max_datasets as u64).map_err(input_error)?;
+        let max_datasets = max_datasets.get("max_datasets")?;
+        let max_datasets: u64 = max_datasets
+            .within(1..=u64::MAX)
+            .map_err(|got| invalid(format!("max_datasets must be ≥ 1, got {got}")))?;
+        let all = spec.enumerate(max_datasets).map_err(input_error)?;
         PyDatasets::new(py, spec, all, false)
     })
 }
@@ -363,24 +397,24 @@ fn datasets(
 /// >>> len(ds), ds.sampled, float(ds.probabilities[0])
 /// (100, True, 0.01)
 #[pyfunction]
-#[pyo3(signature = (task="regression", n=6, input_dim=None, hidden=None, count=32000, seed=0))]
+#[pyo3(
+    signature = (task=Arg::of("regression"), n=Arg::int(6), input_dim=None, hidden=None, count=Arg::int(32000), seed=Arg::int(0)),
+    text_signature = "(task='regression', n=6, input_dim=None, hidden=None, count=32000, seed=0)"
+)]
 fn sample_datasets(
     py: Python<'_>,
-    task: &str,
-    n: i64,
-    input_dim: Option<i64>,
-    hidden: Option<i64>,
-    count: i64,
-    seed: u64,
+    task: Arg<String>,
+    n: Arg<Int>,
+    input_dim: Option<Arg<Int>>,
+    hidden: Option<Arg<Int>>,
+    count: Arg<Int>,
+    seed: Arg<Int>,
 ) -> PyResult<PyDatasets> {
     guard(|| {
         let spec = spec_of(task, n, input_dim, hidden)?;
-        if !(1..=MAX_SAMPLES).contains(&count) {
-            return Err(invalid(format!(
-                "count must be in [1, {MAX_SAMPLES}], got {count}"
-            )));
-        }
-        PyDatasets::new(py, spec, spec.sample(count as u64, seed), true)
+        let count = count.get("count")?.in_range("count", 1..=MAX_SAMPLES)?;
+        let seed = seed.get("seed")?.in_range("seed", 0..=u64::MAX)?;
+        PyDatasets::new(py, spec, spec.sample(count, seed), true)
     })
 }
 
@@ -396,16 +430,22 @@ fn sample_datasets(
 /// >>> theta0.shape, round(float(theta0[0]), 6)
 /// ((21,), 0.241419)
 #[pyfunction]
-#[pyo3(signature = (task="regression", init_seed=0, input_dim=None, hidden=None))]
+#[pyo3(
+    signature = (task=Arg::of("regression"), init_seed=Arg::int(0), input_dim=None, hidden=None),
+    text_signature = "(task='regression', init_seed=0, input_dim=None, hidden=None)"
+)]
 fn init<'py>(
     py: Python<'py>,
-    task: &str,
-    init_seed: u64,
-    input_dim: Option<i64>,
-    hidden: Option<i64>,
+    task: Arg<String>,
+    init_seed: Arg<Int>,
+    input_dim: Option<Arg<Int>>,
+    hidden: Option<Arg<Int>>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     guard(|| {
-        let spec = spec_of(task, 1, input_dim, hidden)?;
+        let spec = spec_of(task, Arg::int(1), input_dim, hidden)?;
+        let init_seed = init_seed
+            .get("init_seed")?
+            .in_range("init_seed", 0..=u64::MAX)?;
         Ok(PyArray1::from_vec(py, spec.init(init_seed)))
     })
 }
@@ -426,17 +466,21 @@ fn init<'py>(
 /// >>> theta.shape, bool(np.isfinite(theta).all())
 /// ((136, 21), True)
 #[pyfunction]
-#[pyo3(signature = (theta, datasets, masks=None, steps=2000, lr=0.1))]
+#[pyo3(
+    signature = (theta, datasets, masks=None, steps=Arg::int(2000), lr=Arg::of(0.1)),
+    text_signature = "(theta, datasets, masks=None, steps=2000, lr=0.1)"
+)]
 fn train<'py>(
     py: Python<'py>,
     theta: &Bound<'py, PyAny>,
-    datasets: &Bound<'py, PyDatasets>,
+    datasets: &Bound<'py, PyAny>,
     masks: Option<&Bound<'py, PyAny>>,
-    steps: i64,
-    lr: f64,
+    steps: Arg<Int>,
+    lr: Arg<f64>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
     guard(|| {
-        let ds = datasets.get();
+        let ds = datasets_of(datasets)?.get();
+        let (steps, lr) = (steps.get("steps")?, lr.get("lr")?);
         let (n, p) = (ds.datasets.len(), ds.spec.num_params());
         let theta = float_array(theta, "theta")?;
         let theta_each = row_shape(&theta.shape, "theta", n, p)?;
@@ -448,15 +492,8 @@ fn train<'py>(
             }
             None => None,
         };
-        if !(1..=10_000_000).contains(&steps) {
-            return Err(invalid(format!(
-                "steps must be in [1, 10000000], got {steps}"
-            )));
-        }
-        let params = TrainParams {
-            steps: steps as usize,
-            lr,
-        };
+        let steps = steps.in_range("steps", 1..=10_000_000usize)?;
+        let params = TrainParams { steps, lr };
         let start = rows(&theta.values, theta_each);
         let mask_rows = masks.as_ref().map(|(v, each)| rows(v, *each));
         let trained = interruptible(py, |stop| {
@@ -479,15 +516,19 @@ fn train<'py>(
 /// >>> toy.gradient(toy.init(), ds).shape
 /// (136, 21)
 #[pyfunction]
-#[pyo3(signature = (theta, datasets, temperature=1.0))]
+#[pyo3(
+    signature = (theta, datasets, temperature=Arg::of(1.0)),
+    text_signature = "(theta, datasets, temperature=1.0)"
+)]
 fn gradient<'py>(
     py: Python<'py>,
     theta: &Bound<'py, PyAny>,
-    datasets: &Bound<'py, PyDatasets>,
-    temperature: f64,
+    datasets: &Bound<'py, PyAny>,
+    temperature: Arg<f64>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
     guard(|| {
-        let ds = datasets.get();
+        let ds = datasets_of(datasets)?.get();
+        let temperature = temperature.get("temperature")?;
         let (n, p) = (ds.datasets.len(), ds.spec.num_params());
         let theta = float_array(theta, "theta")?;
         let each = row_shape(&theta.shape, "theta", n, p)?;
@@ -512,16 +553,20 @@ fn gradient<'py>(
 /// >>> toy.hvp(theta0, toy.gradient(theta0, ds), ds).shape
 /// (136, 21)
 #[pyfunction]
-#[pyo3(signature = (theta, v, datasets, temperature=1.0))]
+#[pyo3(
+    signature = (theta, v, datasets, temperature=Arg::of(1.0)),
+    text_signature = "(theta, v, datasets, temperature=1.0)"
+)]
 fn hvp<'py>(
     py: Python<'py>,
     theta: &Bound<'py, PyAny>,
     v: &Bound<'py, PyAny>,
-    datasets: &Bound<'py, PyDatasets>,
-    temperature: f64,
+    datasets: &Bound<'py, PyAny>,
+    temperature: Arg<f64>,
 ) -> PyResult<Bound<'py, PyArrayDyn<f64>>> {
     guard(|| {
-        let ds = datasets.get();
+        let ds = datasets_of(datasets)?.get();
+        let temperature = temperature.get("temperature")?;
         let (n, p) = (ds.datasets.len(), ds.spec.num_params());
         let theta = float_array(theta, "theta")?;
         let theta_each = row_shape(&theta.shape, "theta", n, p)?;
@@ -545,16 +590,19 @@ fn hvp<'py>(
 /// >>> g.shape, float(g[-1])
 /// ((21,), 1.0)
 #[pyfunction]
-#[pyo3(signature = (theta, task="regression", input_dim=None, hidden=None))]
+#[pyo3(
+    signature = (theta, task=Arg::of("regression"), input_dim=None, hidden=None),
+    text_signature = "(theta, task='regression', input_dim=None, hidden=None)"
+)]
 fn synflow_gradient<'py>(
     py: Python<'py>,
     theta: &Bound<'py, PyAny>,
-    task: &str,
-    input_dim: Option<i64>,
-    hidden: Option<i64>,
+    task: Arg<String>,
+    input_dim: Option<Arg<Int>>,
+    hidden: Option<Arg<Int>>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     guard(|| {
-        let spec = spec_of(task, 1, input_dim, hidden)?;
+        let spec = spec_of(task, Arg::int(1), input_dim, hidden)?;
         let theta = float_array(theta, "theta")?;
         row_shape(&theta.shape, "theta", 1, spec.num_params())?;
         let g = spec.synflow_gradient(&theta.values).map_err(input_error)?;
@@ -576,14 +624,18 @@ fn synflow_gradient<'py>(
 /// >>> masks.tolist(), ties.tolist()
 /// ([[False, True, False, False]], [True])
 #[pyfunction]
-#[pyo3(signature = (scores, k, return_ties=false))]
+#[pyo3(
+    signature = (scores, k, return_ties=Arg::of(false)),
+    text_signature = "(scores, k, return_ties=False)"
+)]
 fn top_k<'py>(
     py: Python<'py>,
     scores: &Bound<'py, PyAny>,
-    k: i64,
-    return_ties: bool,
+    k: Arg<Int>,
+    return_ties: Arg<bool>,
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
+        let (k, return_ties) = (k.get("k")?.to_i64("k")?, return_ties.get("return_ties")?);
         let scores = float_array(scores, "scores")?;
         let (rows_shape, p) = match scores.shape[..] {
             [p] => (vec![], p),

@@ -5,14 +5,21 @@ built ``peff`` binary prints for the same input (``PEFF_BIN``, set by ``.ci/run`
 never skip, when it is missing).
 """
 
+import ast
 import collections
+import copy
 import csv
 import doctest
+import functools
 import io
 import json
 import math
 import os
+import pickle
+import re
+import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,6 +28,7 @@ import numpy as np
 import pytest
 
 import peff
+import peff.toy as toy
 
 REPO = Path(__file__).resolve().parents[2]
 TOL = 1e-12
@@ -364,7 +372,7 @@ def test_other_errors():
         peff.exact(out="results")
     with pytest.raises(TypeError, match="unexpected keyword argument 'inits'"):
         peff.sample(inits=2)
-    with pytest.raises(ValueError, match="0 ≤ k ≤ p"):
+    with pytest.raises(ValueError, match=r"^k must be in \[0, p\] = \[0, 3\], got 4$"):
         peff.ceiling_bits(3, 4)
     with pytest.raises(ValueError, match="f_train has 2 values and z has 1"):
         peff.noise_correlation([1.0, 2.0], 0.0, [1.0])
@@ -404,6 +412,325 @@ def test_entropy_releases_the_gil():
     margin = 0.05
     during = [t for t in ticks if start + margin < t < end - margin]
     assert len(during) > 100, f"{len(during)} ticks during a {end - start:.2f} s call"
+
+
+# ---- issue 28: Ctrl-C stops every long call -----------------------------------------------
+
+# Each call runs far longer than the test waits for it (uninterrupted, measured on the loaded
+# 2-core machine that wrote this test: exact about 270 s in windows of 0.1 s; sample about 70 s in
+# windows of 0.15 s; sample's estimators (random masks: 1.1 s of training, then 18 rows of
+# bootstrap) about 50 s in resamples of milliseconds; entropy about 200 s in resamples of 0.2 s;
+# mask_counts about 55 s in rows of 4 ms), so a call that ignored Ctrl-C would end long after the
+# bound below, even with its KeyboardInterrupt raised when it returned. Each entry: the call and
+# the seconds before the SIGINT.
+LONG_CALLS = {
+    "exact": ("peff.exact(n=10, steps=300, methods='magnitude', k=10, threads=1)", 1.0),
+    "sample": ("peff.sample(samples=4 * 10**6, steps=100, methods='magnitude', k=10, threads=1)", 1.0),
+    "sample_estimators": ("peff.sample(samples=60_000, steps=1, methods='random', k=list(range(2, 20)), threads=1)", 3.0),
+    "entropy": ("peff.entropy(np.random.default_rng(0).integers(1, 9, 2**20), alphabet=2**30)", 1.0),
+    "mask_counts": ("peff.mask_counts(np.broadcast_to(np.zeros(1, bool), (2**14, 2**16)))", 1.0),
+}
+
+CHILD = """
+import time
+import numpy as np
+import peff
+print("ready", flush=True)
+start = time.perf_counter()
+try:
+    {call}
+except KeyboardInterrupt:
+    print("interrupted", time.perf_counter() - start, flush=True)
+else:
+    print("finished", time.perf_counter() - start, flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
+@pytest.mark.parametrize("name", list(LONG_CALLS))
+def test_ctrl_c_interrupts_long_calls(name):
+    """Issue 28: Ctrl-C (SIGINT) a second into a long call raises KeyboardInterrupt at once."""
+    call, delay = LONG_CALLS[name]
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD.format(call=call)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline() == "ready\n", child.stderr.read()
+        time.sleep(delay)
+        child.send_signal(signal.SIGINT)
+        sent = time.perf_counter()
+        out, err = child.communicate(timeout=120)
+        latency = time.perf_counter() - sent
+    finally:
+        child.kill()
+        child.wait()
+    assert out.startswith("interrupted"), (out, err)
+    assert latency < 3.0, f"KeyboardInterrupt {latency:.2f} s after SIGINT: {out}"
+
+
+# ---- issue 28: bad integers, floats and bools are a ValueError naming the argument ---------
+
+
+@functools.cache
+def _small():
+    """Small valid inputs for the peff.toy functions: (16 datasets, θ0)."""
+    return toy.datasets(n=1), toy.init()
+
+
+BOUND = {"n": 1000, "d": 50, "epsilon": 0.5, "delta": 0.5, "w": 1, "j": 1, "mi": 3, "k": 1}
+
+# function name → (call with keyword arguments, {argument: kind}); every other argument valid.
+SIGNATURES = {
+    "entropy": (lambda **kw: peff.entropy([3, 1], **kw), {"alphabet": "float or None", "resamples": "int", "seed": "int", "confidence": "float"}),
+    "exact": (peff.exact, {
+        **{a: "int or None" for a in ["n", "input_dim", "hidden", "steps", "synflow_rounds", "k", "init_seed", "inits", "random_seed", "threads", "max_datasets"]},
+        **{a: "float or None" for a in ["lr", "imp_rate", "grasp_temperature", "sparsity"]},
+    }),
+    "sample": (peff.sample, {
+        **{a: "int or None" for a in ["n", "input_dim", "hidden", "steps", "synflow_rounds", "k", "init_seed", "random_seed", "threads", "samples", "seed"]},
+        **{a: "float or None" for a in ["lr", "imp_rate", "grasp_temperature", "sparsity"]},
+    }),
+    "bound": (lambda **kw: peff.bound(**{**BOUND, **kw}), {a: "float" for a in [*BOUND, "c"]}),
+    "ceiling_bits": (lambda **kw: peff.ceiling_bits(**{"p": 4, "k": 2, **kw}), {"p": "int", "k": "int"}),
+    "noise_correlation": (lambda **kw: peff.noise_correlation(**{"f_train": [1.0, 2.0], "f_mu_mean": 0.0, "z": [1.0, -1.0], **kw}), {"f_mu_mean": "float"}),
+    "Estimate": (lambda **kw: peff.Estimate(**{"bits": 1.0, "ci_low": 0.5, "ci_high": 1.5, **kw}), {"bits": "float", "ci_low": "float", "ci_high": "float", "sd": "float or None"}),
+    "toy.datasets": (lambda **kw: toy.datasets(**{"n": 1, **kw}), {"n": "int", "input_dim": "int or None", "hidden": "int or None", "max_datasets": "int"}),
+    "toy.sample_datasets": (lambda **kw: toy.sample_datasets(**{"count": 3, **kw}), {"n": "int", "input_dim": "int or None", "hidden": "int or None", "count": "int", "seed": "int"}),
+    "toy.init": (toy.init, {"init_seed": "int", "input_dim": "int or None", "hidden": "int or None"}),
+    "toy.train": (lambda **kw: toy.train(_small()[1], _small()[0], **{"steps": 5, **kw}), {"steps": "int", "lr": "float"}),
+    "toy.gradient": (lambda **kw: toy.gradient(_small()[1], _small()[0], **kw), {"temperature": "float"}),
+    "toy.hvp": (lambda **kw: toy.hvp(_small()[1], _small()[1], _small()[0], **kw), {"temperature": "float"}),
+    "toy.synflow_gradient": (lambda **kw: toy.synflow_gradient(np.abs(_small()[1]), **kw), {"input_dim": "int or None", "hidden": "int or None"}),
+    "toy.top_k": (lambda **kw: toy.top_k(**{"scores": np.arange(6.0), "k": 2, **kw}), {"k": "int", "return_ties": "bool"}),
+    "toy.Information": (lambda **kw: toy.Information(**{"bits": 1.0, "h_bits": 1.0, "h_cond_bits": 0.0, "h_cond_plugin_bits": 0.0, "distinct": 2, **kw}), {"distinct": "int", **{a: "float" for a in ["bits", "h_bits", "h_cond_bits", "h_cond_plugin_bits"]}}),
+}
+
+BAD = {
+    # a bool (an int subclass), a NumPy bool, negative, beyond u64, beyond i128, a float, a str,
+    # a list (of a bad item: one good item is a good list for the list flags of exact)
+    "int": [True, False, np.True_, -1, 2**64, 2**200, 2.5, "3", [2.5]],
+    # a bool, a NumPy bool, beyond float64, a str, a complex, a list (of a bad item)
+    "float": [True, np.False_, 10**400, "0.5", 1j, ["x"]],
+    # not a bool
+    "bool": [1, 0, 1.0, "yes", np.int64(1), [True]],
+}
+
+
+def _bad_values(kind):
+    values = BAD[kind.removesuffix(" or None")]
+    return values if kind.endswith(" or None") else [*values, None]
+
+
+def _names_argument(message, name):
+    """Whether a one-line message names the argument: as Python spells it, or as its flag."""
+    flag = "--" + name.replace("_", "-")
+    return bool(re.match(rf"{re.escape(name)}\b", message)) or re.search(rf"{re.escape(flag)}\b", message) is not None
+
+
+@pytest.mark.parametrize(
+    "function,argument",
+    [(f, a) for f, (_, arguments) in SIGNATURES.items() for a in arguments],
+)
+def test_bad_integers_floats_and_bools_raise_value_error_naming_the_argument(function, argument):
+    """Issue 28: no OverflowError, no TypeError from PyO3's extraction, no True taken for 1."""
+    call, arguments = SIGNATURES[function]
+    for bad in _bad_values(arguments[argument]):
+        with pytest.raises(ValueError) as err:
+            call(**{argument: bad})
+            pytest.fail(f"{function}({argument}={bad!r}) ran")
+        message = str(err.value)
+        assert "\n" not in message, (function, argument, bad, message)
+        assert _names_argument(message, argument), (function, argument, bad, message)
+
+
+def test_good_integers_floats_and_bools_are_accepted():
+    """The other side of the refusals: NumPy integers and floats stand for Python ones."""
+    assert peff.ceiling_bits(np.int64(21), np.uint8(10)) == peff.ceiling_bits(21, 10)
+    a, b = peff.entropy([3, 1], resamples=np.int32(50), seed=np.uint64(2**64 - 1)), peff.entropy([3, 1], resamples=50, seed=2**64 - 1)
+    assert a == b
+    assert peff.entropy([3, 1], alphabet=np.float32(4.0))["nsb"] == peff.entropy([3, 1], alphabet=4)["nsb"]
+    masks = toy.top_k(np.arange(6.0), np.int64(2), return_ties=np.True_)
+    assert isinstance(masks, tuple) and masks[0].tolist() == [False] * 4 + [True] * 2
+    assert toy.init(init_seed=np.uint64(3)).tobytes() == toy.init(init_seed=3).tobytes()
+    assert peff.exact(n=np.int64(2), steps=20, methods=("magnitude",), k=(np.int64(10),), threads=1) == peff.exact(n=2, steps=20, methods="magnitude", k=10, threads=1)
+
+
+# ---- issue 28: masked arrays and sets are refused ------------------------------------------
+
+
+def _masked(array):
+    return np.ma.masked_array(array, mask=np.zeros(np.shape(array), bool))
+
+
+@pytest.mark.parametrize(
+    "call,name",
+    [
+        (lambda: peff.entropy(_masked(np.array([3, 1]))), "counts"),
+        (lambda: peff.entropy({3, 1}), "counts"),
+        (lambda: peff.entropy(frozenset({3, 1})), "counts"),
+        (lambda: peff.entropy({3: "a", 1: "b"}.keys()), "counts"),
+        (lambda: peff.mask_counts(_masked(np.eye(3, dtype=bool))), "masks"),
+        (lambda: peff.mask_counts([{"w": _masked(np.eye(3, dtype=np.uint8))}]), "masks[0]['w']"),
+        (lambda: peff.mask_counts(set()), "masks"),
+        (lambda: peff.noise_correlation(_masked(np.ones(3)), 0.0, np.ones(3)), "f_train"),
+        (lambda: peff.noise_correlation([1.0, 2.0], 0.0, {1.0, -1.0}), "z"),
+        (lambda: peff.exact(k={10, 5}), "--k"),
+        (lambda: peff.exact(methods=frozenset({"magnitude", "snip"})), "--methods"),
+        (lambda: peff.sample(sparsity={0.5, 0.9}), "--sparsity"),
+        (lambda: toy.train(_masked(_small()[1]), _small()[0]), "theta"),
+        (lambda: toy.train(_small()[1], _small()[0], masks=_masked(np.ones(21, bool))), "masks"),
+        (lambda: toy.hvp(_small()[1], _masked(_small()[1]), _small()[0]), "v"),
+        (lambda: toy.top_k(_masked(np.arange(6.0)), 2), "scores"),
+        (lambda: toy.information(_masked(np.eye(2, dtype=bool)), np.array([0.5, 0.5])), "masks"),
+        (lambda: toy.information(np.eye(2, dtype=bool), _masked(np.array([0.5, 0.5]))), "probabilities"),
+    ],
+)
+def test_masked_arrays_and_sets_are_refused(call, name):
+    """Issue 28: peff reads an array's data (a mask would be ignored) and a sequence's order."""
+    with pytest.raises(ValueError) as err:
+        call()
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(name) or f"`{name}`" in message, message
+    assert ("masked array" in message) != ("order is arbitrary" in message), message
+
+
+# ---- issue 28: Estimate and Information are values -----------------------------------------
+
+
+def test_estimate_pickles_copies_and_compares_by_value():
+    est = peff.entropy([10, 5, 3, 1, 1], alphabet=20)
+    nsb, plugin = est["nsb"], est["plugin"]
+    for e in (nsb, plugin):
+        for again in (pickle.loads(pickle.dumps(e)), pickle.loads(pickle.dumps(e, protocol=0)), copy.copy(e), copy.deepcopy(e)):
+            assert type(again) is peff.Estimate
+            assert again == e and not (again != e)
+            assert hash(again) == hash(e)
+            assert (again.bits, again.ci_low, again.ci_high, again.sd) == (e.bits, e.ci_low, e.ci_high, e.sd)
+    assert nsb != plugin and not (nsb == plugin)
+    assert peff.entropy([10, 5, 3, 1, 1], alphabet=20) == est  # a dict of equal values
+    assert len({nsb, copy.copy(nsb), plugin}) == 2
+    # by value: each field matters, sd=None differs from sd=0.0, another type is never equal
+    base = peff.Estimate(1.0, 0.5, 1.5)
+    assert base == peff.Estimate(1, 0.5, 1.5, sd=None) and hash(base) == hash(peff.Estimate(1, 0.5, 1.5))
+    for other in (peff.Estimate(1.0, 0.5, 1.6), peff.Estimate(1.0, 0.4, 1.5), peff.Estimate(1.1, 0.5, 1.5), peff.Estimate(1.0, 0.5, 1.5, sd=0.0)):
+        assert base != other
+    assert base != (1.0, 0.5, 1.5, None) and base != 1.0
+    assert repr(pickle.loads(pickle.dumps(nsb))) == repr(nsb)
+    with pytest.raises(AttributeError):
+        base.bits = 2.0  # type: ignore[misc]
+
+
+def test_information_pickles_copies_and_compares_by_value():
+    info = toy.information(np.array([[1, 0, 1], [0, 1, 1]], dtype=bool), np.array([0.25, 0.75]))
+    for again in (pickle.loads(pickle.dumps(info)), copy.copy(info), copy.deepcopy(info)):
+        assert type(again) is toy.Information and again == info and hash(again) == hash(info)
+    assert info != toy.Information(info.bits, info.h_bits, info.h_cond_bits, info.h_cond_plugin_bits, info.distinct + 1)
+
+
+# ---- issue 28: noise_correlation is finite or says why -------------------------------------
+
+
+def test_noise_correlation_is_finite_on_degenerate_inputs():
+    """C is a mean of products, not a normalised correlation: no variance is divided by."""
+    cases = [
+        ([0.3, -1.2, 2.0], 0.1, [1.0, 1.0, 1.0]),  # constant noise
+        ([0.7, 0.7, 0.7], 0.1, [1.0, -1.0, 1.0]),  # constant outputs
+        ([0.7, 0.7], 0.7, [1.0, 1.0]),  # both constant, f = E_mu f
+        ([2.5], -1.0, [-1.0]),  # one training point
+        ([0.0, 0.0], 0.0, [0.0, 0.0]),  # all zero
+    ]
+    for f, e_mu, z in cases:
+        got = peff.noise_correlation(f, e_mu, z)
+        assert math.isfinite(got)
+        assert abs(got - float(np.mean((np.array(f) - e_mu) * np.array(z)))) <= 1e-15
+
+
+@pytest.mark.parametrize(
+    "f,e_mu,z",
+    [
+        ([1e308, 1e308], 0.0, [1e308, -1e308]),  # products +inf and -inf: their sum is NaN
+        ([1.0, 1.0], 0.0, [1.7e308, 1.7e308]),  # sum(z) overflows: E_mu f · z̄ = 0 · inf = NaN
+        ([1e200], 0.0, [1e200]),  # one product overflows: inf
+        ([1.0, 1.0], 1e300, [1e300, 1e300]),  # E_mu f · z̄ overflows: -inf
+    ],
+)
+def test_noise_correlation_overflow_raises_instead_of_nan(f, e_mu, z):
+    with pytest.raises(ValueError, match=r"^noise_correlation overflows float64 \(got (NaN|inf|-inf)\)"):
+        peff.noise_correlation(f, e_mu, z)
+
+
+# ---- issue 28: the stubs admit only what runs ----------------------------------------------
+
+
+def _stub(name):
+    """A stub's parameter annotations ({function: {parameter: annotation}}, overloads joined
+    with ` | `) and its type aliases ({alias: value}), as source text."""
+    tree = ast.parse((Path(peff.__file__).parent / name).read_text())
+    functions = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            params = functions.setdefault(node.name, {})
+            for arg in [*node.args.args, *node.args.kwonlyargs]:
+                if arg.annotation is not None:
+                    text = ast.unparse(arg.annotation)
+                    params[arg.arg] = f"{params[arg.arg]} | {text}" if arg.arg in params else text
+    aliases = {t.targets[0].id: ast.unparse(t.value) for t in tree.body if isinstance(t, ast.Assign)}
+    return functions, aliases
+
+
+def test_stubs_admit_only_what_runs():
+    """Issue 28: every argument's stub type agrees with what the function accepts."""
+    stubs = {"peff": _stub("__init__.pyi"), "toy": _stub("toy.pyi")}
+    # The kinds of test_bad_integers_floats_and_bools_... (each refused value checked there):
+    # None is in the stub exactly where it runs, and the number type is the one that runs.
+    for function, (_, arguments) in SIGNATURES.items():
+        module, _, name = function.rpartition(".")
+        functions, aliases = stubs[module or "peff"]
+        # a class: its __new__
+        params = _stub_class_new(module or "peff", name) if name[0].isupper() else functions[name]
+        for argument, kind in arguments.items():
+            annotation = params[argument]
+            for alias, value in aliases.items():
+                annotation = re.sub(rf"\b{alias}\b", value, annotation)
+            assert ("None" in annotation) == kind.endswith(" or None"), (function, argument, annotation)
+            expected = {"int": "int", "float": "float", "bool": "bool"}[kind.removesuffix(" or None")]
+            assert re.search(rf"\b{expected}\b", annotation), (function, argument, annotation)
+            assert "Sequence" not in annotation, (function, argument, annotation)
+    # Enum-like strings are literals, and exactly the names that run.
+    for module in ("peff", "toy"):
+        assert stubs[module][1]["_Task"] == "Literal['regression', 'classification']"
+    for task in ("regression", "classification"):
+        assert toy.datasets(task=task, n=1).task == task
+        assert peff.exact(task=task, n=1, steps=1, methods="magnitude", k=10, threads=1)
+    with pytest.raises(ValueError, match="task"):
+        toy.datasets(task="Regression")
+    with pytest.raises(ValueError, match="--task"):
+        peff.exact(task="Regression")
+    # A list flag takes a list or a tuple, not any sequence.
+    aliases = stubs["peff"][1]
+    for alias in ("_IntList", "_FloatList", "_Names"):
+        assert "Sequence" not in aliases[alias] and "list[" in aliases[alias] and "tuple[" in aliases[alias]
+    tiny = {"n": 1, "steps": 1, "methods": "magnitude", "threads": 1}
+    assert peff.exact(**tiny, k=[10, 5]) == peff.exact(**tiny, k=(10, 5))
+    for not_a_list in (range(5, 11, 5), np.array([10, 5]), {10, 5}):
+        with pytest.raises(ValueError, match="--k"):
+            peff.exact(**tiny, k=not_a_list)
+    # mask_counts takes dicts (not any mapping): the stub says dict.
+    assert stubs["peff"][0]["mask_counts"]["masks"] == "_MaskArray | Sequence[dict[str, _MaskArray]]"
+    with pytest.raises(ValueError, match=r"masks\[0\] must be a dict"):
+        peff.mask_counts([collections.ChainMap({"w": np.ones(2, bool)})])
+
+
+def _stub_class_new(module, name):
+    """The parameter annotations of a stub class's __new__."""
+    tree = ast.parse((Path(peff.__file__).parent / ("__init__.pyi" if module == "peff" else "toy.pyi")).read_text())
+    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name]
+    (new,) = [n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__new__"]
+    return {a.arg: ast.unparse(a.annotation) for a in new.args.args if a.annotation is not None}
 
 
 # ---- docstrings: every example runs --------------------------------------------------------

@@ -7,7 +7,9 @@ pub mod estimators;
 pub mod masks;
 pub mod tally;
 
-use estimators::{estimate_all, BootstrapConfig, EstimateError};
+use std::sync::atomic::AtomicBool;
+
+use estimators::{estimate_all_until, BootstrapConfig, EstimateError};
 use tally::MaskTally;
 
 use crate::data::log2_binomial;
@@ -44,8 +46,23 @@ pub fn estimate_rows(
     p: usize,
     k: usize,
 ) -> Result<Vec<EstimateRow>, EstimateError> {
+    let never = AtomicBool::new(false);
+    let Some(rows) = estimate_rows_until(tally, p, k, &never)? else {
+        unreachable!("a stop flag that is never set")
+    };
+    Ok(rows)
+}
+
+/// [`estimate_rows`] that `stop` can end between bootstrap resamples (`Ok(None)`; see
+/// [`estimators::estimate_all_until`]).
+pub fn estimate_rows_until(
+    tally: &MaskTally,
+    p: usize,
+    k: usize,
+    stop: &AtomicBool,
+) -> Result<Option<Vec<EstimateRow>>, EstimateError> {
     let counts = tally.counts();
     let alphabet = log2_binomial(p, k).exp2().round().max(counts.len() as f64);
-    let estimates = estimate_all(&counts, alphabet, &BootstrapConfig::default())?;
-    Ok(estimates.into_iter().map(EstimateRow::from).collect())
+    let estimates = estimate_all_until(&counts, alphabet, &BootstrapConfig::default(), stop)?;
+    Ok(estimates.map(|rows| rows.into_iter().map(EstimateRow::from).collect()))
 }

@@ -5,6 +5,8 @@
 //! sparsity = 1 − k/p,  ceiling = log2 C(p, k),  p_eff = I(m; D | init) + k
 //! ```
 
+use std::sync::atomic::AtomicBool;
+
 use serde::{Deserialize, Serialize};
 
 use super::{RowKey, ToyExperiment};
@@ -205,20 +207,38 @@ pub fn sample_rows(
     tallies: &[MaskTally],
     samples: u64,
 ) -> Result<Vec<SampleRow>, crate::info::estimators::EstimateError> {
+    let never = AtomicBool::new(false);
+    let Some(rows) = sample_rows_until(exp, tallies, samples, &never)? else {
+        unreachable!("a stop flag that is never set")
+    };
+    Ok(rows)
+}
+
+/// [`sample_rows`] that `stop` can end (`Ok(None)`): each row's bootstrap checks it between
+/// resamples (the Python bindings' Ctrl-C; a row takes up to about a second).
+pub fn sample_rows_until(
+    exp: &ToyExperiment,
+    tallies: &[MaskTally],
+    samples: u64,
+    stop: &AtomicBool,
+) -> Result<Option<Vec<SampleRow>>, crate::info::estimators::EstimateError> {
     use rayon::prelude::*;
     let keys = exp.rows();
     // Rows are independent (each bootstrap has its own seeded stream): estimate them in parallel,
-    // collected in row order.
+    // collected in row order. A stopped row is `None`, and so is the whole table.
     let per_row = keys
         .par_iter()
         .zip(tallies)
         .map(|(&key, tally)| {
             if tally.valid_weight() == 0 {
-                return Ok(Vec::new());
+                return Ok(Some(Vec::new()));
             }
-            crate::info::estimate_rows(tally, exp.num_params(), key.k)
+            crate::info::estimate_rows_until(tally, exp.num_params(), key.k, stop)
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Option<Vec<_>>, _>>()?;
+    let Some(per_row) = per_row else {
+        return Ok(None);
+    };
     let mut out = Vec::new();
     for ((key, tally), estimates) in keys.into_iter().zip(tallies).zip(per_row) {
         let base = ExactRow::new(exp, key, Some(tally));
@@ -250,7 +270,7 @@ pub fn sample_rows(
             });
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// One row of `peff converge`: an estimator's estimate from the first `samples` sampled

@@ -1,5 +1,6 @@
 //! The bootstrap: seeded multinomial resamples of the observed counts, and every estimator with
-//! its bootstrap **basic** interval ([`estimate_all`]).
+//! its bootstrap **basic** interval ([`estimate_all`]; [`estimate_all_until`] can be stopped
+//! between resamples).
 //!
 //! ```text
 //! resample b = 1..B:  n*_b ~ Multinomial(N, p̂),  Ĥ*_b = estimator(n*_b)
@@ -13,6 +14,7 @@
 //! - L. Devroye (1986), *Non-Uniform Random Variate Generation*, §XI.1.
 
 use std::f64::consts::LN_2;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -241,6 +243,22 @@ pub fn estimate_all(
     alphabet: f64,
     cfg: &BootstrapConfig,
 ) -> Result<Vec<EstimateWithInterval>, EstimateError> {
+    let never = AtomicBool::new(false);
+    let Some(rows) = estimate_all_until(counts, alphabet, cfg, &never)? else {
+        unreachable!("a stop flag that is never set")
+    };
+    Ok(rows)
+}
+
+/// [`estimate_all`] that `stop` can end (Ctrl-C in the Python bindings): checked before each
+/// bootstrap resample, it returns `Ok(None)` once `stop` is set. Unstopped, the same rows as
+/// `estimate_all`, bit for bit.
+pub fn estimate_all_until(
+    counts: &[u64],
+    alphabet: f64,
+    cfg: &BootstrapConfig,
+    stop: &AtomicBool,
+) -> Result<Option<Vec<EstimateWithInterval>>, EstimateError> {
     if cfg.resamples < 2 {
         return Err(EstimateError::TooFewResamples {
             resamples: cfg.resamples,
@@ -274,6 +292,9 @@ pub fn estimate_all(
     let mut replicates: Vec<Vec<f64>> = vec![Vec::with_capacity(cfg.resamples); point.len()];
     let mut resample = vec![0u64; observed.len()];
     for _ in 0..cfg.resamples {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         sampler.draw(&mut rng, &mut resample);
         let s = Spectrum::from_counts(&resample)?;
         for (reps, &e) in replicates.iter_mut().zip(Estimator::ALL.iter()) {
@@ -312,5 +333,5 @@ pub fn estimate_all(
             }
         })
         .collect();
-    Ok(rows)
+    Ok(Some(rows))
 }

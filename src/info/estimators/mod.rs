@@ -95,8 +95,8 @@ use std::fmt;
 use serde::Serialize;
 
 pub use bootstrap::{
-    bounded_interval, estimate_all, multinomial_sample, BootstrapConfig, EstimateWithInterval,
-    MAX_BOOTSTRAP_TOTAL,
+    bounded_interval, estimate_all, estimate_all_until, multinomial_sample, BootstrapConfig,
+    EstimateWithInterval, MAX_BOOTSTRAP_TOTAL,
 };
 pub use chao_shen::chao_shen;
 pub use chao_wang_jost::chao_wang_jost;
