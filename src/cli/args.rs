@@ -218,8 +218,9 @@ impl SparseArgs {
 /// the settings of those that have any.
 #[derive(Debug, Args, Clone)]
 pub struct PruneArgs {
-    /// Comma-separated methods, or `all`: random, synflow, magnitude, imp, snip, grasp.
-    #[arg(long, allow_hyphen_values = true, default_value = "all")]
+    /// Comma-separated methods, or `all` (the names of [`Method::ALL`]).
+    #[arg(long, allow_hyphen_values = true, default_value = "all",
+          help = format!("Comma-separated methods, or `all`: {}", Method::names()))]
     pub methods: String,
     /// IMP pruning rate per level (the fraction of the kept weights each level removes).
     #[arg(long, allow_hyphen_values = true, default_value_t = Imp::DEFAULT_RATE)]
@@ -568,7 +569,11 @@ pub fn parse_methods(list: &str) -> anyhow::Result<Vec<Method>> {
     let mut methods = Vec::new();
     for name in names {
         let m = Method::from_name(name).with_context(|| {
-            format!("`--methods`: unknown method {} (valid: random, synflow, magnitude, imp, snip, grasp, or all alone)", quote(name))
+            format!(
+                "`--methods`: unknown method {} (valid: {}, or all alone)",
+                quote(name),
+                Method::names()
+            )
         })?;
         methods.push(m);
     }

@@ -21,6 +21,7 @@ use crate::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows, 
 use crate::experiments::toy::{ToyRecord, ToyRun};
 use crate::export::{self, render, Format};
 use crate::info::tally::MaskTally;
+use crate::prune::Method;
 use crate::record::{ResultFile, RunRecord, ShardFile, ShardPayload, Threads};
 
 /// The progress line: the bar takes what the terminal width leaves (`wide_bar`), so the line
@@ -275,22 +276,18 @@ pub(crate) fn finish(
     }
 }
 
-/// Whether a method's mask comes from scores of the network at initialisation (random,
-/// SynFlow, SNIP, GraSP): where such a method has no mask, its scores were not all finite;
-/// no training ran, so none diverged. (Magnitude and IMP prune trained weights: no mask there
-/// means the training diverged.)
+/// Whether the method named `method` scores the network at initialisation
+/// ([`Method::scores_at_init`]): where it has no mask, its scores were not all finite and no
+/// training diverged.
 pub(crate) fn scores_at_init(method: &str) -> bool {
-    matches!(method, "random" | "synflow" | "snip" | "grasp")
+    Method::from_name(method).is_some_and(Method::scores_at_init)
 }
 
-/// A method's name as the papers write it (`GraSP`, `SNIP`, `SynFlow`), for messages.
+/// The name papers write for the method named `method` ([`Method::paper_name`]).
 pub(crate) fn paper_name(method: &str) -> &str {
-    match method {
-        "grasp" => "GraSP",
-        "snip" => "SNIP",
-        "synflow" => "SynFlow",
-        "imp" => "IMP",
-        other => other,
+    match Method::from_name(method) {
+        Some(m) => m.paper_name(),
+        None => method,
     }
 }
 

@@ -1,8 +1,8 @@
 //! Pruning methods (SPEC §3): each maps (init `θ0`, dataset `D`, `k`) to a mask of exactly `k`
 //! kept parameters, for every lane of a [`Networks`] batch.
 //!
-//! One file per method, all behind [`Pruner`]; [`Method`] maps the command-line name to an
-//! implementation. "Keep top-k by score" is global over the network's prunable parameters
+//! One file per method, all behind [`Pruner`]; [`Method`], declared from one list (the
+//! `methods!` invocation below), maps the command-line name to an implementation. "Keep top-k by score" is global over the network's prunable parameters
 //! ([`Networks::prunable`]: all `p` for the toy of SPEC §2, the weights of every layer for a
 //! general MLP, SPEC §7), on snapped scores with ties to the lower index
 //! ([`crate::mask::keep_top_k`]); `k` counts kept prunable parameters, and the others are
@@ -58,26 +58,6 @@ pub trait Pruner: Send + Sync {
     fn prune(&self, nets: &dyn Networks, ks: &[usize]) -> Vec<Pruned>;
 }
 
-/// The pruning methods peff implements.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// Uniformly random k-subset, independent of the data.
-    Random,
-    /// SynFlow (Tanaka et al. 2020), data-free, iterative.
-    Synflow,
-    /// Magnitude pruning after dense training (Han et al. 2015).
-    Magnitude,
-    /// Iterative magnitude pruning with rewinding (Frankle & Carbin 2018).
-    Imp,
-    /// SNIP (Lee et al. 2018).
-    Snip,
-    /// GraSP (Wang et al. 2020).
-    Grasp,
-}
-
 /// Settings shared by the methods.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PruneSettings {
@@ -91,52 +71,129 @@ pub struct PruneSettings {
     pub grasp_temperature: f64,
 }
 
-impl Method {
-    /// All methods in table order.
-    pub const ALL: [Method; 6] = [
-        Method::Random,
-        Method::Synflow,
-        Method::Magnitude,
-        Method::Imp,
-        Method::Snip,
-        Method::Grasp,
-    ];
-
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Random => "random",
-            Method::Synflow => "synflow",
-            Method::Magnitude => "magnitude",
-            Method::Imp => "imp",
-            Method::Snip => "snip",
-            Method::Grasp => "grasp",
+/// Declares [`Method`] from one list, one entry per pruning method: its command-line name (the
+/// variant's name in snake case, as the result files spell it), the name the papers write,
+/// whether its scores are computed on the network at initialisation, and how its [`Pruner`] is
+/// built from the shared [`PruneSettings`]. Adding a method is its file and one entry in the
+/// list below (CONTRIBUTING.md, "Adding a pruning method"): `--methods`, the tables, the plots
+/// and the Python package take the methods from here.
+macro_rules! methods {
+    (@one $variant:ident) => {
+        1
+    };
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident {
+            name: $name:literal,
+            paper_name: $paper:literal,
+            scores_at_init: $at_init:literal,
+            pruner: |$settings:ident| $make:expr $(,)?
         }
-    }
+    )*) => {
+        /// The pruning methods peff implements, in table order.
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize,
+            serde::Deserialize,
+        )]
+        #[serde(rename_all = "snake_case")]
+        pub enum Method {
+            $( $(#[$doc])* $variant, )*
+        }
 
+        impl Method {
+            /// All methods in table order.
+            pub const ALL: [Method; 0 $(+ methods!(@one $variant))*] = [$(Method::$variant),*];
+
+            /// The command-line name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Method::$variant => $name, )*
+                }
+            }
+
+            /// The name the papers write (`GraSP`, `SNIP`, `SynFlow`), for messages.
+            pub fn paper_name(self) -> &'static str {
+                match self {
+                    $( Method::$variant => $paper, )*
+                }
+            }
+
+            /// Whether the mask comes from scores of the network at initialisation (no
+            /// training runs before it): where such a method gives no mask, its scores were
+            /// not all finite, and no training diverged.
+            pub fn scores_at_init(self) -> bool {
+                match self {
+                    $( Method::$variant => $at_init, )*
+                }
+            }
+
+            /// The implementation with the given settings.
+            pub fn pruner(self, settings: &PruneSettings) -> Box<dyn Pruner> {
+                match self {
+                    $( Method::$variant => {
+                        let $settings = settings;
+                        Box::new($make)
+                    } )*
+                }
+            }
+        }
+    };
+}
+
+methods! {
+    /// Uniformly random k-subset, independent of the data.
+    Random {
+        name: "random",
+        paper_name: "random",
+        scores_at_init: true,
+        pruner: |s| RandomPrune { seed: s.random_seed },
+    }
+    /// SynFlow (Tanaka et al. 2020), data-free, iterative.
+    Synflow {
+        name: "synflow",
+        paper_name: "SynFlow",
+        scores_at_init: true,
+        pruner: |s| Synflow { rounds: s.synflow_rounds },
+    }
+    /// Magnitude pruning after dense training (Han et al. 2015).
+    Magnitude {
+        name: "magnitude",
+        paper_name: "magnitude",
+        scores_at_init: false,
+        pruner: |_s| Magnitude,
+    }
+    /// Iterative magnitude pruning with rewinding (Frankle & Carbin 2018).
+    Imp {
+        name: "imp",
+        paper_name: "IMP",
+        scores_at_init: false,
+        pruner: |s| Imp { rate: s.imp_rate },
+    }
+    /// SNIP (Lee et al. 2018).
+    Snip {
+        name: "snip",
+        paper_name: "SNIP",
+        scores_at_init: true,
+        pruner: |_s| Snip,
+    }
+    /// GraSP (Wang et al. 2020).
+    Grasp {
+        name: "grasp",
+        paper_name: "GraSP",
+        scores_at_init: true,
+        pruner: |s| Grasp { temperature: s.grasp_temperature },
+    }
+}
+
+impl Method {
     /// Parses a command-line name.
     pub fn from_name(name: &str) -> Option<Self> {
         Method::ALL.into_iter().find(|m| m.name() == name)
     }
 
-    /// The implementation with the given settings.
-    pub fn pruner(self, settings: &PruneSettings) -> Box<dyn Pruner> {
-        match self {
-            Method::Random => Box::new(RandomPrune {
-                seed: settings.random_seed,
-            }),
-            Method::Synflow => Box::new(Synflow {
-                rounds: settings.synflow_rounds,
-            }),
-            Method::Magnitude => Box::new(Magnitude),
-            Method::Imp => Box::new(Imp {
-                rate: settings.imp_rate,
-            }),
-            Method::Snip => Box::new(Snip),
-            Method::Grasp => Box::new(Grasp {
-                temperature: settings.grasp_temperature,
-            }),
-        }
+    /// Every command-line name, comma-separated in table order (for help and messages).
+    pub fn names() -> String {
+        Method::ALL.map(Method::name).join(", ")
     }
 }
 
@@ -204,4 +261,28 @@ pub(crate) fn prune_by_scores(
                 .collect::<Vec<Option<Cut>>>(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_method_is_spelt_alike_on_the_command_line_and_in_result_files() {
+        for m in Method::ALL {
+            let serde_name = serde_json::to_value(m).unwrap();
+            assert_eq!(serde_name, m.name(), "{m:?}");
+            assert_eq!(Method::from_name(m.name()), Some(m));
+            let settings = PruneSettings {
+                random_seed: 0,
+                synflow_rounds: 1,
+                imp_rate: 0.2,
+                grasp_temperature: 1.0,
+            };
+            assert_eq!(m.pruner(&settings).name(), m.name());
+        }
+        let mut sorted = Method::ALL;
+        sorted.sort();
+        assert_eq!(sorted, Method::ALL, "ALL is in table (declaration) order");
+    }
 }
