@@ -1,7 +1,7 @@
 //! What `peff verify` compares, the same for every kind of result: a rerun's table against
 //! the rows a result file records and the CSV beside it (`check_table`), and the file's
 //! envelope — its keys and its recomputed `summary` (`check_envelope`). Each experiment's
-//! verify step (the `verify` of [`super::EXPERIMENTS`]) reruns its configuration and calls
+//! verify step (the `verify` of `cli::EXPERIMENTS`) reruns its configuration and calls
 //! these.
 
 use std::path::Path;

@@ -7,7 +7,7 @@
 //! (`#[command(flatten)]`: output, shard, threads, pruning) and [`common`] the helpers they
 //! share (progress bar, thread pool, where results go, the toy driver's last step). No command's
 //! file imports another command's: what `peff merge` and `peff verify` need of each experiment
-//! is one row of [`EXPERIMENTS`] here (its shard format, merge and verify steps), the toy
+//! is one row of `EXPERIMENTS` here (its shard format, merge and verify steps), the toy
 //! driver that `exact` and `sample` share is [`toy`], and what verification compares is
 //! [`compare`]; every file → `args`, `common`, `compare`, `errors`, `signals`. Imports run one way: `cli` → `experiments`,
 //! `plot`, `record`, `export` → `prune`, `info`, `data` → `model`, `mask`; no library module
@@ -194,7 +194,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// One experiment as the drivers `peff merge` and `peff verify` see it. A new experiment adds
-/// its row to [`EXPERIMENTS`]; neither driver names a command.
+/// its row to `EXPERIMENTS`; neither driver names a command.
 pub(crate) struct Experiment {
     /// The `run.command` of its results (`exact` and `sample` share the toy's row).
     pub commands: &'static [&'static str],
@@ -281,7 +281,7 @@ pub(crate) const EXPERIMENTS: &[Experiment] =
         },
     ];
 
-/// The row of [`EXPERIMENTS`] whose results `run.command` names.
+/// The row of `EXPERIMENTS` whose results `run.command` names.
 pub(crate) fn experiment_of_command(command: &str) -> Option<&'static Experiment> {
     EXPERIMENTS.iter().find(|e| e.commands.contains(&command))
 }

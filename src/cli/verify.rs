@@ -3,7 +3,7 @@
 //! [`crate::experiments::run::pmf_sha256`]) and their table; results of `memorize`,
 //! `scaling`, `noise-corr` and `stochastic` by their table: the rows of the JSON and the CSV
 //! beside it ([`super::compare`]). Each kind reruns through the computation its command runs:
-//! the verify step of its row of [`super::EXPERIMENTS`].
+//! the verify step of its row of `cli::EXPERIMENTS`.
 
 use std::path::PathBuf;
 

@@ -41,7 +41,7 @@ pub const DEFAULT_SYNFLOW_ROUNDS: usize = 100;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum DataSource {
-    /// `n` points `x ~ N(0, I_d)` with random ±1 labels ([`GaussianData`]).
+    /// `n` points `x ~ N(0, I_d)` with random ±1 labels ([`GaussianData`](crate::data::gaussian::GaussianData)).
     Gaussian {
         /// Points `n`.
         n: usize,
@@ -263,7 +263,7 @@ pub struct MemorizeConfig {
     /// GraSP's output temperature.
     pub grasp_temperature: f64,
     /// Kept fractions below which a layer trains on its sparse kernel
-    /// ([`TrainConfig::sparse_below`]); never (dense) in files written before they existed.
+    /// ([`TrainConfig::sparse_below`](crate::model::TrainConfig::sparse_below)); never (dense) in files written before they existed.
     #[serde(default)]
     pub sparse_below: crate::model::sparse::SparseBelow,
     /// First seed.
@@ -279,7 +279,7 @@ pub struct MemorizeConfig {
 #[serde(untagged)]
 pub enum StopRule {
     /// Fig. 1a (SPEC §7): every point memorised, or the epoch loss has not improved by the
-    /// relative amount `plateau_rel` over `plateau_epochs` epochs ([`Plateau`]).
+    /// relative amount `plateau_rel` over `plateau_epochs` epochs ([`Plateau`](crate::model::Plateau)).
     Plateau {
         /// Plateau window (epochs).
         plateau_epochs: usize,

@@ -26,7 +26,7 @@
 //! both). Magnitude pruning and IMP's level 0 share one dense run. Only weights are pruned
 //! (biases kept), ranked globally over all layers; SynFlow's objective sees biases too.
 //!
-//! Pruning goes through [`crate::prune`]'s implementations on [`ModelNetworks`] (scores in `f64`
+//! Pruning goes through [`crate::prune`]'s implementations on [`ModelNetworks`](crate::model::ModelNetworks) (scores in `f64`
 //! from `θ0`); training runs in `f32`, as the PyTorch baseline does (see
 //! [`crate::model::mlp`]). A run whose loss or parameters become non-finite is *diverged*:
 //! counted in the `diverged` column and left out of the mean.
