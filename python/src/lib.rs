@@ -34,7 +34,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyMapping, PyString, PyTuple};
 
 use peff::cli::{Cli, Command, ToyArgs};
-use peff::experiments::run::{compute, dataset_count};
+use peff::experiments::pipeline::Executor;
+use peff::experiments::run::{dataset_count, ToyPass};
 use peff::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows_until, ExactRow};
 use peff::experiments::toy::{ToyRecord, ToyRun};
 use peff::info::estimators::{estimate_all_until, BootstrapConfig};
@@ -760,10 +761,14 @@ fn toy_rows(
     let mut per_init = Vec::with_capacity(inits.len());
     for &seed in &inits {
         let record = record_for(seed);
-        let Some(tallies) = pool.install(|| compute(&record, 0..total, None, stop, &|_| {}))?
-        else {
+        let pass = ToyPass {
+            record: &record,
+            range: 0..total,
+        };
+        let Some(finished) = pool.install(|| Executor::new(&pass).stop_on(stop).run())? else {
             return Ok(None);
         };
+        let tallies = finished.output;
         per_init.push((record.config, tallies));
     }
     if let Some(samples) = whole.samples {

@@ -131,7 +131,7 @@ impl ShardArgs {
 }
 
 /// `--checkpoint FILE --checkpoint-interval SECS` of the commands made of independent units
-/// of work (`noise-corr`, `scaling`): [`crate::experiments::checkpoint`].
+/// of work (`noise-corr`, `scaling`): [`crate::experiments::pipeline::checkpoint`].
 #[derive(Debug, Args, Clone)]
 pub struct CheckpointArgs {
     /// Save finished work to this file (every `--checkpoint-interval` seconds and on Ctrl-C,
@@ -145,7 +145,9 @@ pub struct CheckpointArgs {
 
 impl CheckpointArgs {
     /// The checkpointer, if `--checkpoint` was given; the interval validated.
-    pub fn validate(&self) -> anyhow::Result<Option<crate::experiments::checkpoint::Checkpointer>> {
+    pub fn validate(
+        &self,
+    ) -> anyhow::Result<Option<crate::experiments::pipeline::checkpoint::Checkpointer>> {
         let interval = self
             .checkpoint_interval
             .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
@@ -157,9 +159,9 @@ impl CheckpointArgs {
                 bail!("`--checkpoint-interval` needs `--checkpoint FILE`")
             }
             None => Ok(None),
-            Some(path) => Ok(Some(crate::experiments::checkpoint::Checkpointer::new(
-                path, interval,
-            ))),
+            Some(path) => Ok(Some(
+                crate::experiments::pipeline::checkpoint::Checkpointer::new(path, interval),
+            )),
         }
     }
 }

@@ -15,21 +15,19 @@ use clap::{Args, ValueEnum};
 use super::args::{
     split_list, CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, SparseArgs, ThreadsArgs,
 };
-use super::common::{
-    parse_shards, progress_bar, thread_pool, Destination, ShardInput, VerifyRequest,
-};
+use super::common::{parse_shards, Destination, ShardInput, VerifyRequest};
 use super::errors::quote;
 use crate::data::cifar::load_cifar10_images;
 use crate::data::idx::{load_fashion_mnist_train, DataFile, DEBIAN_FASHION_MNIST_DIR};
 use crate::data::images::ImageSet;
 use crate::experiments::memorize::{
-    self, Arch, DataSource, MemorizeConfig, MemorizeProgress, MemorizeSeeds, MemorizeShard,
-    SeedProfile, StopRule, DEFAULT_FASHION_TRAIN_SIZE, DEFAULT_LEVELS,
+    self, Arch, DataSource, MemorizeConfig, MemorizeSeeds, MemorizeShard, SeedProfile, StopRule,
+    DEFAULT_FASHION_TRAIN_SIZE, DEFAULT_LEVELS,
 };
-use crate::export::{self, write_atomic};
+use crate::export;
 use crate::model::{Loss, Optimizer};
 use crate::prune::Imp;
-use crate::record::{ResultFile, RunRecord, Shard, ShardFile, Threads};
+use crate::record::{ResultFile, RunRecord, Shard, Threads};
 
 /// Which data `peff memorize` memorises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -631,28 +629,16 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         outputs.push(("`--checkpoint`", cp.path()));
         export::check_output_paths(&outputs)?;
     }
-    let resumed: MemorizeProgress = match &checkpoint {
-        Some(cp) => match cp.load::<_, MemorizeProgress>(&run)? {
-            Some(p) => {
-                cp.announce_resume(&format!(
-                    "{} of {} seeds finished, {} in progress",
-                    p.results.len(),
-                    range.end - range.start,
-                    p.partial.len()
-                ));
-                p
-            }
-            None => MemorizeProgress::default(),
-        },
-        None => MemorizeProgress::default(),
+    let experiment = memorize::MemorizeRun {
+        record: &run,
+        images: images.as_ref(),
     };
-    super::signals::announce(
-        "stopping: the trainings in progress end at their next epoch, finished ones are kept…",
-    );
-    let stop = super::signals::install();
-    let pool = thread_pool(threads)?;
-    let started = Instant::now();
-    let results = if args.profile {
+    let on_stop =
+        "stopping: the trainings in progress end at their next epoch, finished ones are kept…";
+    let (results, started) = if args.profile {
+        let started = Instant::now();
+        super::signals::announce(on_stop);
+        let stop = super::signals::install();
         let mut results = Vec::new();
         for i in range.clone() {
             let mut profile = SeedProfile::default();
@@ -671,90 +657,18 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
                 hooks,
             )?
             else {
-                return Err(crate::experiments::checkpoint::interrupted(None));
+                return Err(crate::experiments::pipeline::checkpoint::interrupted(None));
             };
             print_profile(&config, &r, &profile, t.elapsed().as_secs_f64());
             results.push(r);
         }
-        results
+        (results, started)
     } else {
-        let bar = progress_bar(range.end - range.start, "seeds");
-        let progress = std::sync::Mutex::new(resumed.clone());
-        // Saves when due (`force`: always). A failure while the run goes on is warned about
-        // and the run finishes (crate::experiments::checkpoint::warn_unsaved); only the save
-        // of a stopped run must succeed.
-        let save = |progress: &MemorizeProgress, force: bool| -> anyhow::Result<()> {
-            match checkpoint.as_ref().filter(|cp| force || cp.due()) {
-                Some(cp) => cp.save(&run, progress.clone()),
-                None => Ok(()),
-            }
-        };
-        let save_or_warn = |progress: &MemorizeProgress| {
-            if let Err(e) = save(progress, false) {
-                crate::experiments::checkpoint::warn_unsaved(&e);
-            }
-        };
-        let lock = || progress.lock().unwrap_or_else(|e| e.into_inner());
-        let on_progress = |part: &memorize::PartialSeed| {
-            let mut p = lock();
-            p.advance(part);
-            save_or_warn(&p);
-        };
-        let on_seed = |result: &memorize::SeedResult| {
-            let mut p = lock();
-            p.finish(result);
-            save_or_warn(&p);
-        };
-        let hooks = memorize::SeedHooks {
-            stop,
-            on_progress: &on_progress,
-        };
-        let results = pool.install(|| {
-            memorize::run_seeds(
-                &config,
-                images.as_ref(),
-                range.clone(),
-                &resumed,
-                hooks,
-                &|| bar.inc(1),
-                &on_seed,
-            )
-        });
-        let saved = save(&lock(), true);
-        // A seed whose training set could not be allocated ends the run; the seeds finished
-        // before it are in the checkpoint.
-        let results = match results {
-            Ok(results) => results,
-            Err(e) => {
-                bar.abandon();
-                if let Err(s) = saved {
-                    crate::experiments::checkpoint::warn_unsaved(&s);
-                }
-                return Err(e.into());
-            }
-        };
-        let Some(results) = results else {
-            bar.abandon();
-            saved.context("interrupted, and the progress could not be kept")?;
-            return Err(crate::experiments::checkpoint::interrupted(
-                checkpoint.as_ref(),
-            ));
-        };
-        if let Err(e) = saved {
-            crate::experiments::checkpoint::warn_unsaved(&e);
-        }
-        bar.finish_and_clear();
-        results
+        let finished = super::drive::execute(&experiment, threads, checkpoint.as_ref(), on_stop)?;
+        (finished.output, finished.started)
     };
-    let started = checkpoint
-        .as_ref()
-        .map_or(started, |cp| cp.run_started(started));
     if let Some(path) = shard_path {
-        let file: MemorizeShard = ShardFile::new(run, MemorizeSeeds::new(range, results));
-        write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
-        println!("{}", path.display());
-        eprintln!("wrote {}", path.display());
-        return Ok(());
+        return super::drive::write_shard(&path, &run, MemorizeSeeds::new(range, results));
     }
     let dest = Destination {
         out: &output.out,
@@ -992,26 +906,11 @@ pub(crate) fn verify(request: &VerifyRequest<'_>) -> anyhow::Result<()> {
     };
     check_memory(config, images.as_ref(), threads)
         .with_context(|| format!("'{shown}': rerunning it"))?;
-    let pool = thread_pool(threads)?;
-    let stop = super::signals::install();
-    let bar = progress_bar(config.seeds, "seeds");
-    let results = pool
-        .install(|| {
-            memorize::run_seeds(
-                config,
-                images.as_ref(),
-                0..config.seeds,
-                &MemorizeProgress::default(),
-                memorize::SeedHooks {
-                    stop,
-                    on_progress: &|_| {},
-                },
-                &|| bar.inc(1),
-                &|_| {},
-            )
-        })?
-        .context("interrupted; nothing verified")?;
-    bar.finish_and_clear();
+    let experiment = memorize::MemorizeRun {
+        record: &recorded.run,
+        images: images.as_ref(),
+    };
+    let results = super::drive::rerun(&experiment, threads)?;
     let rows = memorize::rows(config, &results);
     let table = super::compare::check_table(path, text, &rows)?;
     // The summary (dense row, mean epochs, …) is recomputed too; its data files were checked

@@ -19,6 +19,7 @@ pub mod bound;
 pub mod common;
 pub mod compare;
 pub mod converge;
+pub mod drive;
 pub mod entropy;
 pub mod errors;
 pub mod exact;

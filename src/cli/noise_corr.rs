@@ -12,16 +12,15 @@ use clap::Args;
 use serde::Serialize;
 
 use super::args::{CheckpointArgs, OutputArgs, ShardArgs, SparseArgs, ThreadsArgs};
-use super::common::{
-    parse_shards, progress_bar, thread_pool, Destination, ShardInput, VerifyRequest,
-};
+use super::common::{parse_shards, Destination, ShardInput, VerifyRequest};
 use crate::data::teacher::TeacherSpec;
 use crate::experiments::noise_corr::{
-    rows, run_jobs, Curve, Divergence, NoiseCorrConfig, NoiseCorrProgress, NoiseCorrSeeds,
-    NoiseCorrShard, Rewind, Rows, Schedule, SeedResult, SweepKind, Timing, BYTES_PER_WEIGHT,
+    rows, Divergence, NoiseCorrConfig, NoiseCorrRun, NoiseCorrSeeds, NoiseCorrShard, Rewind, Rows,
+    Schedule, SeedResult, SweepKind, Timing, BYTES_PER_WEIGHT,
 };
-use crate::export::{self, write_atomic};
-use crate::record::{ResultFile, RunRecord, Shard, ShardFile, Threads};
+use crate::experiments::pipeline::Experiment;
+use crate::export;
+use crate::record::{ResultFile, RunRecord, Shard, Threads};
 
 /// The command name in run records.
 pub const COMMAND: &str = "noise-corr";
@@ -434,83 +433,17 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
         &serde_json::to_value(&record)?,
         output.force,
     )?;
-    let finished: Vec<(u64, Curve)> = match &checkpoint {
-        Some(cp) => cp
-            .load::<_, NoiseCorrProgress>(&record)?
-            .map_or_else(Vec::new, |p| {
-                let seeds = shard
-                    .unwrap_or(Shard::WHOLE)
-                    .range(record.config.seeds as u64);
-                cp.announce_resume(&format!(
-                    "{} of {} seed runs finished",
-                    p.jobs.len(),
-                    (seeds.end - seeds.start) as usize * record.config.curves().len()
-                ));
-                p.jobs
-            }),
-        None => Vec::new(),
-    };
-    let seeds = shard
-        .unwrap_or(Shard::WHOLE)
-        .range(record.config.seeds as u64);
-    let jobs = (seeds.end - seeds.start) as usize * record.config.curves().len();
-    let bar = progress_bar(jobs as u64, "seed runs");
-    let started = Instant::now();
-    super::signals::announce("stopping after the current epoch of every running seed run…");
-    let stop = super::signals::install();
-    let progress = std::sync::Mutex::new(finished.clone());
-    let save = |jobs: &mut Vec<(u64, Curve)>| -> anyhow::Result<()> {
-        if let Some(cp) = &checkpoint {
-            jobs.sort_by_key(|(j, _)| *j);
-            cp.save(&record, NoiseCorrProgress { jobs: jobs.clone() })?;
-        }
-        Ok(())
-    };
-    // A save that fails while the run goes on is warned about and the run finishes
-    // (crate::experiments::checkpoint::warn_unsaved); only a stop needs the save to succeed.
-    let on_job = |index: u64, curve: &Curve| {
-        let mut jobs = progress.lock().unwrap_or_else(|e| e.into_inner());
-        jobs.push((index, curve.clone()));
-        if checkpoint.as_ref().is_some_and(|cp| cp.due()) {
-            if let Err(e) = save(&mut jobs) {
-                crate::experiments::checkpoint::warn_unsaved(&e);
-            }
-        }
-    };
-    let (results, timing) = thread_pool(threads)?
-        .install(|| {
-            run_jobs(
-                &record.config,
-                seeds,
-                &finished,
-                stop,
-                &|| bar.inc(1),
-                &on_job,
-            )
-        })
-        .context("noise-corr")?;
-    let saved = save(&mut progress.into_inner().unwrap_or_else(|e| e.into_inner()));
-    let Some(results) = results else {
-        bar.abandon();
-        saved.context("interrupted, and the progress could not be kept")?;
-        return Err(crate::experiments::checkpoint::interrupted(
-            checkpoint.as_ref(),
-        ));
-    };
-    if let Err(e) = saved {
-        crate::experiments::checkpoint::warn_unsaved(&e);
-    }
-    let started = checkpoint
-        .as_ref()
-        .map_or(started, |cp| cp.run_started(started));
-    bar.finish_and_clear();
-    print_timing(&timing, jobs);
+    let experiment = NoiseCorrRun { record: &record };
+    let finished = super::drive::execute(
+        &experiment,
+        threads,
+        checkpoint.as_ref(),
+        "stopping after the current epoch of every running seed run…",
+    )?;
+    let (results, timing) = finished.output;
+    print_timing(&timing, experiment.work().0 as usize);
     if let Some(path) = shard_path {
-        let file: NoiseCorrShard = ShardFile::new(record, NoiseCorrSeeds { results });
-        write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
-        println!("{}", path.display());
-        eprintln!("wrote {}", path.display());
-        return Ok(());
+        return super::drive::write_shard(&path, &record, NoiseCorrSeeds { results });
     }
     let dest = Destination {
         out: &output.out,
@@ -518,7 +451,13 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
         format: output.format,
         force: output.force,
     };
-    emit(&dest, &record, &results, Threads::Ran(threads), started)
+    emit(
+        &dest,
+        &record,
+        &results,
+        Threads::Ran(threads),
+        finished.started,
+    )
 }
 
 /// The flags that give `config` (with `threads` worker threads): validating them is the
@@ -655,21 +594,12 @@ pub(crate) fn verify(request: &VerifyRequest<'_>) -> anyhow::Result<()> {
         Schedule::Imp { .. } => Rows::Imp(serde_json::from_value(recorded.rows).map_err(what)?),
         Schedule::Sweep { .. } => Rows::Sweep(serde_json::from_value(recorded.rows).map_err(what)?),
     };
-    let seeds = 0..config.seeds as u64;
-    let bar = progress_bar(
-        config.seeds as u64 * config.curves().len() as u64,
-        "seed runs",
-    );
-    super::signals::announce("stopping: the rerun is abandoned and nothing is verified…");
-    let stop = super::signals::install();
-    let (results, _) = thread_pool(threads)?
-        .install(|| run_jobs(&config, seeds, &[], stop, &|| bar.inc(1), &|_, _| {}))
-        .context("noise-corr")?;
-    let Some(results) = results else {
-        bar.abandon();
-        bail!("interrupted; nothing verified");
+    let whole = RunRecord {
+        command: COMMAND.to_string(),
+        config: config.clone(),
+        shard: None,
     };
-    bar.finish_and_clear();
+    let (results, _) = super::drive::rerun(&NoiseCorrRun { record: &whole }, threads)?;
     let (rows, divergences) = rows(&config, &results)?;
     let table = match (&recorded_rows, &rows) {
         (Rows::Imp(_), Rows::Imp(rerun)) => super::compare::check_table(path, text, rerun)?,

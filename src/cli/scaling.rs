@@ -2,25 +2,18 @@
 //! `d` (each point an exact enumeration, [`crate::experiments::scaling`]), in one table with the
 //! data's own entropy `H(D)` beside every row.
 
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use indicatif::ProgressBar;
 
 use super::args::{CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, Task, ThreadsArgs, ToyArgs};
-use super::common::{
-    parse_shards, progress_bar, thread_pool, Destination, ShardInput, VerifyRequest,
-};
-use crate::experiments::checkpoint::Checkpointer;
-use crate::experiments::run::compute_with;
-use crate::experiments::scaling::{IntRange, ScalingConfig, ScalingShard, ScalingSlice, MAX_N};
-use crate::experiments::toy::partial::Partial;
+use super::common::{parse_shards, Destination, ShardInput, VerifyRequest};
+use crate::experiments::scaling::{IntRange, ScalingConfig, ScalingRun, ScalingShard, MAX_N};
 use crate::experiments::toy::ToyRun;
-use crate::export::{self, write_atomic};
+use crate::export;
 use crate::info::tally::MaskTally;
-use crate::record::{ResultFile, RunRecord, Shard, ShardFile, Threads};
+use crate::record::{ResultFile, RunRecord, Threads};
 
 /// Flags of `peff scaling`.
 #[derive(Debug, Args, Clone)]
@@ -189,129 +182,26 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
         &serde_json::to_value(&record)?,
         output.force,
     )?;
-    let mut done: Vec<Partial> = match &checkpoint {
-        Some(cp) => cp
-            .load::<_, ScalingSlice>(&record)?
-            .map_or_else(Vec::new, |s| {
-                let finished = s
-                    .points
-                    .iter()
-                    .filter(|p| p.payload.done == p.payload.end - p.payload.start)
-                    .count();
-                cp.announce_resume(&format!(
-                    "{finished} of {} grid points finished",
-                    record.config.points.len()
-                ));
-                s.points
-            }),
-        None => Vec::new(),
-    };
-    super::signals::announce("stopping after the current window of datasets of this grid point…");
-    let stop = super::signals::install();
-    let pool = thread_pool(threads)?;
-    let started = Instant::now();
-    let bar = progress_bar(grid_work(&record), "datasets of the grid");
-    let tallies = compute_grid(&record, &pool, checkpoint.as_ref(), &mut done, stop, &bar)?;
-    let Some(tallies) = tallies else {
-        bar.abandon();
-        return Err(crate::experiments::checkpoint::interrupted(
-            checkpoint.as_ref(),
-        ));
-    };
-    bar.finish_and_clear();
+    let finished = super::drive::execute(
+        &ScalingRun { record: &record },
+        threads,
+        checkpoint.as_ref(),
+        "stopping after the current window of datasets of this grid point…",
+    )?;
     if let Some(path) = shard_file {
-        let file: ScalingShard = ShardFile::new(record, ScalingSlice { points: done });
-        write_atomic(&path, serde_json::to_string(&file)?.as_bytes())?;
-        println!("{}", path.display());
-        eprintln!("wrote {}", path.display());
-        return Ok(());
+        return super::drive::write_shard(&path, &record, finished.progress);
     }
-    let started = checkpoint
-        .as_ref()
-        .map_or(started, |cp| cp.run_started(started));
-    emit(&dest, &record, &tallies, Threads::Ran(threads), started)
-}
-
-/// The datasets `record` (its shard, if any) enumerates over every grid point: the progress
-/// bar's length.
-fn grid_work(record: &RunRecord<ScalingConfig>) -> u64 {
-    let shard = record.shard.unwrap_or(Shard::WHOLE);
-    record
-        .config
-        .points
-        .iter()
-        .map(|p| {
-            let count = p.experiment.space.num_multisets().unwrap_or(0) as u64;
-            let range = shard.range(count);
-            range.end - range.start
-        })
-        .sum()
-}
-
-/// Computes every grid point of `record` (its shard's datasets of each, or all of them) on
-/// `pool`, point by point: the one computation of `peff scaling` and of `peff verify` of its
-/// results. `done` holds the points finished (and the current one's progress) so far, resumed
-/// from and saved to `checkpoint` when given. Returns every point's tallies in grid order, or
-/// `None` once `stop` is set (the progress is then in `done` and the checkpoint).
-fn compute_grid(
-    record: &RunRecord<ScalingConfig>,
-    pool: &rayon::ThreadPool,
-    checkpoint: Option<&Checkpointer>,
-    done: &mut Vec<Partial>,
-    stop: &AtomicBool,
-    bar: &ProgressBar,
-) -> anyhow::Result<Option<Vec<Vec<MaskTally>>>> {
-    let shard = record.shard;
-    let mut tallies: Vec<Vec<MaskTally>> = Vec::new();
-    for (i, point) in record.config.points.iter().enumerate() {
-        let count = point
-            .experiment
-            .space
-            .num_multisets()
-            .filter(|&c| c <= u64::MAX as u128)
-            .with_context(|| format!("grid point {}: the dataset count overflows", i + 1))?
-            as u64;
-        let identity = record.config.point_record(i, shard);
-        let range = shard.unwrap_or(Shard::WHOLE).range(count);
-        let resumed = match done.get(i) {
-            Some(p) => Some((p.payload.done, p.tallies()?)),
-            None => None,
-        };
-        let mut saver = |d: u64, t: &[MaskTally]| -> anyhow::Result<()> {
-            done.truncate(i);
-            done.push(Partial::from_tallies(identity.clone(), range.clone(), d, t));
-            if let Some(cp) = checkpoint {
-                cp.save(
-                    record,
-                    ScalingSlice {
-                        points: done.clone(),
-                    },
-                )?;
-            }
-            Ok(())
-        };
-        let due = || checkpoint.is_some_and(|cp| cp.due());
-        let result = pool.install(|| {
-            compute_with(
-                &identity,
-                range.clone(),
-                resumed,
-                &mut saver,
-                &due,
-                stop,
-                &|k| bar.inc(k),
-            )
-        })?;
-        let Some(t) = result else {
-            return Ok(None);
-        };
-        tallies.push(t);
-    }
-    Ok(Some(tallies))
+    emit(
+        &dest,
+        &record,
+        &finished.output,
+        Threads::Ran(threads),
+        finished.started,
+    )
 }
 
 /// `peff verify` of a `peff scaling` result (a whole run's, or a merge of its shards): checks
-/// the recorded configuration, reruns every grid point through [`compute_grid`] on `threads`
+/// the recorded configuration, reruns every grid point ([`ScalingRun`]) on `threads`
 /// threads (the table does not depend on them) and compares the rows with the recorded ones,
 /// and the CSV beside the file, when there is one, with the rerun's.
 pub(crate) fn verify(request: &VerifyRequest<'_>) -> anyhow::Result<()> {
@@ -347,16 +237,7 @@ pub(crate) fn verify(request: &VerifyRequest<'_>) -> anyhow::Result<()> {
             "'{shown}': the recorded grid has {total} datasets in all, more than the {MAX_VERIFY_DATASETS} `peff verify` reruns"
         );
     }
-    let pool = thread_pool(threads)?;
-    super::signals::announce("stopping: the rerun is abandoned and nothing is verified…");
-    let stop = super::signals::install();
-    let bar = progress_bar(grid_work(record), "datasets of the grid");
-    let tallies = compute_grid(record, &pool, None, &mut Vec::new(), stop, &bar)?;
-    let Some(tallies) = tallies else {
-        bar.abandon();
-        bail!("interrupted; nothing verified");
-    };
-    bar.finish_and_clear();
+    let tallies = super::drive::rerun(&ScalingRun { record }, threads)?;
     let rows = record.config.rows(&tallies);
     let table = super::compare::check_table(path, text, &rows)?;
     super::compare::check_envelope(path, text, None)?;

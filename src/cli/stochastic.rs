@@ -4,21 +4,16 @@
 //! setting of a sweep of minibatch sizes `B` and gradient-noise variances `σ²`, for the mask and
 //! its summaries `f(m)`. Writes `<out>/<name>.csv`, `.json` and `.svg`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
-
 use anyhow::{bail, Context};
 use clap::Args;
-use indicatif::ProgressBar;
 
 use super::args::{split_list, ToyArgs};
-use super::common::{progress_bar, thread_pool, Destination, VerifyRequest};
+use super::common::{Destination, VerifyRequest};
 use super::errors::quote;
-use crate::experiments::checkpoint::Checkpointer;
+use crate::experiments::pipeline::checkpoint::Checkpointer;
 use crate::experiments::toy::stochastic::{
-    Setting, StochasticProgress, StochasticRow, StochasticStudy, Summary, MAX_BOOTSTRAP,
+    Setting, StochasticRow, StochasticRun, StochasticStudy, Summary, MAX_BOOTSTRAP,
 };
-use crate::experiments::toy::{enumerate_datasets, Dataset};
 use crate::export;
 use crate::model::toy::lanes::Stochastic;
 use crate::plot::stochastic::{stochastic_points, stochastic_svg};
@@ -306,63 +301,14 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
             svg_path.display()
         );
     }
-    let mut finished: Vec<Vec<StochasticRow>> = match &checkpoint {
-        Some(cp) => match cp.load::<_, StochasticProgress>(&record)? {
-            Some(p) => {
-                cp.announce_resume(&format!(
-                    "{} of {} settings finished",
-                    p.settings.len(),
-                    study.settings.len()
-                ));
-                p.settings
-            }
-            None => Vec::new(),
-        },
-        None => Vec::new(),
-    };
-    super::signals::announce(
+    let finished = super::drive::execute(
+        &StochasticRun { record: &record },
+        valid.threads,
+        checkpoint.as_ref(),
         "stopping: the settings finished so far are kept with `--checkpoint`…",
-    );
-    let stop = super::signals::install();
-    let pool = thread_pool(valid.threads)?;
-    let started = Instant::now();
-    let s_max = *study.train_seeds.last().expect("validated");
-    let bar = progress_bar(
-        valid.datasets * s_max as u64 * (study.settings.len() - finished.len()) as u64,
-        "runs",
-    );
-    let save = |settings: &[Vec<StochasticRow>]| -> anyhow::Result<()> {
-        match &checkpoint {
-            Some(cp) => cp.save(
-                &record,
-                StochasticProgress {
-                    settings: settings.to_vec(),
-                },
-            ),
-            None => Ok(()),
-        }
-    };
-    // A save that fails while the run goes on is warned about and the run finishes
-    // (crate::experiments::checkpoint::warn_unsaved); only a stop needs the save to succeed.
-    let complete = run_settings(&study, &pool, &mut finished, stop, &bar, &mut |done| {
-        if checkpoint.as_ref().is_some_and(Checkpointer::due) {
-            if let Err(e) = save(done) {
-                crate::experiments::checkpoint::warn_unsaved(&e);
-            }
-        }
-        Ok(())
-    })?;
-    if !complete {
-        bar.abandon();
-        save(&finished).context("interrupted, and the progress could not be kept")?;
-        return Err(crate::experiments::checkpoint::interrupted(
-            checkpoint.as_ref(),
-        ));
-    }
-    if let Err(e) = save(&finished) {
-        crate::experiments::checkpoint::warn_unsaved(&e);
-    }
-    bar.finish_and_clear();
+    )?;
+    let started = finished.started;
+    let finished = finished.output;
     warn_of_divergence(&study, &finished, valid.datasets);
     let rows: Vec<StochasticRow> = finished.into_iter().flatten().collect();
     let points = stochastic_points(&rows);
@@ -371,9 +317,6 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
     } else {
         Some(stochastic_svg(&points).context("drawing the figure")?)
     };
-    let started = checkpoint
-        .as_ref()
-        .map_or(started, |cp| cp.run_started(started));
     let file = ResultFile::new(
         &record,
         Threads::Ran(valid.threads),
@@ -436,41 +379,6 @@ fn warn_of_divergence(study: &StochasticStudy, settings: &[Vec<StochasticRow>], 
     }
 }
 
-/// Runs the settings of `study` after the `finished` ones on `pool`, one after the other
-/// (each every dataset × `S` training runs, then its rows), appending each setting's rows to
-/// `finished` and calling `after_setting` with them: the one computation of `peff stochastic`
-/// and of `peff verify` of its results. Returns `false` once `stop` is set (the settings
-/// finished so far stay in `finished`).
-fn run_settings(
-    study: &StochasticStudy,
-    pool: &rayon::ThreadPool,
-    finished: &mut Vec<Vec<StochasticRow>>,
-    stop: &AtomicBool,
-    bar: &ProgressBar,
-    after_setting: &mut dyn FnMut(&[Vec<StochasticRow>]) -> anyhow::Result<()>,
-) -> anyhow::Result<bool> {
-    let s_max = *study.train_seeds.last().context("the study has no `S`")?;
-    let datasets: Vec<Dataset> = enumerate_datasets(study.experiment.space).collect();
-    for setting in &study.settings[finished.len().min(study.settings.len())..] {
-        let runs = pool.install(|| {
-            crate::experiments::toy::stochastic::run_setting(
-                &study.experiment,
-                setting.training,
-                &datasets,
-                s_max,
-                Some(stop),
-                &|k| bar.inc(k),
-            )
-        });
-        let Some(runs) = runs.filter(|_| !stop.load(Ordering::Relaxed)) else {
-            return Ok(false);
-        };
-        finished.push(pool.install(|| study.rows(setting, &runs)));
-        after_setting(finished)?;
-    }
-    Ok(true)
-}
-
 /// Most training runs per setting (datasets × `S`) `peff verify` reruns of a stochastic
 /// result.
 const MAX_VERIFY_RUNS: u128 = 1_000_000_000;
@@ -515,16 +423,7 @@ pub(crate) fn verify(request: &VerifyRequest<'_>) -> anyhow::Result<()> {
         );
     }
     check_memory(study, datasets, threads).with_context(|| format!("'{shown}': rerunning it"))?;
-    let pool = thread_pool(threads)?;
-    super::signals::announce("stopping: the rerun is abandoned and nothing is verified…");
-    let stop = super::signals::install();
-    let bar = progress_bar(runs as u64 * study.settings.len() as u64, "runs");
-    let mut finished = Vec::new();
-    if !run_settings(study, &pool, &mut finished, stop, &bar, &mut |_| Ok(()))? {
-        bar.abandon();
-        bail!("interrupted; nothing verified");
-    }
-    bar.finish_and_clear();
+    let finished = super::drive::rerun(&StochasticRun { record }, threads)?;
     let rows: Vec<StochasticRow> = finished.into_iter().flatten().collect();
     let table = super::compare::check_table(path, text, &rows)?;
     super::compare::check_envelope(path, text, None)?;

@@ -13,10 +13,10 @@ use anyhow::{bail, Context};
 
 use super::args::{OutputArgs, ToyArgs};
 use super::common::{
-    finish, parse_shards, progress_bar, table_of, thread_pool, Destination, RecordedResult,
-    ShardInput, VerifyRequest,
+    finish, parse_shards, table_of, Destination, RecordedResult, ShardInput, VerifyRequest,
 };
-use crate::experiments::run::{compute, dataset_count, pmf_sha256, Checkpoint};
+use crate::experiments::pipeline::checkpoint::Checkpointer;
+use crate::experiments::run::{dataset_count, pmf_sha256, ToyPass};
 use crate::experiments::toy::partial::Partial;
 use crate::experiments::toy::{ToyRecord, ToyRun};
 use crate::export::{self, write_atomic};
@@ -115,49 +115,35 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         write_atomic(path, file.to_json().as_bytes()).context("`--dump-init`")?;
         eprintln!("wrote {}", path.display());
     }
-    let stop = super::signals::install();
     let checkpoint = args
         .checkpoint
         .as_ref()
-        .map(|path| Checkpoint::new(path.clone(), run.checkpoint_interval));
-    let pool = thread_pool(run.threads)?;
-    let started = Instant::now();
+        .map(|path| Checkpointer::new(path, run.checkpoint_interval));
     let range = slice(total);
-    let bar = progress_bar((range.end - range.start) * inits.len() as u64, "datasets");
     let mut per_init = Vec::new();
+    let mut started = None;
     for &seed in &inits {
         let record = record_for(seed);
-        let tallies = pool.install(|| {
-            compute(&record, range.clone(), checkpoint.as_ref(), stop, &|n| {
-                bar.inc(n)
-            })
-        })?;
-        let Some(tallies) = tallies else {
-            bar.abandon();
-            match &checkpoint {
-                Some(cp) => bail!(
-                    "interrupted; progress saved in checkpoint '{}': rerun the same command to resume",
-                    cp.path.display()
-                ),
-                None => bail!("interrupted; no results written"),
-            }
+        let pass = ToyPass {
+            record: &record,
+            range: range.clone(),
         };
+        let finished = super::drive::execute(
+            &pass,
+            run.threads,
+            checkpoint.as_ref(),
+            "stopping after the current unit of work…",
+        )?;
+        // A resumed run's wall time covers its earlier parts too (recorded in the checkpoint).
+        started.get_or_insert(finished.started);
+        let tallies = finished.output;
         per_init.push((record.config, tallies));
     }
-    bar.finish_and_clear();
-    // A resumed run's wall time covers its earlier parts too (recorded in the checkpoint).
-    let earlier = checkpoint.as_ref().map_or(0.0, Checkpoint::earlier_secs);
-    let started = std::time::Duration::try_from_secs_f64(earlier)
-        .ok()
-        .and_then(|d| started.checked_sub(d))
-        .unwrap_or(started);
+    let started = started.unwrap_or_else(Instant::now);
     if let Some(path) = shard_path {
         let tallies = &per_init[0].1;
         let partial = Partial::from_tallies(first, range.clone(), range.end - range.start, tallies);
-        write_atomic(&path, serde_json::to_string(&partial)?.as_bytes())?;
-        println!("{}", path.display());
-        eprintln!("wrote {}", path.display());
-        return Ok(());
+        return super::drive::write_shard(&path, &partial.run, partial.payload);
     }
     finish(&dest, &whole, per_init, Threads::Ran(run.threads), started)
 }
@@ -176,8 +162,6 @@ pub(crate) fn verify(request: &VerifyRequest<'_>) -> anyhow::Result<()> {
         .pmf_sha256
         .with_context(|| format!("'{}' records no pmf hash", file.display()))?;
     let threads = request.threads.validate()?;
-    let pool = thread_pool(threads)?;
-    let stop = super::signals::install();
     let whole = recorded.run;
     whole
         .config
@@ -201,11 +185,11 @@ pub(crate) fn verify(request: &VerifyRequest<'_>) -> anyhow::Result<()> {
             .context(
                 "recorded configuration has more than 10^9 datasets, more than `peff verify` reruns (it does not verify shard files)",
             )? as u64;
-        let bar = progress_bar(total, "datasets");
-        let tallies = pool
-            .install(|| compute(&identity, 0..total, None, stop, &|n| bar.inc(n)))?
-            .context("interrupted")?;
-        bar.finish_and_clear();
+        let pass = ToyPass {
+            record: &identity,
+            range: 0..total,
+        };
+        let tallies = super::drive::rerun(&pass, threads)?;
         hashes.push(pmf_sha256(&identity.config.experiment, &tallies));
         per_init.push((identity.config, tallies));
     }

@@ -46,6 +46,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::teacher::{TeacherData, TeacherSpec};
+use crate::experiments::pipeline::{Experiment, Session};
 use crate::model::mlp::{Mlp, MlpError};
 use crate::model::{Control, Dataset, Loss, Model, Optimizer, Targets, TrainConfig, Trainer};
 use crate::prune::Imp;
@@ -558,6 +559,77 @@ pub fn run_jobs(
         }
     }
     Ok((all.then_some(results), timing))
+}
+
+/// A noise-correlation run as the [`Executor`](crate::experiments::pipeline::Executor) drives
+/// it: its jobs (seed, curve), its shard's seeds, in parallel on the current pool
+/// ([`run_jobs`]), each finished job reported as progress.
+pub struct NoiseCorrRun<'a> {
+    /// The run: configuration and shard.
+    pub record: &'a crate::record::RunRecord<NoiseCorrConfig>,
+}
+
+impl NoiseCorrRun<'_> {
+    /// The run's seeds (offsets from `config.seed`), its shard's.
+    pub fn seeds(&self) -> std::ops::Range<u64> {
+        self.record
+            .shard
+            .unwrap_or(crate::record::Shard::WHOLE)
+            .range(self.record.config.seeds as u64)
+    }
+
+    /// Its jobs: seeds × curves.
+    fn jobs(&self) -> u64 {
+        self.seeds().count() as u64 * self.record.config.curves().len() as u64
+    }
+}
+
+impl Experiment for NoiseCorrRun<'_> {
+    type Config = NoiseCorrConfig;
+    type Progress = NoiseCorrProgress;
+    type Output = (Vec<SeedResult>, Timing);
+
+    fn record(&self) -> &crate::record::RunRecord<NoiseCorrConfig> {
+        self.record
+    }
+
+    fn work(&self) -> (u64, &'static str) {
+        (self.jobs(), "seed runs")
+    }
+
+    fn start(&self) -> NoiseCorrProgress {
+        NoiseCorrProgress { jobs: Vec::new() }
+    }
+
+    fn describe(&self, progress: &NoiseCorrProgress) -> String {
+        format!(
+            "{} of {} seed runs finished",
+            progress.jobs.len(),
+            self.jobs()
+        )
+    }
+
+    fn advance(
+        &self,
+        from: &NoiseCorrProgress,
+        session: &Session<'_, Self>,
+    ) -> anyhow::Result<Option<Self::Output>> {
+        let (results, timing) = run_jobs(
+            &self.record.config,
+            self.seeds(),
+            &from.jobs,
+            session.stop_flag(),
+            &|| session.work_done(1),
+            &|index, curve| {
+                session.update(|p| {
+                    p.jobs.push((index, curve.clone()));
+                    p.jobs.sort_by_key(|(j, _)| *j);
+                })
+            },
+        )
+        .map_err(|e| anyhow::Error::new(e).context("noise-corr"))?;
+        Ok(results.map(|r| (r, timing)))
+    }
 }
 
 /// Mean and standard error `s/√k` in order (`None` for no values; the standard error is

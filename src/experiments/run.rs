@@ -11,17 +11,13 @@
 //! Tallies are integer sums, so a run split into shards, interrupted and resumed, or run on any
 //! number of threads gives the same tallies and the same hash.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
-use anyhow::{bail, Context};
-
-use crate::experiments::toy::partial::Partial;
+use crate::experiments::pipeline::{Experiment, Session};
+use crate::experiments::toy::partial::{Partial, TallySlice};
 use crate::experiments::toy::{
-    enumerate_range, sample_datasets, Dataset, ToyExperiment, ToyRecord,
+    enumerate_range, sample_datasets, Dataset, ToyExperiment, ToyRecord, ToyRun,
 };
-use crate::export::write_atomic;
 use crate::info::tally::MaskTally;
 
 /// SHA-256 over every row's mask pmf (rows in order, masks sorted), in hex.
@@ -60,99 +56,83 @@ pub fn dataset_count(run: &ToyRecord) -> Option<u128> {
     }
 }
 
-/// Checkpointing of one run: where, and how often.
-#[derive(Debug)]
-pub struct Checkpoint {
-    /// The checkpoint file (a partial-result file).
-    pub path: PathBuf,
-    /// Seconds between saves.
-    pub interval_secs: f64,
-    /// Wall seconds of the earlier parts of the run, set by [`compute`] from the checkpoint
-    /// it resumes (0 for a fresh run): a resumed run's `wall_seconds` adds them.
-    pub earlier_secs: std::sync::Mutex<f64>,
+/// One init's run of the toy experiment as the
+/// [`Executor`](crate::experiments::pipeline::Executor) drives it: the datasets `range` (its
+/// shard's) tallied in windows on the current pool ([`compute_with`]), the tallies so far
+/// reported as progress when a checkpoint save is due.
+pub struct ToyPass<'a> {
+    /// The run of one init (its `config.init_seed` set where the run has several).
+    pub record: &'a ToyRecord,
+    /// Its datasets' indices (the shard's).
+    pub range: std::ops::Range<u64>,
 }
 
-impl Checkpoint {
-    /// A checkpoint at `path` saved every `interval_secs` seconds.
-    pub fn new(path: PathBuf, interval_secs: f64) -> Self {
-        Checkpoint {
-            path,
-            interval_secs,
-            earlier_secs: std::sync::Mutex::new(0.0),
-        }
-    }
-
-    /// [`Checkpoint::earlier_secs`].
-    pub fn earlier_secs(&self) -> f64 {
-        *self.earlier_secs.lock().unwrap_or_else(|e| e.into_inner())
+impl ToyPass<'_> {
+    /// The slice's payload after `done` datasets with `tallies`.
+    fn slice(&self, done: u64, tallies: &[MaskTally]) -> TallySlice {
+        Partial::from_tallies(self.record.clone(), self.range.clone(), done, tallies).payload
     }
 }
 
-/// Tallies the datasets `range` of a run (one init; its shard's range), resuming from and saving to `checkpoint`; `progress`
-/// gets the number of datasets each finished batch adds. Returns `None` when `stop` was set
-/// (checked between windows; the checkpoint, if any, is saved).
-pub fn compute(
-    run: &ToyRecord,
-    range: std::ops::Range<u64>,
-    checkpoint: Option<&Checkpoint>,
-    stop: &AtomicBool,
-    progress: &(dyn Fn(u64) + Sync),
-) -> anyhow::Result<Option<Vec<MaskTally>>> {
-    let started = Instant::now();
-    let mut resumed = None;
-    if let Some(cp) = checkpoint.filter(|cp| cp.path.exists()) {
-        let saved = Partial::read(&cp.path).context("`--checkpoint`")?;
-        if saved.run != *run || saved.payload.start != range.start || saved.payload.end != range.end
-        {
-            bail!(
-                "`--checkpoint` '{}' belongs to a different configuration; delete it or choose another file",
-                cp.path.display()
-            );
-        }
-        let earlier = saved
-            .wall_seconds
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .unwrap_or(0.0);
-        *cp.earlier_secs.lock().unwrap_or_else(|e| e.into_inner()) = earlier;
-        eprintln!(
-            "resuming from checkpoint '{}': {} of {} datasets finished",
-            cp.path.display(),
-            saved.payload.done,
-            range.end - range.start
-        );
-        resumed = Some((saved.payload.done, saved.tallies()?));
+impl Experiment for ToyPass<'_> {
+    type Config = ToyRun;
+    type Progress = TallySlice;
+    type Output = Vec<MaskTally>;
+
+    fn record(&self) -> &ToyRecord {
+        self.record
     }
-    let mut save = |done: u64, totals: &[MaskTally]| -> anyhow::Result<()> {
-        if let Some(cp) = checkpoint {
-            let partial = Partial::from_tallies(run.clone(), range.clone(), done, totals)
-                .with_wall_seconds(cp.earlier_secs() + started.elapsed().as_secs_f64());
-            write_atomic(&cp.path, serde_json::to_string(&partial)?.as_bytes())
-                .context("saving the checkpoint")?;
-        }
-        Ok(())
-    };
-    let last_save = std::cell::Cell::new(Instant::now());
-    let due = || {
-        let due = checkpoint
-            .is_some_and(|cp| last_save.get().elapsed().as_secs_f64() >= cp.interval_secs);
-        if due {
-            last_save.set(Instant::now());
-        }
-        due
-    };
-    compute_with(run, range.clone(), resumed, &mut save, &due, stop, progress)
+
+    fn work(&self) -> (u64, &'static str) {
+        (self.range.end - self.range.start, "datasets")
+    }
+
+    fn start(&self) -> TallySlice {
+        let rows = self.record.config.experiment.rows().len();
+        self.slice(0, &vec![MaskTally::default(); rows])
+    }
+
+    fn describe(&self, progress: &TallySlice) -> String {
+        format!(
+            "{} of {} datasets finished",
+            progress.done,
+            self.range.end - self.range.start
+        )
+    }
+
+    fn advance(
+        &self,
+        from: &TallySlice,
+        session: &Session<'_, Self>,
+    ) -> anyhow::Result<Option<Vec<MaskTally>>> {
+        let resumed = (from.done, from.tallies(&self.record.config.experiment)?);
+        let mut record = |done: u64, tallies: &[MaskTally]| {
+            let slice = self.slice(done, tallies);
+            session.update(|p| *p = slice);
+        };
+        compute_with(
+            self.record,
+            self.range.clone(),
+            Some(resumed),
+            &mut record,
+            &|| session.due(),
+            session.stop_flag(),
+            &|n| session.work_done(n),
+        )
+    }
 }
 
-/// [`compute`] with the checkpoint kept by the caller: `resumed` is the progress to start
-/// from (datasets done, tallies), `save(done, tallies)` is called when `due()` says so, when
-/// `stop` ends the run and once at the end. A save that fails when `stop` ends the run is the
-/// error returned; one that fails while the run goes on or at its end is reported by
-/// [`crate::experiments::checkpoint::warn_unsaved`], and the tallies are still returned.
+/// Tallies the datasets `range` of a run (one init; its shard's range) in windows on the
+/// current pool: `resumed` is the progress to start from (datasets done, tallies),
+/// `record(done, tallies)` gets the progress when `due()` says so, when `stop` ends the run
+/// (between windows) and once at the end; `progress` gets the number of datasets each finished
+/// batch adds. Returns `None` when `stop` ended the run. Saving the progress is the caller's
+/// (the [`Experiment`]s [`ToyPass`] and [`crate::experiments::scaling::ScalingRun`]).
 pub fn compute_with(
     run: &ToyRecord,
     range: std::ops::Range<u64>,
     resumed: Option<(u64, Vec<MaskTally>)>,
-    save: &mut dyn FnMut(u64, &[MaskTally]) -> anyhow::Result<()>,
+    record: &mut dyn FnMut(u64, &[MaskTally]),
     due: &dyn Fn() -> bool,
     stop: &AtomicBool,
     progress: &(dyn Fn(u64) + Sync),
@@ -161,7 +141,6 @@ pub fn compute_with(
     let (done, totals) =
         resumed.unwrap_or_else(|| (0, vec![MaskTally::default(); exp.rows().len()]));
     progress(done);
-    let mut save_error = None;
     let (totals, finished) = exp.tally_from(
         datasets(run, range.start + done..range.end),
         run.config.samples.is_some(),
@@ -170,26 +149,14 @@ pub fn compute_with(
         &mut |consumed, totals| {
             let stopping = stop.load(Ordering::SeqCst);
             if stopping || due() {
-                match save(done + consumed, totals) {
-                    Err(e) if stopping => {
-                        save_error = Some(e);
-                        return false;
-                    }
-                    Err(e) => crate::experiments::checkpoint::warn_unsaved(&e),
-                    Ok(()) => {}
-                }
+                record(done + consumed, totals);
             }
             !stopping
         },
     );
-    if let Some(e) = save_error {
-        return Err(e.context("interrupted, and the progress could not be kept"));
-    }
     if !finished {
         return Ok(None);
     }
-    if let Err(e) = save(range.end - range.start, &totals) {
-        crate::experiments::checkpoint::warn_unsaved(&e);
-    }
+    record(range.end - range.start, &totals);
     Ok(Some(totals))
 }

@@ -8,7 +8,7 @@
 //!                               I(m; D | init) ≤ min(H(D), log2 C(p, k))
 //! ```
 //!
-//! The grid's points are independent exact runs ([`crate::experiments::run::compute`]); this
+//! The grid's points are independent exact runs ([`crate::experiments::run::compute_with`]); this
 //! module builds their configurations and the rows of the combined table.
 //!
 //! **Shards and checkpoints.** Shard `i/N` of a scaling run is shard `i/N` of every grid point
@@ -19,11 +19,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::experiments::pipeline::{Experiment, Session};
 use crate::experiments::toy::partial::Partial;
 use crate::experiments::toy::report::{exact_rows, ExactRow};
 use crate::experiments::toy::{ToyExperiment, ToyRecord, ToyRun};
 use crate::info::tally::MaskTally;
-use crate::record::{RunRecord, ShardFile, ShardPayload};
+use crate::record::{RunRecord, Shard, ShardFile, ShardPayload};
 
 /// Largest `n` a scaling grid accepts (the toy pipeline's limit).
 pub const MAX_N: usize = 30;
@@ -239,6 +240,109 @@ pub fn merge(
         tallies.push(t);
     }
     Ok((whole, tallies))
+}
+
+/// A scaling run as the [`Executor`](crate::experiments::pipeline::Executor) drives it: the grid
+/// points one after another, each point's datasets (its shard's) on the current pool, saved
+/// between windows of datasets.
+pub struct ScalingRun<'a> {
+    /// The run: grid and shard.
+    pub record: &'a RunRecord<ScalingConfig>,
+}
+
+impl ScalingRun<'_> {
+    /// The datasets of grid point `i` (its count; the grid's validation bounds it).
+    fn point_count(&self, i: usize) -> anyhow::Result<u64> {
+        use anyhow::Context;
+        let point = &self.record.config.points[i];
+        Ok(point
+            .experiment
+            .space
+            .num_multisets()
+            .filter(|&c| c <= u64::MAX as u128)
+            .with_context(|| format!("grid point {}: the dataset count overflows", i + 1))?
+            as u64)
+    }
+}
+
+impl Experiment for ScalingRun<'_> {
+    type Config = ScalingConfig;
+    type Progress = ScalingSlice;
+    type Output = Vec<Vec<MaskTally>>;
+
+    fn record(&self) -> &RunRecord<ScalingConfig> {
+        self.record
+    }
+
+    /// The datasets of every grid point (their shard's).
+    fn work(&self) -> (u64, &'static str) {
+        let shard = self.record.shard.unwrap_or(Shard::WHOLE);
+        let total = self
+            .record
+            .config
+            .points
+            .iter()
+            .map(|p| {
+                shard
+                    .range(p.experiment.space.num_multisets().unwrap_or(0) as u64)
+                    .count() as u64
+            })
+            .sum();
+        (total, "datasets of the grid")
+    }
+
+    fn start(&self) -> ScalingSlice {
+        ScalingSlice { points: Vec::new() }
+    }
+
+    fn describe(&self, progress: &ScalingSlice) -> String {
+        let finished = progress.points.iter().filter(|p| p.is_complete()).count();
+        format!(
+            "{finished} of {} grid points finished",
+            self.record.config.points.len()
+        )
+    }
+
+    /// Point by point: a point the progress holds complete is read back, an unfinished one
+    /// resumes from its tallies.
+    fn advance(
+        &self,
+        from: &ScalingSlice,
+        session: &Session<'_, Self>,
+    ) -> anyhow::Result<Option<Self::Output>> {
+        let shard = self.record.shard;
+        let mut tallies: Vec<Vec<MaskTally>> = Vec::new();
+        for i in 0..self.record.config.points.len() {
+            let count = self.point_count(i)?;
+            let identity = self.record.config.point_record(i, shard);
+            let range = shard.unwrap_or(Shard::WHOLE).range(count);
+            let resumed = match from.points.get(i) {
+                Some(p) => Some((p.payload.done, p.tallies()?)),
+                None => None,
+            };
+            let mut record = |done: u64, t: &[MaskTally]| {
+                let part = Partial::from_tallies(identity.clone(), range.clone(), done, t);
+                session.update(|p| {
+                    p.points.truncate(i);
+                    p.points.push(part);
+                });
+            };
+            let result = crate::experiments::run::compute_with(
+                &identity,
+                range.clone(),
+                resumed,
+                &mut record,
+                &|| session.due(),
+                session.stop_flag(),
+                &|k| session.work_done(k),
+            )?;
+            let Some(t) = result else {
+                return Ok(None);
+            };
+            tallies.push(t);
+        }
+        Ok(Some(tallies))
+    }
 }
 
 /// The rows of one grid point from its finished tallies.

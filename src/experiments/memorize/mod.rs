@@ -47,6 +47,7 @@ pub use train::*;
 
 use serde::{Deserialize, Serialize};
 
+use crate::experiments::pipeline::{Experiment, Session};
 use crate::record::{RunRecord, ShardFile, ShardPayload};
 
 /// Format tag of `peff memorize --shard` files.
@@ -200,6 +201,74 @@ pub fn merge_shards(
         .flat_map(|s| s.payload.results.iter().cloned())
         .collect();
     Ok((whole, results))
+}
+
+/// A memorize run as the [`Executor`](crate::experiments::pipeline::Executor) drives it: its
+/// seeds (its shard's) in parallel on the current pool ([`run_seeds`]), a seed's finished cells
+/// and each finished seed reported as progress.
+pub struct MemorizeRun<'a> {
+    /// The run: configuration and shard.
+    pub record: &'a RunRecord<MemorizeConfig>,
+    /// The images of an image dataset (`None` for Gaussian data).
+    pub images: Option<&'a crate::data::images::ImageSet>,
+}
+
+impl MemorizeRun<'_> {
+    /// The run's seeds (offsets from `config.seed`), its shard's.
+    pub fn seeds(&self) -> std::ops::Range<u64> {
+        self.record
+            .shard
+            .unwrap_or(crate::record::Shard::WHOLE)
+            .range(self.record.config.seeds)
+    }
+}
+
+impl Experiment for MemorizeRun<'_> {
+    type Config = MemorizeConfig;
+    type Progress = MemorizeProgress;
+    type Output = Vec<SeedResult>;
+
+    fn record(&self) -> &RunRecord<MemorizeConfig> {
+        self.record
+    }
+
+    fn work(&self) -> (u64, &'static str) {
+        (self.seeds().count() as u64, "seeds")
+    }
+
+    fn start(&self) -> MemorizeProgress {
+        MemorizeProgress::default()
+    }
+
+    fn describe(&self, progress: &MemorizeProgress) -> String {
+        format!(
+            "{} of {} seeds finished, {} in progress",
+            progress.results.len(),
+            self.seeds().count(),
+            progress.partial.len()
+        )
+    }
+
+    fn advance(
+        &self,
+        from: &MemorizeProgress,
+        session: &Session<'_, Self>,
+    ) -> anyhow::Result<Option<Vec<SeedResult>>> {
+        let on_progress = |part: &PartialSeed| session.update(|p| p.advance(part));
+        let hooks = SeedHooks {
+            stop: session.stop_flag(),
+            on_progress: &on_progress,
+        };
+        Ok(run_seeds(
+            &self.record.config,
+            self.images,
+            self.seeds(),
+            from,
+            hooks,
+            &|| session.work_done(1),
+            &|result| session.update(|p| p.finish(result)),
+        )?)
+    }
 }
 
 #[cfg(test)]

@@ -538,6 +538,84 @@ pub struct StochasticProgress {
     pub settings: Vec<Vec<StochasticRow>>,
 }
 
+/// A stochastic study as the [`Executor`](crate::experiments::pipeline::Executor) drives it:
+/// its settings one after another, each every dataset × `S` training runs on the current pool
+/// ([`run_setting`]), then its rows; a finished setting is the progress reported.
+pub struct StochasticRun<'a> {
+    /// The run (a whole study; it has no shards).
+    pub record: &'a crate::record::RunRecord<StochasticStudy>,
+}
+
+impl StochasticRun<'_> {
+    /// Training runs per setting: datasets × the largest `S` (0 where it overflows; the
+    /// study's validation refuses such).
+    fn runs_per_setting(&self) -> u64 {
+        let study = &self.record.config;
+        let datasets = study.experiment.space.num_multisets().unwrap_or(0);
+        let s_max = study.train_seeds.last().copied().unwrap_or(0) as u128;
+        u64::try_from(datasets.saturating_mul(s_max)).unwrap_or(0)
+    }
+}
+
+impl crate::experiments::pipeline::Experiment for StochasticRun<'_> {
+    type Config = StochasticStudy;
+    type Progress = StochasticProgress;
+    type Output = Vec<Vec<StochasticRow>>;
+
+    fn record(&self) -> &crate::record::RunRecord<StochasticStudy> {
+        self.record
+    }
+
+    fn work(&self) -> (u64, &'static str) {
+        let settings = self.record.config.settings.len() as u64;
+        (self.runs_per_setting().saturating_mul(settings), "runs")
+    }
+
+    fn start(&self) -> StochasticProgress {
+        StochasticProgress {
+            settings: Vec::new(),
+        }
+    }
+
+    fn describe(&self, progress: &StochasticProgress) -> String {
+        format!(
+            "{} of {} settings finished",
+            progress.settings.len(),
+            self.record.config.settings.len()
+        )
+    }
+
+    fn advance(
+        &self,
+        from: &StochasticProgress,
+        session: &crate::experiments::pipeline::Session<'_, Self>,
+    ) -> anyhow::Result<Option<Self::Output>> {
+        use anyhow::Context;
+        let study = &self.record.config;
+        let s_max = *study.train_seeds.last().context("the study has no `S`")?;
+        let datasets: Vec<Dataset> = super::enumerate_datasets(study.experiment.space).collect();
+        let mut finished = from.settings.clone();
+        session.work_done(self.runs_per_setting() * finished.len() as u64);
+        for setting in &study.settings[finished.len().min(study.settings.len())..] {
+            let runs = run_setting(
+                &study.experiment,
+                setting.training,
+                &datasets,
+                s_max,
+                Some(session.stop_flag()),
+                &|k| session.work_done(k),
+            );
+            let Some(runs) = runs.filter(|_| !session.stopped()) else {
+                return Ok(None);
+            };
+            let rows = study.rows(setting, &runs);
+            finished.push(rows.clone());
+            session.update(|p| p.settings.push(rows));
+        }
+        Ok(Some(finished))
+    }
+}
+
 impl crate::record::ShardPayload<StochasticStudy> for StochasticProgress {
     const FORMAT: &'static str = CHECKPOINT_FORMAT;
     const WHAT: &'static str = "a peff stochastic checkpoint";
