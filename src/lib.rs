@@ -13,7 +13,8 @@
 //! the top of `src/` imports from `experiments`):
 //!
 //! ```text
-//! cli → experiments::{run, convergence, scaling, memorize, noise_corr}, bench
+//! cli → experiments::{memorize, noise_corr, toy::{run, convergence, scaling, stochastic}}, bench
+//!     → experiments::pipeline (the Experiment trait and the Executor every run goes through)
 //!     → experiments::toy (with its report and partial files)
 //!     → record, prune, info, data → model, mask
 //! plot, export, info::bound: leaves that cli calls (plot takes plain structs, not result types)
@@ -34,7 +35,7 @@
 //! - [`experiments`]: the engines ([`experiments::toy`] with its result rows
 //!   ([`experiments::toy::report`]) and its shard and checkpoint files
 //!   ([`experiments::toy::partial`]), a driven run with shards and checkpoints in
-//!   [`experiments::run`], [`experiments::convergence`], [`experiments::scaling`], memorisation
+//!   [`experiments::toy::run`], [`experiments::toy::convergence`], [`experiments::toy::scaling`], memorisation
 //!   capacity of pruned MLPs in [`experiments::memorize`], [`experiments::noise_corr`]);
 //! - [`plot`]: one file per figure on a shared house style;
 //! - [`record`] (the run record of every result and shard file, and the one shard-file

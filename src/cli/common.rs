@@ -16,8 +16,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::experiments::run::pmf_sha256;
 use crate::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows, ExactRow};
+use crate::experiments::toy::run::pmf_sha256;
 use crate::experiments::toy::{ToyRecord, ToyRun};
 use crate::export::{self, render, Format};
 use crate::info::tally::MaskTally;

@@ -1,5 +1,5 @@
 //! `peff converge`: estimator convergence to the exact entropy as the number of sampled
-//! datasets grows (the study itself is [`crate::experiments::convergence`]).
+//! datasets grows (the study itself is [`crate::experiments::toy::convergence`]).
 
 use std::time::Instant;
 
@@ -8,7 +8,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::args::ToyArgs;
-use crate::experiments::convergence::{convergence_rows, coverage_at};
+use crate::experiments::toy::convergence::{convergence_rows, coverage_at};
 use crate::experiments::toy::ToyExperiment;
 use crate::export::{self, render};
 use crate::record::{ResultFile, RunRecord, Threads};

@@ -40,8 +40,8 @@ use clap::{Parser, Subcommand};
 
 use crate::experiments::memorize::MemorizeSeeds;
 use crate::experiments::noise_corr::NoiseCorrSeeds;
-use crate::experiments::scaling::{ScalingConfig, ScalingSlice};
 use crate::experiments::toy::partial::TallySlice;
+use crate::experiments::toy::scaling::{ScalingConfig, ScalingSlice};
 use crate::experiments::toy::ToyRun;
 use crate::record::ShardPayload;
 use args::OutputArgs;

@@ -1,5 +1,5 @@
 //! `peff scaling`: exact `I(m; D | init)` over a grid of dataset sizes `n` and input dimensions
-//! `d` (each point an exact enumeration, [`crate::experiments::scaling`]), in one table with the
+//! `d` (each point an exact enumeration, [`crate::experiments::toy::scaling`]), in one table with the
 //! data's own entropy `H(D)` beside every row.
 
 use std::time::Instant;
@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::args::{CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, Task, ThreadsArgs, ToyArgs};
 use super::common::{parse_shards, Destination, ShardInput, VerifyRequest};
-use crate::experiments::scaling::{IntRange, ScalingConfig, ScalingRun, ScalingShard, MAX_N};
+use crate::experiments::toy::scaling::{IntRange, ScalingConfig, ScalingRun, ScalingShard, MAX_N};
 use crate::experiments::toy::ToyRun;
 use crate::export;
 use crate::info::tally::MaskTally;
@@ -279,7 +279,7 @@ pub(crate) fn merge(
     started: Instant,
 ) -> anyhow::Result<()> {
     let parts: &[ScalingShard] = &parse_shards(inputs)?;
-    let (whole, tallies) = crate::experiments::scaling::merge(parts)?;
+    let (whole, tallies) = crate::experiments::toy::scaling::merge(parts)?;
     export::check_out_dir(&output.out)?;
     let stem = match (&output.name, whole.config.points.first()) {
         (Some(name), _) => name.clone(),

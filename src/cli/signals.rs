@@ -4,7 +4,7 @@
 //! (130, 143, 129), as shells expect. A second signal exits at once with the same status.
 //!
 //! Adopt in a subcommand with one line: `let stop = signals::install();`, pass `stop` to
-//! [`crate::experiments::run::compute`] (or poll it between units of work), and return an
+//! [`crate::experiments::toy::run::compute`] (or poll it between units of work), and return an
 //! error when it stopped; `main` turns that error's exit status into `128 + signal` through
 //! [`exit_status`].
 //!

@@ -3,7 +3,7 @@
 //!
 //! The run: choose the dataset slice (`--shard i/N`), resume from a checkpoint if one
 //! matches, tally in windows (saving the checkpoint and honouring Ctrl-C between windows; see
-//! [`crate::experiments::run`]), then write either a partial-result file (shards) or the result
+//! [`crate::experiments::toy::run`]), then write either a partial-result file (shards) or the result
 //! table and JSON record.
 
 use std::path::Path;
@@ -16,8 +16,8 @@ use super::common::{
     finish, parse_shards, table_of, Destination, RecordedResult, ShardInput, VerifyRequest,
 };
 use crate::experiments::pipeline::checkpoint::Checkpointer;
-use crate::experiments::run::{dataset_count, pmf_sha256, ToyPass};
 use crate::experiments::toy::partial::Partial;
+use crate::experiments::toy::run::{dataset_count, pmf_sha256, ToyPass};
 use crate::experiments::toy::{ToyRecord, ToyRun};
 use crate::export::{self, write_atomic};
 use crate::model::toy::init_file::InitFile;

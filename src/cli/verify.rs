@@ -1,6 +1,6 @@
 //! `peff verify`: reruns the configuration recorded in a JSON result and checks that the rerun
 //! reproduces it. Results of `exact` and `sample` are checked by their mask-pmf hash (see
-//! [`crate::experiments::run::pmf_sha256`]) and their table; results of `memorize`,
+//! [`crate::experiments::toy::run::pmf_sha256`]) and their table; results of `memorize`,
 //! `scaling`, `noise-corr` and `stochastic` by their table: the rows of the JSON and the CSV
 //! beside it ([`super::compare`]). Each kind reruns through the computation its command runs:
 //! the verify step of its row of `cli::EXPERIMENTS`.

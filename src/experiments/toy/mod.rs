@@ -12,10 +12,18 @@
 //! the thread count or on how datasets are split. Data-free deterministic methods (SynFlow) are
 //! evaluated once; random pruning is tallied only when sampling (its exact entropy is
 //! `log2 C(p, k)` in closed form).
+//!
+//! The engines that run only on the toy live beside it: [`run`] (one pass over a shard's
+//! datasets as the pipeline drives it, the mask-pmf hash), [`convergence`], [`scaling`],
+//! [`stochastic`]; [`partial`] holds its shard and checkpoint files, [`report`] its rows and
+//! [`primitives`] the pieces `peff.toy` exposes.
 
+pub mod convergence;
 pub mod partial;
 pub mod primitives;
 pub mod report;
+pub mod run;
+pub mod scaling;
 pub mod stochastic;
 
 use rayon::prelude::*;

@@ -30,6 +30,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::noise::LaneStreams;
+pub use super::Lane;
 use super::{Dims, Fixed, Loss, ToyShape};
 use crate::data::DataSpace;
 use crate::model::Networks;
@@ -45,9 +46,6 @@ const WIDE_GROUP_MAX_INPUT_DIM: usize = 3;
 
 /// Largest input dimension the trainer supports (`--input-dim` is validated against it).
 pub const MAX_INPUT_DIM: usize = 16;
-
-/// One parameter (or activation) across the `L` lanes.
-pub type Lane<const L: usize> = [f64; L];
 
 /// A buffer of lane vectors whose first element starts on a 64-byte boundary, so that no
 /// vector load or store of the trainer straddles two cache lines (an allocator guarantees only

@@ -23,6 +23,10 @@ use rand_chacha::ChaCha8Rng;
 
 pub use super::loss::Loss;
 
+/// One parameter (or activation) across the `L` lanes of the lockstep trainer ([`lanes`]) and
+/// its noise streams ([`noise`]).
+pub type Lane<const L: usize> = [f64; L];
+
 /// Architecture of the toy MLP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ToyShape {

@@ -1,6 +1,6 @@
 //! Per-lane random streams of stochastic toy training, in structure-of-arrays across the `L`
 //! lanes so that every draw vectorises: xoshiro256++ (Blackman and Vigna, 2018) per lane, seeded
-//! from the run's ChaCha8 stream ([`super::lanes::run_stream`], 4 words), and
+//! from the run's ChaCha8 stream (`lanes::run_stream`, 4 words), and
 //!
 //! ```text
 //! uniform on (0, 1]:   u = 1 − ⌊x / 2^12⌋ · 2^−52
@@ -14,7 +14,7 @@
 
 use rand::RngCore;
 
-use super::lanes::Lane;
+use super::Lane;
 
 /// xoshiro256++ state of every lane (`s[j][l]`: word `j` of lane `l`).
 pub struct LaneStreams<const L: usize> {

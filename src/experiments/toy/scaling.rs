@@ -8,7 +8,7 @@
 //!                               I(m; D | init) ≤ min(H(D), log2 C(p, k))
 //! ```
 //!
-//! The grid's points are independent exact runs ([`crate::experiments::run::compute_with`]); this
+//! The grid's points are independent exact runs ([`crate::experiments::toy::run::compute_with`]); this
 //! module builds their configurations and the rows of the combined table.
 //!
 //! **Shards and checkpoints.** Shard `i/N` of a scaling run is shard `i/N` of every grid point
@@ -327,7 +327,7 @@ impl Experiment for ScalingRun<'_> {
                     p.points.push(part);
                 });
             };
-            let result = crate::experiments::run::compute_with(
+            let result = crate::experiments::toy::run::compute_with(
                 &identity,
                 range.clone(),
                 resumed,

@@ -127,7 +127,7 @@ impl Experiment for ToyPass<'_> {
 /// `record(done, tallies)` gets the progress when `due()` says so, when `stop` ends the run
 /// (between windows) and once at the end; `progress` gets the number of datasets each finished
 /// batch adds. Returns `None` when `stop` ended the run. Saving the progress is the caller's
-/// (the [`Experiment`]s [`ToyPass`] and [`crate::experiments::scaling::ScalingRun`]).
+/// (the [`Experiment`]s [`ToyPass`] and [`crate::experiments::toy::scaling::ScalingRun`]).
 pub fn compute_with(
     run: &ToyRecord,
     range: std::ops::Range<u64>,
