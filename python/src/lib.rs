@@ -35,8 +35,8 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyMapping, PyString, PyTuple}
 
 use peff::cli::{Cli, Command, ToyArgs};
 use peff::experiments::pipeline::Executor;
-use peff::experiments::toy::run::{dataset_count, ToyPass};
 use peff::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows_until, ExactRow};
+use peff::experiments::toy::run::{dataset_count, ToyPass};
 use peff::experiments::toy::{ToyRecord, ToyRun};
 use peff::info::estimators::{estimate_all_until, BootstrapConfig};
 use peff::info::masks::{check_size, MaskCounter, MaskError};

@@ -3,10 +3,10 @@
 //! stop at its next window boundary, save its checkpoint and exit with `128 + signal`
 //! (130, 143, 129), as shells expect. A second signal exits at once with the same status.
 //!
-//! Adopt in a subcommand with one line: `let stop = signals::install();`, pass `stop` to
-//! [`crate::experiments::toy::run::compute`] (or poll it between units of work), and return an
-//! error when it stopped; `main` turns that error's exit status into `128 + signal` through
-//! [`exit_status`].
+//! Every run adopts it through `cli::drive::execute`, which installs the handler and hands
+//! its flag to the [`Executor`](crate::experiments::pipeline::Executor) (`stop_on`); the run
+//! returns an error when it stopped, and `main` turns that error's exit status into
+//! `128 + signal` through [`exit_status`].
 //!
 //! The first signal prints the run's stop message at once (`stopping after the current seed
 //! run…`; set with [`announce`]), so that a user who presses Ctrl-C knows it was heard.
