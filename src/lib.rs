@@ -104,3 +104,4 @@ pub mod model;
 pub mod plot;
 pub mod prune;
 pub mod record;
+pub mod settings;

@@ -14,16 +14,18 @@
 //! toy.*                    the toy experiment's primitives, vectorised over datasets (toy.rs)
 //! ```
 //!
-//! Conventions: keyword arguments are the CLI's flags with `-` → `_`; invalid input raises
+//! Conventions: keyword arguments are the CLI's flags with `-` → `_`, read into the library's
+//! settings (`peff::experiments::toy::settings::ToySettings`) and validated by the library, as
+//! the command line's flags are (never through the CLI's parser); invalid input raises
 //! `ValueError` with the CLI's one-line message (flags named as on the command line), and any
 //! other bad argument (a bool for a number, an integer out of range, a masked array, a set for
 //! a sequence) a one-line `ValueError` naming it (args.rs); inputs are validated before any
 //! work, every long computation runs without the GIL and stops on Ctrl-C, and a panic inside
 //! peff becomes a `RuntimeError` (it never unwinds into Python) (work.rs).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::Parser;
 use numpy::ndarray::Axis;
 use numpy::{
     PyArray1, PyArrayDescrMethods, PyReadonlyArray1, PyReadonlyArrayDyn, PyUntypedArray,
@@ -33,10 +35,10 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyMapping, PyString, PyTuple};
 
-use peff::cli::{Cli, Command, ToyArgs};
 use peff::experiments::pipeline::Executor;
 use peff::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows_until, ExactRow};
 use peff::experiments::toy::run::{dataset_count, ToyPass};
+use peff::experiments::toy::settings::{ToySettings, ValidToy};
 use peff::experiments::toy::{ToyRecord, ToyRun};
 use peff::info::estimators::{estimate_all_until, BootstrapConfig};
 use peff::info::masks::{check_size, MaskCounter, MaskError};
@@ -668,16 +670,19 @@ fn flag_value(v: &Bound<'_, PyAny>, flag: &str, takes: Takes) -> PyResult<String
     })
 }
 
-/// `["peff", command, --flag=value, …]` from keyword arguments (`None`: the flag's default);
-/// a list or tuple, where the flag takes one, becomes a comma list.
-fn toy_argv(
+/// The toy settings (and, for `sample`, its `samples` and `seed`) from keyword arguments
+/// (`None`: the flag's default), each value read as its flag takes it; a list or tuple, where
+/// the flag takes one, becomes the flag's comma list. The library validates them
+/// ([`ToySettings::validate`]), with the command line's messages.
+fn toy_settings(
     function: &str,
     config: Option<&Bound<'_, PyDict>>,
     flags: &[ToyFlag],
-) -> PyResult<Vec<String>> {
-    let mut argv = vec!["peff".to_string(), function.to_string()];
+) -> PyResult<(ToySettings, (i64, u64))> {
+    let mut settings = ToySettings::default();
+    let mut sampling = (DEFAULT_SAMPLES, 0u64);
     let Some(config) = config else {
-        return Ok(argv);
+        return Ok((settings, sampling));
     };
     for (key, value) in config.iter() {
         let key: String = key.extract()?;
@@ -690,50 +695,68 @@ fn toy_argv(
             continue;
         }
         let flag = format!("--{}", key.replace('_', "-"));
+        let name = format!("`{flag}`");
         let is_list = value.cast::<PyList>().is_ok() || value.is_instance_of::<PyTuple>();
-        let text = if list && is_list {
-            value
-                .try_iter()?
-                .map(|v| flag_value(&v?, &flag, takes))
-                .collect::<PyResult<Vec<String>>>()?
-                .join(",")
-        } else if is_list {
-            return Err(invalid(format!(
-                "`{flag}` takes one value, got {}",
-                short_repr(&value)
-            )));
-        } else {
-            if list {
-                refuse_unordered(&value, &format!("`{flag}`"))?;
+        let text = || -> PyResult<String> {
+            if list && is_list {
+                Ok(value
+                    .try_iter()?
+                    .map(|v| flag_value(&v?, &flag, takes))
+                    .collect::<PyResult<Vec<String>>>()?
+                    .join(","))
+            } else if is_list {
+                Err(invalid(format!(
+                    "`{flag}` takes one value, got {}",
+                    short_repr(&value)
+                )))
+            } else {
+                if list {
+                    refuse_unordered(&value, &name)?;
+                }
+                flag_value(&value, &flag, takes)
             }
-            flag_value(&value, &flag, takes)?
         };
-        argv.push(format!("{flag}={text}"));
-    }
-    Ok(argv)
-}
-
-/// The CLI's parse of `argv`, with clap's error as a one-line `ValueError`.
-fn parse_cli(argv: &[String]) -> PyResult<Command> {
-    match Cli::try_parse_from(argv) {
-        Ok(cli) => Ok(cli.command),
-        Err(e) => {
-            let text = e.to_string();
-            let line = text.lines().next().unwrap_or("invalid arguments");
-            Err(invalid(line.trim_start_matches("error: ")))
+        let int = || read::<Int>(&value, &name)?.to_i64(&name);
+        let seed = || read::<Int>(&value, &name)?.in_range(&name, 0..=u64::MAX);
+        let real = || read::<f64>(&value, &name);
+        match key.as_str() {
+            "task" => settings.task = text()?,
+            "n" => settings.n = int()?,
+            "input_dim" => settings.input_dim = Some(int()?),
+            "hidden" => settings.hidden = Some(int()?),
+            "steps" => settings.steps = int()?,
+            "lr" => settings.lr = real()?,
+            "imp_rate" => settings.prune.imp_rate = real()?,
+            "grasp_temperature" => settings.prune.grasp_temperature = Some(real()?),
+            "synflow_rounds" => settings.prune.synflow_rounds = int()?,
+            "methods" => settings.prune.methods = text()?,
+            "k" => settings.k = Some(text()?),
+            "sparsity" => settings.sparsity = Some(text()?),
+            "init_seed" => settings.init_seed = seed()?,
+            "init" => settings.init = Some(PathBuf::from(text()?)),
+            "inits" => settings.inits = Some(int()?),
+            "random_seed" => settings.random_seed = seed()?,
+            "threads" => settings.threads = int()?,
+            "max_datasets" => settings.max_datasets = Some(int()?),
+            "samples" => sampling.0 = int()?,
+            "seed" => sampling.1 = seed()?,
+            other => unreachable!("a toy flag without a setting: {other}"),
         }
     }
+    Ok((settings, sampling))
 }
+
+/// Default of `samples` (`peff sample --samples`).
+const DEFAULT_SAMPLES: i64 = 32_000;
 
 /// The rows `peff exact`/`peff sample` print for `args` (no files written), as JSON values;
 /// `None` when `stop` ended the run (checked between windows of 8192 datasets, as the CLI's
 /// Ctrl-C is, and between the bootstrap resamples of `sample`'s estimates).
 fn toy_rows(
-    args: &ToyArgs,
+    run: &ValidToy,
     sampling: Option<(u64, u64)>,
     stop: &AtomicBool,
 ) -> anyhow::Result<Option<serde_json::Value>> {
-    let run = args.validate()?;
     let whole = ToyRun {
         experiment: run.experiment.clone(),
         init_seeds: run.init_seeds.clone(),
@@ -827,26 +850,20 @@ fn to_python<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<
     })
 }
 
-fn run_toy<'py>(py: Python<'py>, argv: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
-    let (args, sampling) = match parse_cli(&argv)? {
-        Command::Exact(args) => (args, None),
-        Command::Sample(args) => {
-            // The checks of `peff sample`, with its messages.
-            args.toy
-                .refuse_unused("sample", &["--max-datasets", "--inits"])
-                .map_err(invalid)?;
-            if args.samples < 1 || args.samples > 1_000_000_000 {
-                return Err(invalid(format!(
-                    "`--samples` must be in [1, 1000000000], got {}",
-                    args.samples
-                )));
-            }
-            (args.toy, Some((args.samples as u64, args.seed)))
-        }
-        _ => unreachable!("argv names exact or sample"),
-    };
+/// The rows of `peff exact` (`sampling` `None`) or `peff sample` for `settings`.
+fn run_toy<'py>(
+    py: Python<'py>,
+    settings: &ToySettings,
+    sampling: Option<(i64, u64)>,
+) -> PyResult<Bound<'py, PyAny>> {
+    // In `peff sample`'s order: its own settings, then the toy's.
+    let sampling = sampling
+        .map(|(samples, seed)| peff::experiments::toy::settings::sampling(samples, seed))
+        .transpose()
+        .map_err(|e| invalid(format!("{e:#}")))?;
+    let run = settings.validate().map_err(|e| invalid(format!("{e:#}")))?;
     let rows = interruptible(py, |stop| {
-        toy_rows(&args, sampling, stop).map_err(|e| invalid(format!("{e:#}")))
+        toy_rows(&run, sampling, stop).map_err(|e| invalid(format!("{e:#}")))
     })?;
     to_python(py, &finished(rows)?)
 }
@@ -877,7 +894,10 @@ fn run_toy<'py>(py: Python<'py>, argv: Vec<String>) -> PyResult<Bound<'py, PyAny
 #[pyfunction]
 #[pyo3(signature = (**config))]
 fn exact<'py>(py: Python<'py>, config: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
-    guard(|| run_toy(py, toy_argv("exact", config, TOY_FLAGS)?))
+    guard(|| {
+        let (settings, _) = toy_settings("exact", config, TOY_FLAGS)?;
+        run_toy(py, &settings, None)
+    })
 }
 
 /// The sampled table of ``peff sample``: one dict per (method, k, estimator) row, with the CLI's
@@ -909,7 +929,8 @@ fn sample<'py>(
             .chain(SAMPLE_FLAGS)
             .copied()
             .collect();
-        run_toy(py, toy_argv("sample", config, &flags)?)
+        let (settings, sampling) = toy_settings("sample", config, &flags)?;
+        run_toy(py, &settings, Some(sampling))
     })
 }
 

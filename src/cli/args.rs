@@ -10,21 +10,20 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
-
-use super::errors::quote;
+use anyhow::bail;
 use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
 
-use crate::data::DataSpace;
+use crate::experiments::toy::settings::{
+    ToySettings, ValidToy, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_LR, DEFAULT_N, DEFAULT_STEPS,
+};
 use crate::experiments::toy::ToyExperiment;
 use crate::export::Format;
-use crate::model::toy::init_file::InitFile;
-use crate::model::toy::lanes::TrainParams;
-use crate::model::toy::ToyShape;
-use crate::model::Loss;
-use crate::prune::{Grasp, Imp, Method, PruneSettings};
+use crate::prune::{Imp, Method};
 use crate::record::Shard;
+use crate::settings::{PruneChoice, ValidPrune, DEFAULT_SYNFLOW_ROUNDS};
+
+pub use crate::settings::{parse_methods, split_list};
 
 /// Flags shared by `exact`, `sample`, `converge` and `stochastic` (docs/methods.md §2, §3).
 /// Flags a subcommand does not use are hidden from its `--help` (`mut_arg(…, hide)` on its
@@ -35,7 +34,7 @@ pub struct ToyArgs {
     #[arg(long, allow_hyphen_values = true, value_enum, default_value_t = Task::Regression)]
     pub task: Task,
     /// Points per dataset.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 6)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_N)]
     pub n: i64,
     /// Input dimension d (overrides the preset).
     #[arg(long, allow_hyphen_values = true)]
@@ -44,10 +43,10 @@ pub struct ToyArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub hidden: Option<i64>,
     /// Gradient-descent steps T.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 2000)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_STEPS)]
     pub steps: i64,
     /// Learning rate η.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 0.1)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_LR)]
     pub lr: f64,
     /// The pruning methods and their settings.
     #[command(flatten)]
@@ -166,8 +165,7 @@ impl CheckpointArgs {
     }
 }
 
-/// Largest `--threads`.
-pub const MAX_THREADS: i64 = 1024;
+pub use crate::settings::MAX_THREADS;
 
 /// `--threads`: the worker threads of a command; no table depends on it.
 #[derive(Debug, Args, Clone)]
@@ -178,18 +176,9 @@ pub struct ThreadsArgs {
 }
 
 impl ThreadsArgs {
-    /// The one thread-count check: `0..=MAX_THREADS`, 0 resolved to the available cores.
+    /// The one thread-count check ([`crate::settings::worker_threads`]).
     pub fn validate(&self) -> anyhow::Result<usize> {
-        if !(0..=MAX_THREADS).contains(&self.threads) {
-            bail!(
-                "`--threads` must be in [0, {MAX_THREADS}] (0: all cores), got {}",
-                self.threads
-            );
-        }
-        Ok(match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n as usize,
-        })
+        crate::settings::worker_threads(self.threads)
     }
 }
 
@@ -228,56 +217,30 @@ pub struct PruneArgs {
     #[arg(long, allow_hyphen_values = true, default_value_t = Imp::DEFAULT_RATE)]
     pub imp_rate: f64,
     /// SynFlow rounds.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 100)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_SYNFLOW_ROUNDS)]
     pub synflow_rounds: i64,
     /// GraSP output temperature (default: 200 for cross-entropy, 1 for MSE).
     #[arg(long, allow_hyphen_values = true)]
     pub grasp_temperature: Option<f64>,
 }
 
-/// Validated [`PruneArgs`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct ValidPrune {
-    /// The methods, in table order.
-    pub methods: Vec<Method>,
-    /// IMP's per-level rate, in (0, 1).
-    pub imp_rate: f64,
-    /// SynFlow rounds, in [1, 100000].
-    pub synflow_rounds: usize,
-    /// GraSP's output temperature, finite and > 0.
-    pub grasp_temperature: f64,
-}
-
 impl PruneArgs {
-    /// Validates the group; `cross_entropy` picks the GraSP temperature's default.
-    pub fn validate(&self, cross_entropy: bool) -> anyhow::Result<ValidPrune> {
-        if !(self.imp_rate > 0.0 && self.imp_rate < 1.0) {
-            bail!("`--imp-rate` must be in (0, 1), got {}", self.imp_rate);
-        }
-        let loss = if cross_entropy {
-            Loss::CrossEntropy
-        } else {
-            Loss::Mse
-        };
-        let grasp_temperature = self
-            .grasp_temperature
-            .unwrap_or(Grasp::default_temperature(loss));
-        if !(grasp_temperature.is_finite() && grasp_temperature > 0.0) {
-            bail!("`--grasp-temperature` must be a finite number > 0, got {grasp_temperature}");
-        }
-        Ok(ValidPrune {
-            synflow_rounds: positive("--synflow-rounds", self.synflow_rounds, 100_000)?,
-            methods: parse_methods(&self.methods)?,
+    /// The group as the library's [`PruneChoice`].
+    pub fn choice(&self) -> PruneChoice {
+        PruneChoice {
+            methods: self.methods.clone(),
             imp_rate: self.imp_rate,
-            grasp_temperature,
-        })
+            synflow_rounds: self.synflow_rounds,
+            grasp_temperature: self.grasp_temperature,
+        }
+    }
+
+    /// Validates the group ([`PruneChoice::validate`]); `cross_entropy` picks the GraSP
+    /// temperature's default.
+    pub fn validate(&self, cross_entropy: bool) -> anyhow::Result<ValidPrune> {
+        self.choice().validate(cross_entropy)
     }
 }
-
-/// Default of `--max-datasets`.
-pub const DEFAULT_MAX_DATASETS: u64 = 100_000_000;
-/// Default of `--checkpoint-interval`, seconds.
-pub const DEFAULT_CHECKPOINT_INTERVAL: f64 = 30.0;
 
 /// Task presets (docs/methods.md §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -298,128 +261,38 @@ impl Task {
     }
 }
 
-fn positive(flag: &str, value: i64, max: i64) -> anyhow::Result<usize> {
-    if value < 1 || value > max {
-        bail!("`{flag}` must be in [1, {max}], got {value}");
-    }
-    Ok(value as usize)
-}
-
-/// Validated settings of a toy run.
-#[derive(Clone, Debug)]
-pub struct ValidToyArgs {
-    /// The experiment for the first init.
-    pub experiment: ToyExperiment,
-    /// Init seeds to run (one unless `--inits`; none when the init comes from `--init FILE`).
-    pub init_seeds: Vec<u64>,
-    /// Worker threads (resolved).
-    pub threads: usize,
-    /// `--max-datasets` (validated, default applied).
-    pub max_datasets: u64,
-    /// `--checkpoint-interval` in seconds (validated, default applied).
-    pub checkpoint_interval: f64,
-}
-
 impl ToyArgs {
-    /// Validates every flag and builds the experiment (loading `--init` if given).
-    pub fn validate(&self) -> anyhow::Result<ValidToyArgs> {
-        let preset = ToyShape::preset(self.task.name()).expect("every `Task` is a preset");
-        let (d0, h0, o, loss) = (
-            preset.input_dim as i64,
-            preset.hidden as i64,
-            preset.outputs,
-            preset.loss,
-        );
-        let input_dim = positive("--input-dim", self.input_dim.unwrap_or(d0), 16)?;
-        let hidden = positive("--hidden", self.hidden.unwrap_or(h0), 64)?;
-        let shape = ToyShape {
-            input_dim,
-            hidden,
-            outputs: o,
-            loss,
-        };
-        let p = shape.num_params();
-        if p > 64 {
-            bail!("the toy model has p = {p} parameters; peff's toy pipeline supports p ≤ 64 (reduce `--hidden` or `--input-dim`)");
-        }
-        let n = positive("--n", self.n, 30)?;
-        let steps = positive("--steps", self.steps, 10_000_000)?;
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            bail!("`--lr` must be a finite number > 0, got {}", self.lr);
-        }
-        let prune = self.prune.validate(loss == Loss::CrossEntropy)?;
-        let checkpoint_interval = self
-            .checkpoint_interval
-            .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
-        if !(checkpoint_interval.is_finite() && (0.0..=1e9).contains(&checkpoint_interval)) {
-            bail!("`--checkpoint-interval` must be a finite number ≥ 0 (seconds, at most 1e9), got {checkpoint_interval}");
-        }
-        if self.checkpoint_interval.is_some() && self.checkpoint.is_none() {
-            bail!("`--checkpoint-interval` needs `--checkpoint FILE`");
-        }
-        let max_datasets = match self.max_datasets {
-            None => DEFAULT_MAX_DATASETS,
-            Some(m) if m >= 1 => m as u64,
-            Some(m) => bail!("`--max-datasets` must be ≥ 1, got {m}"),
-        };
-        let requested_k = self.kept_counts(p)?;
-        let inits = positive("--inits", self.inits.unwrap_or(1), 10_000)?;
-        if self.init_seed.checked_add(inits as u64 - 1).is_none() {
-            bail!(
-                "`--init-seed` {} with `--inits {inits}` runs past the largest seed 2^64 − 1; use a smaller `--init-seed`",
-                self.init_seed
-            );
-        }
-        let threads = self.threads.validate()?;
-        let (init, init_seed) = match &self.init {
-            Some(path) => {
-                let text =
-                    crate::input::read_capped_text(path, crate::input::MAX_INIT_BYTES, "`--init`")?;
-                let params = InitFile::parse(&text)
-                    .and_then(|f| f.to_params(&shape.layers()))
-                    .with_context(|| format!("`--init` '{}'", path.display()))?;
-                (params, None)
-            }
-            None => (shape.init_params(self.init_seed), Some(self.init_seed)),
-        };
-        let experiment = ToyExperiment {
+    /// The flags as the library's [`ToySettings`].
+    pub fn settings(&self) -> ToySettings {
+        ToySettings {
             task: self.task.name().to_string(),
-            shape,
-            space: DataSpace { input_dim, n },
-            train: TrainParams { steps, lr: self.lr },
-            prune: PruneSettings {
-                random_seed: self.random_seed,
-                synflow_rounds: prune.synflow_rounds,
-                imp_rate: prune.imp_rate,
-                grasp_temperature: prune.grasp_temperature,
-            },
-            methods: prune.methods,
-            requested_k,
-            init,
-            init_seed,
-        };
-        experiment.validate()?;
-        let init_seeds = match experiment.init_seed {
-            Some(first) => (0..inits as u64)
-                .map(|i| first.checked_add(i))
-                .collect::<Option<Vec<u64>>>()
-                .with_context(|| {
-                    format!("`--init-seed` {first} + `--inits` {inits} exceeds the largest seed")
-                })?,
-            None => Vec::new(),
-        };
-        Ok(ValidToyArgs {
-            experiment,
-            init_seeds,
-            threads,
-            max_datasets,
-            checkpoint_interval,
-        })
+            n: self.n,
+            input_dim: self.input_dim,
+            hidden: self.hidden,
+            steps: self.steps,
+            lr: self.lr,
+            prune: self.prune.choice(),
+            k: self.k.clone(),
+            sparsity: self.sparsity.clone(),
+            init_seed: self.init_seed,
+            init: self.init.clone(),
+            inits: self.inits,
+            random_seed: self.random_seed,
+            threads: self.threads.threads,
+            max_datasets: self.max_datasets,
+            checkpoint: self.checkpoint.is_some(),
+            checkpoint_interval: self.checkpoint_interval,
+        }
+    }
+
+    /// Validates every flag and builds the experiment ([`ToySettings::validate`]).
+    pub fn validate(&self) -> anyhow::Result<ValidToy> {
+        self.settings().validate()
     }
 
     /// When `--k` or `--sparsity` was given, says on stderr which methods report other kept
     /// counts than those requested (IMP: the counts its schedule visits).
-    pub fn note_rows(&self, run: &ValidToyArgs) {
+    pub fn note_rows(&self, run: &ValidToy) {
         if self.k.is_some() || self.sparsity.is_some() {
             note_rows_differing_from_request(&run.experiment);
         }
@@ -443,47 +316,6 @@ impl ToyArgs {
             }
         }
         Ok(())
-    }
-
-    /// The requested kept counts, descending: `--k`, or `--sparsity` converted, each in
-    /// `[1, p − 1]` (`k = p` keeps every weight: one mask, nothing to prune), no two equal.
-    fn kept_counts(&self, p: usize) -> anyhow::Result<Vec<usize>> {
-        let mut ks: Vec<usize> = match (&self.k, &self.sparsity) {
-            (Some(list), _) => split_list("--k", list)?
-                .into_iter()
-                .map(|s| {
-                    let k: i64 = s
-                        .parse()
-                        .map_err(|_| anyhow::anyhow!("`--k`: not an integer: {}", quote(s)))?;
-                    if k < 1 || k >= p as i64 {
-                        bail!(
-                            "`--k` must be in [1, {}] (p = {p}; k = p would keep every weight), got {k}",
-                            p - 1
-                        );
-                    }
-                    Ok(k as usize)
-                })
-                .collect::<anyhow::Result<_>>()?,
-            (None, Some(list)) => {
-                let sparsities = split_list("--sparsity", list)?;
-                let mut ks: Vec<usize> = Vec::new();
-                for (i, s) in sparsities.iter().enumerate() {
-                    let k = sparsity_to_k(s, p)?;
-                    if let Some(j) = ks.iter().position(|&other| other == k) {
-                        bail!(
-                            "`--sparsity` {} and {s} both give k = {k} (p = {p}); give each k once",
-                            sparsities[j]
-                        );
-                    }
-                    debug_assert_eq!(ks.len(), i);
-                    ks.push(k);
-                }
-                ks
-            }
-            (None, None) => (1..p).collect(),
-        };
-        ks.sort_unstable_by(|a, b| b.cmp(a));
-        Ok(ks)
     }
 }
 
@@ -512,75 +344,6 @@ fn note_rows_differing_from_request(exp: &ToyExperiment) {
             );
         }
     }
-}
-
-/// `k = round((1 − s)·p)` for one `--sparsity` value, which must give `k` in `[1, p − 1]`; the
-/// error states the range of sparsities that do (rounded inwards to 4 decimals).
-fn sparsity_to_k(s: &str, p: usize) -> anyhow::Result<usize> {
-    let lowest = ((0.5 / p as f64) * 1e4).ceil() / 1e4;
-    let highest = ((1.0 - 0.5 / p as f64) * 1e4).floor() / 1e4;
-    let range = format!(
-        "[{lowest:.4}, {highest:.4}] (p = {p}: k = round((1 − s)·p) must be in [1, {}])",
-        p - 1
-    );
-    let sp: f64 = s
-        .parse()
-        .map_err(|_| anyhow::anyhow!("`--sparsity`: not a number: {}", quote(s)))?;
-    if !sp.is_finite() {
-        bail!("`--sparsity` must be in {range}, got {s}");
-    }
-    let k = ((1.0 - sp) * p as f64).round();
-    if !(k >= 1.0 && k <= (p - 1) as f64) {
-        bail!("`--sparsity` must be in {range}, got {s}");
-    }
-    Ok(k as usize)
-}
-
-/// The one rule for every comma-separated list flag (`--k`, `--sparsity`, `--methods`,
-/// `converge --samples`, and the lists of new subcommands): items are trimmed; an empty item
-/// (`5,,6`, a trailing comma) and a repeated item are errors naming the flag; the list must
-/// have at least one item. Callers parse the items and may impose an order.
-pub fn split_list<'a>(flag: &str, list: &'a str) -> anyhow::Result<Vec<&'a str>> {
-    let items: Vec<&str> = list.split(',').map(str::trim).collect();
-    if items.iter().all(|s| s.is_empty()) {
-        bail!("`{flag}` needs at least one value");
-    }
-    if items.iter().any(|s| s.is_empty()) {
-        bail!(
-            "`{flag}` has an empty item in {}; separate values with single commas",
-            quote(list)
-        );
-    }
-    for (i, item) in items.iter().enumerate() {
-        if items[..i].contains(item) {
-            bail!("`{flag}` lists {} twice; give each value once", quote(item));
-        }
-    }
-    Ok(items)
-}
-
-/// Parses `--methods`: a comma-separated list of names (see [`split_list`]), or `all` alone.
-pub fn parse_methods(list: &str) -> anyhow::Result<Vec<Method>> {
-    let names = split_list("--methods", list)?;
-    if names == ["all"] {
-        return Ok(Method::ALL.to_vec());
-    }
-    if names.contains(&"all") {
-        bail!("`--methods`: `all` already means every method; give `all` alone or list methods");
-    }
-    let mut methods = Vec::new();
-    for name in names {
-        let m = Method::from_name(name).with_context(|| {
-            format!(
-                "`--methods`: unknown method {} (valid: {}, or all alone)",
-                quote(name),
-                Method::names()
-            )
-        })?;
-        methods.push(m);
-    }
-    methods.sort();
-    Ok(methods)
 }
 
 /// The clap value parser of every `--name` flag (a result file's stem): refuses an empty

@@ -11,39 +11,9 @@
 //! [`clap_one_line`] turns clap's multi-line errors into one line that still names the flag
 //! and, for a bad value, lists the valid values.
 
-/// Longest excerpt of user input a message quotes.
-pub const QUOTE_CHARS: usize = 60;
+pub use crate::settings::{quote, QUOTE_CHARS};
 /// Longest error line printed.
 pub const MAX_LINE_CHARS: usize = 400;
-
-/// `'text'`, or its first [`QUOTE_CHARS`] characters followed by `…' (N bytes)` when longer;
-/// control characters are escaped.
-pub fn quote(text: &str) -> String {
-    let escaped: String = text
-        .chars()
-        .flat_map(char::escape_default_if_control)
-        .collect();
-    if escaped.chars().count() <= QUOTE_CHARS {
-        format!("'{escaped}'")
-    } else {
-        let head: String = escaped.chars().take(QUOTE_CHARS).collect();
-        format!("'{head}…' ({} bytes)", text.len())
-    }
-}
-
-trait EscapeControl {
-    fn escape_default_if_control(self) -> Vec<char>;
-}
-
-impl EscapeControl for char {
-    fn escape_default_if_control(self) -> Vec<char> {
-        if self.is_control() {
-            self.escape_default().collect()
-        } else {
-            vec![self]
-        }
-    }
-}
 
 /// Numbers written with more than this many characters are printed in scientific form.
 pub const MAX_NUMBER_CHARS: usize = 24;
@@ -90,10 +60,7 @@ pub fn compact_numbers(message: &str) -> String {
 /// longer one is cut, saying how long it was).
 pub fn one_line(message: &str) -> String {
     let message = compact_numbers(message);
-    let escaped: String = message
-        .chars()
-        .flat_map(char::escape_default_if_control)
-        .collect();
+    let escaped = crate::settings::escape_control(&message);
     let count = escaped.chars().count();
     if count <= MAX_LINE_CHARS {
         escaped

@@ -47,7 +47,7 @@ use crate::record::ShardPayload;
 use args::OutputArgs;
 use common::{ShardInput, VerifyRequest};
 
-pub use args::{Task, ToyArgs, ValidToyArgs};
+pub use args::{Task, ToyArgs};
 
 /// peff: how much information a pruning mask carries about its training data.
 #[derive(Debug, Parser)]

@@ -1,7 +1,6 @@
 //! `peff sample`: a sampled estimate of the mask entropy from `N` random datasets, through the
 //! toy driver ([`super::toy`]).
 
-use anyhow::bail;
 use clap::Args;
 
 use super::args::ToyArgs;
@@ -25,11 +24,6 @@ pub struct SampleArgs {
 pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
     args.toy
         .refuse_unused("sample", &["--max-datasets", "--inits"])?;
-    if args.samples < 1 || args.samples > 1_000_000_000 {
-        bail!(
-            "`--samples` must be in [1, 1000000000], got {}",
-            args.samples
-        );
-    }
-    super::toy::run_toy(&args.toy, Some((args.samples as u64, args.seed)))
+    let sampling = crate::experiments::toy::settings::sampling(args.samples, args.seed)?;
+    super::toy::run_toy(&args.toy, Some(sampling))
 }

@@ -256,13 +256,14 @@ fn setting(sweep: &str, batch_size: usize, grad_noise: f64) -> Setting {
 /// setting (each enumeration × S seeds), writes the table, its JSON record and the SVG.
 pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
     let valid = args.validate()?;
-    args.toy.note_rows(&super::args::ValidToyArgs {
-        experiment: valid.study.experiment.clone(),
-        init_seeds: Vec::new(),
-        threads: valid.threads,
-        max_datasets: 0,
-        checkpoint_interval: 0.0,
-    });
+    args.toy
+        .note_rows(&crate::experiments::toy::settings::ValidToy {
+            experiment: valid.study.experiment.clone(),
+            init_seeds: Vec::new(),
+            threads: valid.threads,
+            max_datasets: 0,
+            checkpoint_interval: 0.0,
+        });
     let study = valid.study;
     let output = &args.toy.output;
     export::check_out_dir(&output.out)?;

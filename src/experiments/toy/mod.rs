@@ -24,6 +24,7 @@ pub mod primitives;
 pub mod report;
 pub mod run;
 pub mod scaling;
+pub mod settings;
 pub mod stochastic;
 
 use rayon::prelude::*;

@@ -1,0 +1,174 @@
+//! The rules every user-given setting is validated by, in one place for the command line and
+//! the Python package: comma-separated lists, counts in a range, the worker-thread count, and
+//! the choice of pruning methods and their settings. Every refusal is one line that names the
+//! setting as its flag (`--methods`; Python's keyword arguments are the flags with `-` → `_`)
+//! and [quotes](quote) the value.
+
+use anyhow::{bail, Context};
+
+use crate::model::Loss;
+use crate::prune::{Grasp, Imp, Method};
+
+/// Longest excerpt of user input a message quotes.
+pub const QUOTE_CHARS: usize = 60;
+
+/// `'text'`, or its first [`QUOTE_CHARS`] characters followed by `…' (N bytes)` when longer;
+/// control characters are escaped.
+pub fn quote(text: &str) -> String {
+    let escaped = escape_control(text);
+    if escaped.chars().count() <= QUOTE_CHARS {
+        format!("'{escaped}'")
+    } else {
+        let head: String = escaped.chars().take(QUOTE_CHARS).collect();
+        format!("'{head}…' ({} bytes)", text.len())
+    }
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`), the rest as it is.
+pub fn escape_control(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| -> Vec<char> {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// `value` as a count in `[1, max]`, or "`flag` must be in [1, max], got value".
+pub fn count_in(flag: &str, value: i64, max: i64) -> anyhow::Result<usize> {
+    if value < 1 || value > max {
+        bail!("`{flag}` must be in [1, {max}], got {value}");
+    }
+    Ok(value as usize)
+}
+
+/// Largest `--threads`.
+pub const MAX_THREADS: i64 = 1024;
+
+/// The one thread-count check: `0..=MAX_THREADS`, 0 resolved to the available cores.
+pub fn worker_threads(threads: i64) -> anyhow::Result<usize> {
+    if !(0..=MAX_THREADS).contains(&threads) {
+        bail!("`--threads` must be in [0, {MAX_THREADS}] (0: all cores), got {threads}");
+    }
+    Ok(match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n as usize,
+    })
+}
+
+/// The one rule for every comma-separated list flag (`--k`, `--sparsity`, `--methods`,
+/// `converge --samples`, and the lists of new subcommands): items are trimmed; an empty item
+/// (`5,,6`, a trailing comma) and a repeated item are errors naming the flag; the list must
+/// have at least one item. Callers parse the items and may impose an order.
+pub fn split_list<'a>(flag: &str, list: &'a str) -> anyhow::Result<Vec<&'a str>> {
+    let items: Vec<&str> = list.split(',').map(str::trim).collect();
+    if items.iter().all(|s| s.is_empty()) {
+        bail!("`{flag}` needs at least one value");
+    }
+    if items.iter().any(|s| s.is_empty()) {
+        bail!(
+            "`{flag}` has an empty item in {}; separate values with single commas",
+            quote(list)
+        );
+    }
+    for (i, item) in items.iter().enumerate() {
+        if items[..i].contains(item) {
+            bail!("`{flag}` lists {} twice; give each value once", quote(item));
+        }
+    }
+    Ok(items)
+}
+
+/// Parses `--methods`: a comma-separated list of names (see [`split_list`]), or `all` alone.
+pub fn parse_methods(list: &str) -> anyhow::Result<Vec<Method>> {
+    let names = split_list("--methods", list)?;
+    if names == ["all"] {
+        return Ok(Method::ALL.to_vec());
+    }
+    if names.contains(&"all") {
+        bail!("`--methods`: `all` already means every method; give `all` alone or list methods");
+    }
+    let mut methods = Vec::new();
+    for name in names {
+        let m = Method::from_name(name).with_context(|| {
+            format!(
+                "`--methods`: unknown method {} (valid: {}, or all alone)",
+                quote(name),
+                Method::names()
+            )
+        })?;
+        methods.push(m);
+    }
+    methods.sort();
+    Ok(methods)
+}
+
+/// Which pruning methods run, and the settings of those that have any, as given
+/// (`--methods --imp-rate --synflow-rounds --grasp-temperature`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PruneChoice {
+    /// Comma-separated methods, or `all`.
+    pub methods: String,
+    /// IMP's per-level rate.
+    pub imp_rate: f64,
+    /// SynFlow rounds.
+    pub synflow_rounds: i64,
+    /// GraSP's output temperature (`None`: the loss's default).
+    pub grasp_temperature: Option<f64>,
+}
+
+impl Default for PruneChoice {
+    fn default() -> Self {
+        PruneChoice {
+            methods: "all".to_string(),
+            imp_rate: Imp::DEFAULT_RATE,
+            synflow_rounds: DEFAULT_SYNFLOW_ROUNDS,
+            grasp_temperature: None,
+        }
+    }
+}
+
+/// Default of `--synflow-rounds`.
+pub const DEFAULT_SYNFLOW_ROUNDS: i64 = 100;
+
+/// A validated [`PruneChoice`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidPrune {
+    /// The methods, in table order.
+    pub methods: Vec<Method>,
+    /// IMP's per-level rate, in (0, 1).
+    pub imp_rate: f64,
+    /// SynFlow rounds, in [1, 100000].
+    pub synflow_rounds: usize,
+    /// GraSP's output temperature, finite and > 0.
+    pub grasp_temperature: f64,
+}
+
+impl PruneChoice {
+    /// Validates the choice; `cross_entropy` picks the GraSP temperature's default.
+    pub fn validate(&self, cross_entropy: bool) -> anyhow::Result<ValidPrune> {
+        if !(self.imp_rate > 0.0 && self.imp_rate < 1.0) {
+            bail!("`--imp-rate` must be in (0, 1), got {}", self.imp_rate);
+        }
+        let loss = if cross_entropy {
+            Loss::CrossEntropy
+        } else {
+            Loss::Mse
+        };
+        let grasp_temperature = self
+            .grasp_temperature
+            .unwrap_or(Grasp::default_temperature(loss));
+        if !(grasp_temperature.is_finite() && grasp_temperature > 0.0) {
+            bail!("`--grasp-temperature` must be a finite number > 0, got {grasp_temperature}");
+        }
+        Ok(ValidPrune {
+            synflow_rounds: count_in("--synflow-rounds", self.synflow_rounds, 100_000)?,
+            methods: parse_methods(&self.methods)?,
+            imp_rate: self.imp_rate,
+            grasp_temperature,
+        })
+    }
+}
