@@ -38,7 +38,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyMapping, PyString, PyTuple}
 use peff::experiments::pipeline::Executor;
 use peff::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows_until, ExactRow};
 use peff::experiments::toy::run::{dataset_count, ToyPass};
-use peff::experiments::toy::settings::{ToySettings, ValidToy};
+use peff::experiments::toy::settings::{ToySettings, ValidToy, DEFAULT_SAMPLES};
 use peff::experiments::toy::{ToyRecord, ToyRun};
 use peff::info::estimators::{estimate_all_until, BootstrapConfig};
 use peff::info::masks::{check_size, MaskCounter, MaskError};
@@ -745,9 +745,6 @@ fn toy_settings(
     }
     Ok((settings, sampling))
 }
-
-/// Default of `samples` (`peff sample --samples`).
-const DEFAULT_SAMPLES: i64 = 32_000;
 
 /// The rows `peff exact`/`peff sample` print for `args` (no files written), as JSON values;
 /// `None` when `stop` ended the run (checked between windows of 8192 datasets, as the CLI's

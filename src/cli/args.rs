@@ -384,3 +384,25 @@ impl ValueEnum for Format {
         Some(PossibleValue::new(name).help(help))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// Python's `peff.exact()` starts from `ToySettings::default()` and the command line from
+    /// its flags' defaults: they must be one configuration, so that the same call gives the
+    /// same table either way.
+    #[test]
+    fn the_flags_defaults_are_the_library_defaults() {
+        for command in ["exact", "sample"] {
+            let cli = crate::cli::Cli::try_parse_from(["peff", command]).unwrap();
+            let toy = match cli.command {
+                crate::cli::Command::Exact(args) => args,
+                crate::cli::Command::Sample(args) => args.toy,
+                _ => unreachable!(),
+            };
+            assert_eq!(toy.settings(), ToySettings::default(), "{command}");
+        }
+    }
+}

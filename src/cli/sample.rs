@@ -13,7 +13,7 @@ pub struct SampleArgs {
     #[command(flatten)]
     pub toy: ToyArgs,
     /// Number of sampled datasets N.
-    #[arg(long, allow_hyphen_values = true, default_value_t = 32_000)]
+    #[arg(long, allow_hyphen_values = true, default_value_t = crate::experiments::toy::settings::DEFAULT_SAMPLES)]
     pub samples: i64,
     /// Seed of the dataset streams.
     #[arg(long, allow_hyphen_values = true, default_value_t = 0)]

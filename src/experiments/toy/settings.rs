@@ -35,6 +35,8 @@ pub const DEFAULT_LR: f64 = 0.1;
 pub const DEFAULT_MAX_DATASETS: u64 = 100_000_000;
 /// Default of `--checkpoint-interval`, seconds.
 pub const DEFAULT_CHECKPOINT_INTERVAL: f64 = 30.0;
+/// Default of `--samples` of `peff sample`.
+pub const DEFAULT_SAMPLES: i64 = 32_000;
 /// Largest `--samples` of `peff sample`.
 pub const MAX_SAMPLES: i64 = 1_000_000_000;
 
