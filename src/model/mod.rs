@@ -16,7 +16,8 @@
 //! The networks sit side by side: [`toy`] (the paper's 21-parameter MLP of Appendix B.2 and its
 //! lockstep trainer; [`Networks`] only), [`mlp`] (any depth and width; [`Model`]) and [`conv`]
 //! (Synaptic-Flow's ConvNet; [`Model`]). Each states its index order (which mask bit is which
-//! parameter) in its module header.
+//! parameter) in its module header; the two [`Model`]s are sequences of the shared [`layers`]
+//! (a dense layer and a 3 × 3 convolution, with their sparse kernels from [`sparse`]).
 //!
 //! ```text
 //! Model::gradient:  L(θ) = (1/n) Σ_i ℓ(f_θ(x_i)/T, y_i),   ∇L(θ)
@@ -27,6 +28,7 @@
 mod activation;
 pub mod conv;
 pub mod dataset;
+pub mod layers;
 pub mod loss;
 pub mod mlp;
 pub mod networks;

@@ -1,13 +1,14 @@
-//! Forward pass, backprop and the R-operator Hessian-vector product of [`Conv`] on im2col +
-//! GEMM, with the formulas and layout of the [module docs](super).
+//! Forward pass, backprop and the R-operator Hessian-vector product of [`Conv`], with the
+//! formulas and layout of the [module docs](super): a sequence of
+//! [`Conv3x3`](crate::model::layers::Conv3x3) layer calls (ReLU) and one
+//! [`Dense`](crate::model::layers::Dense) call over the buffers of a [`ConvWorkspace`].
 
-use super::im2col::{col2im, im2col};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Conv, ConvLayer};
-use crate::model::activation::{column_sums, gate_by, relu};
-use crate::model::sparse::{runs_sparse, SparseBelow, SparseConv, SparseLinear};
+use super::Conv;
+use crate::model::layers::{SparseConv3x3, SparseDense};
+use crate::model::sparse::{SparseBelow, SparseConv, SparseLinear};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
 /// Buffers for batches of up to `capacity` rows, sized once: the output of every weight layer,
@@ -123,105 +124,23 @@ impl<T: Scalar> ModelWorkspace<T> for ConvWorkspace<T> {
     }
 }
 
-/// `z ← relu(z + b[c])` on every value of plane `c` of one image (`b.len()` planes of `plane`
-/// values; one fused pass).
-#[inline(always)]
-fn bias_relu_planes<T: Scalar>(z: &mut [T], b: &[T], plane: usize) {
-    for (z, &bc) in z.chunks_exact_mut(plane).zip(b) {
-        for z in z {
-            *z = relu(*z + bc);
-        }
-    }
-}
-
-/// `z ← z + b[c]` on every value of plane `c` of one image.
-#[inline(always)]
-fn add_planes<T: Scalar>(z: &mut [T], b: &[T], plane: usize) {
-    for (z, &bc) in z.chunks_exact_mut(plane).zip(b) {
-        for z in z {
-            *z += bc;
-        }
-    }
-}
-
-/// Adds `b` to every row of `m` (`b.len()` columns).
-#[inline(always)]
-fn add_rows<T: Scalar>(m: &mut [T], b: &[T]) {
-    for row in m.chunks_exact_mut(b.len()) {
-        for (z, &bj) in row.iter_mut().zip(b) {
-            *z += bj;
-        }
-    }
-}
-
-/// `out[c] ← Σ_i Σ_p m[i, c, p]` over images `i` of `out.len()` planes of `plane` values, in
-/// order (images, then positions).
-fn plane_sums<T: Scalar>(m: &[T], plane: usize, out: &mut [T]) {
-    out.fill(T::ZERO);
-    for image in m.chunks_exact(out.len() * plane) {
-        for (o, p) in out.iter_mut().zip(image.chunks_exact(plane)) {
-            *o += p.iter().copied().sum::<T>();
-        }
-    }
-}
-
-/// `Z ← W col` for one image: `W` is `C_out × K`, `col` is `K × H·W`, `Z` is `C_out × H·W`.
-#[inline(always)]
-fn conv_gemm<T: Scalar>(layer: &ConvLayer, plane: usize, w: &[T], col: &[T], beta: T, z: &mut [T]) {
-    T::gemm(
-        layer.outputs,
-        layer.fan_in,
-        plane,
-        T::ONE,
-        (w, layer.fan_in, 1),
-        (col, plane, 1),
-        beta,
-        (z, plane, 1),
-    );
-}
-
-/// `G ← δ colᵀ + β G` for one image: `δ` is `C_out × H·W`, `G` is `C_out × K`.
-#[inline(always)]
-fn weight_grad_gemm<T: Scalar>(
-    layer: &ConvLayer,
-    plane: usize,
-    delta: &[T],
-    col: &[T],
-    beta: T,
-    g: &mut [T],
-) {
-    T::gemm(
-        layer.outputs,
-        plane,
-        layer.fan_in,
-        T::ONE,
-        (delta, plane, 1),
-        (col, 1, plane),
-        beta,
-        (g, layer.fan_in, 1),
-    );
-}
-
-/// `col ← Wᵀ δ + β col` for one image (`K × H·W`).
-#[inline(always)]
-fn input_grad_gemm<T: Scalar>(
-    layer: &ConvLayer,
-    plane: usize,
-    w: &[T],
-    delta: &[T],
-    beta: T,
-    col: &mut [T],
-) {
-    T::gemm(
-        layer.fan_in,
-        layer.outputs,
-        plane,
-        T::ONE,
-        (w, 1, layer.fan_in),
-        (delta, plane, 1),
-        beta,
-        (col, plane, 1),
-    );
+/// Convolution `l`'s sparse path (its kernel and one image's padded and wide planes) when
+/// `sparse` and the mask runs it sparse; `None`: im2col + GEMM.
+fn conv_path<'a, T>(
+    kernels: &'a [Option<SparseConv>],
+    padded: &'a mut [T],
+    grad_padded: &'a mut [T],
+    wide: &'a mut [T],
+    l: usize,
+    sparse: bool,
+) -> Option<SparseConv3x3<'a, T>> {
+    let kernel = kernels.get(l)?.as_ref().filter(|_| sparse)?;
+    Some(SparseConv3x3 {
+        kernel,
+        padded,
+        grad_padded,
+        wide,
+    })
 }
 
 impl Conv {
@@ -253,9 +172,7 @@ impl Conv {
         grad: &mut [T],
         sparse: bool,
     ) {
-        let plane = self.plane();
         let last = self.depth() - 1;
-        let stride = SparseLinear::stride(rows);
         let ConvWorkspace {
             acts,
             delta,
@@ -273,126 +190,22 @@ impl Conv {
         let [d0, d1] = delta;
         let (mut cur, mut next) = (d0, d1);
         // The linear layer.
-        let lin = self.linear_layer();
-        let (d, o) = (lin.inputs, lin.outputs);
-        let a_last = &acts[last - 1][..rows * d];
-        let dl = &cur[..rows * o];
-        if let Some(kernel) = linear.as_ref().filter(|_| sparse) {
-            kernel.load_delta(dl, rows, stride, dt);
-            kernel.weight_grad(dt, at, stride, grad);
-            column_sums(dl, o, &mut grad[lin.bias.clone()]);
-            let nx = &mut next[..rows * d];
-            kernel.input_grad(params, dt, stride, rows, gt, nx);
-        } else {
-            self.linear_backward_dense(params, rows, a_last, dl, grad, &mut next[..rows * d]);
-        }
-        gate_by(&mut next[..rows * d], a_last);
+        let path = linear
+            .as_ref()
+            .filter(|_| sparse)
+            .map(|kernel| SparseDense { kernel, at, dt, gt });
+        let head = self.linear_span();
+        let input = &acts[last - 1];
+        head.backward(params, input, cur, rows, grad, Some(next), path);
         std::mem::swap(&mut cur, &mut next);
         // The convolutions, last to first.
-        for (l, layer) in self.conv_layers().iter().enumerate().rev() {
-            let (in_len, out_len) = (layer.inputs * plane, layer.outputs * plane);
-            let input: &[T] = if l == 0 {
-                &x[..rows * in_len]
-            } else {
-                &acts[l - 1][..rows * in_len]
-            };
-            let dl = &cur[..rows * out_len];
-            let Some(kernel) = kernels.get(l).and_then(Option::as_ref).filter(|_| sparse) else {
-                self.conv_backward_dense(l, params, rows, input, dl, col, grad, next);
-                plane_sums(dl, plane, &mut grad[layer.bias.clone()]);
-                if l > 0 {
-                    std::mem::swap(&mut cur, &mut next);
-                }
-                continue;
-            };
-            for i in 0..rows {
-                let image = &input[i * in_len..(i + 1) * in_len];
-                kernel.pad(image, padded);
-                kernel.widen(&dl[i * out_len..(i + 1) * out_len], wide);
-                kernel.weight_grad(wide, padded, i == 0, grad);
-                if l > 0 {
-                    let nx = &mut next[i * in_len..(i + 1) * in_len];
-                    kernel.input_grad(params, wide, grad_padded, nx);
-                    gate_by(nx, image);
-                }
-            }
-            plane_sums(dl, plane, &mut grad[layer.bias.clone()]);
+        for (l, layer) in self.conv_spans().iter().enumerate().rev() {
+            let input: &[T] = if l == 0 { x } else { &acts[l - 1] };
+            let path = conv_path(kernels, padded, grad_padded, wide, l, sparse);
+            let input_grad = (l > 0).then_some(&mut next[..]);
+            layer.backward(params, input, cur, rows, grad, input_grad, col, path);
             if l > 0 {
                 std::mem::swap(&mut cur, &mut next);
-            }
-        }
-    }
-
-    /// The linear layer's dense backward: `∇W_L = δ_Lᵀ flat(A_{L−1})`, `∇b_L`, and
-    /// `δ_L W_L` into `nx` (ungated).
-    fn linear_backward_dense<T: Scalar>(
-        &self,
-        params: &[T],
-        rows: usize,
-        a_last: &[T],
-        dl: &[T],
-        grad: &mut [T],
-        nx: &mut [T],
-    ) {
-        let lin = self.linear_layer();
-        let (d, o) = (lin.inputs, lin.outputs);
-        T::gemm(
-            o,
-            rows,
-            d,
-            T::ONE,
-            (dl, 1, o),
-            (a_last, d, 1),
-            T::ZERO,
-            (&mut grad[lin.weights.clone()], d, 1),
-        );
-        column_sums(dl, o, &mut grad[lin.bias.clone()]);
-        T::gemm(
-            rows,
-            o,
-            d,
-            T::ONE,
-            (dl, o, 1),
-            (&params[lin.weights.clone()], d, 1),
-            T::ZERO,
-            (nx, d, 1),
-        );
-    }
-
-    /// Convolution `l`'s dense backward on im2col + GEMM: its kernel gradient into `grad` and,
-    /// for `l > 0`, the gated input delta into `next`.
-    #[allow(clippy::too_many_arguments)] // Layer, parameters, batch, input, delta, buffers.
-    fn conv_backward_dense<T: Scalar>(
-        &self,
-        l: usize,
-        params: &[T],
-        rows: usize,
-        input: &[T],
-        dl: &[T],
-        col: &mut [T],
-        grad: &mut [T],
-        next: &mut [T],
-    ) {
-        let [_, h, w] = self.in_shape();
-        let plane = self.plane();
-        let layer = &self.conv_layers()[l];
-        let (in_len, out_len) = (layer.inputs * plane, layer.outputs * plane);
-        let weights = &params[layer.weights.clone()];
-        let gw = &mut grad[layer.weights.clone()];
-        if rows == 0 {
-            gw.fill(T::ZERO);
-        }
-        for i in 0..rows {
-            let image = &input[i * in_len..(i + 1) * in_len];
-            let di = &dl[i * out_len..(i + 1) * out_len];
-            let beta = if i == 0 { T::ZERO } else { T::ONE };
-            im2col(image, layer.inputs, h, w, col);
-            weight_grad_gemm(layer, plane, di, col, beta, gw);
-            if l > 0 {
-                let nx = &mut next[i * in_len..(i + 1) * in_len];
-                input_grad_gemm(layer, plane, weights, di, T::ZERO, col);
-                col2im(col, layer.inputs, h, w, nx);
-                gate_by(nx, image);
             }
         }
     }
@@ -410,64 +223,33 @@ impl Conv {
         assert!(rows <= ws.capacity, "batch exceeds the workspace capacity");
         assert_eq!(params.len(), self.num_params(), "parameter count");
         let x = &x[..rows * self.input_len()];
-        let [_, h, w] = self.in_shape();
-        let plane = self.plane();
-        let stride = SparseLinear::stride(rows);
         let ConvWorkspace {
             acts,
             col,
             sparse: kernels,
             linear,
             padded,
+            grad_padded,
             wide,
             at,
+            dt,
+            gt,
             ..
         } = ws;
-        for (l, layer) in self.conv_layers().iter().enumerate() {
+        for (l, layer) in self.conv_spans().iter().enumerate() {
             let (before, rest) = acts.split_at_mut(l);
             let input: &[T] = if l == 0 { x } else { &before[l - 1] };
-            let out = &mut rest[0][..rows * layer.outputs * plane];
-            let (weights, bias) = (&params[layer.weights.clone()], &params[layer.bias.clone()]);
-            let kernel = kernels.get(l).and_then(Option::as_ref).filter(|_| sparse);
-            for (image, z) in input
-                .chunks_exact(layer.inputs * plane)
-                .zip(out.chunks_exact_mut(layer.outputs * plane))
-            {
-                match kernel {
-                    Some(kernel) => {
-                        kernel.pad(image, padded);
-                        kernel.forward(params, padded, wide, z);
-                    }
-                    None => {
-                        im2col(image, layer.inputs, h, w, col);
-                        conv_gemm(layer, plane, weights, col, T::ZERO, z);
-                    }
-                }
-                bias_relu_planes(z, bias, plane);
-            }
+            let path = conv_path(kernels, padded, grad_padded, wide, l, sparse);
+            layer.forward(params, input, rows, &mut rest[0], true, col, path);
         }
         let last = self.depth() - 1;
-        let lin = self.linear_layer();
         let (before, rest) = acts.split_at_mut(last);
-        let out = &mut rest[0][..rows * lin.outputs];
-        let input = &before[last - 1][..rows * lin.inputs];
-        match linear.as_ref().filter(|_| sparse) {
-            Some(kernel) => {
-                kernel.load_input(input, rows, stride, at);
-                kernel.forward(params, at, stride, rows, out);
-            }
-            None => T::gemm(
-                rows,
-                lin.inputs,
-                lin.outputs,
-                T::ONE,
-                (input, lin.inputs, 1),
-                (&params[lin.weights.clone()], 1, lin.inputs),
-                T::ZERO,
-                (out, lin.outputs, 1),
-            ),
-        }
-        add_rows(out, &params[lin.bias.clone()]);
+        let path = linear
+            .as_ref()
+            .filter(|_| sparse)
+            .map(|kernel| SparseDense { kernel, at, dt, gt });
+        let head = self.linear_span();
+        head.forward(params, &before[last - 1], rows, &mut rest[0], false, path);
         &ws.acts[last][..rows * self.outputs()]
     }
 }
@@ -538,26 +320,16 @@ impl Model for Conv {
         ws: &mut ConvWorkspace<T>,
     ) {
         let [_, h, w] = self.in_shape();
-        let sparse = |l: &ConvLayer, mask: &[bool], below: f64| {
-            let kept = mask[l.weights.clone()].iter().filter(|&&k| k).count();
-            runs_sparse(kept, l.weights.len(), below)
-        };
         let (convs, linear) = match mask {
             None => (Vec::new(), None),
             Some(mask) => {
                 assert_eq!(mask.len(), self.num_params(), "mask length");
                 let convs = self
-                    .conv_layers()
+                    .conv_spans()
                     .iter()
-                    .map(|l| {
-                        sparse(l, mask, sparse_below.conv).then(|| {
-                            SparseConv::new(l.inputs, l.outputs, [h, w], l.weights.start, mask)
-                        })
-                    })
+                    .map(|l| l.sparse_kernel(mask, sparse_below.conv))
                     .collect();
-                let lin = self.linear_layer();
-                let linear = sparse(lin, mask, sparse_below.linear)
-                    .then(|| SparseLinear::new(lin.inputs, lin.outputs, lin.weights.start, mask));
+                let linear = self.linear_span().sparse_kernel(mask, sparse_below.linear);
                 (convs, linear)
             }
         };
@@ -653,8 +425,6 @@ impl Model for Conv {
         self.forward_pass(params, x, rows, ws, false);
         self.output_delta(batch.targets(), rows, inv_t, scale, ws);
         let x = &x[..rows * self.input_len()];
-        let [_, h, w] = self.in_shape();
-        let plane = self.plane();
         let last = self.depth() - 1;
         let ConvWorkspace {
             acts,
@@ -665,69 +435,23 @@ impl Model for Conv {
             ..
         } = ws;
         // R-forward through the convolutions.
-        for (l, layer) in self.conv_layers().iter().enumerate() {
-            let (in_len, out_len) = (layer.inputs * plane, layer.outputs * plane);
-            let input: &[T] = if l == 0 {
-                x
-            } else {
-                &acts[l - 1][..rows * in_len]
-            };
+        for (l, layer) in self.conv_spans().iter().enumerate() {
+            let input: &[T] = if l == 0 { x } else { &acts[l - 1] };
             let (before, rest) = r_acts.split_at_mut(l);
-            let r_out = &mut rest[0][..rows * out_len];
-            let (weights, vw, vb) = (
-                &params[layer.weights.clone()],
-                &v[layer.weights.clone()],
-                &v[layer.bias.clone()],
-            );
-            for (i, ((image, rz), a)) in input
-                .chunks_exact(in_len)
-                .zip(r_out.chunks_exact_mut(out_len))
-                .zip(acts[l].chunks_exact(out_len))
-                .enumerate()
-            {
-                im2col(image, layer.inputs, h, w, col);
-                conv_gemm(layer, plane, vw, col, T::ZERO, rz);
-                if l > 0 {
-                    let r_image = &before[l - 1][i * in_len..(i + 1) * in_len];
-                    im2col(r_image, layer.inputs, h, w, col);
-                    conv_gemm(layer, plane, weights, col, T::ONE, rz);
-                }
-                add_planes(rz, vb, plane);
-                gate_by(rz, a);
-            }
+            let r_input = (l > 0).then(|| &before[l - 1][..]);
+            let r_out = &mut rest[0];
+            layer.r_forward(params, v, input, r_input, rows, r_out, Some(&acts[l]), col);
         }
         // R-forward through the linear layer.
-        let lin = self.linear_layer();
-        let (d, o) = (lin.inputs, lin.outputs);
-        let a_last = &acts[last - 1][..rows * d];
+        let head = self.linear_span();
+        let o = head.outputs;
+        let a_last = &acts[last - 1][..];
         let (before, rest) = r_acts.split_at_mut(last);
-        let r_a_last = &before[last - 1][..rows * d];
-        let rf = &mut rest[0][..rows * o];
-        let (w_lin, v_lin) = (&params[lin.weights.clone()], &v[lin.weights.clone()]);
-        T::gemm(
-            rows,
-            d,
-            o,
-            T::ONE,
-            (a_last, d, 1),
-            (v_lin, 1, d),
-            T::ZERO,
-            (rf, o, 1),
-        );
-        T::gemm(
-            rows,
-            d,
-            o,
-            T::ONE,
-            (r_a_last, d, 1),
-            (w_lin, 1, d),
-            T::ONE,
-            (rf, o, 1),
-        );
-        add_rows(rf, &v[lin.bias.clone()]);
+        let r_a_last = &before[last - 1][..];
+        head.r_forward(params, v, a_last, Some(r_a_last), rows, &mut rest[0], None);
         self.loss().r_head(
             &acts[last][..rows * o],
-            rf,
+            &rest[0][..rows * o],
             o,
             inv_t,
             curvature,
@@ -737,108 +461,36 @@ impl Model for Conv {
         let [d0, d1] = delta;
         let [r0, r1] = r_delta;
         let (mut cur, mut next, mut r_cur, mut r_next) = (d0, d1, r0, r1);
-        {
-            let dl = &cur[..rows * o];
-            let rdl = &r_cur[..rows * o];
-            let hw = &mut out[lin.weights.clone()];
-            T::gemm(
-                o,
-                rows,
-                d,
-                T::ONE,
-                (rdl, 1, o),
-                (a_last, d, 1),
-                T::ZERO,
-                (hw, d, 1),
-            );
-            T::gemm(
-                o,
-                rows,
-                d,
-                T::ONE,
-                (dl, 1, o),
-                (r_a_last, d, 1),
-                T::ONE,
-                (hw, d, 1),
-            );
-            column_sums(rdl, o, &mut out[lin.bias.clone()]);
-            let rnx = &mut r_next[..rows * d];
-            T::gemm(
-                rows,
-                o,
-                d,
-                T::ONE,
-                (rdl, o, 1),
-                (w_lin, d, 1),
-                T::ZERO,
-                (rnx, d, 1),
-            );
-            T::gemm(
-                rows,
-                o,
-                d,
-                T::ONE,
-                (dl, o, 1),
-                (v_lin, d, 1),
-                T::ONE,
-                (rnx, d, 1),
-            );
-            gate_by(rnx, a_last);
-            let nx = &mut next[..rows * d];
-            T::gemm(
-                rows,
-                o,
-                d,
-                T::ONE,
-                (dl, o, 1),
-                (w_lin, d, 1),
-                T::ZERO,
-                (nx, d, 1),
-            );
-            gate_by(nx, a_last);
-        }
+        head.r_backward(
+            params,
+            v,
+            a_last,
+            Some(r_a_last),
+            cur,
+            r_cur,
+            rows,
+            out,
+            Some((&mut r_next[..], &mut next[..])),
+        );
         std::mem::swap(&mut cur, &mut next);
         std::mem::swap(&mut r_cur, &mut r_next);
         // R-backward through the convolutions, last to first.
-        for (l, layer) in self.conv_layers().iter().enumerate().rev() {
-            let (in_len, out_len) = (layer.inputs * plane, layer.outputs * plane);
-            let input: &[T] = if l == 0 {
-                x
-            } else {
-                &acts[l - 1][..rows * in_len]
-            };
-            let dl = &cur[..rows * out_len];
-            let rdl = &r_cur[..rows * out_len];
-            let (weights, vw) = (&params[layer.weights.clone()], &v[layer.weights.clone()]);
-            let hw = &mut out[layer.weights.clone()];
-            if rows == 0 {
-                hw.fill(T::ZERO);
-            }
-            for i in 0..rows {
-                let image = &input[i * in_len..(i + 1) * in_len];
-                let (di, rdi) = (
-                    &dl[i * out_len..(i + 1) * out_len],
-                    &rdl[i * out_len..(i + 1) * out_len],
-                );
-                let beta = if i == 0 { T::ZERO } else { T::ONE };
-                im2col(image, layer.inputs, h, w, col);
-                weight_grad_gemm(layer, plane, rdi, col, beta, hw);
-                if l > 0 {
-                    let r_image = &r_acts[l - 1][i * in_len..(i + 1) * in_len];
-                    im2col(r_image, layer.inputs, h, w, col);
-                    weight_grad_gemm(layer, plane, di, col, T::ONE, hw);
-                    let rnx = &mut r_next[i * in_len..(i + 1) * in_len];
-                    input_grad_gemm(layer, plane, weights, rdi, T::ZERO, col);
-                    input_grad_gemm(layer, plane, vw, di, T::ONE, col);
-                    col2im(col, layer.inputs, h, w, rnx);
-                    gate_by(rnx, image);
-                    let nx = &mut next[i * in_len..(i + 1) * in_len];
-                    input_grad_gemm(layer, plane, weights, di, T::ZERO, col);
-                    col2im(col, layer.inputs, h, w, nx);
-                    gate_by(nx, image);
-                }
-            }
-            plane_sums(rdl, plane, &mut out[layer.bias.clone()]);
+        for (l, layer) in self.conv_spans().iter().enumerate().rev() {
+            let input: &[T] = if l == 0 { x } else { &acts[l - 1] };
+            let r_input = (l > 0).then(|| &r_acts[l - 1][..]);
+            let input_grads = (l > 0).then_some((&mut r_next[..], &mut next[..]));
+            layer.r_backward(
+                params,
+                v,
+                input,
+                r_input,
+                cur,
+                r_cur,
+                rows,
+                out,
+                input_grads,
+                col,
+            );
             if l > 0 {
                 std::mem::swap(&mut cur, &mut next);
                 std::mem::swap(&mut r_cur, &mut r_next);

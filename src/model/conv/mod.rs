@@ -58,7 +58,8 @@
 //!
 //! (for the linear layer the same with `flat` in place of `col` and no `col2im`).
 //!
-//! **Numerics.** Every product is one [`Scalar::gemm`](crate::model::Scalar::gemm) call per image (per batch for the linear
+//! **Numerics.** The passes chain the shared layers ([`crate::model::layers::Conv3x3`] for the
+//! convolutions, [`crate::model::layers::Dense`] for the linear layer). Every product is one [`Scalar::gemm`](crate::model::Scalar::gemm) call per image (per batch for the linear
 //! layer); transposes are strides. One `(C·9) × (H·W)` column buffer serves every product in
 //! turn: `col` is rebuilt per image in the backward pass rather than stored (it is 9 times the
 //! activations). Biases and ReLU are fused into one pass, `1[Z > 0]` is read back from `A`, and
@@ -78,12 +79,12 @@
 //! multiplication by the Hessian".
 
 mod core;
-mod im2col;
 
 pub use self::core::ConvWorkspace;
 
 use std::ops::Range;
 
+use crate::model::layers::{Conv3x3, Dense};
 use crate::model::Loss;
 
 /// Most parameters a [`Conv`] may have (2²⁸, 1 GiB in `f32`).
@@ -152,6 +153,11 @@ pub struct Conv {
     channels: usize,
     loss: Loss,
     layers: Vec<ConvLayer>,
+    /// The convolutions' layer spans (the same ranges as `layers`), whose passes the network
+    /// chains.
+    convs: Vec<Conv3x3>,
+    /// The linear layer's span.
+    head: Dense,
 }
 
 impl Conv {
@@ -227,11 +233,20 @@ impl Conv {
         }
         let features = channels * in_shape[1] * in_shape[2];
         push(features, classes, features);
+        let hw = [in_shape[1], in_shape[2]];
+        let convs = layers[..depth - 1]
+            .iter()
+            .map(|l| Conv3x3::new(l.inputs, l.outputs, hw, l.weights.start))
+            .collect();
+        let lin = &layers[depth - 1];
+        let head = Dense::new(lin.inputs, lin.outputs, lin.weights.start);
         Ok(Conv {
             in_shape,
             channels,
             loss,
             layers,
+            convs,
+            head,
         })
     }
 
@@ -268,6 +283,18 @@ impl Conv {
     /// The final linear layer.
     pub fn linear_layer(&self) -> &ConvLayer {
         &self.layers[self.layers.len() - 1]
+    }
+
+    /// The convolutions as shared layer spans ([`Conv3x3`]; the ranges of
+    /// [`Conv::conv_layers`]).
+    pub fn conv_spans(&self) -> &[Conv3x3] {
+        &self.convs
+    }
+
+    /// The linear layer as a shared layer span ([`Dense`]; the ranges of
+    /// [`Conv::linear_layer`]).
+    pub fn linear_span(&self) -> &Dense {
+        &self.head
     }
 }
 

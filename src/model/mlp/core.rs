@@ -1,12 +1,14 @@
-//! Forward pass, backprop and the R-operator Hessian-vector product of [`Mlp`] on GEMM, with
-//! the formulas of the [module docs](super); data as row-per-point matrices.
+//! Forward pass, backprop and the R-operator Hessian-vector product of [`Mlp`], with the
+//! formulas of the [module docs](super): a sequence of [`Dense`](crate::model::layers::Dense)
+//! layer calls (ReLU on every layer but the last) over the buffers of an [`MlpWorkspace`]; data
+//! as row-per-point matrices.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::Mlp;
-use crate::model::activation::{column_sums, gate_by, relu};
-use crate::model::sparse::{runs_sparse, SparseBelow, SparseLinear};
+use crate::model::layers::SparseDense;
+use crate::model::sparse::{SparseBelow, SparseLinear};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
 /// Buffers for batches of up to `capacity` rows, sized once: activations of every layer,
@@ -95,23 +97,23 @@ impl<T: Scalar> ModelWorkspace<T> for MlpWorkspace<T> {
     }
 }
 
-/// Adds `b` to every row of `m` and, when `hidden`, applies ReLU (one fused pass).
-#[inline(always)]
-fn bias_relu<T: Scalar>(m: &mut [T], b: &[T], hidden: bool) {
-    let cols = b.len();
-    if hidden {
-        for row in m.chunks_exact_mut(cols) {
-            for (z, &bj) in row.iter_mut().zip(b) {
-                *z = relu(*z + bj);
-            }
-        }
-    } else {
-        for row in m.chunks_exact_mut(cols) {
-            for (z, &bj) in row.iter_mut().zip(b) {
-                *z += bj;
-            }
-        }
-    }
+/// Layer `l`'s sparse path (its kernel and the feature-major buffers) when `sparse` and the
+/// mask runs it sparse; `None`: the dense GEMMs.
+fn sparse_path<'a, T>(
+    kernels: &'a [Option<SparseLinear>],
+    at: &'a mut [Vec<T>],
+    dt: &'a mut [T],
+    gt: &'a mut [T],
+    l: usize,
+    sparse: bool,
+) -> Option<SparseDense<'a, T>> {
+    let kernel = kernels.get(l)?.as_ref().filter(|_| sparse)?;
+    Some(SparseDense {
+        kernel,
+        at: &mut at[l],
+        dt,
+        gt,
+    })
 }
 
 impl Mlp {
@@ -144,34 +146,19 @@ impl Mlp {
         assert_eq!(params.len(), self.num_params(), "parameter count");
         let x = &x[..rows * self.input_dim()];
         let last = self.layers().len() - 1;
-        let stride = SparseLinear::stride(rows);
         let MlpWorkspace {
             acts,
             sparse: kernels,
             at,
+            dt,
+            gt,
             ..
         } = ws;
         for (l, layer) in self.layers().iter().enumerate() {
             let (before, rest) = acts.split_at_mut(l);
             let input: &[T] = if l == 0 { x } else { &before[l - 1] };
-            let out = &mut rest[0][..rows * layer.outputs];
-            match kernels.get(l).and_then(Option::as_ref).filter(|_| sparse) {
-                Some(kernel) => {
-                    kernel.load_input(input, rows, stride, &mut at[l]);
-                    kernel.forward(params, &at[l], stride, rows, out);
-                }
-                None => T::gemm(
-                    rows,
-                    layer.inputs,
-                    layer.outputs,
-                    T::ONE,
-                    (input, layer.inputs, 1),
-                    (&params[layer.weights.clone()], 1, layer.inputs),
-                    T::ZERO,
-                    (out, layer.outputs, 1),
-                ),
-            }
-            bias_relu(out, &params[layer.bias.clone()], l < last);
+            let path = sparse_path(kernels, at, dt, gt, l, sparse);
+            layer.forward(params, input, rows, &mut rest[0], l < last, path);
         }
         &ws.acts[last][..rows * self.outputs()]
     }
@@ -188,7 +175,6 @@ impl Mlp {
         grad: &mut [T],
         sparse: bool,
     ) {
-        let stride = SparseLinear::stride(rows);
         let MlpWorkspace {
             acts,
             delta,
@@ -201,49 +187,11 @@ impl Mlp {
         let [d0, d1] = delta;
         let (mut cur, mut next) = (d0, d1);
         for (l, layer) in self.layers().iter().enumerate().rev() {
-            let (fan_in, fan_out) = (layer.inputs, layer.outputs);
-            let input: &[T] = if l == 0 {
-                &x[..rows * fan_in]
-            } else {
-                &acts[l - 1][..rows * fan_in]
-            };
-            let dl = &cur[..rows * fan_out];
-            if let Some(kernel) = kernels.get(l).and_then(Option::as_ref).filter(|_| sparse) {
-                kernel.load_delta(dl, rows, stride, dt);
-                kernel.weight_grad(dt, &at[l], stride, grad);
-                column_sums(dl, fan_out, &mut grad[layer.bias.clone()]);
-                if l > 0 {
-                    let nx = &mut next[..rows * fan_in];
-                    kernel.input_grad(params, dt, stride, rows, gt, nx);
-                    gate_by(nx, input);
-                    std::mem::swap(&mut cur, &mut next);
-                }
-                continue;
-            }
-            T::gemm(
-                fan_out,
-                rows,
-                fan_in,
-                T::ONE,
-                (dl, 1, fan_out),
-                (input, fan_in, 1),
-                T::ZERO,
-                (&mut grad[layer.weights.clone()], fan_in, 1),
-            );
-            column_sums(dl, fan_out, &mut grad[layer.bias.clone()]);
+            let input: &[T] = if l == 0 { x } else { &acts[l - 1] };
+            let path = sparse_path(kernels, at, dt, gt, l, sparse);
+            let input_grad = (l > 0).then_some(&mut next[..]);
+            layer.backward(params, input, cur, rows, grad, input_grad, path);
             if l > 0 {
-                let nx = &mut next[..rows * fan_in];
-                T::gemm(
-                    rows,
-                    fan_out,
-                    fan_in,
-                    T::ONE,
-                    (dl, fan_out, 1),
-                    (&params[layer.weights.clone()], fan_in, 1),
-                    T::ZERO,
-                    (nx, fan_in, 1),
-                );
-                gate_by(nx, input);
                 std::mem::swap(&mut cur, &mut next);
             }
         }
@@ -314,11 +262,7 @@ impl Model for Mlp {
                 assert_eq!(mask.len(), self.num_params(), "mask length");
                 self.layers()
                     .iter()
-                    .map(|l| {
-                        let kept = mask[l.weights.clone()].iter().filter(|&&k| k).count();
-                        runs_sparse(kept, l.weights.len(), sparse_below.linear)
-                            .then(|| SparseLinear::new(l.inputs, l.outputs, l.weights.start, mask))
-                    })
+                    .map(|l| l.sparse_kernel(mask, sparse_below.linear))
                     .collect()
             }
         };
@@ -411,40 +355,11 @@ impl Model for Mlp {
         } = ws;
         // R-forward.
         for (l, layer) in self.layers().iter().enumerate() {
-            let (fan_in, fan_out) = (layer.inputs, layer.outputs);
-            let input: &[T] = if l == 0 {
-                x
-            } else {
-                &acts[l - 1][..rows * fan_in]
-            };
+            let input: &[T] = if l == 0 { x } else { &acts[l - 1] };
             let (before, rest) = r_acts.split_at_mut(l);
-            let r_out = &mut rest[0][..rows * fan_out];
-            T::gemm(
-                rows,
-                fan_in,
-                fan_out,
-                T::ONE,
-                (input, fan_in, 1),
-                (&v[layer.weights.clone()], 1, fan_in),
-                T::ZERO,
-                (r_out, fan_out, 1),
-            );
-            if l > 0 {
-                T::gemm(
-                    rows,
-                    fan_in,
-                    fan_out,
-                    T::ONE,
-                    (&before[l - 1][..rows * fan_in], fan_in, 1),
-                    (&params[layer.weights.clone()], 1, fan_in),
-                    T::ONE,
-                    (r_out, fan_out, 1),
-                );
-            }
-            bias_relu(r_out, &v[layer.bias.clone()], false);
-            if l < last {
-                gate_by(r_out, &acts[l][..rows * fan_out]);
-            }
+            let r_input = (l > 0).then(|| &before[l - 1][..]);
+            let relu_out = (l < last).then(|| &acts[l][..]);
+            layer.r_forward(params, v, input, r_input, rows, &mut rest[0], relu_out);
         }
         // R{δ_L} = ∇²ℓ(U) R{F} · inv_t² / rows.
         let o = self.outputs();
@@ -457,76 +372,21 @@ impl Model for Mlp {
         let [r0, r1] = r_delta;
         let (mut cur, mut next, mut r_cur, mut r_next) = (d0, d1, r0, r1);
         for (l, layer) in self.layers().iter().enumerate().rev() {
-            let (fan_in, fan_out) = (layer.inputs, layer.outputs);
-            let input: &[T] = if l == 0 {
-                x
-            } else {
-                &acts[l - 1][..rows * fan_in]
-            };
-            let dl = &cur[..rows * fan_out];
-            let rdl = &r_cur[..rows * fan_out];
-            let hw = &mut out[layer.weights.clone()];
-            T::gemm(
-                fan_out,
+            let input: &[T] = if l == 0 { x } else { &acts[l - 1] };
+            let r_input = (l > 0).then(|| &r_acts[l - 1][..]);
+            let input_grads = (l > 0).then_some((&mut r_next[..], &mut next[..]));
+            layer.r_backward(
+                params,
+                v,
+                input,
+                r_input,
+                cur,
+                r_cur,
                 rows,
-                fan_in,
-                T::ONE,
-                (rdl, 1, fan_out),
-                (input, fan_in, 1),
-                T::ZERO,
-                (hw, fan_in, 1),
+                out,
+                input_grads,
             );
             if l > 0 {
-                let r_in = &r_acts[l - 1][..rows * fan_in];
-                T::gemm(
-                    fan_out,
-                    rows,
-                    fan_in,
-                    T::ONE,
-                    (dl, 1, fan_out),
-                    (r_in, fan_in, 1),
-                    T::ONE,
-                    (hw, fan_in, 1),
-                );
-            }
-            column_sums(rdl, fan_out, &mut out[layer.bias.clone()]);
-            if l > 0 {
-                let w = &params[layer.weights.clone()];
-                let vw = &v[layer.weights.clone()];
-                let rnx = &mut r_next[..rows * fan_in];
-                T::gemm(
-                    rows,
-                    fan_out,
-                    fan_in,
-                    T::ONE,
-                    (rdl, fan_out, 1),
-                    (w, fan_in, 1),
-                    T::ZERO,
-                    (rnx, fan_in, 1),
-                );
-                T::gemm(
-                    rows,
-                    fan_out,
-                    fan_in,
-                    T::ONE,
-                    (dl, fan_out, 1),
-                    (vw, fan_in, 1),
-                    T::ONE,
-                    (rnx, fan_in, 1),
-                );
-                gate_by(rnx, input);
-                let nx = &mut next[..rows * fan_in];
-                T::gemm(
-                    rows,
-                    fan_out,
-                    fan_in,
-                    T::ONE,
-                    (dl, fan_out, 1),
-                    (w, fan_in, 1),
-                    T::ZERO,
-                    (nx, fan_in, 1),
-                );
-                gate_by(nx, input);
                 std::mem::swap(&mut cur, &mut next);
                 std::mem::swap(&mut r_cur, &mut r_next);
             }

@@ -40,7 +40,8 @@
 //! R{δ_{l−1}} = (R{δ_l} W_l + δ_l V_l) ⊙ 1[Z_{l−1} > 0]
 //! ```
 //!
-//! Every product is one GEMM call ([`crate::model::Scalar::gemm`]); a transpose is a choice of strides, never
+//! Each layer's four passes are those of the shared dense layer ([`crate::model::layers::Dense`]),
+//! which the MLP chains. Every product is one GEMM call ([`crate::model::Scalar::gemm`]); a transpose is a choice of strides, never
 //! a copy. Biases and ReLU are fused into one pass over each layer's output, and `1[Z > 0]` is
 //! read back from `A = relu(Z)`, so pre-activations are not stored. Buffers live in a
 //! [`MlpWorkspace`] sized once for a batch capacity: no step allocates.
@@ -69,8 +70,7 @@ mod core;
 
 pub use self::core::MlpWorkspace;
 
-use std::ops::Range;
-
+use super::layers::Dense;
 use super::toy::ToyShape;
 use super::{DatasetError, Loss};
 
@@ -97,18 +97,9 @@ pub enum MlpError {
     OutOfMemory(#[from] crate::memory::OutOfMemory),
 }
 
-/// The parameter ranges of one `Linear` layer in the index order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Layer {
-    /// Fan-in `w_{l−1}`.
-    pub inputs: usize,
-    /// Fan-out `w_l`.
-    pub outputs: usize,
-    /// Indices of `W_l` (row-major, `outputs × inputs`).
-    pub weights: Range<usize>,
-    /// Indices of `b_l`.
-    pub bias: Range<usize>,
-}
+/// The parameter ranges of one `Linear` layer in the index order: the shared dense layer's span
+/// ([`Dense`]), whose passes the MLP chains.
+pub type Layer = Dense;
 
 /// An MLP architecture: widths `d, w_1, …, o` and a loss. Holds no parameters; the numerics
 /// (the [`Model`](crate::model::Model) methods: forward, gradient, `hvp`, …) take them as a slice in the index order.
@@ -151,16 +142,9 @@ impl Mlp {
         let layers = widths
             .windows(2)
             .map(|w| {
-                let (inputs, outputs) = (w[0], w[1]);
-                let weights = start..start + inputs * outputs;
-                let bias = weights.end..weights.end + outputs;
-                start = bias.end;
-                Layer {
-                    inputs,
-                    outputs,
-                    weights,
-                    bias,
-                }
+                let layer = Dense::new(w[0], w[1], start);
+                start = layer.bias.end;
+                layer
             })
             .collect();
         Ok(Mlp {
