@@ -1,11 +1,13 @@
 //! The rules every user-given setting is validated by, in one place for the command line and
-//! the Python package: comma-separated lists, counts in a range, the worker-thread count, and
-//! the choice of pruning methods and their settings. Every refusal is one line that names the
+//! the Python package: comma-separated lists, counts in a range, the worker-thread count, the
+//! entropy estimators' bootstrap and alphabet, and the choice of pruning methods and their
+//! settings. Every refusal is one line that names the
 //! setting as its flag (`--methods`; Python's keyword arguments are the flags with `-` → `_`)
 //! and [quotes](quote) the value.
 
 use anyhow::{bail, Context};
 
+use crate::info::estimators::BootstrapConfig;
 use crate::model::Loss;
 use crate::prune::{Grasp, Imp, Method};
 
@@ -57,6 +59,37 @@ pub fn worker_threads(threads: i64) -> anyhow::Result<usize> {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n as usize,
     })
+}
+
+/// Most bootstrap resamples (`--resamples`).
+pub const MAX_RESAMPLES: i128 = 1_000_000;
+
+/// The bootstrap of `peff entropy` and `peff.entropy`, checked in this order: the confidence
+/// level in (0, 1), then the resamples in `[2, MAX_RESAMPLES]`.
+pub fn bootstrap(confidence: f64, resamples: i128, seed: u64) -> anyhow::Result<BootstrapConfig> {
+    if !(confidence > 0.0 && confidence < 1.0) {
+        bail!("`--confidence` must be in (0, 1), got {confidence}");
+    }
+    if !(2..=MAX_RESAMPLES).contains(&resamples) {
+        bail!("`--resamples` must be in [2, {MAX_RESAMPLES}], got {resamples}");
+    }
+    Ok(BootstrapConfig {
+        resamples: resamples as usize,
+        confidence,
+        seed,
+    })
+}
+
+/// The alphabet size `A` of the shrinkage and NSB estimators: `alphabet`, which must be finite
+/// and at least the `observed` symbols, or `observed` when none is given.
+pub fn alphabet_size(alphabet: Option<f64>, observed: usize) -> anyhow::Result<f64> {
+    match alphabet {
+        Some(a) if !(a.is_finite() && a >= observed as f64) => {
+            bail!("`--alphabet` must be a finite number ≥ the {observed} observed symbols, got {a}")
+        }
+        Some(a) => Ok(a),
+        None => Ok(observed as f64),
+    }
 }
 
 /// The one rule for every comma-separated list flag (`--k`, `--sparsity`, `--methods`,

@@ -40,7 +40,7 @@ use peff::experiments::toy::report::{exact_rows, multi_init_rows, sample_rows_un
 use peff::experiments::toy::run::{dataset_count, ToyPass};
 use peff::experiments::toy::settings::{ToySettings, ValidToy, DEFAULT_SAMPLES};
 use peff::experiments::toy::{ToyRecord, ToyRun};
-use peff::info::estimators::{estimate_all_until, BootstrapConfig};
+use peff::info::estimators::estimate_all_until;
 use peff::info::masks::{check_size, MaskCounter, MaskError};
 use peff::record::RunRecord;
 
@@ -327,32 +327,13 @@ fn entropy<'py>(
         let alphabet = alphabet.map(|a| a.get("alphabet")).transpose()?;
         let (resamples, seed) = (resamples.get("resamples")?, seed.get("seed")?);
         let confidence = confidence.get("confidence")?;
-        // The checks of `peff entropy`, in its order and with its messages.
-        if !(confidence > 0.0 && confidence < 1.0) {
-            return Err(invalid(format!(
-                "`--confidence` must be in (0, 1), got {confidence}"
-            )));
-        }
-        let resamples: usize = resamples
-            .within(2..=1_000_000)
-            .map_err(|got| invalid(format!("`--resamples` must be in [2, 1000000], got {got}")))?;
         let seed = seed.in_range("seed", 0..=u64::MAX)?;
+        // The checks and messages of `peff entropy`, which are the library's.
+        let resamples = resamples.within(i128::MIN..=i128::MAX).unwrap_or(i128::MAX);
+        let cfg = peff::settings::bootstrap(confidence, resamples, seed).map_err(invalid)?;
         let counts = counts_from(counts)?;
         let observed = counts.iter().filter(|&&c| c > 0).count();
-        let alphabet = match alphabet {
-            Some(a) if !(a.is_finite() && a >= observed as f64) => {
-                return Err(invalid(format!(
-                "`--alphabet` must be a finite number ≥ the {observed} observed symbols, got {a}"
-            )))
-            }
-            Some(a) => a,
-            None => observed as f64,
-        };
-        let cfg = BootstrapConfig {
-            resamples,
-            confidence,
-            seed,
-        };
+        let alphabet = peff::settings::alphabet_size(alphabet, observed).map_err(invalid)?;
         let estimates = interruptible(py, |stop| {
             estimate_all_until(&counts, alphabet, &cfg, stop).map_err(invalid)
         })?;

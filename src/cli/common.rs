@@ -393,6 +393,46 @@ where
         .collect()
 }
 
+/// The shard files of one run, parsed, and where `peff merge` writes their result: `--out`,
+/// and `--name` or the run's `default_stem`, checked before the merge's result is computed
+/// (a writable directory; the CSV and JSON not one file; not another run's result without
+/// `--force`), with the `threads` record of a merge. `merge_shards` is the experiment's merge
+/// (the shards' checks and the whole run's record and output).
+pub(crate) fn merged<'a, C, P, O>(
+    inputs: &[ShardInput<'_>],
+    output: &'a super::args::OutputArgs,
+    merge_shards: impl FnOnce(&[ShardFile<C, P>]) -> anyhow::Result<(RunRecord<C>, O)>,
+    default_stem: impl FnOnce(&RunRecord<C>) -> anyhow::Result<String>,
+) -> anyhow::Result<(Destination<'a>, RunRecord<C>, O, Threads)>
+where
+    C: Serialize + DeserializeOwned,
+    P: ShardPayload<C>,
+{
+    let parts: Vec<ShardFile<C, P>> = parse_shards(inputs)?;
+    let (whole, merged) = merge_shards(&parts)?;
+    export::check_out_dir(&output.out)?;
+    let stem = match &output.name {
+        Some(name) => name.clone(),
+        None => default_stem(&whole)?,
+    };
+    let dest = Destination {
+        out: &output.out,
+        stem,
+        format: output.format,
+        force: output.force,
+    };
+    let [csv_path, json_path] = dest.paths();
+    export::check_output_paths(&[
+        ("the result file", &csv_path),
+        ("the result file", &json_path),
+    ])?;
+    export::check_overwrite(&json_path, &serde_json::to_value(&whole)?, output.force)?;
+    let threads = Threads::Merged {
+        shards: parts.len() as u64,
+    };
+    Ok((dest, whole, merged, threads))
+}
+
 /// What `peff verify` hands an experiment's verify step: the result file, its text, the
 /// worker threads, and (image results) where its data files are now.
 pub(crate) struct VerifyRequest<'a> {

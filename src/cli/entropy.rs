@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{ArgGroup, Args};
 use serde::Serialize;
 
@@ -77,33 +77,16 @@ fn read_counts(args: &EntropyArgs) -> anyhow::Result<Vec<u64>> {
 
 /// `peff entropy`: every estimator on a counts file or a `.npy` file of masks.
 pub fn run(args: &EntropyArgs) -> anyhow::Result<()> {
-    use crate::info::estimators::{estimate_all, BootstrapConfig};
-    if !(args.confidence > 0.0 && args.confidence < 1.0) {
-        bail!("`--confidence` must be in (0, 1), got {}", args.confidence);
-    }
-    if args.resamples < 2 || args.resamples > 1_000_000 {
-        bail!(
-            "`--resamples` must be in [2, 1000000], got {}",
-            args.resamples
-        );
-    }
+    use crate::info::estimators::estimate_all;
+    let cfg = crate::settings::bootstrap(args.confidence, args.resamples as i128, args.seed)?;
     let counts = read_counts(args)?;
     let observed = counts.iter().filter(|&&c| c > 0).count();
-    let alphabet = match args.alphabet {
-        Some(a) if !(a.is_finite() && a >= observed as f64) => {
-            bail!("`--alphabet` must be a finite number ≥ the {observed} observed symbols, got {a}")
-        }
-        Some(a) => a,
-        None => {
-            eprintln!("note: alphabet size A defaults to the {observed} observed symbols (set `--alphabet`)");
-            observed as f64
-        }
-    };
-    let cfg = BootstrapConfig {
-        resamples: args.resamples,
-        confidence: args.confidence,
-        seed: args.seed,
-    };
+    if args.alphabet.is_none() {
+        eprintln!(
+            "note: alphabet size A defaults to the {observed} observed symbols (set `--alphabet`)"
+        );
+    }
+    let alphabet = crate::settings::alphabet_size(args.alphabet, observed)?;
     let samples: u64 = counts.iter().sum();
     let rows: Vec<EntropyRow> = estimate_all(&counts, alphabet, &cfg)?
         .into_iter()

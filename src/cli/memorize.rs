@@ -15,13 +15,13 @@ use clap::{Args, ValueEnum};
 use super::args::{
     split_list, CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, SparseArgs, ThreadsArgs,
 };
-use super::common::{parse_shards, Destination, ShardInput, VerifyRequest};
+use super::common::{merged, Destination, ShardInput, VerifyRequest};
 use super::errors::quote;
 use crate::data::cifar::load_cifar10_images;
 use crate::data::idx::{load_fashion_mnist_train, DataFile, DEBIAN_FASHION_MNIST_DIR};
 use crate::data::images::ImageSet;
 use crate::experiments::memorize::{
-    self, Arch, DataSource, MemorizeConfig, MemorizeSeeds, MemorizeShard, SeedProfile, StopRule,
+    self, Arch, DataSource, MemorizeConfig, MemorizeSeeds, SeedProfile, StopRule,
     DEFAULT_FASHION_TRAIN_SIZE, DEFAULT_LEVELS,
 };
 use crate::export;
@@ -800,29 +800,9 @@ pub(crate) fn merge(
     output: &OutputArgs,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let parts: &[MemorizeShard] = &parse_shards(inputs)?;
-    let (run, results) = memorize::merge_shards(parts)?;
-    export::check_out_dir(&output.out)?;
-    let stem = output
-        .name
-        .clone()
-        .unwrap_or_else(|| run.config.default_name());
-    export::check_destination(
-        &output.out,
-        &stem,
-        None,
-        &serde_json::to_value(&run)?,
-        output.force,
-    )?;
-    let dest = Destination {
-        out: &output.out,
-        stem,
-        format: output.format,
-        force: output.force,
-    };
-    let threads = Threads::Merged {
-        shards: parts.len() as u64,
-    };
+    let (dest, run, results, threads) = merged(inputs, output, memorize::merge_shards, |run| {
+        Ok(run.config.default_name())
+    })?;
     let files = default_data_files(&run.config);
     finish(&dest, &run, &results, threads, files, started)
 }

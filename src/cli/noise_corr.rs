@@ -12,11 +12,11 @@ use clap::Args;
 use serde::Serialize;
 
 use super::args::{CheckpointArgs, OutputArgs, ShardArgs, SparseArgs, ThreadsArgs};
-use super::common::{parse_shards, Destination, ShardInput, VerifyRequest};
+use super::common::{merged, Destination, ShardInput, VerifyRequest};
 use crate::data::teacher::TeacherSpec;
 use crate::experiments::noise_corr::{
-    rows, Divergence, NoiseCorrConfig, NoiseCorrRun, NoiseCorrSeeds, NoiseCorrShard, Rewind, Rows,
-    Schedule, SeedResult, SweepKind, Timing, BYTES_PER_WEIGHT,
+    rows, Divergence, NoiseCorrConfig, NoiseCorrRun, NoiseCorrSeeds, Rewind, Rows, Schedule,
+    SeedResult, SweepKind, Timing, BYTES_PER_WEIGHT,
 };
 use crate::experiments::pipeline::Experiment;
 use crate::export;
@@ -621,29 +621,12 @@ pub(crate) fn merge(
     output: &OutputArgs,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let parts: &[NoiseCorrShard] = &parse_shards(inputs)?;
-    let (whole, results) = crate::experiments::noise_corr::merge(parts)?;
-    export::check_out_dir(&output.out)?;
-    let stem = output
-        .name
-        .clone()
-        .unwrap_or_else(|| default_name(&whole.config));
-    export::check_destination(
-        &output.out,
-        &stem,
-        None,
-        &serde_json::to_value(&whole)?,
-        output.force,
+    let (dest, whole, results, threads) = merged(
+        inputs,
+        output,
+        crate::experiments::noise_corr::merge,
+        |whole| Ok(default_name(&whole.config)),
     )?;
-    let dest = Destination {
-        out: &output.out,
-        stem,
-        format: output.format,
-        force: output.force,
-    };
-    let threads = Threads::Merged {
-        shards: parts.len() as u64,
-    };
     emit(&dest, &whole, &results, threads, started)
 }
 

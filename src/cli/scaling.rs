@@ -8,8 +8,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use super::args::{CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, Task, ThreadsArgs, ToyArgs};
-use super::common::{parse_shards, Destination, ShardInput, VerifyRequest};
-use crate::experiments::toy::scaling::{IntRange, ScalingConfig, ScalingRun, ScalingShard, MAX_N};
+use super::common::{merged, Destination, ShardInput, VerifyRequest};
+use crate::experiments::toy::scaling::{IntRange, ScalingConfig, ScalingRun, MAX_N};
 use crate::experiments::toy::ToyRun;
 use crate::export;
 use crate::info::tally::MaskTally;
@@ -278,35 +278,21 @@ pub(crate) fn merge(
     output: &OutputArgs,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let parts: &[ScalingShard] = &parse_shards(inputs)?;
-    let (whole, tallies) = crate::experiments::toy::scaling::merge(parts)?;
-    export::check_out_dir(&output.out)?;
-    let stem = match (&output.name, whole.config.points.first()) {
-        (Some(name), _) => name.clone(),
-        (None, Some(first)) => {
+    let (dest, whole, tallies, threads) = merged(
+        inputs,
+        output,
+        crate::experiments::toy::scaling::merge,
+        |whole| {
+            let Some(first) = whole.config.points.first() else {
+                bail!("the merged scaling run has no grid points")
+            };
             let task = if first.experiment.task == "classification" {
                 Task::Classification
             } else {
                 Task::Regression
             };
-            default_name(task, whole.config.input_dim, whole.config.n)
-        }
-        (None, None) => bail!("the merged scaling run has no grid points"),
-    };
-    let dest = Destination {
-        out: &output.out,
-        stem,
-        format: output.format,
-        force: output.force,
-    };
-    let [csv_path, json_path] = dest.paths();
-    export::check_output_paths(&[
-        ("the result file", &csv_path),
-        ("the result file", &json_path),
-    ])?;
-    export::check_overwrite(&json_path, &serde_json::to_value(&whole)?, output.force)?;
-    let threads = Threads::Merged {
-        shards: parts.len() as u64,
-    };
+            Ok(default_name(task, whole.config.input_dim, whole.config.n))
+        },
+    )?;
     emit(&dest, &whole, &tallies, threads, started)
 }

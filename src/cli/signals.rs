@@ -22,20 +22,20 @@ static STOP: AtomicBool = AtomicBool::new(false);
 /// The first stop signal's number (0: none yet).
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
-/// The stop message (a `'static` string: pointer and length), printed by the handler.
+/// The stop message (a `'static` string: pointer and length), printed by the handler between
+/// a newline and [`MESSAGE_END`].
 static MESSAGE: AtomicPtr<u8> = AtomicPtr::new(DEFAULT_MESSAGE.as_ptr() as *mut u8);
 static MESSAGE_LEN: AtomicUsize = AtomicUsize::new(DEFAULT_MESSAGE.len());
-const DEFAULT_MESSAGE: &str =
-    "\nstopping after the current unit of work… (a second signal exits at once)\n";
+const DEFAULT_MESSAGE: &str = "stopping after the current unit of work…";
+/// What the handler prints after every stop message.
+const MESSAGE_END: &str = " (a second signal exits at once)\n";
 
 /// Sets the line the first stop signal prints on stderr at once, e.g. "stopping after the
 /// current seed run…"; the handler adds "(a second signal exits at once)".
 pub fn announce(what: &'static str) {
-    let text: &'static str =
-        Box::leak(format!("\n{what} (a second signal exits at once)\n").into_boxed_str());
     MESSAGE_LEN.store(0, Ordering::SeqCst);
-    MESSAGE.store(text.as_ptr() as *mut u8, Ordering::SeqCst);
-    MESSAGE_LEN.store(text.len(), Ordering::SeqCst);
+    MESSAGE.store(what.as_ptr() as *mut u8, Ordering::SeqCst);
+    MESSAGE_LEN.store(what.len(), Ordering::SeqCst);
 }
 
 /// SIGINT's number (the same on every Unix, and the status Ctrl-C reports elsewhere).
@@ -99,7 +99,9 @@ mod platform {
         let ptr = super::MESSAGE.load(Ordering::SeqCst);
         // SAFETY: `write` is async-signal-safe; `ptr` and `len` describe a `'static` string.
         unsafe {
+            write(2, "\n".as_ptr(), 1);
             write(2, ptr, len);
+            write(2, super::MESSAGE_END.as_ptr(), super::MESSAGE_END.len());
         }
     }
 

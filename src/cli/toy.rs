@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 
 use super::args::{OutputArgs, ToyArgs};
 use super::common::{
-    finish, parse_shards, table_of, Destination, RecordedResult, ShardInput, VerifyRequest,
+    finish, merged, table_of, Destination, RecordedResult, ShardInput, VerifyRequest,
 };
 use crate::experiments::pipeline::checkpoint::Checkpointer;
 use crate::experiments::toy::partial::Partial;
@@ -247,28 +247,17 @@ pub(crate) fn merge(
     output: &OutputArgs,
     started: Instant,
 ) -> anyhow::Result<()> {
-    let parts: Vec<Partial> = parse_shards(inputs)?;
-    let (whole, tallies) = crate::experiments::toy::partial::merge(&parts)?;
-    export::check_out_dir(&output.out)?;
-    let stem = output
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{}-{}", whole.command, whole.config.experiment.task));
-    let dest = Destination {
-        out: &output.out,
-        stem,
-        format: output.format,
-        force: output.force,
-    };
-    let [csv_path, json_path] = dest.paths();
-    export::check_output_paths(&[
-        ("the result file", &csv_path),
-        ("the result file", &json_path),
-    ])?;
-    export::check_overwrite(&json_path, &serde_json::to_value(&whole)?, output.force)?;
+    let (dest, whole, tallies, threads) = merged(
+        inputs,
+        output,
+        |parts: &[Partial]| crate::experiments::toy::partial::merge(parts),
+        |whole| {
+            Ok(format!(
+                "{}-{}",
+                whole.command, whole.config.experiment.task
+            ))
+        },
+    )?;
     let run = whole.config.for_init(whole.config.inits()[0]);
-    let threads = Threads::Merged {
-        shards: parts.len() as u64,
-    };
     finish(&dest, &whole.config, vec![(run, tallies)], threads, started)
 }

@@ -177,10 +177,16 @@ impl Arch {
         self.shape(loss).map(|_| ())
     }
 
-    /// Weights of each weight layer of the network, input to output.
-    fn layer_sizes(&self, loss: Loss) -> Result<Vec<usize>, ConfigError> {
-        fn of(model: &impl Model) -> Vec<usize> {
-            model.weight_layers().iter().map(|l| l.len()).collect()
+    /// The sizes of the network built for `loss` (checked).
+    fn shape(&self, loss: Loss) -> Result<Shape, ConfigError> {
+        fn of(model: &impl Model) -> Shape {
+            Shape {
+                input_len: model.input_len(),
+                outputs: model.outputs(),
+                weights: model.weight_indices().len(),
+                layers: model.weight_layers().iter().map(|l| l.len()).collect(),
+                bytes_per_point: model.workspace_bytes::<T>(1),
+            }
         }
         match self {
             Arch::Mlp { widths } => Ok(of(&Self::mlp(widths, loss)?)),
@@ -198,34 +204,20 @@ impl Arch {
             )?)),
         }
     }
+}
 
-    /// Input values per point, outputs, prunable weights, and workspace bytes per training
-    /// point (`f32`) of the network.
-    fn shape(&self, loss: Loss) -> Result<(usize, usize, usize, u128), ConfigError> {
-        fn of(model: &impl Model) -> (usize, usize, usize, u128) {
-            (
-                model.input_len(),
-                model.outputs(),
-                model.weight_indices().len(),
-                model.workspace_bytes::<T>(1),
-            )
-        }
-        match self {
-            Arch::Mlp { widths } => Ok(of(&Self::mlp(widths, loss)?)),
-            &Arch::Conv {
-                image_shape,
-                convolutions,
-                channels,
-                classes,
-            } => Ok(of(&Self::conv(
-                image_shape,
-                convolutions,
-                channels,
-                classes,
-                loss,
-            )?)),
-        }
-    }
+/// The sizes of a network that the configuration's checks and memory estimate read.
+struct Shape {
+    /// Input values per point.
+    input_len: usize,
+    /// Outputs per point.
+    outputs: usize,
+    /// Prunable weights.
+    weights: usize,
+    /// Weights of each weight layer, input to output.
+    layers: Vec<usize>,
+    /// Workspace bytes per training point (`f32`).
+    bytes_per_point: u128,
 }
 
 /// A validated `peff memorize` configuration: everything that determines the table.
@@ -352,7 +344,7 @@ impl MemorizeConfig {
                 widths: vec![dataset.input_dim(), width, width, dataset.classes()],
             },
         };
-        let weights = arch.shape(loss).expect("the paper's network").2;
+        let weights = arch.shape(loss).expect("the paper's network").weights;
         let kept = DEFAULT_LEVELS
             .iter()
             .map(|&l| Self::kept_at(weights, Imp::DEFAULT_RATE, l))
@@ -462,8 +454,9 @@ impl MemorizeConfig {
     /// If the architecture does not fit the loss (a configuration that failed [`Self::validate`]).
     pub fn layer_sizes(&self) -> Vec<usize> {
         self.arch
-            .layer_sizes(self.loss)
+            .shape(self.loss)
             .expect("validated architecture")
+            .layers
     }
 
     /// Number of prunable weights.
@@ -474,7 +467,7 @@ impl MemorizeConfig {
         self.arch
             .shape(self.loss)
             .expect("validated architecture")
-            .2
+            .weights
     }
 
     /// Bytes one seed holds while it runs (one per thread), estimated from above: the noisy
@@ -488,7 +481,13 @@ impl MemorizeConfig {
     /// # Panics
     /// If the architecture does not fit the loss (a configuration that failed [`Self::validate`]).
     pub fn memory_per_seed(&self) -> u128 {
-        let (d, o, weights, per_row) = self.arch.shape(self.loss).expect("validated architecture");
+        let Shape {
+            input_len: d,
+            outputs: o,
+            weights,
+            bytes_per_point: per_row,
+            ..
+        } = self.arch.shape(self.loss).expect("validated architecture");
         let (n, f32_bytes) = (self.dataset.points() as u128, size_of::<T>() as u128);
         let rows = self.batch_size.unwrap_or(self.dataset.points()).max(256) as u128;
         let score_rows = (SCORE_WORKSPACE_BYTES / (2 * per_row).max(1)).clamp(1, n);
@@ -505,7 +504,7 @@ impl MemorizeConfig {
         self.arch
             .shape(self.loss)
             .expect("validated architecture")
-            .1
+            .outputs
     }
 
     /// Kept weights after `level` IMP levels at `rate` from `weights` (level 0: all).
@@ -528,7 +527,11 @@ impl MemorizeConfig {
             (Loss::Mse, DataSource::Gaussian { .. }) => 1,
             _ => self.dataset.classes(),
         };
-        let (inputs, arch_outputs, _, _) = self.arch.shape(self.loss)?;
+        let Shape {
+            input_len: inputs,
+            outputs: arch_outputs,
+            ..
+        } = self.arch.shape(self.loss)?;
         let hidden_ok = match &self.arch {
             Arch::Mlp { widths } => widths.len() >= 3,
             Arch::Conv { convolutions, .. } => *convolutions >= 1 && self.dataset.is_images(),
