@@ -20,7 +20,8 @@ pub struct BenchReport {
     pub threads: usize,
     /// `steps_per_sec_all / steps_per_sec_1t`.
     pub speedup: f64,
-    /// Flops per network-step, counted by hand ([`flops_per_step`]; an FMA counts 2).
+    /// Flops per network-step, counted by hand ([`flops_per_step`](super::flops_per_step); an
+    /// FMA counts 2).
     pub flops_per_step: u64,
     /// Achieved GFLOP/s on one thread: `steps_per_sec_1t × flops_per_step / 1e9`.
     pub gflops_1t: f64,
@@ -65,7 +66,7 @@ pub struct BenchReport {
     pub probe_fraction_1t: Option<f64>,
     /// `gflops_all / fma_probe_gflops_all`.
     pub probe_fraction_all: Option<f64>,
-    /// Networks per lockstep batch ([`LANES`]).
+    /// Networks per lockstep batch ([`LANES`](crate::experiments::toy::LANES)).
     pub lanes: usize,
     /// Points per dataset.
     pub n: usize,
