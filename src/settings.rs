@@ -205,3 +205,47 @@ impl PruneChoice {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bootstrap's bounds are inclusive at 2 and `MAX_RESAMPLES`, the confidence level's
+    /// exclusive at 0 and 1, and the confidence is checked first (as `peff entropy` always did).
+    #[test]
+    fn bootstrap_bounds_and_order() {
+        let ok = bootstrap(0.95, 2, 7).unwrap();
+        assert_eq!((ok.resamples, ok.confidence, ok.seed), (2, 0.95, 7));
+        assert_eq!(
+            bootstrap(0.5, MAX_RESAMPLES, 0).unwrap().resamples,
+            1_000_000
+        );
+        for (confidence, resamples, want) in [
+            (0.95, 1, "`--resamples` must be in [2, 1000000], got 1"),
+            (0.95, MAX_RESAMPLES + 1, "got 1000001"),
+            (0.95, -3, "got -3"),
+            (1.0, 1000, "`--confidence` must be in (0, 1), got 1"),
+            (0.0, 1000, "got 0"),
+            (f64::NAN, 1000, "got NaN"),
+            (1.5, 1, "`--confidence`"),
+        ] {
+            let err = bootstrap(confidence, resamples, 0).unwrap_err().to_string();
+            assert!(err.contains(want), "{confidence} {resamples}: {err}");
+        }
+    }
+
+    /// The alphabet defaults to the observed symbols and may not be smaller or non-finite.
+    #[test]
+    fn alphabet_at_least_the_observed_symbols() {
+        assert_eq!(alphabet_size(None, 5).unwrap(), 5.0);
+        assert_eq!(alphabet_size(Some(5.0), 5).unwrap(), 5.0);
+        assert_eq!(alphabet_size(Some(1e6), 5).unwrap(), 1e6);
+        for bad in [4.9, f64::INFINITY, f64::NAN, -1.0] {
+            let err = alphabet_size(Some(bad), 5).unwrap_err().to_string();
+            assert!(
+                err.contains("`--alphabet` must be a finite number ≥ the 5 observed symbols"),
+                "{bad}: {err}"
+            );
+        }
+    }
+}
