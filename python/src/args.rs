@@ -90,6 +90,11 @@ impl Arg<Int> {
 }
 
 impl Int {
+    /// The value, for a check that peff itself makes on the whole integer range.
+    pub fn value(&self) -> i128 {
+        self.value
+    }
+
     /// The value as `T` when it lies in `range`, else `Err` with the integer as Python writes it.
     pub fn within<T>(&self, range: RangeInclusive<T>) -> Result<T, &str>
     where

@@ -329,8 +329,8 @@ fn entropy<'py>(
         let confidence = confidence.get("confidence")?;
         let seed = seed.in_range("seed", 0..=u64::MAX)?;
         // The checks and messages of `peff entropy`, which are the library's.
-        let resamples = resamples.within(i128::MIN..=i128::MAX).unwrap_or(i128::MAX);
-        let cfg = peff::settings::bootstrap(confidence, resamples, seed).map_err(invalid)?;
+        let cfg =
+            peff::settings::bootstrap(confidence, resamples.value(), seed).map_err(invalid)?;
         let counts = counts_from(counts)?;
         let observed = counts.iter().filter(|&&c| c > 0).count();
         let alphabet = peff::settings::alphabet_size(alphabet, observed).map_err(invalid)?;

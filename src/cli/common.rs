@@ -136,7 +136,26 @@ pub(crate) fn workers(threads: Threads) -> usize {
     }
 }
 
-impl Destination<'_> {
+impl<'a> Destination<'a> {
+    /// Where `output` sends a run's result: `--out` (created, and checked writable) and
+    /// `--name`, or `default_stem` when no name is given.
+    pub(crate) fn of(
+        output: &'a super::args::OutputArgs,
+        default_stem: impl FnOnce() -> anyhow::Result<String>,
+    ) -> anyhow::Result<Self> {
+        export::check_out_dir(&output.out)?;
+        let stem = match &output.name {
+            Some(name) => name.clone(),
+            None => default_stem()?,
+        };
+        Ok(Destination {
+            out: &output.out,
+            stem,
+            format: output.format,
+            force: output.force,
+        })
+    }
+
     /// `<out>/<stem>.csv` and `<out>/<stem>.json`.
     pub(crate) fn paths(&self) -> [std::path::PathBuf; 2] {
         [
@@ -410,17 +429,7 @@ where
 {
     let parts: Vec<ShardFile<C, P>> = parse_shards(inputs)?;
     let (whole, merged) = merge_shards(&parts)?;
-    export::check_out_dir(&output.out)?;
-    let stem = match &output.name {
-        Some(name) => name.clone(),
-        None => default_stem(&whole)?,
-    };
-    let dest = Destination {
-        out: &output.out,
-        stem,
-        format: output.format,
-        force: output.force,
-    };
+    let dest = Destination::of(output, || default_stem(&whole))?;
     let [csv_path, json_path] = dest.paths();
     export::check_output_paths(&[
         ("the result file", &csv_path),

@@ -600,8 +600,7 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
     let shard = args.shard.validate()?;
     let (config, images, threads) = args.validate()?;
     let output = &args.output;
-    export::check_out_dir(&output.out)?;
-    let stem = output.name.clone().unwrap_or_else(|| config.default_name());
+    let dest = Destination::of(output, || Ok(config.default_name()))?;
     let run = RunRecord {
         command: "memorize".to_string(),
         config: config.clone(),
@@ -609,7 +608,7 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
     };
     let shard_path = export::check_destination(
         &output.out,
-        &stem,
+        &dest.stem,
         shard,
         &serde_json::to_value(&run)?,
         output.force,
@@ -620,8 +619,8 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         if args.profile {
             bail!("`--profile` times seeds one by one and keeps no checkpoint; leave out `--checkpoint` or `--profile`");
         }
-        let [csv, json] = [".csv", ".json"].map(|e| output.out.join(format!("{stem}{e}")));
-        let shard_file = shard.map(|s| output.out.join(s.file_name(&stem)));
+        let [csv, json] = dest.paths();
+        let shard_file = shard.map(|s| output.out.join(s.file_name(&dest.stem)));
         let mut outputs: Vec<(&str, &std::path::Path)> = match &shard_file {
             Some(path) => vec![("the shard file", path)],
             None => vec![("the result file", &csv), ("the result file", &json)],
@@ -670,12 +669,6 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
     if let Some(path) = shard_path {
         return super::drive::write_shard(&path, &run, MemorizeSeeds::new(range, results));
     }
-    let dest = Destination {
-        out: &output.out,
-        stem,
-        format: output.format,
-        force: output.force,
-    };
     let files = images.as_ref().map(|set| set.files.clone());
     finish(&dest, &run, &results, Threads::Ran(threads), files, started)
 }

@@ -405,16 +405,15 @@ fn print_timing(t: &Timing, jobs: usize) {
 pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     let (config, threads, shard) = args.validate()?;
     let output = &args.output;
-    export::check_out_dir(&output.out)?;
-    let stem = output.name.clone().unwrap_or_else(|| default_name(&config));
+    let dest = Destination::of(output, || Ok(default_name(&config)))?;
     let record = RunRecord {
         command: COMMAND.to_string(),
         config,
         shard,
     };
     let checkpoint = args.checkpoint.validate()?;
-    let [csv_path, json_path] = [".csv", ".json"].map(|e| output.out.join(format!("{stem}{e}")));
-    let shard_file = shard.map(|s| output.out.join(s.file_name(&stem)));
+    let [csv_path, json_path] = dest.paths();
+    let shard_file = shard.map(|s| output.out.join(s.file_name(&dest.stem)));
     let mut outputs: Vec<(&str, &std::path::Path)> = match &shard_file {
         Some(path) => vec![("the shard file", path)],
         None => vec![
@@ -428,7 +427,7 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     export::check_output_paths(&outputs)?;
     let shard_path = export::check_destination(
         &output.out,
-        &stem,
+        &dest.stem,
         shard,
         &serde_json::to_value(&record)?,
         output.force,
@@ -445,12 +444,6 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     if let Some(path) = shard_path {
         return super::drive::write_shard(&path, &record, NoiseCorrSeeds { results });
     }
-    let dest = Destination {
-        out: &output.out,
-        stem,
-        format: output.format,
-        force: output.force,
-    };
     emit(
         &dest,
         &record,

@@ -142,17 +142,7 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
     }
     let checkpoint = args.checkpoint.validate()?;
     let output = &args.output;
-    export::check_out_dir(&output.out)?;
-    let stem = output
-        .name
-        .clone()
-        .unwrap_or_else(|| default_name(args.task, dims, ns));
-    let dest = Destination {
-        out: &output.out,
-        stem,
-        format: output.format,
-        force: output.force,
-    };
+    let dest = Destination::of(output, || Ok(default_name(args.task, dims, ns)))?;
     let [csv_path, json_path] = dest.paths();
     let shard_file = shard.map(|s| output.out.join(s.file_name(&dest.stem)));
     let mut outputs: Vec<(&str, &std::path::Path)> = match &shard_file {

@@ -266,17 +266,9 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
         });
     let study = valid.study;
     let output = &args.toy.output;
-    export::check_out_dir(&output.out)?;
-    let stem = output
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("stochastic-{}", study.experiment.task));
-    let dest = Destination {
-        out: &output.out,
-        stem,
-        format: output.format,
-        force: output.force,
-    };
+    let dest = Destination::of(output, || {
+        Ok(format!("stochastic-{}", study.experiment.task))
+    })?;
     let [csv_path, json_path] = dest.paths();
     let svg_path = output.out.join(format!("{}.svg", dest.stem));
     let checkpoint = valid.checkpoint;

@@ -63,18 +63,9 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         }
     }
     let total = total.expect("checked above") as u64;
-    export::check_out_dir(&args.output.out)?;
-    let stem = args
-        .output
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{command}-{}", first.config.experiment.task));
-    let dest = Destination {
-        out: &args.output.out,
-        stem,
-        format: args.output.format,
-        force: args.output.force,
-    };
+    let dest = Destination::of(&args.output, || {
+        Ok(format!("{command}-{}", first.config.experiment.task))
+    })?;
     let shard_path = shard.map(|shard| args.output.out.join(shard.file_name(&dest.stem)));
     // Every output path is checked before any work.
     let [csv_path, json_path] = dest.paths();
