@@ -2,9 +2,12 @@
 //!
 //! - `train`: the lockstep toy trainer ([`ToyBatch`]), one full-batch step and a full run of
 //!   `T = 2000` steps, for the regression (`d=3, h=4, o=1`) and classification (`d=3, h=3, o=2`)
-//!   presets at `n = 6`, swept over lanes `L ∈ {1, 4, 8}`. Throughput is in network-steps
+//!   presets at `n = 6`, swept over lanes `L ∈ {1, 4, 8, 16}`. Throughput is in network-steps
 //!   (`L × steps` per iteration). The one-step figures include a run's fixed costs (buffers,
 //!   the final loss evaluation and divergence check), so they bound the per-run overhead.
+//!   `sgd-T2000`: the same run of the regression preset trained stochastically, minibatches of
+//!   `B = 1` and `B = 3` points and full batch with gradient noise `σ² = 0.01` (`peff bench`'s
+//!   `sgd_b1`, `sgd_b3` and `noisy` workloads), at `L ∈ {8, 16}`.
 //! - `prune`: each pruning method on one batch of [`LANES`] datasets, every `k` from 1 to
 //!   `p − 1` (IMP: its schedule), side by side in one group on the same inputs. The batch is
 //!   rebuilt outside the timing for every iteration, so magnitude pruning and IMP each pay for
@@ -22,7 +25,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use peff::data::DataSpace;
-use peff::model::toy::lanes::{ToyBatch, TrainParams};
+use peff::model::toy::lanes::{Stochastic, ToyBatch, TrainParams};
 use peff::model::toy::{Loss, ToyShape};
 
 /// The presets of SPEC §2 with their names.
@@ -78,28 +81,52 @@ mod train {
 
     use super::*;
 
-    /// Times `train` with the dense mask on one batch of `L` lanes, `steps` steps.
-    fn lanes<const L: usize>(
-        group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+    /// Times `train` with the dense mask on `nets` (`L` lanes, `steps` steps each) as `id`.
+    fn time_training<const L: usize>(
+        group: &mut Group<'_>,
+        id: BenchmarkId,
+        nets: &ToyBatch<L>,
         steps: usize,
     ) {
+        let p = nets.num_params();
+        let mask = vec![1.0; p * L];
+        let mut params = vec![0.0; p * L];
+        let mut diverged = vec![false; L];
+        group.throughput(Throughput::Elements((L * steps) as u64));
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                nets.train(black_box(&mask), &mut params, &mut diverged);
+                black_box((&params, &diverged));
+            })
+        });
+    }
+
+    /// Full-batch training of both presets on one batch of `L` lanes, `steps` steps.
+    fn lanes<const L: usize>(group: &mut Group<'_>, steps: usize) {
         for (name, shape) in PRESETS {
-            let nets = batch::<L>(shape, steps);
-            let p = shape.num_params();
-            let mask = vec![1.0; p * L];
-            let mut params = vec![0.0; p * L];
-            let mut diverged = vec![false; L];
-            group.throughput(Throughput::Elements((L * steps) as u64));
-            group.bench_function(BenchmarkId::new(name, format!("n{N}-L{L}")), |b| {
-                b.iter(|| {
-                    nets.train(black_box(&mask), &mut params, &mut diverged);
-                    black_box((&params, &diverged));
-                })
-            });
+            let id = BenchmarkId::new(name, format!("n{N}-L{L}"));
+            time_training(group, id, &batch::<L>(shape, steps), steps);
         }
     }
 
-    /// One step and a full run of `T` steps, at `L ∈ {1, 4, 8, 16}` (16: `peff exact`'s batch).
+    /// Stochastic training of the regression preset on one batch of `L` lanes (lane `l` with
+    /// training seed `l`), `T` steps: `B = 1`, `B = 3`, and full batch with noise `σ² = 0.01`.
+    fn stochastic<const L: usize>(group: &mut Group<'_>) {
+        let seeds: Vec<u64> = (0..L as u64).collect();
+        for (name, batch_size, grad_noise) in [("b1", 1, 0.0), ("b3", 3, 0.0), ("noisy", N, 0.01)] {
+            let settings = Stochastic {
+                batch_size,
+                grad_noise,
+            };
+            let nets = batch::<L>(PRESETS[0].1, T).with_stochastic(settings, &seeds);
+            time_training(group, BenchmarkId::new(name, format!("L{L}")), &nets, T);
+        }
+    }
+
+    /// One step and a full run of `T` steps at `L ∈ {1, 4, 8, 16}` (`peff exact` runs 16 lanes
+    /// with AVX-512, 8 without), then the stochastic runs at `L ∈ {8, 16}`.
     pub fn benches(c: &mut Criterion) {
         for steps in [1, T] {
             let mut group = c.benchmark_group(format!("train-T{steps}"));
@@ -113,6 +140,14 @@ mod train {
             lanes::<16>(&mut group, steps);
             group.finish();
         }
+        let mut group = c.benchmark_group(format!("sgd-T{T}"));
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+        stochastic::<8>(&mut group);
+        stochastic::<16>(&mut group);
+        group.finish();
     }
 }
 

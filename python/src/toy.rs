@@ -13,7 +13,7 @@
 //! Arguments and arrays are checked (type, dtype, shape, values) before any work, each refusal
 //! a one-line `ValueError` naming the argument (args.rs); the work runs without the GIL on
 //! rayon's pool, and Ctrl-C stops it (work.rs; checked every 50 ms, the work stops at its next
-//! batch of 16 datasets).
+//! lockstep batch of datasets).
 
 use numpy::ndarray::{Array, IxDyn};
 use numpy::{

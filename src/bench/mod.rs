@@ -59,7 +59,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use crate::data::DataSpace;
-use crate::experiments::toy::{enumerate_datasets, ToyExperiment, LANES};
+use crate::experiments::toy::{enumerate_datasets, ToyExperiment, LANES, NOISY_LANES};
 use crate::model::toy::lanes::{Stochastic, ToyBatch, TrainParams};
 use crate::model::toy::{Loss, ToyShape};
 use crate::model::Networks;
@@ -187,28 +187,29 @@ pub fn flops_per_step(shape: &ToyShape, n: usize) -> u64 {
     n as u64 * per_point + 3 * shape.num_params() as u64
 }
 
-/// One thread's trainer: a batch of [`LANES`] networks on their own datasets, and its buffers.
-struct Worker {
-    nets: ToyBatch<LANES>,
+/// One thread's trainer: a batch of `L` networks on their own datasets, and its buffers
+/// ([`LANES`], as `peff exact` trains; [`NOISY_LANES`] for gradient-noise training).
+struct Worker<const L: usize = LANES> {
+    nets: ToyBatch<L>,
     mask: Vec<f64>,
     params: Vec<f64>,
     diverged: Vec<bool>,
 }
 
-impl Worker {
+impl<const L: usize> Worker<L> {
     /// Network-steps of one [`Worker::run`].
-    const STEPS_PER_RUN: u64 = (LANES * BENCH_STEPS) as u64;
+    const STEPS_PER_RUN: u64 = (L * BENCH_STEPS) as u64;
 
-    /// A worker whose lanes train datasets `offset·LANES ..` of the benchmark's sample stream.
+    /// A worker whose lanes train datasets `offset·L ..` of the benchmark's sample stream.
     fn new(offset: u64) -> Self {
         let space = DataSpace {
             input_dim: BENCH_SHAPE.input_dim,
             n: BENCH_N,
         };
         let init = BENCH_SHAPE.init_params(BENCH_SEED);
-        let datasets: Vec<(u64, Vec<u32>)> = (0..LANES as u64)
+        let datasets: Vec<(u64, Vec<u32>)> = (0..L as u64)
             .map(|l| {
-                let key = offset * LANES as u64 + l;
+                let key = offset * L as u64 + l;
                 (key, space.sample(BENCH_SEED, key))
             })
             .collect();
@@ -216,19 +217,19 @@ impl Worker {
             steps: BENCH_STEPS,
             lr: BENCH_LR,
         };
-        let nets = ToyBatch::<LANES>::new(BENCH_SHAPE, space, train, &init, &datasets);
+        let nets = ToyBatch::<L>::new(BENCH_SHAPE, space, train, &init, &datasets);
         let p = BENCH_SHAPE.num_params();
         Worker {
             nets,
-            mask: vec![1.0; p * LANES],
-            params: vec![0.0; p * LANES],
-            diverged: vec![false; LANES],
+            mask: vec![1.0; p * L],
+            params: vec![0.0; p * L],
+            diverged: vec![false; L],
         }
     }
 
     /// The same worker trained stochastically (lane `l` with seed `l`).
     fn stochastic(mut self, settings: Stochastic) -> Self {
-        let seeds: Vec<u64> = (0..LANES as u64).collect();
+        let seeds: Vec<u64> = (0..L as u64).collect();
         self.nets = self.nets.with_stochastic(settings, &seeds);
         self
     }
@@ -419,7 +420,7 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
     let (cores, cores_source) = physical_cores(args.physical_cores, &info, logical);
 
     let (steps_per_sec_1t, steps_per_sec_all) = rates(threads, args.seconds, |i| {
-        let mut worker = Worker::new(i as u64);
+        let mut worker = Worker::<LANES>::new(i as u64);
         move || worker.run()
     })?;
     // The probe is a sanity check of the peak: a fifth of the time is plenty for a loop that
@@ -499,21 +500,26 @@ pub fn run(args: &BenchConfig) -> anyhow::Result<BenchReport> {
     };
     // Stochastic training (`peff stochastic`), one thread: minibatches of 1 and 3 points, and
     // full batch with gradient noise.
-    let sgd_rate = |batch_size: usize, grad_noise: f64| {
+    // Each with the lanes `peff stochastic` trains it with.
+    fn sgd_rate<const L: usize>(
+        seconds: f64,
+        batch_size: usize,
+        grad_noise: f64,
+    ) -> anyhow::Result<f64> {
         let settings = Stochastic {
             batch_size,
             grad_noise,
         };
-        rate_single(args.seconds / 5.0, |i| {
-            let mut worker = Worker::new(i as u64).stochastic(settings);
+        rate_single(seconds / 5.0, |i| {
+            let mut worker = Worker::<L>::new(i as u64).stochastic(settings);
             move || worker.run()
         })
         .map(|r| r.0)
-    };
+    }
     let (sgd_b1, sgd_b3, noisy) = (
-        sgd_rate(1, 0.0)?,
-        sgd_rate(3, 0.0)?,
-        sgd_rate(BENCH_N, 0.01)?,
+        sgd_rate::<LANES>(args.seconds, 1, 0.0)?,
+        sgd_rate::<LANES>(args.seconds, 3, 0.0)?,
+        sgd_rate::<NOISY_LANES>(args.seconds, BENCH_N, 0.01)?,
     );
     let per_flop = |rate: f64, batch: usize| {
         rate * flops_per_step(&BENCH_SHAPE, batch) as f64

@@ -38,8 +38,23 @@ use crate::model::toy::lanes::{ToyBatch, TrainParams};
 use crate::model::toy::ToyShape;
 use crate::prune::{Method, PruneSettings, Pruner};
 
-/// Datasets trained together in SIMD lockstep.
-pub const LANES: usize = 16;
+/// Datasets trained together in SIMD lockstep, chosen for the CPU the crate is built for (the
+/// build targets the machine's own CPU, `.cargo/config.toml`): 16 with AVX-512 (two 512-bit
+/// vectors per lane vector), 8 otherwise. With AVX2's sixteen 256-bit registers, 16 lanes
+/// spill the trainer's interleaved sums (six points' hidden sums alone take 24 registers); 8
+/// lanes train the default configuration 1.33× faster on an AVX2 AMD EPYC (Zen 3; `cargo bench
+/// -- train-T2000/regression`, docs/performance.md). Results are the same bits for every lane
+/// count.
+pub const LANES: usize = if cfg!(target_feature = "avx512f") {
+    16
+} else {
+    8
+};
+/// Datasets trained together by gradient-noise training (`peff stochastic` with `σ² > 0`): 16
+/// whatever the CPU. Its normal draws (a logarithm, a sine and a cosine polynomial per parameter
+/// and step) are long dependent chains, and 16 lanes overlap more of them: on an AVX2 AMD EPYC
+/// (Zen 3) 6.8 M network-steps/s against 5.7 M with 8 lanes (`cargo bench -- sgd-T2000`).
+pub const NOISY_LANES: usize = 16;
 /// Datasets per parallel task.
 const CHUNK: usize = 256;
 /// Datasets held in memory at once; checkpoints and interruptions happen between windows.

@@ -40,7 +40,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{Dataset, RowKey, ToyExperiment, LANES};
+use super::{Dataset, RowKey, ToyExperiment, LANES, NOISY_LANES};
 use crate::data::log2_binomial;
 use crate::info::estimators::{bounded_interval, chao_wang_jost, plugin};
 use crate::info::tally::{entropy_of_weights, Mass};
@@ -212,36 +212,18 @@ pub fn run_setting(
             if stopped() {
                 return out;
             }
-            for batch in chunk.chunks(LANES) {
-                let lanes: Vec<(u64, Vec<u32>)> = batch
-                    .iter()
-                    .map(|&(d, _)| (datasets[d].key, datasets[d].ids.clone()))
-                    .collect();
-                let seeds: Vec<u64> = batch.iter().map(|&(_, s)| s).collect();
-                let nets =
-                    ToyBatch::<LANES>::new(exp.shape, exp.space, exp.train, &exp.init, &lanes)
-                        .with_stochastic(training, &seeds);
-                let mut results = vec![vec![(DIVERGED, false); rows.len()]; batch.len()];
-                for step in &plan {
-                    let cuts: Vec<Vec<Option<crate::mask::Cut>>> = match &step.fixed {
-                        Some(cuts) => cuts.iter().map(|c| vec![c.clone(); batch.len()]).collect(),
-                        None => step
-                            .pruner
-                            .prune(&nets, &step.ks)
-                            .into_iter()
-                            .map(|p| p.lanes)
-                            .collect(),
-                    };
-                    for (offset, lane_cuts) in cuts.iter().enumerate() {
-                        for (j, cut) in lane_cuts.iter().take(batch.len()).enumerate() {
-                            results[j][step.first_row + offset] = match cut {
-                                Some(c) => (mask_word(&c.mask), c.tie),
-                                None => (DIVERGED, false),
-                            };
-                        }
-                    }
-                }
-                out.extend(results);
+            if training.grad_noise > 0.0 {
+                train_jobs::<NOISY_LANES>(
+                    exp,
+                    training,
+                    datasets,
+                    chunk,
+                    &plan,
+                    rows.len(),
+                    &mut out,
+                );
+            } else {
+                train_jobs::<LANES>(exp, training, datasets, chunk, &plan, rows.len(), &mut out);
             }
             on_progress((chunk.len() * seeds / trained) as u64);
             out
@@ -280,6 +262,49 @@ pub fn run_setting(
         seeds,
         rows: out_rows,
     })
+}
+
+/// Trains the runs `jobs` (dataset index, training seed) in lockstep batches of `L` and appends,
+/// per run, the mask word and tie flag of every row (`num_rows`, in `plan`'s order).
+fn train_jobs<const L: usize>(
+    exp: &ToyExperiment,
+    training: Stochastic,
+    datasets: &[Dataset],
+    jobs: &[(usize, u64)],
+    plan: &[super::Planned],
+    num_rows: usize,
+    out: &mut Vec<Vec<(u64, bool)>>,
+) {
+    for batch in jobs.chunks(L) {
+        let lanes: Vec<(u64, Vec<u32>)> = batch
+            .iter()
+            .map(|&(d, _)| (datasets[d].key, datasets[d].ids.clone()))
+            .collect();
+        let seeds: Vec<u64> = batch.iter().map(|&(_, s)| s).collect();
+        let nets = ToyBatch::<L>::new(exp.shape, exp.space, exp.train, &exp.init, &lanes)
+            .with_stochastic(training, &seeds);
+        let mut results = vec![vec![(DIVERGED, false); num_rows]; batch.len()];
+        for step in plan {
+            let cuts: Vec<Vec<Option<crate::mask::Cut>>> = match &step.fixed {
+                Some(cuts) => cuts.iter().map(|c| vec![c.clone(); batch.len()]).collect(),
+                None => step
+                    .pruner
+                    .prune(&nets, &step.ks)
+                    .into_iter()
+                    .map(|p| p.lanes)
+                    .collect(),
+            };
+            for (offset, lane_cuts) in cuts.iter().enumerate() {
+                for (j, cut) in lane_cuts.iter().take(batch.len()).enumerate() {
+                    results[j][step.first_row + offset] = match cut {
+                        Some(c) => (mask_word(&c.mask), c.tie),
+                        None => (DIVERGED, false),
+                    };
+                }
+            }
+        }
+        out.extend(results);
+    }
 }
 
 fn mask_word(mask: &crate::mask::Mask) -> u64 {

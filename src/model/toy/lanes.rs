@@ -169,15 +169,28 @@ fn gate<const L: usize>(z: Lane<L>, v: Lane<L>) -> Lane<L> {
 enum Emit<'a, const L: usize> {
     /// Store it: `grad[i] = g_i`.
     Gradient(&'a mut [Lane<L>]),
-    /// Apply the masked gradient-descent update `θ_i ← fma(−η, g_i · m_i, θ_i)`.
-    Step { mask: &'a [Lane<L>], neg_lr: f64 },
+    /// Apply the masked gradient-descent update `θ_i ← fma(g_i, r_i, θ_i)` with the masked rate
+    /// `r_i = −η · m_i` ([`masked_rate`]).
+    Step { rate: &'a [Lane<L>] },
     /// The same update with the gradient-noise draw `ε_i` of this step added first:
-    /// `θ_i ← fma(−η, (g_i + ε_i) · m_i, θ_i)` (stochastic training).
+    /// `θ_i ← fma(g_i + ε_i, r_i, θ_i)` (stochastic training).
     NoisyStep {
-        mask: &'a [Lane<L>],
-        neg_lr: f64,
+        rate: &'a [Lane<L>],
         noise: &'a [Lane<L>],
     },
+}
+
+/// The masked learning rate `r_i = −η · m_i` of every parameter (`−η` where kept, `−0` where
+/// pruned), so that an update is one fused multiply-add, `fma(g_i, r_i, θ_i)`. It equals
+/// `fma(−η, g_i · m_i, θ_i)` bit for bit for a mask of zeros and ones: with `m_i = 1` both
+/// round `θ_i − η g_i` once; with `m_i = 0` both add a zero of sign `−sign(g_i)` to `θ_i`
+/// (and NaN for an infinite `g_i`).
+fn masked_rate<const L: usize>(mask: &[Lane<L>], lr: f64) -> Lanes<L> {
+    #[allow(clippy::float_cmp)] // Zeros and ones, held exactly.
+    let binary = mask.iter().flatten().all(|&m| m == 0.0 || m == 1.0);
+    debug_assert!(binary, "a mask of zeros and ones");
+    let rate: Vec<Lane<L>> = mask.iter().map(|m| m.map(|m| -lr * m)).collect();
+    Lanes::from_slice(&rate)
 }
 
 impl<const L: usize> Emit<'_, L> {
@@ -186,19 +199,13 @@ impl<const L: usize> Emit<'_, L> {
     fn put(&mut self, theta: &mut [Lane<L>], i: usize, g: Lane<L>) {
         match self {
             Emit::Gradient(grad) => grad[i] = g,
-            Emit::Step { mask, neg_lr } => {
-                let (w, m) = (&mut theta[i], mask[i]);
-                *w = std::array::from_fn(|l| neg_lr.mul_add(g[l] * m[l], w[l]));
+            Emit::Step { rate } => {
+                let (w, r) = (&mut theta[i], rate[i]);
+                *w = fma(g, r, *w);
             }
-            Emit::NoisyStep {
-                mask,
-                neg_lr,
-                noise,
-            } => {
-                let (w, m, e) = (&mut theta[i], mask[i], noise[i]);
-                for l in 0..L {
-                    w[l] = neg_lr.mul_add((g[l] + e[l]) * m[l], w[l]);
-                }
+            Emit::NoisyStep { rate, noise } => {
+                let (w, r, e) = (&mut theta[i], rate[i], noise[i]);
+                *w = fma(add(g, e), r, *w);
             }
         }
     }
@@ -524,7 +531,7 @@ impl<const L: usize> ToyBatch<L> {
 
     /// Gradient of the loss (outputs multiplied by `inv_t`) at `theta`, each entry handed to
     /// `out` as soon as it is complete: stored ([`Emit::Gradient`]), or applied as the masked
-    /// gradient-descent update `θ_i ← fma(−η, g_i · m_i, θ_i)` ([`Emit::Step`]), which saves the
+    /// gradient-descent update `θ_i ← fma(g_i, −η · m_i, θ_i)` ([`Emit::Step`]), which saves the
     /// gradient's stores and reloads.
     ///
     /// The forward passes of all points run first, then the backward pass one parameter group
@@ -848,14 +855,10 @@ impl<const L: usize> ToyBatch<L> {
     fn descend<S: Dims>(&self, s: S, start: &[Lane<L>], mask: &[Lane<L>]) -> Vec<Lane<L>> {
         let gated: Vec<Lane<L>> = start.iter().zip(mask).map(|(w, m)| gate(*m, *w)).collect();
         let mut theta = Lanes::from_slice(&gated);
-        let mask = Lanes::from_slice(mask);
+        let rate = masked_rate(mask, self.train.lr);
         let mut ws = Workspace::new(&self.shape, self.n);
-        let neg_lr = -self.train.lr;
         for _ in 0..self.train.steps {
-            let step = Emit::Step {
-                mask: &mask,
-                neg_lr,
-            };
+            let step = Emit::Step { rate: &rate };
             self.gradient(s, &mut theta, step, &mut ws, 1.0);
         }
         theta.to_vec()
@@ -875,7 +878,7 @@ impl<const L: usize> ToyBatch<L> {
     ) -> Vec<Lane<L>> {
         let gated: Vec<Lane<L>> = start.iter().zip(mask).map(|(w, m)| gate(*m, *w)).collect();
         let mut theta = Lanes::from_slice(&gated);
-        let lane_mask = Lanes::from_slice(mask);
+        let rate = masked_rate(mask, self.train.lr);
         let (d, n, p) = (self.shape.input_dim, self.n, self.init.len());
         let batch = st.batch_size.clamp(1, n);
         let shuffle = batch < n;
@@ -888,7 +891,6 @@ impl<const L: usize> ToyBatch<L> {
         let mut order: Vec<[usize; L]> = vec![[0; L]; n];
         let mut noise = Lanes::filled(p, [0.0; L]);
         let mut ws = Workspace::new(&self.shape, n);
-        let neg_lr = -self.train.lr;
         let per_epoch = n.div_ceil(batch);
         for step in 0..self.train.steps {
             let slot = step % per_epoch;
@@ -922,15 +924,11 @@ impl<const L: usize> ToyBatch<L> {
             let count = batch.min(n - first);
             let out = if sd > 0.0 {
                 Emit::NoisyStep {
-                    mask: &lane_mask,
-                    neg_lr,
+                    rate: &rate,
                     noise: &noise,
                 }
             } else {
-                Emit::Step {
-                    mask: &lane_mask,
-                    neg_lr,
-                }
+                Emit::Step { rate: &rate }
             };
             let data = (&xs[first * d..], &ys[first..]);
             let count = s.n().unwrap_or(count);
@@ -946,11 +944,11 @@ impl<const L: usize> ToyBatch<L> {
             .to_vec()
     }
 
-    /// Trains every lane from its own parameters: `start` and `mask` hold `p` lane vectors
-    /// (structure-of-arrays, `start[i·L + l]` is parameter `i` of lane `l`), and lane `l` runs
-    /// the loop of [`Networks::train`] from `start_l ⊙ m_l` instead of `θ0 ⊙ m_l` (the same
-    /// operations, so the same bits when `start_l = θ0`). Writes the final parameters and the
-    /// divergence flags (non-finite loss or parameters).
+    /// Trains every lane from its own parameters: `start` and `mask` (entries 0 or 1) hold `p`
+    /// lane vectors (structure-of-arrays, `start[i·L + l]` is parameter `i` of lane `l`), and
+    /// lane `l` runs the loop of [`Networks::train`] from `start_l ⊙ m_l` instead of `θ0 ⊙ m_l`
+    /// (the same operations, so the same bits when `start_l = θ0`). Writes the final parameters
+    /// and the divergence flags (non-finite loss or parameters).
     pub fn train_from(
         &self,
         start: &[f64],
