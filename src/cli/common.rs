@@ -8,7 +8,7 @@
 
 use std::io::IsTerminal;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -22,7 +22,7 @@ use crate::experiments::toy::{ToyRecord, ToyRun};
 use crate::export::{self, render, Format};
 use crate::info::tally::MaskTally;
 use crate::prune::Method;
-use crate::record::{ResultFile, RunRecord, ShardFile, ShardPayload, Threads};
+use crate::record::{ResultFile, RunRecord, Shard, ShardFile, ShardPayload, Threads};
 
 /// The progress line: the bar takes what the terminal width leaves (`wide_bar`), so the line
 /// never wraps; the text around it stays under 60 characters.
@@ -157,11 +157,30 @@ impl<'a> Destination<'a> {
     }
 
     /// `<out>/<stem>.csv` and `<out>/<stem>.json`.
-    pub(crate) fn paths(&self) -> [std::path::PathBuf; 2] {
+    pub(crate) fn paths(&self) -> [PathBuf; 2] {
         [
             self.out.join(format!("{}.csv", self.stem)),
             self.out.join(format!("{}.json", self.stem)),
         ]
+    }
+
+    /// Checks every path the run will write before any work ([`export::check_output_paths`]):
+    /// the shard file of `shard` (`<out>/<stem>.shard-i-of-N.json`), or the result's CSV and
+    /// JSON, then `others` (a checkpoint, a figure, a dumped init). Returns the shard file's path.
+    pub(crate) fn check_outputs(
+        &self,
+        shard: Option<Shard>,
+        others: &[(&str, &Path)],
+    ) -> anyhow::Result<Option<PathBuf>> {
+        let [csv, json] = self.paths();
+        let shard_file = shard.map(|s| self.out.join(s.file_name(&self.stem)));
+        let mut outputs: Vec<(&str, &Path)> = match &shard_file {
+            Some(path) => vec![("the shard file", path)],
+            None => vec![("the result file", &csv), ("the result file", &json)],
+        };
+        outputs.extend_from_slice(others);
+        export::check_output_paths(&outputs)?;
+        Ok(shard_file)
     }
 
     /// Prints the rows on stdout, then writes `<stem>.csv` and `<stem>.json` as one unit
@@ -430,11 +449,8 @@ where
     let parts: Vec<ShardFile<C, P>> = parse_shards(inputs)?;
     let (whole, merged) = merge_shards(&parts)?;
     let dest = Destination::of(output, || default_stem(&whole))?;
-    let [csv_path, json_path] = dest.paths();
-    export::check_output_paths(&[
-        ("the result file", &csv_path),
-        ("the result file", &json_path),
-    ])?;
+    dest.check_outputs(None, &[])?;
+    let [_, json_path] = dest.paths();
     export::check_overwrite(&json_path, &serde_json::to_value(&whole)?, output.force)?;
     let threads = Threads::Merged {
         shards: parts.len() as u64,

@@ -619,14 +619,7 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         if args.profile {
             bail!("`--profile` times seeds one by one and keeps no checkpoint; leave out `--checkpoint` or `--profile`");
         }
-        let [csv, json] = dest.paths();
-        let shard_file = shard.map(|s| output.out.join(s.file_name(&dest.stem)));
-        let mut outputs: Vec<(&str, &std::path::Path)> = match &shard_file {
-            Some(path) => vec![("the shard file", path)],
-            None => vec![("the result file", &csv), ("the result file", &json)],
-        };
-        outputs.push(("`--checkpoint`", cp.path()));
-        export::check_output_paths(&outputs)?;
+        dest.check_outputs(shard, &[("`--checkpoint`", cp.path())])?;
     }
     let experiment = memorize::MemorizeRun {
         record: &run,

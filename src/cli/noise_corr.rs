@@ -412,19 +412,8 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
         shard,
     };
     let checkpoint = args.checkpoint.validate()?;
-    let [csv_path, json_path] = dest.paths();
-    let shard_file = shard.map(|s| output.out.join(s.file_name(&dest.stem)));
-    let mut outputs: Vec<(&str, &std::path::Path)> = match &shard_file {
-        Some(path) => vec![("the shard file", path)],
-        None => vec![
-            ("the result file", &csv_path),
-            ("the result file", &json_path),
-        ],
-    };
-    if let Some(cp) = &checkpoint {
-        outputs.push(("`--checkpoint`", cp.path()));
-    }
-    export::check_output_paths(&outputs)?;
+    let checkpoint_path = checkpoint.as_ref().map(|cp| ("`--checkpoint`", cp.path()));
+    dest.check_outputs(shard, checkpoint_path.as_slice())?;
     let shard_path = export::check_destination(
         &output.out,
         &dest.stem,

@@ -269,18 +269,12 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
     let dest = Destination::of(output, || {
         Ok(format!("stochastic-{}", study.experiment.task))
     })?;
-    let [csv_path, json_path] = dest.paths();
+    let [_, json_path] = dest.paths();
     let svg_path = output.out.join(format!("{}.svg", dest.stem));
     let checkpoint = valid.checkpoint;
-    let mut outputs: Vec<(&str, &std::path::Path)> = vec![
-        ("the result file", &csv_path),
-        ("the result file", &json_path),
-        ("the figure", &svg_path),
-    ];
-    if let Some(cp) = &checkpoint {
-        outputs.push(("`--checkpoint`", cp.path()));
-    }
-    export::check_output_paths(&outputs)?;
+    let mut others: Vec<(&str, &std::path::Path)> = vec![("the figure", &svg_path)];
+    others.extend(checkpoint.as_ref().map(|cp| ("`--checkpoint`", cp.path())));
+    dest.check_outputs(None, &others)?;
     let record = RunRecord {
         command: "stochastic".to_string(),
         config: study.clone(),

@@ -66,23 +66,20 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
     let dest = Destination::of(&args.output, || {
         Ok(format!("{command}-{}", first.config.experiment.task))
     })?;
-    let shard_path = shard.map(|shard| args.output.out.join(shard.file_name(&dest.stem)));
     // Every output path is checked before any work.
-    let [csv_path, json_path] = dest.paths();
-    let mut outputs: Vec<(&str, &Path)> = match &shard_path {
-        Some(path) => vec![("the shard file", path.as_path())],
-        None => vec![
-            ("the result file", csv_path.as_path()),
-            ("the result file", json_path.as_path()),
-        ],
-    };
-    if let Some(path) = &args.checkpoint {
-        outputs.push(("`--checkpoint`", path));
-    }
-    if let Some(path) = &args.dump_init {
-        outputs.push(("`--dump-init`", path));
-    }
-    export::check_output_paths(&outputs)?;
+    let [_, json_path] = dest.paths();
+    let mut others: Vec<(&str, &Path)> = Vec::new();
+    others.extend(
+        args.checkpoint
+            .as_deref()
+            .map(|path| ("`--checkpoint`", path)),
+    );
+    others.extend(
+        args.dump_init
+            .as_deref()
+            .map(|path| ("`--dump-init`", path)),
+    );
+    let shard_path = dest.check_outputs(shard, &others)?;
     match &shard_path {
         Some(path) => {
             export::check_shard_overwrite(path, &serde_json::to_value(&first)?, args.output.force)?;

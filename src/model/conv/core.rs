@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::Conv;
-use crate::model::layers::{SparseConv3x3, SparseDense};
+use crate::model::layers::{r_backward_chain, SparseConv3x3, SparseDense};
 use crate::model::sparse::{SparseBelow, SparseConv, SparseLinear};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
@@ -475,27 +475,29 @@ impl Model for Conv {
         std::mem::swap(&mut cur, &mut next);
         std::mem::swap(&mut r_cur, &mut r_next);
         // R-backward through the convolutions, last to first.
-        for (l, layer) in self.conv_spans().iter().enumerate().rev() {
-            let input: &[T] = if l == 0 { x } else { &acts[l - 1] };
-            let r_input = (l > 0).then(|| &r_acts[l - 1][..]);
-            let input_grads = (l > 0).then_some((&mut r_next[..], &mut next[..]));
-            layer.r_backward(
-                params,
-                v,
-                input,
-                r_input,
-                cur,
-                r_cur,
-                rows,
-                out,
-                input_grads,
-                col,
-            );
-            if l > 0 {
-                std::mem::swap(&mut cur, &mut next);
-                std::mem::swap(&mut r_cur, &mut r_next);
-            }
-        }
+        let convs = self.conv_spans();
+        r_backward_chain(
+            convs.len(),
+            x,
+            acts,
+            r_acts,
+            [cur, next],
+            [r_cur, r_next],
+            |l, input, r_input, delta, r_delta, input_grads| {
+                convs[l].r_backward(
+                    params,
+                    v,
+                    input,
+                    r_input,
+                    delta,
+                    r_delta,
+                    rows,
+                    out,
+                    input_grads,
+                    col,
+                );
+            },
+        );
     }
 
     /// Gradient of SynFlow's objective `S = Σ_o f_o(1)` (all-ones input of shape `C × H × W`)

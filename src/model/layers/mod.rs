@@ -34,3 +34,31 @@ mod im2col;
 
 pub use self::conv3x3::{Conv3x3, SparseConv3x3};
 pub use self::dense::{Dense, SparseDense};
+
+/// The R-backward pass's walk over a chain of `count` layers, last to first. Layer `l` is
+/// handed its input `A_{l−1}` (`x` for the first layer) and `R{A_{l−1}}` (none for the first),
+/// its output's `δ` and `R{δ}` (`delta` and `r_delta` on entry), and the buffers for its
+/// `δ_in` and `R{δ_in}` (none for the first layer), which become the next layer's `δ` and
+/// `R{δ}`: `layer(l, A, R{A}, δ, R{δ}, (R{δ_in}, δ_in))`, the arguments of
+/// [`Dense::r_backward`] and [`Conv3x3::r_backward`].
+#[allow(clippy::type_complexity)] // The layer call's own arguments, spelled out.
+pub(crate) fn r_backward_chain<T: crate::model::Scalar>(
+    count: usize,
+    x: &[T],
+    acts: &[Vec<T>],
+    r_acts: &[Vec<T>],
+    [mut cur, mut next]: [&mut [T]; 2],
+    [mut r_cur, mut r_next]: [&mut [T]; 2],
+    mut layer: impl FnMut(usize, &[T], Option<&[T]>, &[T], &[T], Option<(&mut [T], &mut [T])>),
+) {
+    for l in (0..count).rev() {
+        let input: &[T] = if l == 0 { x } else { &acts[l - 1] };
+        let r_input = (l > 0).then(|| &r_acts[l - 1][..]);
+        let input_grads = (l > 0).then_some((&mut *r_next, &mut *next));
+        layer(l, input, r_input, cur, r_cur, input_grads);
+        if l > 0 {
+            std::mem::swap(&mut cur, &mut next);
+            std::mem::swap(&mut r_cur, &mut r_next);
+        }
+    }
+}

@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::Mlp;
-use crate::model::layers::SparseDense;
+use crate::model::layers::{r_backward_chain, SparseDense};
 use crate::model::sparse::{SparseBelow, SparseLinear};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
@@ -370,27 +370,28 @@ impl Model for Mlp {
         // R-backward.
         let [d0, d1] = delta;
         let [r0, r1] = r_delta;
-        let (mut cur, mut next, mut r_cur, mut r_next) = (d0, d1, r0, r1);
-        for (l, layer) in self.layers().iter().enumerate().rev() {
-            let input: &[T] = if l == 0 { x } else { &acts[l - 1] };
-            let r_input = (l > 0).then(|| &r_acts[l - 1][..]);
-            let input_grads = (l > 0).then_some((&mut r_next[..], &mut next[..]));
-            layer.r_backward(
-                params,
-                v,
-                input,
-                r_input,
-                cur,
-                r_cur,
-                rows,
-                out,
-                input_grads,
-            );
-            if l > 0 {
-                std::mem::swap(&mut cur, &mut next);
-                std::mem::swap(&mut r_cur, &mut r_next);
-            }
-        }
+        let layers = self.layers();
+        r_backward_chain(
+            layers.len(),
+            x,
+            acts,
+            r_acts,
+            [d0, d1],
+            [r0, r1],
+            |l, input, r_input, delta, r_delta, input_grads| {
+                layers[l].r_backward(
+                    params,
+                    v,
+                    input,
+                    r_input,
+                    delta,
+                    r_delta,
+                    rows,
+                    out,
+                    input_grads,
+                );
+            },
+        );
     }
 
     /// Gradient of SynFlow's objective `S = Σ_o f_o(1)` (all-ones input) at `params` into
