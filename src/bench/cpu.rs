@@ -44,8 +44,9 @@ const PROBE_ITERS: u64 = 1 << 14;
 /// vector registers.
 const PROBE_CHAINS: usize = 12;
 
-/// The FMA throughput probe: [`PROBE_CHAINS`] independent chains of 256-bit `vfmadd` (4 f64
-/// each), the best case the peak formula assumes; returns its flops (`None` without AVX2+FMA).
+/// The FMA throughput probe: [`PROBE_CHAINS`] independent chains of `vfmadd` at the widest
+/// vector the CPU runs (512-bit, 8 f64, with AVX-512F; else 256-bit, 4 f64), the best case the
+/// peak formula assumes; returns its flops (`None` without AVX2+FMA).
 pub(super) fn fma_probe() -> Option<u64> {
     #[cfg(target_arch = "x86_64")]
     {

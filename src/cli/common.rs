@@ -167,6 +167,7 @@ impl<'a> Destination<'a> {
     /// Checks every path the run will write before any work ([`export::check_output_paths`]):
     /// the shard file of `shard` (`<out>/<stem>.shard-i-of-N.json`), or the result's CSV and
     /// JSON, then `others` (a checkpoint, a figure, a dumped init). Returns the shard file's path.
+    /// [`Destination::check_before_work`] adds the check that it is not another run's.
     pub(crate) fn check_outputs(
         &self,
         shard: Option<Shard>,
@@ -181,6 +182,21 @@ impl<'a> Destination<'a> {
         outputs.extend_from_slice(others);
         export::check_output_paths(&outputs)?;
         Ok(shard_file)
+    }
+
+    /// Everything checked before a run `run` does any work: its output paths
+    /// ([`Destination::check_outputs`]), then that its shard file or result is not another
+    /// configuration's without `--force` ([`export::check_destination`]). Returns the shard
+    /// file's path.
+    pub(crate) fn check_before_work(
+        &self,
+        shard: Option<Shard>,
+        run: &impl Serialize,
+        others: &[(&str, &Path)],
+    ) -> anyhow::Result<Option<PathBuf>> {
+        self.check_outputs(shard, others)?;
+        let run = serde_json::to_value(run)?;
+        export::check_destination(self.out, &self.stem, shard, &run, self.force)
     }
 
     /// Prints the rows on stdout, then writes `<stem>.csv` and `<stem>.json` as one unit
@@ -449,9 +465,7 @@ where
     let parts: Vec<ShardFile<C, P>> = parse_shards(inputs)?;
     let (whole, merged) = merge_shards(&parts)?;
     let dest = Destination::of(output, || default_stem(&whole))?;
-    dest.check_outputs(None, &[])?;
-    let [_, json_path] = dest.paths();
-    export::check_overwrite(&json_path, &serde_json::to_value(&whole)?, output.force)?;
+    dest.check_before_work(None, &whole, &[])?;
     let threads = Threads::Merged {
         shards: parts.len() as u64,
     };

@@ -19,7 +19,6 @@ use crate::experiments::noise_corr::{
     SeedResult, SweepKind, Timing, BYTES_PER_WEIGHT,
 };
 use crate::experiments::pipeline::Experiment;
-use crate::export;
 use crate::record::{ResultFile, RunRecord, Shard, Threads};
 
 /// The command name in run records.
@@ -413,14 +412,7 @@ pub fn run(args: &NoiseCorrArgs) -> anyhow::Result<()> {
     };
     let checkpoint = args.checkpoint.validate()?;
     let checkpoint_path = checkpoint.as_ref().map(|cp| ("`--checkpoint`", cp.path()));
-    dest.check_outputs(shard, checkpoint_path.as_slice())?;
-    let shard_path = export::check_destination(
-        &output.out,
-        &dest.stem,
-        shard,
-        &serde_json::to_value(&record)?,
-        output.force,
-    )?;
+    let shard_path = dest.check_before_work(shard, &record, checkpoint_path.as_slice())?;
     let experiment = NoiseCorrRun { record: &record };
     let finished = super::drive::execute(
         &experiment,

@@ -11,7 +11,6 @@ use super::args::{CheckpointArgs, OutputArgs, PruneArgs, ShardArgs, Task, Thread
 use super::common::{merged, Destination, ShardInput, VerifyRequest};
 use crate::experiments::toy::scaling::{IntRange, ScalingConfig, ScalingRun, MAX_N};
 use crate::experiments::toy::ToyRun;
-use crate::export;
 use crate::info::tally::MaskTally;
 use crate::record::{ResultFile, RunRecord, Threads};
 
@@ -143,8 +142,6 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
     let checkpoint = args.checkpoint.validate()?;
     let output = &args.output;
     let dest = Destination::of(output, || Ok(default_name(args.task, dims, ns)))?;
-    let checkpoint_path = checkpoint.as_ref().map(|cp| ("`--checkpoint`", cp.path()));
-    let shard_file = dest.check_outputs(shard, checkpoint_path.as_slice())?;
     let record = RunRecord {
         command: "scaling".to_string(),
         config: ScalingConfig {
@@ -154,13 +151,8 @@ pub fn run(args: &ScalingArgs) -> anyhow::Result<()> {
         },
         shard,
     };
-    export::check_destination(
-        &output.out,
-        &dest.stem,
-        shard,
-        &serde_json::to_value(&record)?,
-        output.force,
-    )?;
+    let checkpoint_path = checkpoint.as_ref().map(|cp| ("`--checkpoint`", cp.path()));
+    let shard_file = dest.check_before_work(shard, &record, checkpoint_path.as_slice())?;
     let finished = super::drive::execute(
         &ScalingRun { record: &record },
         threads,

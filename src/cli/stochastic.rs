@@ -14,7 +14,6 @@ use crate::experiments::pipeline::checkpoint::Checkpointer;
 use crate::experiments::toy::stochastic::{
     Setting, StochasticRow, StochasticRun, StochasticStudy, Summary, MAX_BOOTSTRAP,
 };
-use crate::export;
 use crate::model::toy::lanes::Stochastic;
 use crate::plot::stochastic::{stochastic_points, stochastic_svg};
 use crate::record::{ResultFile, RunRecord, Threads};
@@ -274,13 +273,12 @@ pub fn run(args: &StochasticArgs) -> anyhow::Result<()> {
     let checkpoint = valid.checkpoint;
     let mut others: Vec<(&str, &std::path::Path)> = vec![("the figure", &svg_path)];
     others.extend(checkpoint.as_ref().map(|cp| ("`--checkpoint`", cp.path())));
-    dest.check_outputs(None, &others)?;
     let record = RunRecord {
         command: "stochastic".to_string(),
         config: study.clone(),
         shard: None,
     };
-    export::check_overwrite(&json_path, &serde_json::to_value(&record)?, output.force)?;
+    dest.check_before_work(None, &record, &others)?;
     // As the CSV: a figure without its JSON record may be another run's (or the user's).
     if !output.force && svg_path.exists() && !json_path.exists() {
         bail!(

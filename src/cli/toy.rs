@@ -19,7 +19,7 @@ use crate::experiments::pipeline::checkpoint::Checkpointer;
 use crate::experiments::toy::partial::Partial;
 use crate::experiments::toy::run::{dataset_count, pmf_sha256, ToyPass};
 use crate::experiments::toy::{ToyRecord, ToyRun};
-use crate::export::{self, write_atomic};
+use crate::export::write_atomic;
 use crate::model::toy::init_file::InitFile;
 use crate::record::{RunRecord, Shard, Threads};
 
@@ -67,7 +67,6 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
         Ok(format!("{command}-{}", first.config.experiment.task))
     })?;
     // Every output path is checked before any work.
-    let [_, json_path] = dest.paths();
     let mut others: Vec<(&str, &Path)> = Vec::new();
     others.extend(
         args.checkpoint
@@ -79,24 +78,16 @@ pub(crate) fn run_toy(args: &ToyArgs, sampling: Option<(u64, u64)>) -> anyhow::R
             .as_deref()
             .map(|path| ("`--dump-init`", path)),
     );
-    let shard_path = dest.check_outputs(shard, &others)?;
-    match &shard_path {
-        Some(path) => {
-            export::check_shard_overwrite(path, &serde_json::to_value(&first)?, args.output.force)?;
-        }
-        None => {
-            let record = RunRecord {
-                command: command.to_string(),
-                config: whole.clone(),
-                shard: None,
-            };
-            export::check_overwrite(
-                &json_path,
-                &serde_json::to_value(&record)?,
-                args.output.force,
-            )?;
-        }
-    }
+    // A shard file records the shard's own run; a result, the whole run (every init).
+    let record = match shard {
+        Some(_) => serde_json::to_value(&first)?,
+        None => serde_json::to_value(RunRecord {
+            command: command.to_string(),
+            config: whole.clone(),
+            shard: None,
+        })?,
+    };
+    let shard_path = dest.check_before_work(shard, &record, &others)?;
     if let Some(path) = &args.dump_init {
         let exp = &first.config.experiment;
         let file = InitFile::from_params(&exp.shape.layers(), &exp.init);

@@ -185,16 +185,17 @@ enum Emit<'a, const L: usize> {
 /// `fma(−η, g_i · m_i, θ_i)` bit for bit for a mask of zeros and ones: with `m_i = 1` both
 /// round `θ_i − η g_i` once; with `m_i = 0` both add a zero of sign `−sign(g_i)` to `θ_i`
 /// (and NaN for an infinite `g_i`).
+#[allow(clippy::float_cmp)] // Zeros and ones, held exactly.
 fn masked_rate<const L: usize>(mask: &[Lane<L>], lr: f64) -> Lanes<L> {
-    #[allow(clippy::float_cmp)] // Zeros and ones, held exactly.
-    let binary = mask.iter().flatten().all(|&m| m == 0.0 || m == 1.0);
-    debug_assert!(binary, "a mask of zeros and ones");
+    debug_assert!(
+        mask.iter().flatten().all(|&m| m == 0.0 || m == 1.0),
+        "a mask of zeros and ones"
+    );
     let rate: Vec<Lane<L>> = mask.iter().map(|m| m.map(|m| -lr * m)).collect();
     Lanes::from_slice(&rate)
 }
 
 impl<const L: usize> Emit<'_, L> {
-    #[allow(clippy::needless_range_loop)] // One lane-wise loop over four arrays.
     #[inline(always)]
     fn put(&mut self, theta: &mut [Lane<L>], i: usize, g: Lane<L>) {
         match self {
