@@ -7,7 +7,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::Conv;
-use crate::model::layers::{r_backward_chain, SparseConv3x3, SparseDense};
+use crate::model::layers::{
+    r_backward_chain, synflow_gradient, Backprop, SparseConv3x3, SparseDense,
+};
 use crate::model::sparse::{SparseBelow, SparseConv, SparseLinear};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
@@ -28,8 +30,6 @@ pub struct ConvWorkspace<T> {
     r_acts: Vec<Vec<T>>,
     r_delta: [Vec<T>; 2],
     point_loss: Vec<T>,
-    /// The all-ones input of SynFlow (`C·H·W`).
-    ones: Vec<T>,
     /// Per convolution, its sparse kernel when the mask runs it sparse (empty: dense network).
     sparse: Vec<Option<SparseConv>>,
     /// The linear layer's sparse kernel, when it runs one.
@@ -74,7 +74,6 @@ impl<T: Scalar> ConvWorkspace<T> {
             r_acts: Vec::new(),
             r_delta: [Vec::new(), Vec::new()],
             point_loss: vec![T::ZERO; capacity],
-            ones: vec![T::ONE; conv.input_len()],
             sparse: Vec::new(),
             linear: None,
             padded: Vec::new(),
@@ -159,10 +158,50 @@ impl Conv {
         self.loss()
             .head(f, targets, o, inv_t, scale, delta, point_loss)
     }
+}
 
-    /// Backward pass from `δ_L` in `ws.delta[0]` (`rows × o`): the gradient into `grad`
-    /// (index order), through the sparse kernels when `sparse` (after a sparse
-    /// [`Conv::forward_pass`] of the same batch).
+impl Backprop for Conv {
+    fn forward_pass<'w, T: Scalar>(
+        &self,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        ws: &'w mut ConvWorkspace<T>,
+        sparse: bool,
+    ) -> &'w [T] {
+        assert!(rows <= ws.capacity, "batch exceeds the workspace capacity");
+        assert_eq!(params.len(), self.num_params(), "parameter count");
+        let x = &x[..rows * self.input_len()];
+        let ConvWorkspace {
+            acts,
+            col,
+            sparse: kernels,
+            linear,
+            padded,
+            grad_padded,
+            wide,
+            at,
+            dt,
+            gt,
+            ..
+        } = ws;
+        for (l, layer) in self.conv_spans().iter().enumerate() {
+            let (before, rest) = acts.split_at_mut(l);
+            let input: &[T] = if l == 0 { x } else { &before[l - 1] };
+            let path = conv_path(kernels, padded, grad_padded, wide, l, sparse);
+            layer.forward(params, input, rows, &mut rest[0], true, col, path);
+        }
+        let last = self.depth() - 1;
+        let (before, rest) = acts.split_at_mut(last);
+        let path = linear
+            .as_ref()
+            .filter(|_| sparse)
+            .map(|kernel| SparseDense { kernel, at, dt, gt });
+        let head = self.linear_span();
+        head.forward(params, &before[last - 1], rows, &mut rest[0], false, path);
+        &ws.acts[last][..rows * self.outputs()]
+    }
+
     fn backward<T: Scalar>(
         &self,
         params: &[T],
@@ -208,49 +247,6 @@ impl Conv {
                 std::mem::swap(&mut cur, &mut next);
             }
         }
-    }
-
-    /// Forward pass into the workspace, through the sparse kernels set by [`Conv::set_mask`]
-    /// when `sparse` (else dense throughout); returns the outputs `F` (`rows × o`).
-    fn forward_pass<'w, T: Scalar>(
-        &self,
-        params: &[T],
-        x: &[T],
-        rows: usize,
-        ws: &'w mut ConvWorkspace<T>,
-        sparse: bool,
-    ) -> &'w [T] {
-        assert!(rows <= ws.capacity, "batch exceeds the workspace capacity");
-        assert_eq!(params.len(), self.num_params(), "parameter count");
-        let x = &x[..rows * self.input_len()];
-        let ConvWorkspace {
-            acts,
-            col,
-            sparse: kernels,
-            linear,
-            padded,
-            grad_padded,
-            wide,
-            at,
-            dt,
-            gt,
-            ..
-        } = ws;
-        for (l, layer) in self.conv_spans().iter().enumerate() {
-            let (before, rest) = acts.split_at_mut(l);
-            let input: &[T] = if l == 0 { x } else { &before[l - 1] };
-            let path = conv_path(kernels, padded, grad_padded, wide, l, sparse);
-            layer.forward(params, input, rows, &mut rest[0], true, col, path);
-        }
-        let last = self.depth() - 1;
-        let (before, rest) = acts.split_at_mut(last);
-        let path = linear
-            .as_ref()
-            .filter(|_| sparse)
-            .map(|kernel| SparseDense { kernel, at, dt, gt });
-        let head = self.linear_span();
-        head.forward(params, &before[last - 1], rows, &mut rest[0], false, path);
-        &ws.acts[last][..rows * self.outputs()]
     }
 }
 
@@ -500,24 +496,12 @@ impl Model for Conv {
         );
     }
 
-    /// Gradient of SynFlow's objective `S = Σ_o f_o(1)` (all-ones input of shape `C × H × W`)
-    /// at `params` into `out`; returns `S`. Data-free; `relu'(z) = 1[z > 0]`.
     fn synflow_gradient<T: Scalar>(
         &self,
         params: &[T],
         ws: &mut ConvWorkspace<T>,
         out: &mut [T],
     ) -> f64 {
-        assert_eq!(out.len(), self.num_params(), "gradient length");
-        let ones = std::mem::take(&mut ws.ones);
-        let s = self
-            .forward_pass(params, &ones, 1, ws, false)
-            .iter()
-            .map(|v| v.to_f64())
-            .sum();
-        ws.delta[0][..self.outputs()].fill(T::ONE);
-        self.backward(params, &ones, 1, ws, out, false);
-        ws.ones = ones;
-        s
+        synflow_gradient(self, params, ws, out)
     }
 }

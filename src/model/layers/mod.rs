@@ -35,6 +35,59 @@ mod im2col;
 pub use self::conv3x3::{Conv3x3, SparseConv3x3};
 pub use self::dense::{Dense, SparseDense};
 
+/// A network's two passes over its chain of layers, on its workspace: what a network adds to
+/// its layers, and all that [`synflow_gradient`] needs.
+pub(crate) trait Backprop: crate::model::Model {
+    /// Forward pass of `rows` points (point-major `x`) into the workspace, through the sparse
+    /// kernels set by [`Model::set_mask`](crate::model::Model::set_mask) when `sparse` (else
+    /// dense throughout); returns the outputs `F` (`rows × o`).
+    fn forward_pass<'w, T: crate::model::Scalar>(
+        &self,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        ws: &'w mut Self::Workspace<T>,
+        sparse: bool,
+    ) -> &'w [T];
+
+    /// Backward pass from the output delta `δ_L` (the head buffer of
+    /// [`ModelWorkspace::head_buffers`](crate::model::ModelWorkspace::head_buffers)): the
+    /// gradient into `grad` (index order), through the sparse kernels when `sparse` (after a
+    /// sparse [`Backprop::forward_pass`] of the same batch).
+    #[allow(clippy::too_many_arguments)] // Parameters, data, rows, buffers, gradient, path.
+    fn backward<T: crate::model::Scalar>(
+        &self,
+        params: &[T],
+        x: &[T],
+        rows: usize,
+        ws: &mut Self::Workspace<T>,
+        grad: &mut [T],
+        sparse: bool,
+    );
+}
+
+/// Gradient of SynFlow's objective `S = Σ_o f_o(1)` (one all-ones input point) at `params`
+/// into `out`, dense; returns `S`: a forward pass, `δ_L = 1`, a backward pass. Data-free;
+/// `relu'(z) = 1[z > 0]`.
+pub(crate) fn synflow_gradient<M: Backprop, T: crate::model::Scalar>(
+    model: &M,
+    params: &[T],
+    ws: &mut M::Workspace<T>,
+    out: &mut [T],
+) -> f64 {
+    use crate::model::ModelWorkspace;
+    assert_eq!(out.len(), model.num_params(), "gradient length");
+    let ones = vec![T::ONE; model.input_len()];
+    let s = model
+        .forward_pass(params, &ones, 1, ws, false)
+        .iter()
+        .map(|v| v.to_f64())
+        .sum();
+    ws.head_buffers(1).1.fill(T::ONE);
+    model.backward(params, &ones, 1, ws, out, false);
+    s
+}
+
 /// The R-backward pass's walk over a chain of `count` layers, last to first. Layer `l` is
 /// handed its input `A_{l−1}` (`x` for the first layer) and `R{A_{l−1}}` (none for the first),
 /// its output's `δ` and `R{δ}` (`delta` and `r_delta` on entry), and the buffers for its

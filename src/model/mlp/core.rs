@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::Mlp;
-use crate::model::layers::{r_backward_chain, SparseDense};
+use crate::model::layers::{r_backward_chain, synflow_gradient, Backprop, SparseDense};
 use crate::model::sparse::{SparseBelow, SparseLinear};
 use crate::model::{Batch, Loss, Model, ModelWorkspace, Scalar, TargetsRef};
 
@@ -24,7 +24,6 @@ pub struct MlpWorkspace<T> {
     r_acts: Vec<Vec<T>>,
     r_delta: [Vec<T>; 2],
     point_loss: Vec<T>,
-    ones: Vec<T>,
     /// Per layer, its sparse kernel when the mask runs it sparse (empty: dense network).
     sparse: Vec<Option<SparseLinear>>,
     /// Per sparse layer, its input feature-major (`fan_in × stride`); empty for dense layers.
@@ -51,7 +50,6 @@ impl<T: Scalar> MlpWorkspace<T> {
             r_acts: Vec::new(),
             r_delta: [Vec::new(), Vec::new()],
             point_loss: vec![T::ZERO; capacity],
-            ones: vec![T::ONE; mlp.input_dim()],
             sparse: Vec::new(),
             at: Vec::new(),
             dt: Vec::new(),
@@ -131,9 +129,9 @@ impl Mlp {
         self.loss()
             .head(f, targets, self.outputs(), inv_t, scale, delta, point_loss)
     }
+}
 
-    /// Forward pass into the workspace, through the sparse kernels set by [`Mlp::set_mask`]
-    /// when `sparse` (else dense throughout); returns the outputs `F` (`rows × o`).
+impl Backprop for Mlp {
     fn forward_pass<'w, T: Scalar>(
         &self,
         params: &[T],
@@ -163,9 +161,6 @@ impl Mlp {
         &ws.acts[last][..rows * self.outputs()]
     }
 
-    /// Backward pass from `δ_L` in `ws.delta[0]`: the gradient into `grad` (index order),
-    /// through the sparse kernels when `sparse` (after a sparse [`Mlp::forward_pass`] of the
-    /// same batch).
     fn backward<T: Scalar>(
         &self,
         params: &[T],
@@ -394,25 +389,12 @@ impl Model for Mlp {
         );
     }
 
-    /// Gradient of SynFlow's objective `S = Σ_o f_o(1)` (all-ones input) at `params` into
-    /// `out`; returns `S`. Data-free; `relu'(z) = 1[z > 0]`.
     fn synflow_gradient<T: Scalar>(
         &self,
         params: &[T],
         ws: &mut MlpWorkspace<T>,
         out: &mut [T],
     ) -> f64 {
-        assert_eq!(out.len(), self.num_params(), "gradient length");
-        let ones = std::mem::take(&mut ws.ones);
-        let s = self
-            .forward_pass(params, &ones, 1, ws, false)
-            .iter()
-            .map(|v| v.to_f64())
-            .sum();
-        let o = self.outputs();
-        ws.delta[0][..o].fill(T::ONE);
-        self.backward(params, &ones, 1, ws, out, false);
-        ws.ones = ones;
-        s
+        synflow_gradient(self, params, ws, out)
     }
 }
