@@ -385,6 +385,26 @@ fn output_paths_are_checked_before_any_work() {
     assert!(!json.exists() && !csv.exists());
 }
 
+/// `peff memorize` checked its result paths (directory writable, not a directory) only when
+/// given `--checkpoint`; without it, a directory at the result's path was refused as "a result
+/// of another configuration". Every command now runs the same checks before any work.
+#[test]
+fn memorize_checks_its_result_paths_before_training() {
+    let tmp = TempDir::new().unwrap();
+    let out = path_str(tmp.path());
+    std::fs::create_dir(tmp.path().join("blocked.json")).unwrap();
+    // Hundreds of seeds of a 2,000-image run would take minutes: the refusal must come first.
+    let started = Instant::now();
+    expect_error(
+        &[
+            "memorize", "--out", out, "--name", "blocked", "--seeds", "500",
+        ],
+        &["blocked.json", "is a directory"],
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!tmp.path().join("blocked.csv").exists());
+}
+
 /// `--out` naming a file said "File exists (os error 17)". It now says the path is a file (or
 /// a dangling link), for every command that writes into a directory and for a file path under
 /// a file.

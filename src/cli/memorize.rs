@@ -606,21 +606,16 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
         config: config.clone(),
         shard,
     };
-    let shard_path = export::check_destination(
-        &output.out,
-        &dest.stem,
-        shard,
-        &serde_json::to_value(&run)?,
-        output.force,
-    )?;
     let range = shard.unwrap_or(Shard::WHOLE).range(config.seeds);
     let checkpoint = args.checkpoint.validate()?;
-    if let Some(cp) = &checkpoint {
-        if args.profile {
-            bail!("`--profile` times seeds one by one and keeps no checkpoint; leave out `--checkpoint` or `--profile`");
-        }
-        dest.check_outputs(shard, &[("`--checkpoint`", cp.path())])?;
+    if checkpoint.is_some() && args.profile {
+        bail!("`--profile` times seeds one by one and keeps no checkpoint; leave out `--checkpoint` or `--profile`");
     }
+    let others: Vec<(&str, &std::path::Path)> = checkpoint
+        .iter()
+        .map(|cp| ("`--checkpoint`", cp.path()))
+        .collect();
+    let shard_path = dest.check_before_work(shard, &run, &others)?;
     let experiment = memorize::MemorizeRun {
         record: &run,
         images: images.as_ref(),
