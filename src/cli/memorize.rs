@@ -24,7 +24,6 @@ use crate::experiments::memorize::{
     self, Arch, DataSource, MemorizeConfig, MemorizeSeeds, SeedProfile, StopRule,
     DEFAULT_FASHION_TRAIN_SIZE, DEFAULT_LEVELS,
 };
-use crate::export;
 use crate::model::{Loss, Optimizer};
 use crate::prune::Imp;
 use crate::record::{ResultFile, RunRecord, Shard, Threads};
