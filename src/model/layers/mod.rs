@@ -16,7 +16,8 @@
 //! back by `col2im`; each module gives its layer's formulas in its own layout. A network
 //! ([`crate::model::mlp`], [`crate::model::conv`]) holds its layers' spans, chains their
 //! calls, and owns the buffers (activations, deltas, their R-counterparts, scratch) in its
-//! workspace, sized once: a layer call allocates nothing.
+//! workspace, sized once: a layer call allocates nothing. Its forward and backward passes over
+//! the chain (the crate's `Backprop` trait) give SynFlow's gradient, written once here.
 //!
 //! **Sparse kernels.** [`Dense::sparse_kernel`] and [`Conv3x3::sparse_kernel`] decide from a
 //! mask (in [`Model::set_mask`](crate::model::Model::set_mask)) whether a layer runs its kernel
@@ -54,7 +55,6 @@ pub(crate) trait Backprop: crate::model::Model {
     /// [`ModelWorkspace::head_buffers`](crate::model::ModelWorkspace::head_buffers)): the
     /// gradient into `grad` (index order), through the sparse kernels when `sparse` (after a
     /// sparse [`Backprop::forward_pass`] of the same batch).
-    #[allow(clippy::too_many_arguments)] // Parameters, data, rows, buffers, gradient, path.
     fn backward<T: crate::model::Scalar>(
         &self,
         params: &[T],
