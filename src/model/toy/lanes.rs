@@ -913,10 +913,13 @@ impl<const L: usize> ToyBatch<L> {
                 // known at compile time: 0.85× and 0.88× the time of a `B = 1` and a `B = 3`
                 // step against lane by lane with a loop over `d` inside (LLVM still stores
                 // each lane on its own; the gain is in the instructions around the stores).
+                // Each lane's source row is sliced once, so its `d` reads are not checked
+                // again: 0.88–0.90× at `B = 3`, the same at `B = 1`.
                 let d = s.d();
                 for (i, src) in order.iter().enumerate() {
+                    let rows: [&[Lane<L>]; L] = std::array::from_fn(|l| &self.x[src[l] * d..][..d]);
                     for t in 0..d {
-                        xs[i * d + t] = std::array::from_fn(|l| self.x[src[l] * d + t][l]);
+                        xs[i * d + t] = std::array::from_fn(|l| rows[l][t][l]);
                     }
                     ys[i] = std::array::from_fn(|l| self.y[src[l]][l]);
                 }
