@@ -613,6 +613,24 @@ fn leftovers(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The `peff exact` run the interruption tests below stop and resume (a few seconds of work,
+/// so that a signal lands before it ends).
+const INTERRUPTED_EXACT: &[&str] = &[
+    "exact",
+    "--n",
+    "6",
+    "--steps",
+    "1000",
+    "--methods",
+    "magnitude",
+    "--k",
+    "3,10",
+    "--threads",
+    "2",
+    "--format",
+    "csv",
+];
+
 /// SIGINT during `peff exact --checkpoint FILE --checkpoint-interval 0` (d = 3, n = 6: 54,264
 /// multisets in 7 windows of 8,192): the run exits non-zero with one line naming the
 /// checkpoint, leaves no temporary or half-written file, the checkpoint is an unfinished
@@ -622,21 +640,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
 /// at least one attempt must have been interrupted.
 #[test]
 fn interrupted_run_resumes_from_its_checkpoint() {
-    let args = [
-        "exact",
-        "--n",
-        "6",
-        "--steps",
-        "1000",
-        "--methods",
-        "magnitude",
-        "--k",
-        "3,10",
-        "--threads",
-        "2",
-        "--format",
-        "csv",
-    ];
+    let args = INTERRUPTED_EXACT;
     let tmp = TempDir::new().unwrap();
     let reference_out = tmp.path().join("reference");
     let mut reference_args = args.to_vec();
@@ -744,21 +748,7 @@ fn interrupted_run_resumes_from_its_checkpoint() {
 #[test]
 fn sigterm_saves_the_checkpoint_and_exits_143() {
     let tmp = TempDir::new().unwrap();
-    let args = [
-        "exact",
-        "--n",
-        "6",
-        "--steps",
-        "1000",
-        "--methods",
-        "magnitude",
-        "--k",
-        "3,10",
-        "--threads",
-        "2",
-        "--format",
-        "csv",
-    ];
+    let args = INTERRUPTED_EXACT;
     let reference_out = tmp.path().join("reference");
     let mut reference_args = args.to_vec();
     reference_args.extend(["--out", path_str(&reference_out)]);

@@ -245,37 +245,7 @@ fn entropy_accepts_summary_counts() {
 #[test]
 fn stochastic_checkpoint_resumes_to_the_identical_table() {
     let tmp = tempfile::tempdir().unwrap();
-    let args = |out: &str, extra: &[&str]| -> Vec<String> {
-        let mut a: Vec<String> = [
-            "stochastic",
-            "--n",
-            "2",
-            "--steps",
-            "200",
-            "--k",
-            "12",
-            "--methods",
-            "magnitude",
-            "--batch-size",
-            "1,2",
-            "--grad-noise",
-            "0.01,0.1",
-            "--grid",
-            "product",
-            "--train-seeds",
-            "8,60",
-            "--threads",
-            "1",
-            "--format",
-            "csv",
-            "--out",
-            out,
-        ]
-        .map(String::from)
-        .to_vec();
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
+    let args = small_study;
     let reference_dir = tmp.path().join("reference");
     let reference = args(reference_dir.to_str().unwrap(), &[]);
     ok(&peff(
