@@ -14,8 +14,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{
-    expect_error, parse_csv, path_str, peff, read, run_ok, run_ok_with_stderr, toy, with,
-    EXACT_HEADER, NOISE_CORR,
+    expect_error, parse_csv, path_str, peff, read, run_ok, run_ok_with_stderr, spawn_until_written,
+    toy, with, EXACT_HEADER, NOISE_CORR,
 };
 use serde_json::Value;
 use tempfile::TempDir;
@@ -662,20 +662,7 @@ fn interrupted_run_resumes_from_its_checkpoint() {
             "--checkpoint-interval",
             "0",
         ]);
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_peff"))
-            .args(&full)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while !checkpoint.exists() && child.try_wait().unwrap().is_none() {
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "no checkpoint"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        let mut child = spawn_until_written(&full, &checkpoint, Duration::from_millis(2));
         if child.try_wait().unwrap().is_none() {
             let status = std::process::Command::new("kill")
                 .args(["-INT", &child.id().to_string()])
@@ -766,20 +753,7 @@ fn sigterm_saves_the_checkpoint_and_exits_143() {
             "--checkpoint-interval",
             "0",
         ]);
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_peff"))
-            .args(&full)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while !checkpoint.exists() && child.try_wait().unwrap().is_none() {
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "no checkpoint"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        let mut child = spawn_until_written(&full, &checkpoint, Duration::from_millis(2));
         if child.try_wait().unwrap().is_some() {
             continue; // finished before the signal: try again
         }

@@ -179,7 +179,7 @@ pub fn resign(mut partial: peff::experiments::toy::partial::Partial) -> String {
 
 /// Starts `peff args` with stdout and stderr piped and waits until `file` exists (at most two
 /// minutes, polling every `poll`) or the run has ended.
-fn spawn_until_written(args: &[&str], file: &Path, poll: Duration) -> Child {
+pub fn spawn_until_written(args: &[&str], file: &Path, poll: Duration) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_peff"))
         .args(args)
         .stdout(Stdio::piped())
