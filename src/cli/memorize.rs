@@ -610,11 +610,8 @@ pub fn run(args: &MemorizeArgs) -> anyhow::Result<()> {
     if checkpoint.is_some() && args.profile {
         bail!("`--profile` times seeds one by one and keeps no checkpoint; leave out `--checkpoint` or `--profile`");
     }
-    let others: Vec<(&str, &std::path::Path)> = checkpoint
-        .iter()
-        .map(|cp| ("`--checkpoint`", cp.path()))
-        .collect();
-    let shard_path = dest.check_before_work(shard, &run, &others)?;
+    let checkpoint_path = checkpoint.as_ref().map(|cp| ("`--checkpoint`", cp.path()));
+    let shard_path = dest.check_before_work(shard, &run, checkpoint_path.as_slice())?;
     let experiment = memorize::MemorizeRun {
         record: &run,
         images: images.as_ref(),

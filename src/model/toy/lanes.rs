@@ -880,7 +880,7 @@ impl<const L: usize> ToyBatch<L> {
         let gated: Vec<Lane<L>> = start.iter().zip(mask).map(|(w, m)| gate(*m, *w)).collect();
         let mut theta = Lanes::from_slice(&gated);
         let rate = masked_rate(mask, self.train.lr);
-        let (d, n, p) = (self.shape.input_dim, self.n, self.init.len());
+        let (d, n, p) = (s.d(), self.n, self.init.len());
         let batch = st.batch_size.clamp(1, n);
         let shuffle = batch < n;
         let sd = st.grad_noise.sqrt();
@@ -915,7 +915,6 @@ impl<const L: usize> ToyBatch<L> {
                 // each lane on its own; the gain is in the instructions around the stores).
                 // Each lane's source row is sliced once, so its `d` reads are not checked
                 // again: 0.88–0.90× at `B = 3`, the same at `B = 1`.
-                let d = s.d();
                 for (i, src) in order.iter().enumerate() {
                     let rows: [&[Lane<L>]; L] = std::array::from_fn(|l| &self.x[src[l] * d..][..d]);
                     for t in 0..d {
